@@ -1,0 +1,30 @@
+"""Create (or reset) the demo team and user, and print how to log in."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from dashboard.models import Membership, Team
+
+DEMO_TEAMS = (("ML Platform", "ml-platform"), ("Research", "research"))
+
+
+class Command(BaseCommand):
+    help = "Create the demo teams and the demo user (an operator who may also use the admin)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default="demo")
+        parser.add_argument("--password", default="wattson-demo")
+
+    @transaction.atomic
+    def handle(self, *args, username: str, password: str, **options):
+        user, created = get_user_model().objects.get_or_create(username=username)
+        user.set_password(password)
+        user.is_staff = user.is_superuser = True
+        user.email = user.email or f"{username}@example.com"
+        user.save()
+        for name, slug in DEMO_TEAMS:
+            team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": name})
+            Membership.objects.get_or_create(team=team, user=user, defaults={"role": Membership.Role.OWNER})
+        verb = "Created" if created else "Reset"
+        self.stdout.write(self.style.SUCCESS(f"{verb} demo user  username: {username}  password: {password}"))

@@ -1,0 +1,3 @@
+from dashboard.models.teams import Membership, Team
+
+__all__ = ["Membership", "Team"]

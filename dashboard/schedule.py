@@ -1,0 +1,62 @@
+"""The one table of periodic jobs that Celery beat runs.
+
+Each job's period can be changed with ``SCHEDULE_<NAME>_SECONDS`` (an integer, or ``off`` to
+disable it). Every job carries an ``expires`` shorter than its period, so that a backlog
+built up while workers were down is dropped instead of running the same job many times over.
+"""
+
+import os
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+
+MIN_PERIOD_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    task: str
+    every_seconds: int
+    description: str
+
+
+PERIODIC_JOBS = (
+    PeriodicJob(
+        "heartbeat",
+        "collectors.tasks.heartbeat",
+        60,
+        "records that a worker is alive, shown on the collection health page",
+    ),
+)
+
+
+def period_seconds(job: PeriodicJob) -> int | None:
+    """The job's period from the environment, its default, or None when switched off."""
+    variable = f"SCHEDULE_{job.name.upper()}_SECONDS"
+    raw = os.environ.get(variable, "").strip().lower()
+    if raw == "":
+        return job.every_seconds
+    if raw == "off":
+        return None
+    try:
+        seconds = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{variable} must be a number of seconds or 'off', got {raw!r}") from None
+    if seconds < MIN_PERIOD_SECONDS:
+        raise ImproperlyConfigured(f"{variable} must be at least {MIN_PERIOD_SECONDS} seconds, got {seconds}")
+    return seconds
+
+
+def beat_schedule() -> dict:
+    schedule = {}
+    for job in PERIODIC_JOBS:
+        seconds = period_seconds(job)
+        if seconds is None:
+            continue
+        schedule[job.name] = {
+            "task": job.task,
+            "schedule": float(seconds),
+            "options": {"expires": seconds * 0.9},
+        }
+    return schedule
