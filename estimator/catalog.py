@@ -1,0 +1,35 @@
+"""The instance catalog: hardware of each EC2 / SageMaker instance type, one cited row per type.
+
+SageMaker's ``ml.<family>.<size>`` runs on the EC2 ``<family>.<size>`` hardware: the ``ml.``
+prefix is stripped and the rest matched exactly (no fuzzy matching).
+"""
+
+from functools import cache
+from importlib import resources
+
+import pandas as pd
+
+ML_PREFIX = "ml."
+
+
+def ec2_type(instance_type: str) -> str:
+    """``ml.g5.xlarge`` -> ``g5.xlarge``; an EC2 name is returned unchanged (lower-cased, trimmed)."""
+    name = instance_type.strip().lower()
+    return name[len(ML_PREFIX):] if name.startswith(ML_PREFIX) else name
+
+
+@cache
+def instance_catalog() -> pd.DataFrame:
+    """The catalog indexed by EC2 instance type."""
+    with resources.files("estimator.data").joinpath("instance_types.csv").open() as handle:
+        frame = pd.read_csv(handle, keep_default_na=False, dtype={"gpu_model": str, "accelerator_model": str})
+    return frame.set_index("instance_type", verify_integrity=True)
+
+
+def hardware(instance_type: str) -> pd.Series:
+    """One catalog row; ``KeyError`` naming the type when it is not in the catalog."""
+    key = ec2_type(instance_type)
+    try:
+        return instance_catalog().loc[key]
+    except KeyError:
+        raise KeyError(f"unknown instance type {instance_type!r} (looked up as {key!r})") from None

@@ -1,0 +1,48 @@
+"""boto3 clients aimed at a running sandbox, as the seeder and the tests use them.
+
+Two sandbox-only adjustments, both applied as botocore event handlers so the calls themselves
+stay plain boto3:
+- ``x-moto-account-id`` picks which simulated customer account a seeding call writes to;
+- S3 Control puts the account id in the host name (``123456789012.127.0.0.1``), which cannot
+  resolve on loopback; the handler sends the request to the sandbox's own host and port instead.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+from botocore.config import Config
+
+SANDBOX_CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+RETRY_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=16)
+
+
+def _account_header(account_id: str):
+    def add_header(request, **_):
+        request.headers["x-moto-account-id"] = account_id
+
+    return add_header
+
+
+def s3control_loopback_handler(endpoint_url: str):
+    """A ``before-send.s3-control`` handler that undoes botocore's account-id host prefix."""
+    target = urlsplit(endpoint_url)
+
+    def rewrite(request, **_):
+        url = urlsplit(request.url)
+        if url.hostname and url.hostname != target.hostname and url.hostname.endswith(target.hostname):
+            request.url = urlunsplit((url.scheme, target.netloc, url.path, url.query, url.fragment))
+
+    return rewrite
+
+
+def client(service: str, endpoint_url: str, region: str, account_id: str | None = None):
+    c = boto3.session.Session(**SANDBOX_CREDENTIALS, region_name=region).client(
+        service, endpoint_url=endpoint_url, config=RETRY_CONFIG
+    )
+    if account_id:
+        c.meta.events.register("before-sign.*.*", _account_header(account_id))
+    if service == "s3control":
+        c.meta.events.register("before-send.s3-control", s3control_loopback_handler(endpoint_url))
+    return c

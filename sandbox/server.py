@@ -1,0 +1,233 @@
+"""The sandbox HTTP server: patched moto behind a thin WSGI layer that counts calls and injects faults.
+
+The layer sees every AWS request before moto does. It
+- counts calls per account, region, service and operation (``GET /_sandbox/calls``), so benchmarks
+  and tests can compare API usage with the theoretical minimum;
+- answers with an AWS-shaped error for calls matching a registered fault (``POST /_sandbox/faults``
+  with ``{"operation": "GetMetricData", "error": "ThrottlingException", "count": 3}``, optionally
+  ``account``, ``region``, ``service``, ``status``, ``message``), so throttling and access denial can
+  be tested against unmodified boto3;
+- serves ``GET /_sandbox/health`` and, when a fleet was seeded, ``GET /_sandbox/fleet``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass
+from urllib.parse import parse_qs
+
+from moto.iam.models import get_account_id_from
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from sandbox import patches
+
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/")
+
+
+@dataclass
+class Fault:
+    operation: str
+    error: str = "ThrottlingException"
+    message: str = "Rate exceeded"
+    status: int = 400
+    count: int | None = None
+    account: str | None = None
+    region: str | None = None
+    service: str | None = None
+
+    def matches(self, call: CallInfo) -> bool:
+        return (
+            self.operation in (call.operation, "*")
+            and self.account in (None, call.account)
+            and self.region in (None, call.region)
+            and self.service in (None, call.service)
+        )
+
+
+@dataclass
+class CallInfo:
+    account: str
+    region: str
+    service: str
+    operation: str
+    protocol: str
+
+
+def _cbor_text(text: str) -> bytes:
+    data = text.encode()
+    if len(data) < 24:
+        return bytes([0x60 | len(data)]) + data
+    if len(data) < 256:
+        return bytes([0x78, len(data)]) + data
+    return bytes([0x79]) + len(data).to_bytes(2, "big") + data
+
+
+def cbor_error_body(code: str, message: str) -> bytes:
+    """A two-entry CBOR map, as smithy-rpc-v2-cbor error responses carry (enough for botocore)."""
+    return bytes([0xA2]) + _cbor_text("__type") + _cbor_text(code) + _cbor_text("message") + _cbor_text(message)
+
+
+def error_response(call: CallInfo, fault: Fault) -> tuple[str, list[tuple[str, str]], bytes]:
+    status = f"{fault.status} Error"
+    if call.protocol == "json":
+        body = json.dumps({"__type": fault.error, "message": fault.message}).encode()
+        return status, [("Content-Type", "application/x-amz-json-1.1")], body
+    if call.protocol == "cbor":
+        headers = [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor")]
+        return status, headers, cbor_error_body(fault.error, fault.message)
+    if call.protocol == "query":
+        xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{fault.error}</Code>"
+               f"<Message>{fault.message}</Message></Error><RequestId>sandbox</RequestId></ErrorResponse>")
+        return status, [("Content-Type", "text/xml")], xml.encode()
+    xml = f"<Error><Code>{fault.error}</Code><Message>{fault.message}</Message></Error>"
+    return status, [("Content-Type", "application/xml")], xml.encode()
+
+
+def _rest_operation(method: str, path: str, query: str) -> str:
+    if path.startswith("/v20180820/storagelens"):
+        verb = {"GET": "Get", "PUT": "Put", "DELETE": "Delete"}.get(method, method)
+        return "ListStorageLensConfigurations" if path.rstrip("/").endswith("storagelens") else \
+            f"{verb}StorageLensConfiguration"
+    parts = [p for p in path.split("/") if p]
+    if method == "GET" and len(parts) <= 1:
+        return "ListObjectsV2" if "list-type=2" in query else "ListObjects"
+    return {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(
+        method, method
+    )
+
+
+def describe_call(environ: dict) -> CallInfo | None:
+    """Who is calling what, read from the signed request (None for unsigned or control requests)."""
+    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if not match:
+        return None
+    access_key, region, service = match.groups()
+    account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    path = environ.get("PATH_INFO", "")
+    if target:
+        return CallInfo(account, region, service, target.split(".")[-1], "json")
+    if "/operation/" in path:
+        return CallInfo(account, region, service, path.rsplit("/", 1)[-1], "cbor")
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        body = _peek_body(environ)
+        action = parse_qs(body.decode(errors="replace")).get("Action", ["?"])[0]
+        return CallInfo(account, region, service, action, "query")
+    operation = _rest_operation(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""))
+    return CallInfo(account, region, service, operation, "rest")
+
+
+def _peek_body(environ: dict) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+class SandboxApp:
+    """WSGI middleware in front of moto's dispatcher."""
+
+    def __init__(self) -> None:
+        patches.apply()
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.calls: Counter = Counter()
+        self.faults: list[Fault] = []
+        self.fleet: dict | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_sandbox/"):
+            return self.control(environ, start_response, path[len("/_sandbox/"):])
+        call = describe_call(environ)
+        if call is not None:
+            fault = self.record(call)
+            if fault is not None:
+                status, headers, body = error_response(call, fault)
+                start_response(status, headers + [("Content-Length", str(len(body)))])
+                return [body]
+        return self.moto(environ, start_response)
+
+    def record(self, call: CallInfo) -> Fault | None:
+        with self._lock:
+            self.calls[(call.account, call.region, call.service, call.operation)] += 1
+            for fault in self.faults:
+                if fault.matches(call) and fault.count != 0:
+                    if fault.count is not None:
+                        fault.count -= 1
+                    return fault
+        return None
+
+    def control(self, environ, start_response, route: str):
+        method = environ["REQUEST_METHOD"]
+        if route == "health":
+            return _json(start_response, {"status": "ok"})
+        if route == "fleet" and method == "GET":
+            return _json(start_response, self.fleet or {}, status="200 OK" if self.fleet else "404 Not Found")
+        if route == "calls":
+            return self.control_calls(environ, start_response, method)
+        if route == "faults":
+            return self.control_faults(environ, start_response, method)
+        return _json(start_response, {"error": f"unknown sandbox route {route!r}"}, status="404 Not Found")
+
+    def control_calls(self, environ, start_response, method: str):
+        with self._lock:
+            if method == "DELETE":
+                self.calls.clear()
+            rows = [
+                {"account": a, "region": r, "service": s, "operation": o, "count": n}
+                for (a, r, s, o), n in sorted(self.calls.items())
+            ]
+        return _json(start_response, {"calls": rows})
+
+    def control_faults(self, environ, start_response, method: str):
+        with self._lock:
+            if method == "POST":
+                try:
+                    self.faults.append(Fault(**json.loads(_peek_body(environ) or b"{}")))
+                except (TypeError, ValueError) as exc:
+                    return _json(start_response, {"error": str(exc)}, status="400 Bad Request")
+            elif method == "DELETE":
+                self.faults.clear()
+            return _json(start_response, {"faults": [asdict(f) for f in self.faults]})
+
+
+def _json(start_response, payload, status: str = "200 OK"):
+    body = json.dumps(payload, default=str).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class QuietRequestHandler(MotoRequestHandler):
+    """Moto's handler without a log line per request (a seeded fleet makes tens of thousands)."""
+
+    def log_request(self, code="-", size="-") -> None:
+        if str(code).startswith("5"):
+            super().log_request(code, size)
+
+
+class SandboxServer:
+    """Run the sandbox on a loopback port in a background thread of this process."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = SandboxApp()
+        self._server = make_server(host, port, self.app, threaded=True, request_handler=QuietRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
