@@ -23,7 +23,9 @@ def instance_catalog() -> pd.DataFrame:
     """The catalog indexed by EC2 instance type."""
     with resources.files("estimator.data").joinpath("instance_types.csv").open() as handle:
         frame = pd.read_csv(handle, keep_default_na=False, dtype={"gpu_model": str, "accelerator_model": str})
-    return frame.set_index("instance_type", verify_integrity=True)
+    if not frame["instance_type"].is_unique:
+        raise ValueError("instance_types.csv lists an instance type twice")
+    return frame.set_index("instance_type")
 
 
 def hardware(instance_type: str) -> pd.Series:

@@ -36,12 +36,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def fleet_summary(endpoints, url: str) -> dict:
+def fleet_summary(endpoints, url: str, now: datetime) -> dict:
     return {
         "url": url,
+        "seeded_at": now.isoformat(),
         "accounts": fl.ACCOUNTS,
         "regions": list(fl.REGIONS),
         "role_name": fl.ROLE_NAME,
+        "scale": len(endpoints),
         "endpoints": [
             {"name": e.name, "account": e.account, "region": e.region, "team": e.team, "behaviour": e.behaviour,
              "mode": e.mode, "deleted": e.deleted, "status": e.status,
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Seeded {report.endpoints} endpoints, {report.variants} variants, {report.datapoints:,} metric "
               f"statistic sets, {report.log_groups} log groups, {report.lens_files} Storage Lens reports "
               f"in {report.seconds:.1f} s", flush=True)
-        server.app.fleet = fleet_summary(endpoints, server.url)
+        server.app.fleet = fleet_summary(endpoints, server.url, now)
     if args.ready_file:
         args.ready_file.write_text(json.dumps(server.app.fleet or {"url": server.url}))
     print(f"Ready. Point boto3 at it with AWS_ENDPOINT_URL={server.url}", flush=True)

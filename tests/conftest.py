@@ -1,0 +1,127 @@
+"""Shared fixtures: personas, the simulated AWS as a real HTTP server, and real services.
+
+``REQUIRE_SERVICES=1`` (set by .ci/run) turns a missing Redis or Chromium into a failure
+instead of a skip, so CI can never pass by skipping the tests that matter.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+SANDBOX_START_SECONDS = 240
+
+
+def require_or_skip(available: bool, what: str) -> None:
+    if available:
+        return
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but not available")
+    pytest.skip(f"{what} not available")
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+@pytest.fixture
+def redis_url():
+    require_or_skip(port_open(REDIS_HOST, REDIS_PORT), f"Redis at {REDIS_HOST}:{REDIS_PORT}")
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/15"
+
+
+# --- personas ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def teams(db):
+    from dashboard.models import Team
+
+    return Team.objects.create(name="ML Platform", slug="ml-platform"), Team.objects.create(name="Other", slug="other")
+
+
+def _member(team, username: str, role: str):
+    from django.contrib.auth import get_user_model
+
+    from dashboard.models import Membership
+
+    user = get_user_model().objects.create_user(username=username, password="correct horse battery staple")
+    Membership.objects.create(team=team, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def alice(teams):
+    """Owner of the ML Platform team."""
+    return _member(teams[0], "alice", "owner")
+
+
+@pytest.fixture
+def bob(teams):
+    """Member of the ML Platform team."""
+    return _member(teams[0], "bob", "member")
+
+
+@pytest.fixture
+def charlie(teams):
+    """Outsider: owner of another team."""
+    return _member(teams[1], "charlie", "owner")
+
+
+# --- the sandbox (simulated AWS over HTTP) -------------------------------------------------------
+
+def _wait_for_ready(process: subprocess.Popen, ready_file: Path, log_file: Path) -> dict:
+    deadline = time.monotonic() + SANDBOX_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sandbox exited with {process.returncode}:\n{log_file.read_text()}")
+        if ready_file.exists() and ready_file.stat().st_size:
+            return json.loads(ready_file.read_text())
+        time.sleep(0.5)
+    process.kill()
+    raise RuntimeError(f"sandbox not ready after {SANDBOX_START_SECONDS} s:\n{log_file.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    """The seeded demo fleet behind a patched moto server, in its own process, for the whole session."""
+    folder = tmp_path_factory.mktemp("sandbox")
+    ready_file, log_file = folder / "ready.json", folder / "sandbox.log"
+    with log_file.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "--port", "0", "--no-live", "--ready-file", str(ready_file)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        yield _wait_for_ready(process, ready_file, log_file)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def sandbox_control(sandbox):
+    """Reset the sandbox's faults and call counters around a test."""
+    import urllib.request
+
+    def call(method: str, route: str, payload=None):
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(f"{sandbox['url']}/_sandbox/{route}", data=data, method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback sandbox only
+            return json.loads(response.read())
+
+    call("DELETE", "faults")
+    call("DELETE", "calls")
+    yield call
+    call("DELETE", "faults")
