@@ -1,0 +1,59 @@
+"""Every page needs a login; team scoping answers 404 to outsiders."""
+
+import pytest
+from django.core.management import call_command
+from django.http import Http404
+from django.urls import reverse
+
+from dashboard.models import Membership, Team
+from dashboard.teams import get_for_team_or_404
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.mark.parametrize("url", ["/", "/admin/"])
+def test_pages_redirect_anonymous_visitors_to_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_healthz_is_public_and_says_nothing_else(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_it_logs_in_and_shows_the_team(client, alice):
+    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD}, follow=True)
+    assert response.status_code == 200
+    assert b"ML Platform" in response.content
+    assert b"No data yet" in response.content
+
+
+def test_a_wrong_password_is_refused(client, alice):
+    response = client.post(reverse("login"), {"username": "alice", "password": "nope"})
+    assert response.status_code == 200 and b"didn't match" in response.content
+
+
+def test_switching_to_someone_elses_team_is_a_404(client, alice, charlie, teams):
+    client.force_login(alice)
+    assert client.post(reverse("switch-team"), {"team": teams[1].pk}).status_code == 404
+    assert client.post(reverse("switch-team"), {"team": teams[0].pk}).status_code == 302
+
+
+def test_team_lookups_answer_404_for_other_teams(alice, charlie, teams):
+    mine, _ = teams
+    alices, charlies = alice.memberships.get(), charlie.memberships.get()
+    assert get_for_team_or_404(Membership.objects.all(), "team", mine, pk=alices.pk) == alices
+    with pytest.raises(Http404):
+        get_for_team_or_404(Membership.objects.all(), "team", mine, pk=charlies.pk)
+    with pytest.raises(Http404):
+        get_for_team_or_404(Membership.objects.all(), "team", None, pk=alices.pk)
+
+
+def test_demo_setup_creates_a_user_that_can_log_in(client, db, capsys):
+    call_command("demo_setup")
+    assert "username: demo  password: wattson-demo" in capsys.readouterr().out
+    assert client.login(username="demo", password="wattson-demo")
+    call_command("demo_setup")  # idempotent: resets, does not duplicate
+    assert Team.objects.filter(slug="ml-platform").count() == 1
