@@ -1,0 +1,46 @@
+# One command per habit. `make demo` and `make test` are the README's two commands.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8000
+
+.PHONY: demo test lint format bench sandbox check-deploy clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Installs are stamped on pyproject.toml, so a dependency change reinstalls and nothing else does.
+$(VENV)/.installed-sandbox: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e ".[sandbox]"
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed-sandbox
+
+## demo: set up everything and run the product on SQLite with a simulated AWS at http://127.0.0.1:$(PORT)
+demo: $(VENV)/.installed-sandbox
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py demo_setup
+	PORT=$(PORT) $(PY) manage.py demo
+
+## test: the whole suite (PostgreSQL when DATABASE_URL points there; Redis at 127.0.0.1:6379)
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest
+
+## lint: ruff, and the production settings' deployment checks
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	@! grep -rn --include=*.py "django" estimator/ || (echo "estimator/ must not import Django"; exit 1)
+
+## sandbox: only the simulated AWS with the demo fleet (AWS_ENDPOINT_URL=http://127.0.0.1:5055)
+sandbox: $(VENV)/.installed-sandbox
+	$(PY) -m sandbox --port 5055
+
+## bench: every benchmark that exists so far (see bench/README.md)
+bench: $(VENV)/.installed-dev
+	$(PY) bench/bench_sandbox.py
+
+clean:
+	rm -rf var/ .pytest_cache test-artifacts

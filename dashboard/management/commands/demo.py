@@ -1,0 +1,95 @@
+"""Run the whole product locally: simulated AWS, web server, Celery worker and beat. Ctrl-C stops it all.
+
+Everything runs on the embedded defaults (SQLite and the server-less broker under var/), so no
+PostgreSQL or Redis is needed. The sandbox's URL is handed to every process as AWS_ENDPOINT_URL,
+which boto3 honours by itself.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+SANDBOX_PORT = 5055
+SANDBOX_READY_SECONDS = 300
+
+
+class Command(BaseCommand):
+    help = "Start the demo: sandbox AWS, web server at 127.0.0.1:PORT, Celery worker and beat."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+        parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", SANDBOX_PORT)))
+
+    def handle(self, *args, port: int, sandbox_port: int, **options):
+        self.processes: list[tuple[str, subprocess.Popen]] = []
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            env = self.start_sandbox(sandbox_port)
+            self.start("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env)
+            self.start("worker", [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "--loglevel",
+                                  "INFO", "--concurrency", "2"], env)
+            self.start("beat", [sys.executable, "-m", "celery", "-A", "dashboard", "beat", "--loglevel", "INFO"], env)
+            self.stdout.write(self.style.SUCCESS(f"\nWattson is running at http://127.0.0.1:{port}/"))
+            self.stdout.write("Log in as  username: demo  password: wattson-demo   (Ctrl-C stops everything)\n")
+            self.watch()
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping ...")
+        finally:
+            self.stop_all()
+
+    def start(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
+        process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, start_new_session=True)
+        self.processes.append((name, process))
+        return process
+
+    def start_sandbox(self, port: int) -> dict:
+        ready_file = settings.VAR_DIR / "sandbox-ready.json"
+        ready_file.unlink(missing_ok=True)
+        self.stdout.write(f"Starting the simulated AWS on 127.0.0.1:{port} and seeding the demo fleet ...")
+        self.start("sandbox", [sys.executable, "-m", "sandbox", "--port", str(port), "--ready-file",
+                               str(ready_file)], dict(os.environ))
+        fleet = self.wait_for(ready_file)
+        return {
+            **os.environ,
+            "AWS_ENDPOINT_URL": fleet["url"],
+            "AWS_ACCESS_KEY_ID": "sandbox",
+            "AWS_SECRET_ACCESS_KEY": "sandbox",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "SANDBOX_READY_FILE": str(ready_file),
+        }
+
+    def wait_for(self, ready_file: Path) -> dict:
+        deadline = time.monotonic() + SANDBOX_READY_SECONDS
+        sandbox = self.processes[-1][1]
+        while time.monotonic() < deadline:
+            if sandbox.poll() is not None:
+                raise CommandError(f"the sandbox exited with code {sandbox.returncode} (port already in use?)")
+            if ready_file.exists() and ready_file.stat().st_size:
+                return json.loads(ready_file.read_text())
+            time.sleep(0.5)
+        raise CommandError(f"the sandbox was not ready after {SANDBOX_READY_SECONDS} s")
+
+    def watch(self) -> None:
+        while True:
+            for name, process in self.processes:
+                if process.poll() is not None:
+                    raise CommandError(f"{name} exited with code {process.returncode}; stopping the demo")
+            time.sleep(1)
+
+    def stop_all(self) -> None:
+        for _, process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()  # a warm shutdown: Celery finishes or requeues its current task
+        for name, process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"{name} did not stop in time; killing it")
+                os.killpg(process.pid, signal.SIGKILL)
