@@ -368,21 +368,22 @@ def http_metric_sink(endpoint_url: str) -> MetricSink:
 
 def seed_metrics(endpoints, now: datetime, sink: MetricSink, report: SeedReport, workers: int = 4,
                  progress: Callable[[str], None] = print) -> None:
+    """Put every variant's metrics, one endpoint at a time so memory stays bounded at fleet scale."""
     minutes, detail_index = fl.minute_grid(now)
     stamp = now.timestamp()
-    batches = []
-    for endpoint in endpoints:
-        for variant in endpoint.variants:
-            report.variants += 1
-            for namespace, data in variant_metrics(endpoint, variant, minutes, detail_index, stamp).items():
-                report.datapoints += len(data)
-                batches += [(endpoint.account, endpoint.region, namespace, data[i:i + PUT_BATCH])
-                            for i in range(0, len(data), PUT_BATCH)]
-    progress(f"  metrics: {report.datapoints:,} statistic sets for {report.variants} variants "
-             f"in {len(batches)} PutMetricData calls")
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda batch: sink(*batch), batches))
-    report.put_calls += len(batches)
+        for endpoint in endpoints:
+            batches = []
+            for variant in endpoint.variants:
+                report.variants += 1
+                for namespace, data in variant_metrics(endpoint, variant, minutes, detail_index, stamp).items():
+                    report.datapoints += len(data)
+                    batches += [(endpoint.account, endpoint.region, namespace, data[i:i + PUT_BATCH])
+                                for i in range(0, len(data), PUT_BATCH)]
+            list(pool.map(lambda batch: sink(*batch), batches))
+            report.put_calls += len(batches)
+    progress(f"  metrics: {report.datapoints:,} statistic sets for {report.variants} variants "
+             f"in {report.put_calls} PutMetricData calls")
 
 
 def seed(endpoint_url: str, endpoints: tuple[fl.Endpoint, ...], now: datetime | None = None,

@@ -18,7 +18,8 @@ def django_check(env: dict, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-PRODUCTION = {"DJANGO_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "wattson.example.com"}
+PRODUCTION = {"DJANGO_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(64),
+              "ALLOWED_HOSTS": "wattson.example.com"}
 
 
 def test_production_settings_pass_check_deploy():
