@@ -23,6 +23,12 @@ class PeriodicJob:
 
 PERIODIC_JOBS = (
     PeriodicJob(
+        "collect",
+        "collectors.tasks.collect_all",
+        3600,
+        "collects every enabled AWS account: endpoints, utilization, log groups, Storage Lens",
+    ),
+    PeriodicJob(
         "heartbeat",
         "collectors.tasks.heartbeat",
         60,

@@ -175,6 +175,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 AWS_ROLE_SESSION_NAME = envstr("AWS_ROLE_SESSION_NAME", "wattson-collector")
 AWS_ASSUME_ROLE_SECONDS = envint("AWS_ASSUME_ROLE_SECONDS", 3600, minimum=900)
 
+# --- Collection ---
+COLLECT_LOOKBACK_DAYS = envint("COLLECT_LOOKBACK_DAYS", 14, minimum=1)  # first run backfills this far
+COLLECT_REREAD_HOURS = envint("COLLECT_REREAD_HOURS", 3, minimum=0)  # later runs re-read these for late data
+COLLECT_LEASE_SECONDS = envint("COLLECT_LEASE_SECONDS", 1800, minimum=60)  # a crashed run frees its slot after
+STORAGE_LENS_CONTROL_REGION = envstr("STORAGE_LENS_CONTROL_REGION", "us-east-1")
+
 # --- Celery ---
 # Without CELERY_BROKER_URL the broker is a folder under var/ (Kombu's filesystem transport),
 # so the demo needs no Redis. Set CELERY_BROKER_URL=redis://... for anything real.

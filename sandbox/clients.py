@@ -9,10 +9,10 @@ stay plain boto3:
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 import boto3
 from botocore.config import Config
+
+from collectors.aws import s3control_custom_endpoint_handler
 
 SANDBOX_CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
 RETRY_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=16)
@@ -25,18 +25,6 @@ def _account_header(account_id: str):
     return add_header
 
 
-def s3control_loopback_handler(endpoint_url: str):
-    """A ``before-send.s3-control`` handler that undoes botocore's account-id host prefix."""
-    target = urlsplit(endpoint_url)
-
-    def rewrite(request, **_):
-        url = urlsplit(request.url)
-        if url.hostname and url.hostname != target.hostname and url.hostname.endswith(target.hostname):
-            request.url = urlunsplit((url.scheme, target.netloc, url.path, url.query, url.fragment))
-
-    return rewrite
-
-
 def client(service: str, endpoint_url: str, region: str, account_id: str | None = None):
     c = boto3.session.Session(**SANDBOX_CREDENTIALS, region_name=region).client(
         service, endpoint_url=endpoint_url, config=RETRY_CONFIG
@@ -44,5 +32,5 @@ def client(service: str, endpoint_url: str, region: str, account_id: str | None 
     if account_id:
         c.meta.events.register("before-sign.*.*", _account_header(account_id))
     if service == "s3control":
-        c.meta.events.register("before-send.s3-control", s3control_loopback_handler(endpoint_url))
+        c.meta.events.register("before-send.s3-control", s3control_custom_endpoint_handler(endpoint_url))
     return c

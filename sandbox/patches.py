@@ -6,7 +6,8 @@ tests/sandbox/test_patches.py exercises each one over HTTP with plain boto3.
 Seeding-only knobs travel as resource tags with the ``sandbox:`` prefix; the patched server
 consumes and strips them, so a collector never sees them:
 
-- SageMaker endpoint: ``sandbox:status``, ``sandbox:failureReason``, ``sandbox:creationTime`` (ISO).
+- SageMaker endpoint: ``sandbox:status``, ``sandbox:failureReason``, ``sandbox:creationTime`` and
+  ``sandbox:lastModifiedTime`` (ISO).
 - Log group: ``sandbox:storedBytes``, ``sandbox:creationTime`` (ISO).
 """
 
@@ -128,6 +129,8 @@ def _apply_endpoint_knobs(endpoint, knobs: dict) -> None:
         endpoint.failure_reason = knobs["failureReason"]
     if "creationTime" in knobs:
         endpoint.creation_time = endpoint.last_modified_time = naive_utc(knobs["creationTime"])
+    if "lastModifiedTime" in knobs:
+        endpoint.last_modified_time = naive_utc(knobs["lastModifiedTime"])
 
 
 _original_create_endpoint = sm_models.SageMakerModelBackend.create_endpoint

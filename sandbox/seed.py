@@ -185,6 +185,9 @@ def seed_endpoint(sm, endpoint: fl.Endpoint, now: datetime) -> None:
     created = (now - timedelta(days=endpoint.created_days_ago)).isoformat()
     knobs = [{"Key": "sandbox:status", "Value": endpoint.status},
              {"Key": "sandbox:creationTime", "Value": created}]
+    if endpoint.swap:  # the endpoint was last updated when its instance type was swapped
+        swapped = (now - timedelta(days=endpoint.swap.days_ago)).isoformat()
+        knobs.append({"Key": "sandbox:lastModifiedTime", "Value": swapped})
     sm.create_endpoint(EndpointName=endpoint.name, EndpointConfigName=config["EndpointConfigName"],
                        Tags=endpoint.tags() + knobs)
 

@@ -7,6 +7,8 @@ The layer sees every AWS request before moto does. It
   with ``{"operation": "GetMetricData", "error": "ThrottlingException", "count": 3}``, optionally
   ``account``, ``region``, ``service``, ``status``, ``message``), so throttling and access denial can
   be tested against unmodified boto3;
+- enforces trust policies that moto ignores: after ``POST /_sandbox/trust`` with ``{"role_arn": ...,
+  "external_id": ...}``, AssumeRole of that role with another (or no) ExternalId is denied;
 - serves ``GET /_sandbox/health`` and, when a fleet was seeded, ``GET /_sandbox/fleet``.
 """
 
@@ -138,6 +140,7 @@ class SandboxApp:
         self.calls: Counter = Counter()
         self.faults: list[Fault] = []
         self.fleet: dict | None = None
+        self.trust: dict[str, str] = {}  # role ARN -> required external id
         self._lock = threading.Lock()
 
     def __call__(self, environ, start_response):
@@ -146,7 +149,7 @@ class SandboxApp:
             return self.control(environ, start_response, path[len("/_sandbox/"):])
         call = describe_call(environ)
         if call is not None:
-            fault = self.record(call)
+            fault = self.record(call) or self.trust_fault(call, environ)
             if fault is not None:
                 status, headers, body = error_response(call, fault)
                 start_response(status, headers + [("Content-Length", str(len(body)))])
@@ -163,6 +166,16 @@ class SandboxApp:
                     return fault
         return None
 
+    def trust_fault(self, call: CallInfo, environ) -> Fault | None:
+        if call.operation != "AssumeRole" or not self.trust:
+            return None
+        params = parse_qs(_peek_body(environ).decode(errors="replace"))
+        role_arn = params.get("RoleArn", [""])[0]
+        required = self.trust.get(role_arn)
+        if required is None or params.get("ExternalId", [""])[0] == required:
+            return None
+        return Fault("AssumeRole", "AccessDenied", f"not authorized to perform sts:AssumeRole on {role_arn}", 403)
+
     def control(self, environ, start_response, route: str):
         method = environ["REQUEST_METHOD"]
         if route == "health":
@@ -173,6 +186,14 @@ class SandboxApp:
             return self.control_calls(environ, start_response, method)
         if route == "faults":
             return self.control_faults(environ, start_response, method)
+        if route == "trust":
+            with self._lock:
+                if method == "POST":
+                    rule = json.loads(_peek_body(environ) or b"{}")
+                    self.trust[rule["role_arn"]] = rule["external_id"]
+                elif method == "DELETE":
+                    self.trust.clear()
+                return _json(start_response, {"trust": self.trust})
         return _json(start_response, {"error": f"unknown sandbox route {route!r}"}, status="404 Not Found")
 
     def control_calls(self, environ, start_response, method: str):

@@ -112,7 +112,7 @@ def sandbox(tmp_path_factory):
 
 @pytest.fixture
 def sandbox_control(sandbox):
-    """Reset the sandbox's faults and call counters around a test."""
+    """Reset the sandbox's faults, trust rules and call counters around a test."""
     import urllib.request
 
     def call(method: str, route: str, payload=None):
@@ -122,6 +122,8 @@ def sandbox_control(sandbox):
             return json.loads(response.read())
 
     call("DELETE", "faults")
+    call("DELETE", "trust")
     call("DELETE", "calls")
     yield call
     call("DELETE", "faults")
+    call("DELETE", "trust")

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from estimator.catalog import hardware
 from sandbox import fleet as fl
-from sandbox.clients import s3control_loopback_handler
+from collectors.aws import s3control_custom_endpoint_handler
 
 FLEET = {e.name: e for e in fl.build_fleet()}
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})  # no retry at all
@@ -32,7 +32,7 @@ def aws(sandbox, service: str, account: str, region: str = "us-east-1", config: 
     c = assumed_session(sandbox, account).client(service, endpoint_url=sandbox["url"], region_name=region,
                                                  config=config)
     if service == "s3control":
-        c.meta.events.register("before-send.s3-control", s3control_loopback_handler(sandbox["url"]))
+        c.meta.events.register("before-send.s3-control", s3control_custom_endpoint_handler(sandbox["url"]))
     return c
 
 

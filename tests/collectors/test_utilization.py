@@ -1,0 +1,139 @@
+"""Hourly utilization rows: values, normalisation, idempotence, watermark and late data, faults."""
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from collectors import aws, runner
+from collectors.inventory import collect_inventory
+from collectors.models import CollectionState, VariantHour
+from collectors.utilization import collect_utilization, floor_hour
+from sandbox import fleet as fl
+from sandbox.clients import client
+
+FLEET = {e.name: e for e in fl.build_fleet()}
+
+
+def expected_hour(sandbox, name: str, variant: str, hour: datetime) -> dict:
+    """What the sandbox fleet implies for one hour, recomputed minute by minute from its definition."""
+    endpoint = FLEET[name]
+    spec = next(v for v in endpoint.variants if v.name == variant)
+    now = datetime.fromisoformat(sandbox["seeded_at"]).timestamp()
+    s = fl.series(endpoint, spec, np.arange(hour.timestamp(), hour.timestamp() + 3600, 60.0), now)
+    n = s["instances"]
+    return {"instance_hours": n.sum() / 60, "cpu_util_pct": (n * s["cpu_pct"]).sum() / n.sum(),
+            "gpu_util_pct": (n * s["gpu_pct"]).sum() / n.sum(), "memory_util_pct": (n * s["memory_pct"]).sum() / n.sum(),
+            "invocations": s["invocations_per_minute"].sum()}
+
+
+@pytest.fixture
+def collected(prod):
+    now = timezone.now()
+    collect_inventory(prod, "us-east-1", now, aws.ApiCalls())
+    return runner.run(prod, "us-east-1", "utilization")
+
+
+def row(name: str, variant: str, hour: datetime) -> VariantHour:
+    return VariantHour.objects.get(endpoint__name=name, variant_name=variant, hour=hour)
+
+
+def test_hourly_rows_equal_what_the_seeded_series_imply(collected, sandbox):
+    hour = floor_hour(datetime.fromisoformat(sandbox["seeded_at"]) - timedelta(days=2))
+    for name, variant in (("fraud-scoring", "AllTraffic"), ("recsys-ranker", "B")):
+        stored, expected = row(name, variant, hour), expected_hour(sandbox, name, variant, hour)
+        assert stored.instance_hours == pytest.approx(expected["instance_hours"])
+        assert stored.cpu_util_pct == pytest.approx(expected["cpu_util_pct"])
+        assert stored.memory_util_pct == pytest.approx(expected["memory_util_pct"])
+        assert stored.invocations == expected["invocations"]
+    gpu = row("recsys-ranker", "B", hour)
+    assert gpu.gpu_util_pct == pytest.approx(expected_hour(sandbox, "recsys-ranker", "B", hour)["gpu_util_pct"])
+
+
+def test_summed_cpu_and_gpu_are_normalised_per_vcpu_and_gpu(collected):
+    rows = VariantHour.objects.filter(endpoint__name="image-tagger")  # g4dn.12xlarge: 48 vCPUs, 4 GPUs
+    assert rows.exists()
+    assert {(r.vcpus, r.gpus) for r in rows} == {(48, 4)}
+    assert all(0 <= r.cpu_util_pct <= 100 and 0 <= r.gpu_util_pct <= 100 for r in rows)
+    assert max(r.gpu_util_max_pct for r in rows) < 10  # a 4-GPU box that is barely used
+
+
+def test_idle_and_serverless_variants(collected):
+    idle = VariantHour.objects.filter(endpoint__name="legacy-churn-model", hour__gte=timezone.now() - timedelta(days=5))
+    assert idle.count() >= 5 * 24 and all(r.invocations == 0 and r.instance_hours > 0 for r in idle)
+    serverless = VariantHour.objects.filter(endpoint__name="sentiment-serverless")
+    assert serverless.exists() and all(r.instance_hours == 0 and r.invocations > 0 for r in serverless)
+
+
+def test_the_backfill_uses_the_minimum_number_of_calls(collected):
+    details = collected.details
+    assert details["calls"] == details["minimum_calls"] >= 1
+    assert details["hours"] > 13 * 24 * 10
+
+
+def test_collecting_twice_gives_identical_rows(collected, prod):
+    snapshot = list(VariantHour.objects.order_by("pk").values_list(
+        "pk", "endpoint_id", "variant_name", "hour", "instance_hours", "cpu_util_pct", "invocations"))
+    since = timezone.now() - timedelta(days=14)
+    runner.run(prod, "us-east-1", "utilization", since=since)
+    again = list(VariantHour.objects.order_by("pk").values_list(
+        "pk", "endpoint_id", "variant_name", "hour", "instance_hours", "cpu_util_pct", "invocations"))
+    assert again == snapshot
+
+
+def put_cpu(sandbox, moment: datetime, value: float) -> None:
+    cw = client("cloudwatch", sandbox["url"], "us-east-1", fl.PROD)
+    cw.put_metric_data(Namespace=fl.HOST_NAMESPACE, MetricData=[{
+        "MetricName": "CPUUtilization", "Timestamp": moment, "Unit": "Percent",
+        "Dimensions": [{"Name": "EndpointName", "Value": "fraud-scoring"}, {"Name": "VariantName", "Value": "AllTraffic"}],
+        "StatisticValues": {"SampleCount": 600, "Sum": 600 * value, "Minimum": value, "Maximum": value}}])
+
+
+def test_the_incremental_run_rereads_recent_hours_for_late_data(collected, prod, sandbox, settings):
+    state = CollectionState.objects.get(account=prod, region="us-east-1", source="utilization")
+    assert state.watermark == floor_hour(state.last_success)
+    recent = floor_hour(timezone.now()) - timedelta(hours=2)
+    old = floor_hour(timezone.now()) - timedelta(hours=settings.COLLECT_REREAD_HOURS + 3)
+    before_recent, before_old = row("fraud-scoring", "AllTraffic", recent), row("fraud-scoring", "AllTraffic", old)
+    put_cpu(sandbox, recent + timedelta(minutes=7), 790.0)  # arrives late, within the re-read window
+    put_cpu(sandbox, old + timedelta(minutes=7), 790.0)  # arrives too late for an incremental run
+    result = runner.run(prod, "us-east-1", "utilization")
+    assert datetime.fromisoformat(result.details["start"]) == state.watermark - timedelta(
+        hours=settings.COLLECT_REREAD_HOURS)
+    after_recent, after_old = row("fraud-scoring", "AllTraffic", recent), row("fraud-scoring", "AllTraffic", old)
+    assert after_recent.instance_hours == pytest.approx(before_recent.instance_hours + 10)
+    assert after_recent.cpu_util_max_pct == pytest.approx(790.0 / 8)
+    assert after_old.instance_hours == before_old.instance_hours
+
+
+def test_throttling_slows_the_collector_down_instead_of_failing(prod, sandbox_control):
+    collect_inventory(prod, "eu-west-1", timezone.now(), aws.ApiCalls())
+    sandbox_control("POST", "faults", {"operation": "GetMetricData", "error": "ThrottlingException", "count": 3})
+    result = runner.run(prod, "eu-west-1", "utilization")
+    assert result.details["hours"] > 0
+    calls = [c for c in sandbox_control("GET", "calls")["calls"] if c["operation"] == "GetMetricData"]
+    assert sum(c["count"] for c in calls) == result.details["calls"] + 3
+    assert CollectionState.objects.get(account=prod, region="eu-west-1", source="utilization").last_error == ""
+
+
+def test_a_denied_account_fails_alone_and_is_recorded(prod, research, sandbox_control):
+    sandbox_control("POST", "faults", {"operation": "ListEndpoints", "error": "AccessDeniedException",
+                                       "message": "User is not authorized to perform sagemaker:ListEndpoints",
+                                       "account": fl.RESEARCH})
+    with pytest.raises(runner.CollectionFailed, match="AccessDeniedException"):
+        runner.run(research, "eu-north-1", "inventory")
+    assert runner.run(prod, "eu-north-1", "inventory").details["endpoints"] > 0
+    state = CollectionState.objects.get(account=research, source="inventory")
+    assert "not authorized" in state.last_error and state.consecutive_failures == 1 and state.last_success is None
+    assert CollectionState.objects.get(account=prod, source="inventory").last_error == ""
+
+
+def test_a_held_lease_keeps_a_second_run_out_but_lets_its_owner_back_in(prod):
+    runner.run(prod, "eu-north-1", "inventory", owner="task-1")
+    state = CollectionState.objects.get(account=prod, source="inventory")
+    now = timezone.now()
+    assert runner.acquire(state, "task-1", now)
+    assert not runner.acquire(state, "task-2", now)
+    assert runner.acquire(state, "task-1", now)  # the same task, redelivered after its worker died
+    assert runner.acquire(state, "task-2", now + timedelta(hours=1))  # an abandoned lease expires
