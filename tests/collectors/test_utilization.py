@@ -9,7 +9,7 @@ from django.utils import timezone
 from collectors import aws, runner
 from collectors.inventory import collect_inventory
 from collectors.models import CollectionState, VariantHour
-from collectors.utilization import collect_utilization, floor_hour
+from collectors.utilization import floor_hour
 from sandbox import fleet as fl
 from sandbox.clients import client
 
@@ -23,8 +23,11 @@ def expected_hour(sandbox, name: str, variant: str, hour: datetime) -> dict:
     now = datetime.fromisoformat(sandbox["seeded_at"]).timestamp()
     s = fl.series(endpoint, spec, np.arange(hour.timestamp(), hour.timestamp() + 3600, 60.0), now)
     n = s["instances"]
-    return {"instance_hours": n.sum() / 60, "cpu_util_pct": (n * s["cpu_pct"]).sum() / n.sum(),
-            "gpu_util_pct": (n * s["gpu_pct"]).sum() / n.sum(), "memory_util_pct": (n * s["memory_pct"]).sum() / n.sum(),
+    def weighted(values):
+        return (n * values).sum() / n.sum()
+
+    return {"instance_hours": n.sum() / 60, "cpu_util_pct": weighted(s["cpu_pct"]),
+            "gpu_util_pct": weighted(s["gpu_pct"]), "memory_util_pct": weighted(s["memory_pct"]),
             "invocations": s["invocations_per_minute"].sum()}
 
 
@@ -86,7 +89,8 @@ def put_cpu(sandbox, moment: datetime, value: float) -> None:
     cw = client("cloudwatch", sandbox["url"], "us-east-1", fl.PROD)
     cw.put_metric_data(Namespace=fl.HOST_NAMESPACE, MetricData=[{
         "MetricName": "CPUUtilization", "Timestamp": moment, "Unit": "Percent",
-        "Dimensions": [{"Name": "EndpointName", "Value": "fraud-scoring"}, {"Name": "VariantName", "Value": "AllTraffic"}],
+        "Dimensions": [{"Name": "EndpointName", "Value": "fraud-scoring"},
+                       {"Name": "VariantName", "Value": "AllTraffic"}],
         "StatisticValues": {"SampleCount": 600, "Sum": 600 * value, "Minimum": value, "Maximum": value}}])
 
 

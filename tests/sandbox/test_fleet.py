@@ -11,9 +11,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from collectors.aws import s3control_custom_endpoint_handler
 from estimator.catalog import hardware
 from sandbox import fleet as fl
-from collectors.aws import s3control_custom_endpoint_handler
 
 FLEET = {e.name: e for e in fl.build_fleet()}
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})  # no retry at all
