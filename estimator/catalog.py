@@ -5,11 +5,13 @@ prefix is stripped and the rest matched exactly (no fuzzy matching).
 """
 
 from functools import cache
-from importlib import resources
 
 import pandas as pd
 
+from estimator.tables import read_table
+
 ML_PREFIX = "ml."
+TEXT_COLUMNS = ("cpu_microarchitecture", "gpu_model", "accelerator_model", "ccf_cpu_microarchitecture")
 
 
 def ec2_type(instance_type: str) -> str:
@@ -21,8 +23,7 @@ def ec2_type(instance_type: str) -> str:
 @cache
 def instance_catalog() -> pd.DataFrame:
     """The catalog indexed by EC2 instance type."""
-    with resources.files("estimator.data").joinpath("instance_types.csv").open() as handle:
-        frame = pd.read_csv(handle, keep_default_na=False, dtype={"gpu_model": str, "accelerator_model": str})
+    frame = read_table("instance_types", dtype={column: str for column in TEXT_COLUMNS})
     if not frame["instance_type"].is_unique:
         raise ValueError("instance_types.csv lists an instance type twice")
     return frame.set_index("instance_type")

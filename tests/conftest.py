@@ -1,5 +1,9 @@
 """Shared fixtures: personas, the simulated AWS as a real HTTP server, and real services.
 
+Request database fixtures (db, and personas built on it) in test signatures, never through
+request.getfixturevalue: pytest-django creates test databases only for what collected tests declare, so a
+session whose only database use is dynamic would run against the configured, real database.
+
 ``REQUIRE_SERVICES=1`` (set by .ci/run) turns a missing Redis or Chromium into a failure
 instead of a skip, so CI can never pass by skipping the tests that matter.
 """

@@ -202,7 +202,7 @@ def test_storage_lens_exports_size_the_capture_prefixes(sandbox, account, fmt):
     prefixes = report[(report.record_type == "PREFIX") & (report.metric_name == "StorageBytes")]
     captured = {e.name for e in FLEET.values() if e.account == account and e.capture_pct}
     found = {v.replace("%2F", "/").split("/")[1] for v in prefixes.record_value}
-    assert found == captured
+    assert found == captured and len(captured) >= 2
     assert (prefixes.metric_value > 0).all()
 
 

@@ -1,0 +1,115 @@
+"""Operational energy and emissions of a block of usage rows, fully vectorised (no per-row Python).
+
+Energies here are IT energy in kWh (before PUE) unless named otherwise; ``low``/``high`` are the bounds of the
+documented uncertainty range before the relative power uncertainty is applied.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from estimator.curves import LINEAR, Curve, load_share
+from estimator.setting import Setting
+from estimator.tables import constant
+
+KWH_PER_WH = 1 / 1000
+MS_PER_HOUR = 3_600_000
+
+
+@dataclass
+class Codes:
+    """Per row: profile row, grid row, and whether the row is a serverless variant."""
+
+    type: np.ndarray
+    grid: np.ndarray
+    serverless: np.ndarray
+
+
+@dataclass
+class ItEnergy:
+    cpu: np.ndarray
+    gpu: np.ndarray
+    memory: np.ndarray
+    accelerator: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    embodied_co2e_kg: np.ndarray
+
+
+def device_energy(util_pct: np.ndarray, curve: Curve, unit_hours: np.ndarray, min_watts: np.ndarray,
+                  span_watts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(point, low, high) kWh of ``unit_hours`` device-hours at ``min + share(util) x span`` watts each.
+
+    An unknown utilization (NaN) costs the default utilization at the point, 0 % at low and 100 % at high.
+    """
+    share = load_share(util_pct, curve)
+    missing = np.isnan(share)
+    default_share = load_share(np.array([constant("default_util_pct")]), curve)[0]
+    kwh_per_share = unit_hours * span_watts * KWH_PER_WH
+    idle_kwh = unit_hours * min_watts * KWH_PER_WH
+    known_kwh = idle_kwh + np.where(missing, 0.0, share) * kwh_per_share
+    point = np.where(missing, idle_kwh + default_share * kwh_per_share, known_kwh)
+    return point, known_kwh, np.where(missing, idle_kwh + kwh_per_share, known_kwh)
+
+
+def instance_energy(usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> ItEnergy:
+    """CPU, GPU, accelerator and memory energy of instance rows (serverless rows come out as zero)."""
+    profile = {name: values[codes.type] for name, values in setting.profile_arrays.items()}
+    hours = np.where(codes.serverless, 0.0, usage["hours"] * np.nan_to_num(usage["instance_count"]))
+    cpu_missing = np.isnan(usage["cpu_util_pct"])
+    vcpu_hours = hours * np.where(cpu_missing, profile["vcpus_without_metric"], profile["vcpus"])
+    cpu = device_energy(usage["cpu_util_pct"], setting.method.cpu_curve, vcpu_hours,
+                        profile["cpu_min_watts"], profile["cpu_span_watts"])
+    gpu = device_energy(usage["gpu_util_pct"], LINEAR, hours * profile["gpu_count"],
+                        profile["gpu_min_watts"], profile["gpu_span_watts"])
+    accelerator = device_energy(usage["gpu_util_pct"], LINEAR, hours * profile["acc_count"],
+                                profile["acc_min_watts"], profile["acc_span_watts"])
+    memory = hours * profile["memory_excess_gb"] * constant("memory_watts_per_gb") * KWH_PER_WH
+    return ItEnergy(cpu[0], gpu[0], memory, accelerator[0], cpu[1] + gpu[1] + accelerator[1] + memory,
+                    cpu[2] + gpu[2] + accelerator[2] + memory, hours * profile["embodied_kg_per_hour"])
+
+
+def add_serverless(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> None:
+    """Fill serverless rows with the methodology's invocation-time x memory-size rule."""
+    rows = np.flatnonzero(codes.serverless)
+    busy_hours = usage["invocations"][rows] * usage["model_latency_ms"][rows] / MS_PER_HOUR
+    use = setting.method.serverless_use(usage["serverless_memory_mb"][rows], busy_hours, setting.lifetime_hours)
+    energy.cpu[rows] = use.cpu_kwh
+    energy.memory[rows] = use.memory_kwh
+    energy.low[rows] = use.cpu_kwh_low + use.memory_kwh
+    energy.high[rows] = use.cpu_kwh_high + use.memory_kwh
+    energy.embodied_co2e_kg[rows] = use.embodied_co2e_kg
+
+
+def emissions(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> dict:
+    """Facility energy (PUE applied), operational and embodied CO2e, the range, and SCI per 1,000 invocations."""
+    pue = setting.pue
+    grid_kg = setting.grid_arrays["kgco2e_per_kwh"][codes.grid]
+    grid_spread = setting.grid_arrays["uncertainty"][codes.grid]
+    power_spread = setting.profile_arrays["power_uncertainty"][codes.type]
+    columns = {name: getattr(energy, part) * pue.point for name, part in COMPONENTS.items()}
+    columns["energy_kwh"] = sum(columns.values())
+    columns["co2e_kg"] = columns["energy_kwh"] * grid_kg
+    columns["embodied_co2e_kg"] = energy.embodied_co2e_kg
+    columns["co2e_kg_low"] = energy.low * (1 - power_spread) * pue.low * grid_kg * (1 - grid_spread)
+    columns["co2e_kg_high"] = energy.high * (1 + power_spread) * pue.high * grid_kg * (1 + grid_spread)
+    columns["gco2e_per_1k_invocations"] = per_thousand_invocations(
+        columns["co2e_kg"] + energy.embodied_co2e_kg, usage["invocations"])
+    return columns
+
+
+COMPONENTS = {"cpu_kwh": "cpu", "gpu_kwh": "gpu", "memory_kwh": "memory", "accelerator_kwh": "accelerator"}
+
+
+def per_thousand_invocations(co2e_kg: np.ndarray, invocations: np.ndarray) -> np.ndarray:
+    """SCI = (E x I + M) per R with R = 1,000 inferences, in grams; NaN where invocations are unknown or zero."""
+    counted = invocations > 0
+    return np.divide(co2e_kg * 1000 * 1000, invocations, out=np.full_like(co2e_kg, np.nan), where=counted)
+
+
+def estimate_block(usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> dict[str, np.ndarray]:
+    """All numeric output columns of one block of rows."""
+    energy = instance_energy(usage, codes, setting)
+    if codes.serverless.any():
+        add_serverless(energy, usage, codes, setting)
+    return emissions(energy, usage, codes, setting)
