@@ -17,8 +17,8 @@ def test_it_collects_one_region_of_one_account_and_summarises(prod, research, ca
 
 
 def test_a_failing_account_is_reported_while_the_others_are_collected(prod, research, sandbox_control, capsys):
-    sandbox_control("POST", "faults", {"operation": "*", "service": "sagemaker", "error": "AccessDeniedException", "message": "not authorized",
-                                       "account": fl.RESEARCH})
+    sandbox_control("POST", "faults", {"operation": "*", "service": "sagemaker", "error": "AccessDeniedException",
+                                       "message": "not authorized", "account": fl.RESEARCH})
     with pytest.raises(CommandError, match="1 of 2 collections failed"):
         call_command("collect", "--region", "eu-west-1", "--source", "inventory")
     call_command("collect", "--region", "eu-west-1", "--source", "utilization")
