@@ -174,6 +174,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- AWS (boto3 itself honours AWS_ENDPOINT_URL, AWS_DEFAULT_REGION and the credential chain) ---
 AWS_ROLE_SESSION_NAME = envstr("AWS_ROLE_SESSION_NAME", "wattson-collector")
 AWS_ASSUME_ROLE_SECONDS = envint("AWS_ASSUME_ROLE_SECONDS", 3600, minimum=900)
+# Who customers must trust: the IAM role or user the workers run as (shown in the trust policy on account pages).
+COLLECTOR_PRINCIPAL_ARN = envstr("COLLECTOR_PRINCIPAL_ARN", "arn:aws:iam::<WATTSON_ACCOUNT_ID>:role/<collector-role>")
 
 # --- Collection ---
 COLLECT_LOOKBACK_DAYS = envint("COLLECT_LOOKBACK_DAYS", 14, minimum=1)  # first run backfills this far

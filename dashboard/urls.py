@@ -2,12 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard import views
+from dashboard.views import accounts, health, home
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("team/switch/", views.switch_team, name="switch-team"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", home.home, name="home"),
+    path("team/switch/", home.switch_team, name="switch-team"),
+    path("healthz", home.healthz, name="healthz"),
+    path("aws/accounts/", accounts.account_list, name="aws-accounts"),
+    path("aws/accounts/<int:pk>/", accounts.account_detail, name="aws-account"),
+    path("aws/accounts/<int:pk>/check/", accounts.account_check, name="aws-account-check"),
+    path("collection/", health.collection_health, name="collection-health"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

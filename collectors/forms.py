@@ -1,0 +1,24 @@
+from django import forms
+
+from collectors.models import AwsAccount
+from collectors.regions import COMMERCIAL_REGIONS
+
+
+class AwsAccountForm(forms.ModelForm):
+    regions = forms.MultipleChoiceField(choices=[(r, r) for r in COMMERCIAL_REGIONS],
+                                        widget=forms.SelectMultiple(attrs={"size": 8}))
+
+    class Meta:
+        model = AwsAccount
+        fields = ["name", "account_id", "role_arn", "regions", "enabled"]
+
+    def __init__(self, *args, team=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.team = team
+
+    def clean_account_id(self):
+        account_id = self.cleaned_data["account_id"]
+        duplicate = AwsAccount.objects.filter(team=self.instance.team, account_id=account_id)
+        if duplicate.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("This team already monitors that account.")
+        return account_id
