@@ -104,7 +104,10 @@ def _database() -> dict:
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # A file, not :memory:, so that a Celery worker in another process sees the test data.
         config["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-        config["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20}
+        # WAL lets the web read while a worker writes; IMMEDIATE transactions wait for the write lock (up to the
+        # timeout) instead of failing with "database is locked" when a read turns into a write.
+        config["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE",
+                             "timeout": 30}
     return config
 
 
