@@ -6,7 +6,7 @@ The layer sees every AWS request before moto does. It
 - answers with an AWS-shaped error for calls matching a registered fault (``POST /_sandbox/faults``
   with ``{"operation": "GetMetricData", "error": "ThrottlingException", "count": 3}``, optionally
   ``account``, ``region``, ``service``, ``status``, ``message``), so throttling and access denial can
-  be tested against unmodified boto3;
+  be tested against unmodified boto3 (with ``delay_seconds`` the call succeeds, only slowly);
 - enforces trust policies that moto ignores: after ``POST /_sandbox/trust`` with ``{"role_arn": ...,
   "external_id": ...}``, AssumeRole of that role with another (or no) ExternalId is denied;
 - serves ``GET /_sandbox/health`` and, when a fleet was seeded, ``GET /_sandbox/fleet``.
@@ -18,6 +18,7 @@ import io
 import json
 import re
 import threading
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from urllib.parse import parse_qs
@@ -41,6 +42,7 @@ class Fault:
     account: str | None = None
     region: str | None = None
     service: str | None = None
+    delay_seconds: float = 0.0  # > 0: answer normally, but this much later (a slow AWS), instead of an error
 
     def matches(self, call: CallInfo) -> bool:
         return (
@@ -150,7 +152,9 @@ class SandboxApp:
         call = describe_call(environ)
         if call is not None:
             fault = self.record(call) or self.trust_fault(call, environ)
-            if fault is not None:
+            if fault is not None and fault.delay_seconds:
+                time.sleep(fault.delay_seconds)
+            elif fault is not None:
                 status, headers, body = error_response(call, fault)
                 start_response(status, headers + [("Content-Length", str(len(body)))])
                 return [body]
