@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: demo test lint format bench sandbox check-deploy clean
+.PHONY: demo test lint bench bench-sandbox bench-estimate bench-collect sandbox clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,17 @@ lint: $(VENV)/.installed-dev
 sandbox: $(VENV)/.installed-sandbox
 	$(PY) -m sandbox --port 5055
 
-## bench: every benchmark that exists so far (see bench/README.md)
-bench: $(VENV)/.installed-dev
+## bench: every benchmark; each prints its figures (targets are in the benchmark, never in timed tests)
+bench: bench-sandbox bench-estimate bench-collect
+
+bench-sandbox: $(VENV)/.installed-dev
 	$(PY) bench/bench_sandbox.py
+
+bench-estimate: $(VENV)/.installed-dev
+	$(PY) bench/bench_estimate.py
+
+bench-collect: $(VENV)/.installed-dev
+	$(PY) bench/bench_collect.py
 
 clean:
 	rm -rf var/ .pytest_cache test-artifacts

@@ -48,7 +48,7 @@ def resolve_pue(method: Methodology, factors: Factors) -> Pue:
     if factors.pue is not None:
         return Pue(factors.pue, factors.pue, factors.pue, OPERATOR)
     point = constant(method.pue_constant)
-    low, high = (constant(name) for name in method.pue_range_constants) if method.pue_range_constants else (point,) * 2
+    low, high = (constant(name) for name in method.pue_range_constants or (method.pue_constant,) * 2)
     return Pue(point, min(low, point), max(high, point), constant_source(method.pue_constant))
 
 
@@ -65,7 +65,12 @@ def grid_factors(method: Methodology, factors: Factors) -> pd.DataFrame:
     shipped["uncertainty"] = constant("grid_uncertainty")
     shipped.loc[ANY_REGION, "uncertainty"] = constant("grid_uncertainty_unknown_region")
     overrides = pd.DataFrame(
-        {"kgco2e_per_kwh": pd.Series(factors.grid_kgco2e_per_kwh, dtype=float), "source_id": OPERATOR,
+        {"kgco2e_per_kwh": pd.Series(operator_grid(factors), dtype=float), "source_id": OPERATOR,
          "uncertainty": 0.0})
     merged = pd.concat([shipped.drop(index=overrides.index, errors="ignore"), overrides])
     return merged.loc[[*merged.index.drop(ANY_REGION), ANY_REGION]]
+
+
+def operator_grid(factors: Factors) -> dict[str, float]:
+    """Overrides keyed like the tables (trimmed, lower-case region names)."""
+    return {region.strip().lower(): float(value) for region, value in factors.grid_kgco2e_per_kwh.items()}

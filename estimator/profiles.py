@@ -19,6 +19,7 @@ FALLBACK_TYPE = "m5.xlarge"
 AVERAGE_CPU = "AWS average"
 MEDIAN_GROUPS = {"Sandy Bridge", "Ivy Bridge"}  # CCF takes the median, not the mean, of mixes containing these
 CCF_SOURCE = "ccf2022"
+BLANK_BY_KIND = {"b": False, "f": 0.0}  # numpy dtype kind -> empty value (text columns get "")
 
 
 @cache
@@ -149,7 +150,7 @@ def unknown_row(profiles: pd.DataFrame) -> pd.DataFrame:
 
 def serverless_row(profiles: pd.DataFrame, method: Methodology) -> pd.DataFrame:
     """Serverless rows are costed by the methodology's serverless rule; this row carries only provenance."""
-    blank = {column: False if dtype == bool else 0.0 if dtype.kind == "f" else "" for column, dtype in profiles.dtypes.items()}
+    blank = {column: BLANK_BY_KIND.get(dtype.kind, "") for column, dtype in profiles.dtypes.items()}
     row = pd.DataFrame(blank, index=[SERVERLESS])
     row["factor_ids"] = method.serverless_factor_ids
     row["power_uncertainty"] = constant("power_uncertainty_assumed")

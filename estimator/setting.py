@@ -7,13 +7,20 @@ import numpy as np
 import pandas as pd
 
 from estimator.catalog import ec2_type
-from estimator.factors import ANY_REGION, Factors, Pue, grid_factors, resolve_lifetime, resolve_pue
+from estimator.factors import Factors, Pue, grid_factors, resolve_lifetime, resolve_pue
+from estimator.lookup import lookup_codes, region_codes
 from estimator.methods import Methodology
 from estimator.profiles import SERVERLESS, UNKNOWN, shipped_profiles
+
+HOT_PROFILE_COLUMNS = ("vcpus", "vcpus_without_metric", "cpu_min_watts", "cpu_span_watts", "gpu_count",
+                       "gpu_min_watts", "gpu_span_watts", "acc_count", "acc_min_watts", "acc_span_watts",
+                       "memory_excess_gb", "embodied_kg_per_hour", "power_uncertainty")
 
 
 @dataclass(frozen=True)
 class Setting:
+    """One methodology with the operator's overrides applied: PUE, lifetime, per-type profiles, grid table."""
+
     method: Methodology
     pue: Pue
     lifetime_hours: float
@@ -29,9 +36,8 @@ class Setting:
 
     @cached_property
     def profile_arrays(self) -> dict[str, np.ndarray]:
-        """Numeric profile columns as arrays, to be indexed by type codes."""
-        numeric = self.profiles.select_dtypes(include=["number", "bool"])
-        return {column: numeric[column].to_numpy() for column in numeric}
+        """The profile columns the hot path needs, as float arrays to be indexed by type codes."""
+        return {column: self.profiles[column].to_numpy(dtype=np.float64) for column in HOT_PROFILE_COLUMNS}
 
     @cached_property
     def grid_arrays(self) -> dict[str, np.ndarray]:
@@ -45,20 +51,5 @@ class Setting:
 
     def grid_codes(self, regions: pd.Series) -> np.ndarray:
         """Grid row of each usage row; an unknown region gets the ``*`` row."""
-        return lookup_codes(regions, self.grid.index, normalise_region, self.grid.index.get_loc(ANY_REGION))
+        return region_codes(regions, self.grid)
 
-
-def normalise_region(region: str) -> str:
-    return region.strip().lower()
-
-
-def lookup_codes(values: pd.Series, index: pd.Index, normalise, fallback: int) -> np.ndarray:
-    """Row of ``index`` matching each value after ``normalise``; ``fallback`` for no match or a missing value.
-
-    Works on the distinct values only (``pd.factorize``), so cost does not grow with string work per row.
-    """
-    codes, uniques = pd.factorize(values)
-    names = [normalise(value) if isinstance(value, str) else "" for value in uniques]
-    found = index.get_indexer(names)
-    lookup = np.append(np.where(found < 0, fallback, found), fallback)  # code -1 (missing) reads the last entry
-    return lookup[codes].astype(np.int32)

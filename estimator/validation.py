@@ -42,9 +42,10 @@ def as_numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 def check_usage(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The numeric usage columns as float arrays, after checking presence, types and ranges."""
-    missing = [column for column in USAGE_COLUMNS if column not in frame]
+    needed = USAGE_COLUMNS + (SERVERLESS_COLUMNS if any(column in frame for column in SERVERLESS_COLUMNS) else ())
+    missing = [column for column in needed if column not in frame]
     if missing:
-        raise InputError(f"missing column {missing[0]!r} (needed: {', '.join(USAGE_COLUMNS)})", column=missing[0])
+        raise InputError(f"missing column {missing[0]!r} (needed: {', '.join(needed)})", column=missing[0])
     numbers = numeric_frame(frame, (*USAGE_COLUMNS[2:], *SERVERLESS_COLUMNS))
     serverless = ~np.isnan(numbers.get("serverless_memory_mb", np.full(len(frame), np.nan)))
     require(frame, numbers["hours"], np.isnan(numbers["hours"]), "hours", "is missing")

@@ -1,0 +1,59 @@
+"""Unknown types, regions, microarchitectures and missing metrics fall back with a flag, never an exception."""
+
+import numpy as np
+import pytest
+
+from estimator import estimate
+from estimator.catalog import instance_catalog
+from estimator.methods import METHODOLOGIES
+from estimator.profiles import build_profiles
+from tests.estimator.usage import one, serverless, usage
+
+METHODS = sorted(METHODOLOGIES)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_an_unknown_instance_type_is_costed_as_m5_xlarge_and_flagged(method):
+    result = estimate(usage({"instance_type": "ml.g9.huge", "cpu_util_pct": 40},
+                            {"instance_type": "ml.m5.xlarge", "cpu_util_pct": 40}), method)
+    assert result["energy_kwh"][0] == pytest.approx(result["energy_kwh"][1])
+    assert "unknown instance type: costed as m5.xlarge" in result["fallbacks"][0]
+    assert result["fallbacks"][1] == ""
+    assert result["co2e_kg_high"][0] > result["co2e_kg_high"][1]  # the widest uncertainty
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_missing_instance_type_or_region_falls_back_too(method):
+    result = estimate(usage({"instance_type": np.nan, "region": np.nan, "cpu_util_pct": 10}), method)
+    assert "unknown instance type" in result["fallbacks"][0]
+    assert "unknown region: mean factor" in result["fallbacks"][0]
+
+
+@pytest.mark.parametrize(("method", "mean_kg_per_kwh"), [("ccf", 0.39278188), ("default", 0.416533)])
+def test_an_unknown_region_uses_the_mean_factor(method, mean_kg_per_kwh):
+    result = estimate(usage({"instance_type": "ml.c5.large", "region": "xx-nowhere-9", "cpu_util_pct": 5}), method)
+    assert one(result, "co2e_kg") == pytest.approx(one(result, "energy_kwh") * mean_kg_per_kwh)
+    assert "unknown region: mean factor" in result["fallbacks"].iloc[0]
+    assert "grid:*@" in result["factors"].iloc[0]
+
+
+def test_missing_metrics_are_flagged_only_where_they_matter():
+    result = estimate(usage({"instance_type": "ml.m5.large"}, {"instance_type": "ml.g5.xlarge"},
+                            {"instance_type": "ml.inf1.xlarge", "cpu_util_pct": 5}))
+    assert result["fallbacks"][0] == "no CPU metric: 50 %"
+    assert result["fallbacks"][1] == "no CPU metric: 50 %; no GPU metric: 50 %"
+    assert result["fallbacks"][2] == "no accelerator metric: 50 %"
+
+
+def test_an_unknown_microarchitecture_gets_the_aws_average():
+    catalog = instance_catalog().loc[["m5.xlarge"]].assign(cpu_microarchitecture="Zen 9")
+    profile = build_profiles(METHODOLOGIES["default"], catalog, 35_040.0).loc["m5.xlarge"]
+    assert (profile["cpu_min_watts"], profile["cpu_min_watts"] + profile["cpu_span_watts"]) == (0.74, 3.5)
+    assert profile["notes"] == "unknown microarchitecture: AWS average"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_serverless_without_invocation_time_is_unknown_and_flagged(method):
+    result = estimate(usage(serverless(memory_mb=1024, invocations=np.nan, latency_ms=80)), method)
+    assert np.isnan(one(result, "energy_kwh"))
+    assert result["fallbacks"].iloc[0] == "serverless: invocations or model latency unknown"
