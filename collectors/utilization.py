@@ -180,7 +180,8 @@ def hour_row(variant: VariantTarget, series: dict, hour: datetime, now: datetime
     invocations = _get(series, "invocations", hour)
     return VariantHour(
         endpoint=variant.endpoint, variant_name=variant.name, hour=hour, instance_type=config.instance_type,
-        config_assumed=assumed, vcpus=vcpus, gpus=gpus, instance_hours=samples / SAMPLES_PER_INSTANCE_HOUR,
+        serverless_memory_mb=config.serverless_memory_mb, config_assumed=assumed, vcpus=vcpus, gpus=gpus,
+        instance_hours=samples / SAMPLES_PER_INSTANCE_HOUR,
         cpu_util_pct=per_unit(_get(series, "cpu_avg", hour), vcpus),
         cpu_util_max_pct=per_unit(_get(series, "cpu_max", hour), vcpus),
         gpu_util_pct=per_unit(_get(series, "gpu_avg", hour), gpus),
@@ -201,7 +202,8 @@ UPDATE_FIELDS = [f.name for f in VariantHour._meta.concrete_fields
 def upsert(rows: list[VariantHour]) -> None:
     with transaction.atomic():
         VariantHour.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
-                                        unique_fields=["endpoint", "variant_name", "hour"], update_fields=UPDATE_FIELDS)
+                                        unique_fields=["endpoint", "variant_name", "hour"],
+                                        update_fields=UPDATE_FIELDS)
 
 
 def collect_utilization(account, region: str, start: datetime, now: datetime, calls: aws.ApiCalls,

@@ -29,6 +29,12 @@ PERIODIC_JOBS = (
         "collects every enabled AWS account: endpoints, utilization, log groups, Storage Lens",
     ),
     PeriodicJob(
+        "estimate",
+        "dashboard.tasks.estimate_pending",
+        300,
+        "estimates energy and CO2e of new or re-collected hours, and of history after a methodology change",
+    ),
+    PeriodicJob(
         "heartbeat",
         "collectors.tasks.heartbeat",
         60,

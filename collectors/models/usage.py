@@ -12,6 +12,7 @@ class VariantHour(models.Model):
     variant_name = models.CharField(max_length=63)
     hour = models.DateTimeField(help_text="Start of the UTC hour")
     instance_type = models.CharField(max_length=32, blank=True)
+    serverless_memory_mb = models.PositiveIntegerField(null=True)
     config_assumed = models.BooleanField(default=False, help_text="Hour precedes the first known configuration")
     vcpus = models.PositiveIntegerField(null=True)
     gpus = models.PositiveIntegerField(null=True)

@@ -1,3 +1,4 @@
+from dashboard.models.footprint import VariantHourEstimate
 from dashboard.models.teams import Membership, Team
 
-__all__ = ["Membership", "Team"]
+__all__ = ["Membership", "Team", "VariantHourEstimate"]

@@ -3,6 +3,7 @@
 from collections import Counter
 from datetime import UTC, datetime
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -29,8 +30,9 @@ class Command(BaseCommand):
         parser.add_argument("--region", help="only this region")
         parser.add_argument("--source", choices=Source.values, help="only this collector")
         parser.add_argument("--since", help="re-collect utilization from this ISO date (UTC) on")
+        parser.add_argument("--no-estimate", action="store_true", help="skip estimating the collected hours")
 
-    def handle(self, *args, account=None, region=None, source=None, since=None, **options):
+    def handle(self, *args, account=None, region=None, source=None, since=None, no_estimate=False, **options):
         accounts = AwsAccount.objects.filter(enabled=True)
         if account:
             accounts = accounts.filter(account_id=account)
@@ -41,6 +43,8 @@ class Command(BaseCommand):
             raise CommandError("Nothing to collect: register an AWS account (admin or the Accounts page) first")
         totals, failures = self.run_jobs(jobs, parse_since(since))
         self.print_summary(totals, failures, len(jobs))
+        if not no_estimate:
+            call_command("estimate", stdout=self.stdout, stderr=self.stderr)
         if failures:
             raise CommandError(f"{len(failures)} of {len(jobs)} collections failed")
 
