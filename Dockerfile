@@ -12,6 +12,7 @@ COPY estimator ./estimator
 COPY sandbox ./sandbox
 COPY templates ./templates
 COPY static ./static
+COPY docs ./docs
 COPY manage.py ./
 # The sandbox extra is installed so the optional compose `sandbox` service can use the same image.
 RUN pip install ".[sandbox]" \

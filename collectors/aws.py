@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import boto3
 from botocore.config import Config
 from botocore.credentials import DeferredRefreshableCredentials, create_assume_role_refresher
+from botocore.loaders import create_loader
 from botocore.session import Session as BotocoreSession
 from django.conf import settings
 
@@ -27,12 +28,21 @@ CLIENT_CONFIG = Config(retries=RETRIES, connect_timeout=10, read_timeout=60, max
 
 _sessions: dict[tuple[str, str], boto3.Session] = {}
 _lock = threading.Lock()
+# One loader for every session: AWS service models (several MB of JSON each) are parsed once per process,
+# not once per customer account.
+_shared_loader = create_loader()
+
+
+def _core_session() -> BotocoreSession:
+    core = BotocoreSession()
+    core.register_component("data_loader", _shared_loader)
+    return core
 
 
 def account_session(account) -> boto3.Session:
     """A boto3 session acting in ``account``; assumed-role credentials refresh themselves."""
     if not account.role_arn:
-        return boto3.Session()
+        return boto3.Session(botocore_session=_core_session())
     key = (account.role_arn, account.external_id)
     with _lock:
         if key not in _sessions:
@@ -41,12 +51,12 @@ def account_session(account) -> boto3.Session:
 
 
 def _assumed_session(role_arn: str, external_id: str) -> boto3.Session:
-    sts = boto3.Session().client("sts", config=CLIENT_CONFIG)
+    sts = boto3.Session(botocore_session=_core_session()).client("sts", config=CLIENT_CONFIG)
     params = {"RoleArn": role_arn, "RoleSessionName": settings.AWS_ROLE_SESSION_NAME, "ExternalId": external_id,
               "DurationSeconds": settings.AWS_ASSUME_ROLE_SECONDS}
     refresher = create_assume_role_refresher(sts, params)
     credentials = DeferredRefreshableCredentials(refresh_using=refresher, method="assume-role")
-    core = BotocoreSession()
+    core = _core_session()
     core._credentials = credentials  # botocore's documented pattern for refreshable assumed-role sessions
     return boto3.Session(botocore_session=core)
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard.views import accounts, health, home
+from dashboard.views import accounts, health, home, methodology
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("aws/accounts/<int:pk>/", accounts.account_detail, name="aws-account"),
     path("aws/accounts/<int:pk>/check/", accounts.account_check, name="aws-account-check"),
     path("collection/", health.collection_health, name="collection-health"),
+    path("methodology/", methodology.methodology, name="methodology"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -57,3 +57,12 @@ def test_demo_setup_creates_a_user_that_can_log_in(client, db, capsys):
     assert client.login(username="demo", password="wattson-demo")
     call_command("demo_setup")  # idempotent: resets, does not duplicate
     assert Team.objects.filter(slug="ml-platform").count() == 1
+
+
+def test_the_methodology_page_renders_the_document_with_versions(client, alice):
+    import estimator
+
+    client.force_login(alice)
+    page = client.get("/methodology/").content.decode()
+    assert "<table>" in page and "Cloud Carbon Footprint" in page
+    assert f"default {estimator.METHODOLOGIES['default'].version}" in page
