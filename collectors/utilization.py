@@ -140,8 +140,9 @@ def metric_queries(chunk: list[VariantTarget]) -> tuple[list[dict], dict[str, tu
 
 
 def fetch(cloudwatch, queries: list[dict], start: datetime, end: datetime, result: UtilizationResult) -> dict:
-    """All datapoints of ``queries``, following NextToken through PartialData pages: {query id: {ts: value}}."""
-    values: dict[str, dict[datetime, float]] = defaultdict(dict)
+    """All datapoints of ``queries``, following NextToken through PartialData pages:
+    {query id: {epoch second of the period start: value}} (ints, not datetimes: a chunk holds ~100k of them)."""
+    values: dict[str, dict[int, float]] = defaultdict(dict)
     token = None
     while True:
         kwargs = {"NextToken": token} if token else {}
@@ -149,18 +150,20 @@ def fetch(cloudwatch, queries: list[dict], start: datetime, end: datetime, resul
                                           ScanBy="TimestampAscending", **kwargs)
         result.calls += 1
         for series in page["MetricDataResults"]:
-            values[series["Id"]].update(zip(series["Timestamps"], series["Values"], strict=True))
+            stamps = (int(ts.timestamp()) for ts in series["Timestamps"])
+            values[series["Id"]].update(zip(stamps, series["Values"], strict=True))
         token = page.get("NextToken")
         if not token:
             return values
 
 
 def hour_rows(variant: VariantTarget, series: dict[str, dict], now: datetime) -> list[VariantHour]:
-    hours = sorted({floor_hour(ts) for key in ("cpu_n", "invocations", "mem_avg") for ts in series.get(key, {})})
+    hours = sorted({ts - ts % PERIOD_SECONDS for key in ("cpu_n", "invocations", "mem_avg")
+                    for ts in series.get(key, {})})
     return [hour_row(variant, series, hour, now) for hour in hours]
 
 
-def _get(series: dict, key: str, hour: datetime) -> float | None:
+def _get(series: dict, key: str, hour: int) -> float | None:
     return series.get(key, {}).get(hour)
 
 
@@ -171,15 +174,17 @@ def per_unit(value: float | None, units: int | None) -> float | None:
     return min(max(value / units, 0.0), 100.0)
 
 
-def hour_row(variant: VariantTarget, series: dict, hour: datetime, now: datetime) -> VariantHour:
-    config, assumed = variant.config_at(hour)
+def hour_row(variant: VariantTarget, series: dict, hour: int, now: datetime) -> VariantHour:
+    """One row from the chunk's datapoints; ``hour`` is the epoch second the hour starts at."""
+    start = datetime.fromtimestamp(hour, UTC)
+    config, assumed = variant.config_at(start)
     hw = known_hardware(config.instance_type)
     vcpus = int(hw["vcpus"]) if hw is not None else None
     gpus = int(hw["gpu_count"]) if hw is not None else None
     samples = _get(series, "cpu_n", hour) or 0.0
     invocations = _get(series, "invocations", hour)
     return VariantHour(
-        endpoint=variant.endpoint, variant_name=variant.name, hour=hour, instance_type=config.instance_type,
+        endpoint=variant.endpoint, variant_name=variant.name, hour=start, instance_type=config.instance_type,
         serverless_memory_mb=config.serverless_memory_mb, config_assumed=assumed, vcpus=vcpus, gpus=gpus,
         instance_hours=samples / SAMPLES_PER_INSTANCE_HOUR,
         cpu_util_pct=per_unit(_get(series, "cpu_avg", hour), vcpus),
@@ -199,11 +204,17 @@ UPDATE_FIELDS = [f.name for f in VariantHour._meta.concrete_fields
                  if f.name not in ("id", "endpoint", "variant_name", "hour")]
 
 
-def upsert(rows: list[VariantHour]) -> None:
+UPSERT_ROWS = 1000
+
+
+def upsert(rows: list[VariantHour]) -> int:
+    if not rows:
+        return 0
     with transaction.atomic():
         VariantHour.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
                                         unique_fields=["endpoint", "variant_name", "hour"],
                                         update_fields=UPDATE_FIELDS)
+    return len(rows)
 
 
 def collect_utilization(account, region: str, start: datetime, now: datetime, calls: aws.ApiCalls,
@@ -223,9 +234,13 @@ def collect_utilization(account, region: str, start: datetime, now: datetime, ca
         for query_id, points in values.items():
             v_index, key = index[query_id]
             by_variant[v_index][key] = points
-        rows = [row for i, variant in enumerate(chunk) for row in hour_rows(variant, by_variant[i], now)]
-        upsert(rows)
-        result.hours += len(rows)
+        rows: list[VariantHour] = []
+        for i, variant in enumerate(chunk):
+            rows += hour_rows(variant, by_variant.pop(i, {}), now)
+            if len(rows) >= UPSERT_ROWS:
+                result.hours += upsert(rows)
+                rows = []
+        result.hours += upsert(rows)
         if progress:
             progress(len(chunk))
     return result
