@@ -12,7 +12,6 @@ peak RSS under 300 MB.
 """
 
 import argparse
-import json
 import os
 import resource
 import subprocess
@@ -30,11 +29,9 @@ def start_sandbox(endpoints: int, folder: Path) -> tuple[subprocess.Popen, dict]
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--port", "0", "--scale", str(endpoints), "--fast-metrics", "--no-live",
          "--ready-file", str(ready)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    while not (ready.exists() and ready.stat().st_size):
-        if process.poll() is not None:
-            raise SystemExit(f"sandbox exited with {process.returncode}")
-        time.sleep(1)
-    return process, json.loads(ready.read_text())
+    from sandbox.cli import wait_until_ready
+
+    return process, wait_until_ready(process, ready, 900)
 
 
 def setup_django(folder: Path, sandbox: dict) -> None:

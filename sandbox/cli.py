@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +35,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="write seeded metrics straight into the in-process store instead of over HTTP "
                              "(much faster for --scale; every other call still goes over HTTP)")
     return parser.parse_args(argv)
+
+
+class SandboxNotReady(RuntimeError):
+    pass
+
+
+def wait_until_ready(process, ready_file: Path, seconds: float) -> dict:
+    """The fleet summary a sandbox started with ``--ready-file`` writes once seeded; raises if it dies or stalls."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SandboxNotReady(f"the sandbox exited with code {process.returncode} (port already in use?)")
+        if ready_file.exists() and ready_file.stat().st_size:
+            return json.loads(ready_file.read_text())
+        time.sleep(0.5)
+    raise SandboxNotReady(f"the sandbox was not ready after {seconds:.0f} s")
 
 
 def fleet_summary(endpoints, url: str, now: datetime) -> dict:

@@ -13,10 +13,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from sandbox.cli import SandboxNotReady, wait_until_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -82,18 +83,6 @@ def charlie(teams):
 
 # --- the sandbox (simulated AWS over HTTP) -------------------------------------------------------
 
-def _wait_for_ready(process: subprocess.Popen, ready_file: Path, log_file: Path) -> dict:
-    deadline = time.monotonic() + SANDBOX_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"sandbox exited with {process.returncode}:\n{log_file.read_text()}")
-        if ready_file.exists() and ready_file.stat().st_size:
-            return json.loads(ready_file.read_text())
-        time.sleep(0.5)
-    process.kill()
-    raise RuntimeError(f"sandbox not ready after {SANDBOX_START_SECONDS} s:\n{log_file.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory):
     """The seeded demo fleet behind a patched moto server, in its own process, for the whole session."""
@@ -105,7 +94,12 @@ def sandbox(tmp_path_factory):
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
-        yield _wait_for_ready(process, ready_file, log_file)
+        try:
+            fleet = wait_until_ready(process, ready_file, SANDBOX_START_SECONDS)
+        except SandboxNotReady as exc:
+            process.kill()
+            raise RuntimeError(f"{exc}:\n{log_file.read_text()}") from exc
+        yield fleet
     finally:
         process.terminate()
         try:

@@ -5,17 +5,17 @@ PostgreSQL or Redis is needed. The sandbox's URL is handed to every process as A
 which boto3 honours by itself.
 """
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from sandbox.cli import SandboxNotReady, wait_until_ready
 
 SANDBOX_PORT = 5055
 SANDBOX_READY_SECONDS = 300
@@ -66,7 +66,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Starting the simulated AWS on 127.0.0.1:{port} and seeding the demo fleet ...")
         self.start("sandbox", [sys.executable, "-m", "sandbox", "--port", str(port), "--ready-file",
                                str(ready_file)], dict(os.environ))
-        fleet = self.wait_for(ready_file)
+        try:
+            fleet = wait_until_ready(self.processes[-1][1], ready_file, SANDBOX_READY_SECONDS)
+        except SandboxNotReady as exc:
+            raise CommandError(str(exc)) from exc
         return {
             **os.environ,
             "SCHEDULE_COLLECT_SECONDS": os.environ.get("SCHEDULE_COLLECT_SECONDS", DEMO_COLLECT_SECONDS),
@@ -76,17 +79,6 @@ class Command(BaseCommand):
             "AWS_DEFAULT_REGION": "us-east-1",
             "SANDBOX_READY_FILE": str(ready_file),
         }
-
-    def wait_for(self, ready_file: Path) -> dict:
-        deadline = time.monotonic() + SANDBOX_READY_SECONDS
-        sandbox = self.processes[-1][1]
-        while time.monotonic() < deadline:
-            if sandbox.poll() is not None:
-                raise CommandError(f"the sandbox exited with code {sandbox.returncode} (port already in use?)")
-            if ready_file.exists() and ready_file.stat().st_size:
-                return json.loads(ready_file.read_text())
-            time.sleep(0.5)
-        raise CommandError(f"the sandbox was not ready after {SANDBOX_READY_SECONDS} s")
 
     def watch(self) -> None:
         while True:
