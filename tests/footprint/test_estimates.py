@@ -72,3 +72,20 @@ def test_recollected_and_outdated_hours_are_estimated_again(collected, prod):  #
 def test_the_estimate_command_reports_what_it_did(collected, capsys):
     call_command("estimate")
     assert f"Estimated {collected.count()} variant-hours with methodology default" in capsys.readouterr().out
+
+
+def test_the_overview_sums_the_teams_last_week(collected, client, alice, research):  # noqa: F811
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    runner.run(research, "eu-north-1", "inventory")
+    runner.run(research, "eu-north-1", "utilization")  # another team's: not in alice's sums
+    footprint.estimate_pending()
+    week = [e for e in VariantHourEstimate.objects.filter(variant_hour__endpoint__account__team=alice.teams.get())
+            if e.variant_hour.hour >= timezone.now() - timedelta(days=7)]
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert f"{sum(e.energy_kwh for e in week):.1f} kWh" in page
+    assert f"{sum(e.co2e_kg for e in week):.1f} kg CO2e" in page
+    assert f"{len(week)} variant-hours estimated" in page

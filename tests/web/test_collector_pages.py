@@ -67,3 +67,10 @@ def test_the_health_page_shows_successes_lag_and_errors(client, alice, prod, res
     assert "Endpoints and configuration" in page
     assert CollectionState.objects.filter(account=research).exists()
     assert "ml-research" not in page
+
+
+def test_the_overview_says_when_accounts_wait_for_their_first_collection(client, alice, teams):
+    register(teams[0], "123412341234", ["us-east-1"])
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert "Waiting for the first collection" in page and "No data yet" not in page
