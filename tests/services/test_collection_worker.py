@@ -2,6 +2,7 @@
 
 import os
 import signal
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -58,6 +59,6 @@ def test_a_worker_killed_mid_collection_loses_and_duplicates_nothing(start_worke
     state = CollectionState.objects.get(source="utilization")
     assert state.last_error == "" and state.lease_owner == ""
     stored = VariantHour.objects.filter(endpoint__account=prod).count()
-    runner.run(prod, "eu-west-1", "utilization", since=timezone.now() - timezone.timedelta(days=14))
+    runner.run(prod, "eu-west-1", "utilization", since=timezone.now() - timedelta(days=14))
     assert VariantHour.objects.filter(endpoint__account=prod).count() == stored  # nothing was missing
     assert metric_calls() >= 3  # the killed attempt, the redelivered one, and the check above
