@@ -1,5 +1,6 @@
 """Keep every collected variant-hour estimated: new or re-collected hours, and all history when the
-methodology's version changes. Runs in batches after collection and on a schedule."""
+methodology's version changes. Runs in batches after collection and on a schedule; each batch refreshes the
+daily rollups its hours fall in, in the same transaction."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 import estimator
 from collectors.models import VariantHour
+from dashboard import rollups
 from dashboard.models import VariantHourEstimate
 
 METHODOLOGY = "default"
@@ -71,12 +73,14 @@ def estimate_pending(progress=None) -> int:
     """Estimate every pending hour, a batch at a time; returns how many were (re)estimated."""
     done = 0
     while True:
-        rows = list(pending().order_by("pk").values(*ROW_FIELDS)[:BATCH_ROWS])
+        rows = list(pending().order_by("pk").values(*ROW_FIELDS, "endpoint_id", "hour")[:BATCH_ROWS])
         if not rows:
             return done
         now = timezone.now()
         estimates = estimator.estimate(usage_frame(rows), methodology=METHODOLOGY)
-        save([r["pk"] for r in rows], estimates, now)
+        with transaction.atomic():
+            save([r["pk"] for r in rows], estimates, now)
+            rollups.refresh(rollups.cells_of(rows))
         done += len(rows)
         if progress:
             progress(len(rows))

@@ -1,4 +1,5 @@
 from dashboard.models.footprint import VariantHourEstimate
+from dashboard.models.rollups import VariantDay
 from dashboard.models.teams import Membership, Team
 
-__all__ = ["Membership", "Team", "VariantHourEstimate"]
+__all__ = ["Membership", "Team", "VariantDay", "VariantHourEstimate"]
