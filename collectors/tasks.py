@@ -2,7 +2,7 @@
 
 import logging
 
-from celery import chain, shared_task
+from celery import chain, current_app, shared_task
 
 from collectors import heartbeat as heartbeat_module
 from collectors import runner
@@ -37,6 +37,9 @@ def collect(self, account_pk: int, region: str, source: str, since: str | None =
             raise self.retry(exc=failed, countdown=60 * 2 ** self.request.retries) from failed
         log.warning("collection failed: %s", failed)
         return None
+    if source == "utilization" and summary.details.get("hours"):
+        # New hours are estimated (and rolled up) now rather than at the next scheduled estimation run.
+        current_app.send_task("dashboard.tasks.estimate_pending")
     return {"source": source, "api_calls": summary.api_calls, **summary.details}
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, FloatField, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
@@ -23,6 +23,15 @@ NO_INVOCATION = Q(invocations__isnull=True) | Q(invocations=0)
 WEIGHTED = {"cpu_util_pct": "cpu_util_pct", "gpu_util_pct": "gpu_util_pct", "memory_util_pct": "memory_util_pct"}
 ESTIMATED = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
 ENDPOINTS_PER_QUERY = 200
+ROLLUP_LOCK = 0x5761_7474  # PostgreSQL advisory lock key serialising refreshes across workers
+
+
+def serialise_refreshes() -> None:
+    """Two workers refreshing the same cells at once would both insert them; on PostgreSQL the second waits for
+    the first's transaction (SQLite's IMMEDIATE transactions already serialise writers)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
 
 
 def _zero(expression):
@@ -86,6 +95,7 @@ def refresh(cells: Iterable[tuple[int, dt.date]]) -> int:
 
 def _replace(endpoint_ids: list[int], first: dt.date, last: dt.date) -> int:
     with transaction.atomic():
+        serialise_refreshes()
         rows = _day_rows(endpoint_ids, first, last)
         VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=first, day__lte=last).delete()
         VariantDay.objects.bulk_create(rows, batch_size=1000)

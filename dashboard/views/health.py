@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from collectors.models import CollectionState, WorkerHeartbeat
+from dashboard.schedule import PERIODIC_JOBS, period_seconds
 from dashboard.teams import current_team
 
 
@@ -22,5 +23,6 @@ def collection_health(request: HttpRequest) -> HttpResponse:
     rows = [{"state": s, "lag_minutes": None if lag_seconds(s, now) is None else round(lag_seconds(s, now) / 60)}
             for s in states]
     context = {"rows": rows, "failing": sum(1 for s in states if s.last_error),
-               "heartbeats": WorkerHeartbeat.objects.order_by("-last_seen")[:5]}
+               "heartbeats": WorkerHeartbeat.objects.order_by("-last_seen")[:5],
+               "jobs": [(job, period_seconds(job)) for job in PERIODIC_JOBS]}
     return render(request, "collectors/health.html", context)

@@ -5,6 +5,7 @@ import signal
 from datetime import timedelta
 
 import pytest
+from django.db.models import Sum
 from django.utils import timezone
 
 from collectors import aws, runner
@@ -12,6 +13,7 @@ from collectors.inventory import collect_inventory
 from collectors.models import CollectionState, VariantHour
 from collectors.tasks import collect, collect_all
 from dashboard.celery import app
+from dashboard.models import VariantDay
 from tests.collectors.conftest import aws_env, prod, register, research  # noqa: F401 - fixtures
 from tests.services.conftest import wait_for
 
@@ -36,6 +38,11 @@ def test_the_fan_out_collects_every_account_region_and_source(start_worker, redi
                                                                               "log_groups", "storage_lens"}
     assert VariantHour.objects.filter(endpoint__account=research).exists()
     assert VariantHour.objects.filter(endpoint__account=prod).exists()
+    # Each utilization collection queues estimation, which rolls the hours up into days for the pages.
+    def every_hour_rolled_up() -> bool:
+        return VariantDay.objects.aggregate(hours=Sum("hours"))["hours"] == VariantHour.objects.count()
+
+    assert wait_for(every_hour_rolled_up, 120), worker.log()
 
 
 @pytest.mark.services
