@@ -53,6 +53,7 @@ class Table:
     rows: list[dict] = field(default_factory=list)
     empty: str = "Nothing to show for these filters."
     highlight: Callable[[dict], str] | None = None  # a CSS class for a row
+    long: bool = False  # a time series: scrolls inside its card instead of stretching the page
 
     def cells(self):
         """Rows of (column, text, href) for the template."""
@@ -65,8 +66,16 @@ class Table:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([column.label for column in self.columns])
         for row in self.rows:
-            writer.writerow(["" if (value := column.value(row)) is None else value for column in self.columns])
+            writer.writerow([self._csv_cell(column, row) for column in self.columns])
         return out.getvalue()
+
+    @staticmethod
+    def _csv_cell(column: Column, row: dict):
+        """Numbers in plain decimal notation at the column's precision (never 4e-05), unknowns empty."""
+        value = column.value(row)
+        if value is None:
+            return ""
+        return f"{value:.{column.decimals}f}" if column.numeric else value
 
 
 def csv_response(tables: list[Table], wanted: str, filename_stem: str) -> HttpResponse:

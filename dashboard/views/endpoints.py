@@ -208,7 +208,8 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         tables.append(Table("series", f"Per {view.grain}", [Column("period", f"{view.grain.capitalize()} (UTC)"),
                                                             *footprint_columns()],
                             totals.assign(period=totals["time"].dt.strftime(
-                                "%Y-%m-%d %H:00" if view.grain == "hour" else "%Y-%m-%d")).to_dict("records")))
+                                "%Y-%m-%d %H:00" if view.grain == "hour" else "%Y-%m-%d")).to_dict("records"),
+                            long=True))
     if wanted := request.GET.get("csv"):
         return csv_response(tables, wanted, f"wattson-{endpoint.name}-{view.start}-{view.end}")
     return render(request, "dashboard/endpoint_detail.html", {

@@ -48,7 +48,7 @@ def trend_table(trend: pd.DataFrame, grain: str) -> Table:
     fmt = "%Y-%m-%d %H:00" if grain == "hour" else "%Y-%m-%d"
     rows = trend.assign(period=trend["time"].dt.strftime(fmt)).to_dict("records")
     return Table("trend", f"Per {grain}", [Column("period", f"{grain.capitalize()} (UTC)"), *footprint_columns()],
-                 rows)
+                 rows, long=True)
 
 
 def group_choices(endpoints: list[dict]) -> list[tuple[str, str]]:
