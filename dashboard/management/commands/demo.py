@@ -20,6 +20,7 @@ from sandbox.cli import SandboxNotReady, wait_until_ready
 SANDBOX_PORT = 5055
 SANDBOX_READY_SECONDS = 300
 DEMO_COLLECT_SECONDS = "300"  # the demo collects every 5 minutes, so the sandbox's live minutes show up
+DEMO_CHANGE_AFTER_SECONDS = 120  # after the first collection: the change then shows as a change, not as history
 
 
 class Command(BaseCommand):
@@ -42,7 +43,7 @@ class Command(BaseCommand):
             self.first_collection()
             self.stdout.write(self.style.SUCCESS(f"\nWattson is running at http://127.0.0.1:{port}/"))
             self.stdout.write("Log in as  username: demo  password: wattson-demo   (Ctrl-C stops everything)\n")
-            self.watch()
+            self.watch(env["AWS_ENDPOINT_URL"])
         except KeyboardInterrupt:
             self.stdout.write("\nStopping ...")
         finally:
@@ -80,12 +81,26 @@ class Command(BaseCommand):
             "SANDBOX_READY_FILE": str(ready_file),
         }
 
-    def watch(self) -> None:
+    def watch(self, sandbox_url: str) -> None:
+        change_at = time.monotonic() + int(os.environ.get("DEMO_CHANGE_AFTER_SECONDS", DEMO_CHANGE_AFTER_SECONDS))
         while True:
             for name, process in self.processes:
                 if process.poll() is not None:
                     raise CommandError(f"{name} exited with code {process.returncode}; stopping the demo")
+            if change_at and time.monotonic() >= change_at:
+                change_at = 0
+                self.right_size(sandbox_url)
             time.sleep(1)
+
+    def right_size(self, sandbox_url: str) -> None:
+        """A team right-sizes an endpoint in the simulated AWS; the next collection records the change, and
+        the endpoint's page draws it on every chart."""
+        from collectors.tasks import collect_all
+        from sandbox.scenarios import demo_change
+
+        what = demo_change(sandbox_url)
+        collect_all.delay()
+        self.stdout.write(f"Demo: {what} in the simulated AWS; collecting now so its endpoint page shows the change.")
 
     def stop_all(self) -> None:
         for _, process in reversed(self.processes):
