@@ -66,3 +66,21 @@ def test_the_methodology_page_renders_the_document_with_versions(client, alice):
     page = client.get("/methodology/").content.decode()
     assert "<table>" in page and "Cloud Carbon Footprint" in page
     assert f"default {estimator.METHODOLOGIES['default'].version}" in page
+
+
+def test_every_form_post_without_its_csrf_token_is_refused(alice, teams):
+    from django.test import Client
+
+    from tests.web import factories
+
+    account = factories.account(teams[0], "111122223333")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    posts = {reverse("switch-team"): {"team": teams[0].pk},
+             reverse("aws-accounts"): {"account_id": "123456789012", "name": "x", "regions": ["us-east-1"]},
+             reverse("aws-account-check", args=[account.pk]): {},
+             reverse("logout"): {}}
+    for url, data in posts.items():
+        assert client.post(url, data).status_code == 403, url
+    page = client.get(reverse("aws-accounts")).content.decode()
+    assert page.count('name="csrfmiddlewaretoken"') == 2  # add account, log out (one team: no switcher)
