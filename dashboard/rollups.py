@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Count, F, FloatField, Max, Min, Q, Sum
+from django.db.models import Count, Exists, F, FloatField, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from collectors.models import VariantHour
@@ -117,5 +117,6 @@ def rebuild(progress=None) -> int:
                             span["last"].astimezone(UTC).date())
         if progress:
             progress(1)
-    VariantDay.objects.exclude(endpoint_id__in=VariantHour.objects.values("endpoint_id")).delete()
+    # NOT EXISTS, not NOT IN: PostgreSQL would rescan millions of hour ids for every rollup row.
+    VariantDay.objects.filter(~Exists(VariantHour.objects.filter(endpoint_id=OuterRef("endpoint_id")))).delete()
     return written

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from collectors.models import AwsAccount, Endpoint, VariantConfig, VariantHour
+from collectors.models import Endpoint, VariantConfig, VariantHour
 from dashboard import charts, filters, reports
 from dashboard.models import VariantDay, VariantHourEstimate
 from dashboard.tables import Column, Table, csv_response
@@ -45,9 +45,10 @@ def hardware(configs: list[dict]) -> tuple[str, int]:
     return ", ".join(kinds), sum(c["current_instance_count"] or 0 for c in configs)
 
 
-def utilization_totals(team, view: filters.Filters, ids) -> dict[int, dict]:
+def utilization_totals(accounts: list[dict], view: filters.Filters, ids) -> dict[int, dict]:
     """Instance-hour-weighted mean utilization per endpoint over the period."""
-    days = VariantDay.objects.filter(account__team=team, day__gte=view.start, day__lte=view.end)
+    days = VariantDay.objects.filter(account_id__in=[a["pk"] for a in accounts], day__gte=view.start,
+                                     day__lte=view.end)
     if ids is not None:
         days = days.filter(endpoint_id__in=ids)
     sums = {}
@@ -63,12 +64,14 @@ def utilization_totals(team, view: filters.Filters, ids) -> dict[int, dict]:
 def endpoint_list(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
     view = filters.parse(request.GET, timezone.now().date())
+    accounts = reports.team_accounts(team) if team else []
     endpoints = reports.team_endpoints(team) if team else []
     shown = reports.in_view(endpoints, view)
     ids = [e["id"] for e in shown] if view.narrows_endpoints else None
-    totals = reports.breakdown(reports.label_columns(reports.endpoint_totals(team, view, ids), endpoints), "endpoint")
+    totals = reports.breakdown(reports.label_columns(reports.endpoint_totals(accounts, view, ids), endpoints),
+                               "endpoint")
     by_id = totals.set_index("endpoint_id").to_dict("index") if not totals.empty else {}
-    usage = utilization_totals(team, view, ids)
+    usage = utilization_totals(accounts, view, ids)
     configs = current_configs(team)
     rows = []
     for endpoint in shown:
@@ -93,7 +96,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
         return csv_response([table], wanted, f"wattson-endpoints-{view.start}-{view.end}")
     return render(request, "dashboard/endpoint_list.html", {
         "view": view, "errors": view.errors, "tables": [table], "periods": filters.PERIODS, "query": view.query(),
-        "accounts": AwsAccount.objects.filter(team=team).values("account_id", "name") if team else [],
+        "accounts": accounts,
         "regions": sorted({e["region"] for e in endpoints}),
         "teams": sorted({(e["tags"] or {}).get(filters.TEAM_TAG, filters.UNTAGGED) for e in endpoints})})
 

@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from collectors.models import AwsAccount
 from dashboard import charts, filters, reports
 from dashboard.tables import Column, Table, csv_response
 from dashboard.teams import current_team
@@ -62,6 +61,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     if team is None:
         return render(request, "dashboard/overview.html", {"state": "no-team"})
     view = filters.parse(request.GET, timezone.now().date())
+    accounts = reports.team_accounts(team)
     endpoints = reports.team_endpoints(team)
     choices = group_choices(endpoints)
     group = request.GET.get("group", "team")
@@ -71,9 +71,9 @@ def overview(request: HttpRequest) -> HttpResponse:
         group = "team"
     shown = reports.in_view(endpoints, view)
     ids = [endpoint["id"] for endpoint in shown] if view.narrows_endpoints else None
-    totals = reports.label_columns(reports.endpoint_totals(team, view, ids), endpoints,
+    totals = reports.label_columns(reports.endpoint_totals(accounts, view, ids), endpoints,
                                    tag_key=group.removeprefix("tag:") if group.startswith("tag:") else "")
-    series = (reports.hourly_series if view.grain == "hour" else reports.daily_series)(team, view, ids)
+    series = (reports.hourly_series if view.grain == "hour" else reports.daily_series)(accounts, view, ids)
     trend = reports.trend(series, view)
     by_group = reports.breakdown(totals, group)
     by_endpoint = reports.breakdown(totals, "endpoint")
@@ -82,9 +82,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     if wanted := request.GET.get("csv"):
         return csv_response(tables, wanted, f"wattson-overview-{view.start}-{view.end}")
     context = {
-        "state": _state(team, endpoints, totals), "view": view, "errors": errors, "group": group,
+        "state": _state(accounts, endpoints, totals), "view": view, "errors": errors, "group": group,
         "group_choices": choices, "summary": reports.summary(totals), "tables": tables, "periods": filters.PERIODS,
-        "grains": filters.GRAINS, "accounts": AwsAccount.objects.filter(team=team).values("account_id", "name"),
+        "grains": filters.GRAINS, "accounts": accounts,
         "regions": sorted({e["region"] for e in endpoints}),
         "teams": sorted({(e["tags"] or {}).get(filters.TEAM_TAG, filters.UNTAGGED) for e in endpoints}),
         "endpoints_in_view": len(shown), "query": view.query(group=group if group != "team" else ""),
@@ -95,12 +95,12 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/overview.html", context)
 
 
-def _state(team, endpoints: list[dict], totals: pd.DataFrame) -> str:
+def _state(accounts: list[dict], endpoints: list[dict], totals: pd.DataFrame) -> str:
     """What the page can show: data, or why not (the empty states say what to do next)."""
     if not totals.empty:
         return "data"
     if endpoints:
         return "no-data-in-view"
-    if AwsAccount.objects.filter(team=team).exists():
+    if accounts:
         return "waiting"
     return "no-accounts"
