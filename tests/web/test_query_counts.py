@@ -23,6 +23,7 @@ PAGES = {
     "overview": ("home", {}),
     "overview-hourly-by-region": ("home", {"period": "7d", "grain": "hour", "group": "region"}),
     "overview-filtered": ("home", {"region": "us-east-1", "tag": "env=prod", "group": "tag:env"}),
+    "overview-year-by-month": ("home", {"period": "365d", "grain": "month"}),
     "endpoint-list": ("endpoints", {}),
     "endpoint-hourly": ("endpoint", {}),
     "endpoint-daily": ("endpoint", {"period": "90d", "grain": "week"}),
