@@ -35,6 +35,12 @@ PERIODIC_JOBS = (
         "estimates energy and CO2e of new or re-collected hours, and of history after a methodology change",
     ),
     PeriodicJob(
+        "recommend",
+        "dashboard.tasks.recommend",
+        3600,
+        "re-computes every team's recommendations from its hourly history (dismissed and snoozed ones stay so)",
+    ),
+    PeriodicJob(
         "heartbeat",
         "collectors.tasks.heartbeat",
         60,

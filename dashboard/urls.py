@@ -2,13 +2,15 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard.views import accounts, endpoints, health, home, methodology, overview, storage
+from dashboard.views import accounts, endpoints, health, home, methodology, overview, recommendations, storage
 
 urlpatterns = [
     path("", overview.overview, name="home"),
     path("endpoints/", endpoints.endpoint_list, name="endpoints"),
     path("endpoints/<int:pk>/", endpoints.endpoint_detail, name="endpoint"),
     path("storage/", storage.storage, name="storage"),
+    path("recommendations/", recommendations.recommendation_list, name="recommendations"),
+    path("recommendations/<int:pk>/", recommendations.recommendation_action, name="recommendation-action"),
     path("team/switch/", home.switch_team, name="switch-team"),
     path("healthz", home.healthz, name="healthz"),
     path("aws/accounts/", accounts.account_list, name="aws-accounts"),

@@ -19,3 +19,8 @@ def kg(value, decimals: int = 2) -> str:
     if abs(value) >= 1000:
         return f"{value / 1000:,.{decimals}f} t"
     return f"{value:,.{decimals}f} kg"
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    return mapping.get(key)

@@ -219,4 +219,6 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "endpoint": endpoint, "view": view, "errors": view.errors, "periods": filters.PERIODS,
         "grains": filters.GRAINS, "query": view.query(), "charts": chart_list, "tables": tables, "changes": changes,
         "provenance": provenance(endpoint, view), "tags": sorted((endpoint.tags or {}).items()),
+        "recommendations": list(endpoint.recommendations.filter(status__in=("open", "snoozed")).select_related(
+            "account", "endpoint").order_by("-monthly_co2e_kg_saved")), "today": timezone.now().date(),
         "accounts": None, "regions": None, "teams": None})

@@ -20,6 +20,7 @@ from sandbox.cli import SandboxNotReady, wait_until_ready
 SANDBOX_PORT = 5055
 SANDBOX_READY_SECONDS = 300
 DEMO_COLLECT_SECONDS = "300"  # the demo collects every 5 minutes, so the sandbox's live minutes show up
+FIRST_RECOMMENDATIONS_SECONDS = 60
 DEMO_CHANGE_AFTER_SECONDS = 120  # after the first collection: the change then shows as a change, not as history
 
 
@@ -52,9 +53,12 @@ class Command(BaseCommand):
     def first_collection(self) -> None:
         """Queue a collection now rather than at beat's first tick; the dashboard fills within a minute."""
         from collectors.tasks import collect_all
+        from dashboard.tasks import recommend
 
         collect_all.delay()
-        self.stdout.write("Queued the first collection of the sandbox accounts (see Collection health).")
+        recommend.apply_async(countdown=FIRST_RECOMMENDATIONS_SECONDS)  # once the first hours are estimated
+        self.stdout.write("Queued the first collection of the sandbox accounts (see Collection health); "
+                          f"recommendations follow in {FIRST_RECOMMENDATIONS_SECONDS} s.")
 
     def start(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
         process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, start_new_session=True)
@@ -74,6 +78,7 @@ class Command(BaseCommand):
         return {
             **os.environ,
             "SCHEDULE_COLLECT_SECONDS": os.environ.get("SCHEDULE_COLLECT_SECONDS", DEMO_COLLECT_SECONDS),
+            "SCHEDULE_RECOMMEND_SECONDS": os.environ.get("SCHEDULE_RECOMMEND_SECONDS", DEMO_COLLECT_SECONDS),
             "AWS_ENDPOINT_URL": fleet["url"],
             "AWS_ACCESS_KEY_ID": "sandbox",
             "AWS_SECRET_ACCESS_KEY": "sandbox",
