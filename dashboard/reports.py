@@ -71,19 +71,6 @@ def endpoint_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[i
     return _frame(rows, ["endpoint_id", "instance_type", "region"])
 
 
-def monthly_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None):
-    """Per-endpoint totals and the monthly series from one pass over the rollups (a year is ~12 rows per
-    endpoint): the same frames ``endpoint_totals`` and ``daily_series`` give, for half the scanning."""
-    rows = (_days(accounts, filters, endpoint_ids).annotate(bucket=TruncMonth("day"))
-            .values("endpoint_id", "instance_type", "region", "bucket").annotate(**_sums()).order_by())
-    frame = _frame(rows, ["endpoint_id", "instance_type", "region", "bucket"])
-    numbers = [*SUMMED, "cost_usd", "priced_instance_hours"]
-    totals = frame.groupby(["endpoint_id", "instance_type", "region"], as_index=False)[numbers].sum(min_count=1)
-    series = frame.groupby(["bucket", "instance_type", "region"], as_index=False)[numbers].sum(min_count=1)
-    series["time"] = pd.to_datetime(series["bucket"])
-    return totals, series
-
-
 def daily_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> pd.DataFrame:
     """Sums per day, or per week or month when that is the grain (grouped in SQL: fewer rows to fold)."""
     bucket = {"week": TruncWeek("day"), "month": TruncMonth("day")}.get(filters.grain, F("day"))

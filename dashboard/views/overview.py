@@ -71,11 +71,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         group = "team"
     shown = reports.in_view(endpoints, view)
     ids = [endpoint["id"] for endpoint in shown] if view.narrows_endpoints else None
-    if view.grain == "month":
-        per_endpoint, series = reports.monthly_totals(accounts, view, ids)
-    else:
-        per_endpoint = reports.endpoint_totals(accounts, view, ids)
-        series = (reports.hourly_series if view.grain == "hour" else reports.daily_series)(accounts, view, ids)
+    per_endpoint = reports.endpoint_totals(accounts, view, ids)
+    series = (reports.hourly_series if view.grain == "hour" else reports.daily_series)(accounts, view, ids)
     totals = reports.label_columns(per_endpoint, endpoints,
                                    tag_key=group.removeprefix("tag:") if group.startswith("tag:") else "")
     trend = reports.trend(series, view)
