@@ -97,19 +97,19 @@ def draft(variant: Variant, kind: str, title: str, proposal: str, now_fp: Saving
 def idle(variant: Variant, policy, now: datetime) -> Draft | None:
     """No invocation for ``idle_days`` while instances ran."""
     window = variant.since(pd.Timestamp(now - timedelta(days=policy.idle_days)))
-    if variant.serverless or len(window) < 24 or window["instance_hours"].sum() <= 0:
+    covered = len(window) >= 0.9 * policy.idle_days * 24  # hours missing from collection are not proof of idling
+    if variant.serverless or not covered or window["instance_hours"].sum() <= 0:
         return None
     if window["invocations"].fillna(0).sum() > 0:
         return None
     quiet = all((p95(window[name]) or 0) < 5 for name in ("cpu_util_pct", "gpu_util_pct"))
-    full = len(window) >= 0.9 * policy.idle_days * 24
     name = variant.endpoint["name"]
     now_fp = current(variant)
     return draft(variant, Kind.IDLE, f"Delete idle endpoint {name}",
                  f"{name} served no inference in {policy.idle_days} days while {variant.instances:.1f} × "
                  f"{variant.instance_type} ran. Delete it, or make it asynchronous with scale-to-zero or serverless "
                  "if it is still needed now and then.", now_fp, Saving(0, 0, 0, 0, 0.0),
-                 Confidence.HIGH if quiet and full else Confidence.MEDIUM,
+                 Confidence.HIGH if quiet else Confidence.MEDIUM,
                  commands.delete_endpoint(name, variant.region), {"deleted": True},
                  "" if quiet else "CPU or GPU showed activity without invocations (batch or health checks?).")
 
@@ -119,6 +119,9 @@ def overprovisioned(variant: Variant, policy, now: datetime) -> Draft | None:
     if variant.serverless or len(variant.hours) < policy.min_hours:
         return None
     stats = summary(variant)
+    size = variant.size()
+    if (size["gpus"] or size["accelerators"]) and "gpu_util_pct_p95" not in stats:
+        return None  # the accelerator's load is unknown (Neuron cores publish no CloudWatch utilization)
     low = (stats.get("cpu_util_pct_p95", 0) < policy.cpu_p95_max_pct
            and stats.get("gpu_util_pct_p95", 0) < policy.gpu_p95_max_pct
            and stats.get("memory_util_pct_p95", 0) < policy.memory_p95_max_pct)

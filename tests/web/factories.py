@@ -22,7 +22,8 @@ def account(team, account_id: str, name: str = "", regions=("us-east-1", "eu-wes
 
 def endpoint(owner: AwsAccount, name: str, *, region: str = "us-east-1", tags: dict | None = None,
              instance_type: str = "ml.m5.xlarge", count: int = 1, hours: int = 48, cpu_util_pct: float = 20.0,
-             gpu_util_pct: float | None = None, invocations: float = 100.0, variant: str = "AllTraffic") -> Endpoint:
+             gpu_util_pct: float | None = None, invocations: float = 100.0, variant: str = "AllTraffic",
+             memory_util_pct: float = 40.0) -> Endpoint:
     now = this_hour()
     start = now - timedelta(hours=hours)
     row = Endpoint.objects.create(account=owner, region=region, name=name, status="InService", tags=tags or {},
@@ -31,7 +32,8 @@ def endpoint(owner: AwsAccount, name: str, *, region: str = "us-east-1", tags: d
                                  initial_instance_count=count, current_instance_count=count)
     VariantHour.objects.bulk_create([
         VariantHour(endpoint=row, variant_name=variant, hour=start + timedelta(hours=h), instance_type=instance_type,
-                    instance_hours=count, cpu_util_pct=cpu_util_pct, gpu_util_pct=gpu_util_pct, memory_util_pct=40.0,
+                    instance_hours=count, cpu_util_pct=cpu_util_pct, gpu_util_pct=gpu_util_pct,
+                    memory_util_pct=memory_util_pct,
                     invocations=invocations, collected_at=now)
         for h in range(hours)])
     return row
