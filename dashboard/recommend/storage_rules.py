@@ -156,8 +156,8 @@ def log_retention_draft(snapshots: list[dict], target: int, accounts: dict[int, 
         caveats.append(f"The group's creation time is unknown: its data is assumed to span "
                        f"{min(ASSUMED_SPAN_DAYS, retention or ASSUMED_SPAN_DAYS)} days, so the saving is a guess.")
     elif basis == "age":
-        caveats.append("Too few snapshots to measure growth: the ingestion rate is the stored bytes over the "
-                       "group's age, which assumes a steady rate.")
+        caveats.append("Too few snapshots to measure growth: the ingestion rate is the stored bytes over the days "
+                       "they span (the group's age, at most its current retention), which assumes a steady rate.")
     if dropped <= 0:
         caveats.append(f"Nothing in the group is older than {target} days yet: the saving starts once it is.")
     return Draft(

@@ -23,9 +23,13 @@ Kind = Recommendation.Kind
 MONTH = 730
 
 
-def monthly_now(endpoint) -> dict:
-    """The endpoint's footprint and cost over its stored hours, scaled to a month, computed independently."""
-    hours = list(VariantHour.objects.filter(endpoint=endpoint).values())
+def monthly_now(endpoint, days: int | None = None) -> dict:
+    """The endpoint's footprint and cost over its stored hours (of the last ``days``), scaled to a month,
+    computed independently."""
+    stored = VariantHour.objects.filter(endpoint=endpoint)
+    if days:
+        stored = stored.filter(hour__gte=timezone.now() - timedelta(days=days))
+    hours = list(stored.values())
     frame = pd.DataFrame({"instance_type": [h["instance_type"] for h in hours], "region": endpoint.region,
                           "hours": 1.0, "instance_count": [h["instance_hours"] for h in hours],
                           "cpu_util_pct": [h["cpu_util_pct"] for h in hours],
