@@ -34,4 +34,6 @@ def test_the_celery_app_uses_the_table():
     from dashboard.celery import app
 
     assert app.conf.beat_schedule == settings.CELERY_BEAT_SCHEDULE
-    assert "collectors.tasks.heartbeat" in app.tasks
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovers every app's tasks
+    for job in PERIODIC_JOBS:
+        assert job.task in app.tasks, job.name
