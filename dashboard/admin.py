@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from dashboard.models import Membership, Team
+from dashboard.models import Membership, Recommendation, Team, TeamPolicy
 
 
 class MembershipInline(admin.TabularInline):
@@ -15,3 +15,16 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+
+@admin.register(TeamPolicy)
+class TeamPolicyAdmin(admin.ModelAdmin):
+    list_display = ["team", "lookback_days", "idle_days", "min_instances", "headroom_pct", "log_retention_days"]
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(admin.ModelAdmin):
+    list_display = ["title", "team", "kind", "status", "monthly_co2e_kg_saved", "monthly_usd_saved", "computed_at"]
+    list_filter = ["kind", "status", "team"]
+    search_fields = ["title", "subject"]
+    readonly_fields = ["computed_at", "first_seen"]
