@@ -39,6 +39,15 @@ class TeamPolicy(models.Model):
     def __str__(self) -> str:
         return f"Recommendation policy of {self.team}"
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from collectors.regions import COMMERCIAL_REGIONS
+
+        unknown = sorted(set(self.allowed_regions or []) - set(COMMERCIAL_REGIONS))
+        if unknown:
+            raise ValidationError({"allowed_regions": f"Unknown AWS region(s): {', '.join(unknown)}"})
+
 
 class Recommendation(models.Model):
     class Kind(models.TextChoices):

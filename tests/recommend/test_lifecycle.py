@@ -117,3 +117,11 @@ def test_the_policy_is_per_team(teams, oversized):
     TeamPolicy.objects.filter(team=teams[0]).update(min_instances=2)
     engine.recompute(teams[0])
     assert sizing(oversized).proposed["instance_count"] == 2
+
+
+def test_a_policy_with_an_unknown_region_is_refused(teams):
+    from django.core.exceptions import ValidationError
+
+    policy = TeamPolicy(team=teams[0], allowed_regions=["eu-north-1", "atlantis-1"])
+    with pytest.raises(ValidationError, match="atlantis-1"):
+        policy.full_clean()
