@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: demo test lint bench bench-sandbox bench-estimate bench-collect bench-web sandbox clean
+.PHONY: demo test lint bench bench-sandbox bench-estimate bench-collect bench-web bench-recommend sandbox clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ sandbox: $(VENV)/.installed-sandbox
 	$(PY) -m sandbox --port 5055
 
 ## bench: every benchmark; each prints its figures (targets are in the benchmark, never in timed tests)
-bench: bench-sandbox bench-estimate bench-collect bench-web
+bench: bench-sandbox bench-estimate bench-collect bench-web bench-recommend
 
 bench-sandbox: $(VENV)/.installed-dev
 	$(PY) bench/bench_sandbox.py
@@ -51,6 +51,9 @@ bench-collect: $(VENV)/.installed-dev
 	$(PY) bench/bench_collect.py
 
 # PostgreSQL at 127.0.0.1:5432 (or DATABASE_URL); loads database wattson_bench_web once a day (~6 min), then reuses it
+bench-recommend: $(VENV)/.installed-dev
+	$(PY) bench/bench_recommend.py
+
 bench-web: $(VENV)/.installed-dev
 	$(PY) bench/bench_web.py
 
