@@ -33,7 +33,9 @@ def change_instance_type(url: str, account_id: str, region: str, endpoint: str, 
     return name
 
 
-def demo_change(url: str) -> str:
-    """The demo's right-sizing: image-tagger's two ml.g4dn.12xlarge (4 GPUs each) become ml.g4dn.2xlarge."""
-    change_instance_type(url, **DEMO_CHANGE)
-    return f"{DEMO_CHANGE['endpoint']} moved to {DEMO_CHANGE['instance_type']}"
+def demo_change(url: str, instance_type: str | None = None, count: int | None = None) -> str:
+    """The demo's right-sizing of image-tagger (two ml.g4dn.12xlarge, 4 GPUs each, nearly idle): to the given
+    type and count (what Wattson recommended), else to ml.g4dn.2xlarge."""
+    change = {**DEMO_CHANGE, "instance_type": instance_type or DEMO_CHANGE["instance_type"], "count": count}
+    change_instance_type(url, **change)
+    return f"{change['endpoint']} moved to {change['count'] or 'the same number of'} x {change['instance_type']}"

@@ -98,14 +98,19 @@ class Command(BaseCommand):
             time.sleep(1)
 
     def right_size(self, sandbox_url: str) -> None:
-        """A team right-sizes an endpoint in the simulated AWS; the next collection records the change, and
-        the endpoint's page draws it on every chart."""
+        """A team applies Wattson's right-sizing of one endpoint in the simulated AWS; the next collection records
+        the change, the endpoint's page draws it on every chart, and the next computation resolves the advice."""
         from collectors.tasks import collect_all
-        from sandbox.scenarios import demo_change
+        from dashboard.models import Recommendation
+        from sandbox.scenarios import DEMO_CHANGE, demo_change
 
-        what = demo_change(sandbox_url)
+        advice = Recommendation.objects.filter(endpoint__name=DEMO_CHANGE["endpoint"], status="open",
+                                               kind=Recommendation.Kind.OVERPROVISIONED).first()
+        proposed = advice.proposed if advice else {}
+        what = demo_change(sandbox_url, proposed.get("instance_type"), proposed.get("instance_count"))
         collect_all.delay()
-        self.stdout.write(f"Demo: {what} in the simulated AWS; collecting now so its endpoint page shows the change.")
+        self.stdout.write(f"Demo: {what} in the simulated AWS{' as Wattson recommended' if advice else ''}; "
+                          "collecting now, so its page shows the change and the recommendation resolves.")
 
     def stop_all(self) -> None:
         for _, process in reversed(self.processes):
