@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
+from dashboard.api import urls as api_urls
 from dashboard.views import accounts, endpoints, health, home, methodology, overview, recommendations, storage
 
 urlpatterns = [
@@ -21,4 +22,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_urls.api_patterns)),
+    *api_urls.metrics_patterns,
 ]

@@ -1,0 +1,331 @@
+"""Aggregated API resources: emissions time series with ``group_by``, the FOCUS-style export, and Prometheus."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import F, FloatField, Sum
+from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from collectors.models import AwsAccount, Endpoint, VariantHour
+from dashboard.api.auth import TeamMember, TokenAuthentication, TokenRateThrottle, team_of
+from dashboard.api.csv import CsvRenderer, stream, wants_csv
+from dashboard.filters import TEAM_TAG, UNTAGGED
+from dashboard.models import VariantDay
+from estimator import prices
+
+SUMS = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg", "invocations", "instance_hours")
+HOURLY_MAX_DAYS = 31
+MAX_DAYS = 3 * 366
+GROUPS = ("none", "account", "region", "endpoint", "instance_type", "team")
+EMISSION_FIELDS = ["period_start", "group", *SUMS, "cost_usd"]
+
+
+class Api(APIView):
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [TeamMember]
+    throttle_classes = [TokenRateThrottle]
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
+
+
+class PeriodParams(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="First UTC day; default 29 days before end")
+    end = serializers.DateField(required=False, help_text="Last UTC day, inclusive; default today")
+    account_id = serializers.RegexField(r"^\d{12}$", required=False)
+    region = serializers.CharField(required=False, max_length=32)
+    endpoint = serializers.IntegerField(required=False, min_value=1)
+
+    def validate(self, attrs):
+        attrs.setdefault("end", timezone.now().date())
+        attrs.setdefault("start", attrs["end"] - dt.timedelta(days=29))
+        if attrs["start"] > attrs["end"]:
+            raise ValidationError({"start": "start is after end."})
+        if (attrs["end"] - attrs["start"]).days >= MAX_DAYS:
+            raise ValidationError({"start": f"A period covers at most {MAX_DAYS} days."})
+        return attrs
+
+
+class EmissionParams(PeriodParams):
+    grain = serializers.ChoiceField(["hour", "day", "week", "month"], default="day")
+    group_by = serializers.CharField(default="none", help_text="none, account, region, endpoint, instance_type, "
+                                                               "team, or tag:<key>")
+
+    def validate_group_by(self, value: str) -> str:
+        if value in GROUPS or (value.startswith("tag:") and 4 < len(value) <= 132):
+            return value
+        raise ValidationError(f"Group by one of {', '.join(GROUPS)} or tag:<key>.")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs["grain"] == "hour" and (attrs["end"] - attrs["start"]).days >= HOURLY_MAX_DAYS:
+            raise ValidationError({"grain": f"Hourly grain covers at most {HOURLY_MAX_DAYS} days."})
+        return attrs
+
+
+def checked(serializer_class, request) -> dict:
+    params = serializer_class(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return params.validated_data
+
+
+def _scope(rows, query: dict, hourly: bool):
+    prefix = "endpoint__" if hourly else ""
+    if "account_id" in query:
+        rows = rows.filter(**{f"{prefix}account__account_id": query["account_id"]})
+    if "region" in query:
+        rows = rows.filter(**{"endpoint__region" if hourly else "region": query["region"]})
+    if "endpoint" in query:
+        rows = rows.filter(endpoint_id=query["endpoint"])
+    return rows
+
+
+def _sums(prefix: str) -> dict:
+    return {f"t_{name}": Coalesce(Sum(f"{prefix}{name}"), 0.0, output_field=FloatField()) for name in SUMS}
+
+
+def emission_rows(team, query: dict) -> list[dict]:
+    """Sums per period of the grain and per group, sorted by period then group."""
+    group = query["group_by"]
+    key = {"account": "account_id", "region": "region", "instance_type": "instance_type"}.get(group, "endpoint_id")
+    hourly = query["grain"] == "hour"
+    if hourly:
+        start = dt.datetime.combine(query["start"], dt.time(), dt.UTC)
+        end = dt.datetime.combine(query["end"] + dt.timedelta(days=1), dt.time(), dt.UTC)
+        rows = _scope(VariantHour.objects.filter(endpoint__account__team=team, hour__gte=start, hour__lt=end,
+                                                 estimate__isnull=False), query, True)
+        sums = {**_sums("estimate__"), "t_invocations": Coalesce(Sum("invocations"), 0.0, output_field=FloatField()),
+                "t_instance_hours": Coalesce(Sum("instance_hours"), 0.0, output_field=FloatField())}
+        rows = rows.annotate(bucket=F("hour"), g_region=F("endpoint__region"), g_account=F("endpoint__account_id"))
+    else:
+        rows = _scope(VariantDay.objects.filter(account__team=team, day__gte=query["start"], day__lte=query["end"]),
+                      query, False)
+        bucket = {"week": TruncWeek("day"), "month": TruncMonth("day")}.get(query["grain"], F("day"))
+        rows = rows.annotate(bucket=bucket, g_region=F("region"), g_account=F("account_id"))
+        sums = _sums("")
+    group_key = {"region": "g_region", "account_id": "g_account"}.get(key, key)
+    grouped = rows.values("bucket", group_key, "instance_type", "g_region").annotate(**sums).order_by()
+    return _fold(team, grouped, group, group_key)
+
+
+def _fold(team, grouped, group: str, group_key: str) -> list[dict]:
+    labels = _labels(team, group)
+    totals: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys((*SUMS, "cost_usd"), 0.0))
+    for row in grouped:
+        label = "all" if group == "none" else labels(row[group_key])
+        cell = totals[(row["bucket"], label)]
+        for name in SUMS:
+            cell[name] += row[f"t_{name}"]
+        price = prices.instance_hour_usd(row["instance_type"], row["g_region"]) if row["instance_type"] else None
+        if cell["cost_usd"] is not None:
+            cell["cost_usd"] = None if price is None else cell["cost_usd"] + price * row["t_instance_hours"]
+    return [{"period_start": bucket.isoformat(), "group": label, **values}
+            for (bucket, label), values in sorted(totals.items(), key=lambda item: (item[0][0], item[0][1]))]
+
+
+def _labels(team, group: str):
+    if group in ("none", "region", "instance_type"):
+        return lambda value: value or ""
+    if group == "account":
+        names = dict(AwsAccount.objects.filter(team=team).values_list("pk", "account_id"))
+        return lambda value: names.get(value, "")
+    endpoints = {e["id"]: e for e in Endpoint.objects.filter(account__team=team).values("id", "name", "region",
+                                                                                          "tags")}
+    if group == "endpoint":
+        return lambda value: f"{endpoints[value]['name']} ({endpoints[value]['region']})"
+    tag = TEAM_TAG if group == "team" else group.removeprefix("tag:")
+    return lambda value: (endpoints[value]["tags"] or {}).get(tag, UNTAGGED)
+
+
+EMISSION_PARAMETERS = [OpenApiParameter(name, kind, description=text) for name, kind, text in (
+    ("start", OpenApiTypes.DATE, "first UTC day"), ("end", OpenApiTypes.DATE, "last UTC day, inclusive"),
+    ("grain", OpenApiTypes.STR, "hour, day, week or month"),
+    ("group_by", OpenApiTypes.STR, "none, account, region, endpoint, instance_type, team or tag:<key>"),
+    ("account_id", OpenApiTypes.STR, "12-digit AWS account id"), ("region", OpenApiTypes.STR, "AWS region"),
+    ("endpoint", OpenApiTypes.INT, "endpoint id"))]
+
+
+class EmissionRowSerializer(serializers.Serializer):
+    period_start = serializers.CharField()
+    group = serializers.CharField()
+    energy_kwh = serializers.FloatField()
+    co2e_kg = serializers.FloatField()
+    co2e_kg_low = serializers.FloatField()
+    co2e_kg_high = serializers.FloatField()
+    embodied_co2e_kg = serializers.FloatField()
+    invocations = serializers.FloatField()
+    instance_hours = serializers.FloatField()
+    cost_usd = serializers.FloatField(allow_null=True)
+
+
+class EmissionsSerializer(serializers.Serializer):
+    grain = serializers.CharField()
+    group_by = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    results = EmissionRowSerializer(many=True)
+
+
+class EmissionsView(Api):
+    """Energy (kWh), CO2e (kg, operational with range, and embodied), inferences, instance-hours and cost at
+    list price (null where unpriced) per period, optionally grouped."""
+
+    @extend_schema(parameters=EMISSION_PARAMETERS, responses={200: EmissionsSerializer})
+    def get(self, request):
+        query = checked(EmissionParams, request)
+        rows = emission_rows(team_of(request), query)
+        if wants_csv(request):
+            return stream(rows, EMISSION_FIELDS, f"wattson-emissions-{query['start']}-{query['end']}")
+        return Response({"grain": query["grain"], "group_by": query["group_by"], "start": query["start"],
+                         "end": query["end"], "results": rows})
+
+
+FOCUS_FIELDS = ["BillingAccountId", "BillingAccountName", "ChargePeriodStart", "ChargePeriodEnd", "RegionId",
+                "ResourceId", "ResourceName", "ResourceType", "ServiceName", "ServiceCategory", "ConsumedQuantity",
+                "ConsumedUnit", "ListCost", "BillingCurrency", "x_InstanceTypes", "x_EnergyKwh",
+                "x_CarbonEmissionsKgCo2e", "x_CarbonEmissionsKgCo2eLow", "x_CarbonEmissionsKgCo2eHigh",
+                "x_EmbodiedKgCo2e", "x_Invocations", "x_Methodology"]
+
+
+def focus_rows(team, query: dict) -> list[dict]:
+    """One row per endpoint and UTC day, FinOps FOCUS column names plus x_ extensions for energy and carbon."""
+    from dashboard import footprint
+
+    endpoints = {e["id"]: e for e in Endpoint.objects.filter(account__team=team).values(
+        "id", "name", "arn", "region", "account__account_id", "account__name")}
+    days = _scope(VariantDay.objects.filter(account__team=team, day__gte=query["start"], day__lte=query["end"]),
+                  query, False)
+    grouped = days.values("endpoint_id", "day", "instance_type", "region").annotate(**_sums("")).order_by()
+    cells: dict[tuple, dict] = {}
+    method = f"{footprint.METHODOLOGY} {footprint.current_version()}"
+    for row in grouped:
+        endpoint = endpoints[row["endpoint_id"]]
+        cell = cells.setdefault((row["day"], row["endpoint_id"]), {
+            "BillingAccountId": endpoint["account__account_id"], "BillingAccountName": endpoint["account__name"],
+            "ChargePeriodStart": f"{row['day'].isoformat()}T00:00:00Z",
+            "ChargePeriodEnd": f"{(row['day'] + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
+            "RegionId": endpoint["region"], "ResourceId": endpoint["arn"] or endpoint["name"],
+            "ResourceName": endpoint["name"], "ResourceType": "SageMaker Endpoint",
+            "ServiceName": "Amazon SageMaker", "ServiceCategory": "AI and Machine Learning",
+            "ConsumedQuantity": 0.0, "ConsumedUnit": "Hours", "ListCost": 0.0, "BillingCurrency": "USD",
+            "x_InstanceTypes": set(), "x_EnergyKwh": 0.0, "x_CarbonEmissionsKgCo2e": 0.0,
+            "x_CarbonEmissionsKgCo2eLow": 0.0, "x_CarbonEmissionsKgCo2eHigh": 0.0, "x_EmbodiedKgCo2e": 0.0,
+            "x_Invocations": 0.0, "x_Methodology": method})
+        cell["ConsumedQuantity"] += row["t_instance_hours"]
+        cell["x_InstanceTypes"].add(row["instance_type"] or "serverless")
+        for column, name in (("x_EnergyKwh", "energy_kwh"), ("x_CarbonEmissionsKgCo2e", "co2e_kg"),
+                             ("x_CarbonEmissionsKgCo2eLow", "co2e_kg_low"),
+                             ("x_CarbonEmissionsKgCo2eHigh", "co2e_kg_high"), ("x_EmbodiedKgCo2e", "embodied_co2e_kg"),
+                             ("x_Invocations", "invocations")):
+            cell[column] += row[f"t_{name}"]
+        price = prices.instance_hour_usd(row["instance_type"], row["region"]) if row["instance_type"] else None
+        if cell["ListCost"] is not None:
+            cell["ListCost"] = None if price is None else cell["ListCost"] + price * row["t_instance_hours"]
+    rows = []
+    for key in sorted(cells):
+        cell = cells[key]
+        rows.append({**cell, "x_InstanceTypes": ",".join(sorted(cell["x_InstanceTypes"]))})
+    return rows
+
+
+class FocusView(Api):
+    """A FOCUS-style export: one row per endpoint and day with FinOps FOCUS column names (cost at list price
+    where known) and x_ columns for energy and emissions, to join with cost data. ``?format=csv`` streams it."""
+
+    @extend_schema(parameters=[p for p in EMISSION_PARAMETERS if p.name not in ("grain", "group_by")],
+                   responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        query = checked(PeriodParams, request)
+        rows = focus_rows(team_of(request), query)
+        if wants_csv(request):
+            return stream(rows, FOCUS_FIELDS, f"wattson-focus-{query['start']}-{query['end']}")
+        return Response({"start": query["start"], "end": query["end"], "columns": FOCUS_FIELDS, "results": rows})
+
+
+class PrometheusRenderer(BaseRenderer):
+    media_type = "text/plain"
+    format = "prometheus"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, str) else str(data)
+
+
+GAUGES = (
+    ("wattson_endpoint_watts", "Mean electrical power of the endpoint in its last complete hour, PUE included (W)"),
+    ("wattson_endpoint_gco2e_per_hour", "Operational plus embodied emissions in the last complete hour (g CO2e)"),
+    ("wattson_endpoint_cpu_util_pct", "CPU utilization normalised per vCPU, instance-hour weighted (%)"),
+    ("wattson_endpoint_gpu_util_pct", "GPU utilization normalised per GPU, instance-hour weighted (%)"),
+    ("wattson_endpoint_memory_util_pct", "Memory utilization, instance-hour weighted (%)"),
+    ("wattson_endpoint_instances", "Mean instances running in the last complete hour"),
+)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def prometheus_text(team, now: dt.datetime) -> str:
+    """Gauges of each endpoint's last complete hour that has data, in the Prometheus text format."""
+    latest = (VariantHour.objects.filter(endpoint__account__team=team, estimate__isnull=False,
+                                         endpoint__deleted_at__isnull=True, hour__lt=now - dt.timedelta(hours=1))
+              .order_by("-hour").values_list("hour", flat=True).first())
+    lines = []
+    for name, text in GAUGES:
+        lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge"]
+    if latest is None:
+        return "\n".join(lines) + "\n"
+    rows = VariantHour.objects.filter(endpoint__account__team=team, hour=latest).values(
+        "endpoint_id", "endpoint__name", "endpoint__region", "endpoint__account__account_id", "instance_hours",
+        "cpu_util_pct", "gpu_util_pct", "memory_util_pct", "estimate__energy_kwh", "estimate__co2e_kg",
+        "estimate__embodied_co2e_kg")
+    per_endpoint: dict[int, dict] = {}
+    for row in rows:
+        cell = per_endpoint.setdefault(row["endpoint_id"], {"labels": row, "kwh": 0.0, "g": 0.0, "ih": 0.0,
+                                                            "cpu": [0.0, 0.0], "gpu": [0.0, 0.0], "mem": [0.0, 0.0]})
+        cell["kwh"] += row["estimate__energy_kwh"] or 0.0
+        cell["g"] += 1000 * ((row["estimate__co2e_kg"] or 0.0) + (row["estimate__embodied_co2e_kg"] or 0.0))
+        cell["ih"] += row["instance_hours"]
+        for key, field in (("cpu", "cpu_util_pct"), ("gpu", "gpu_util_pct"), ("mem", "memory_util_pct")):
+            if row[field] is not None:
+                cell[key][0] += row[field] * row["instance_hours"]
+                cell[key][1] += row["instance_hours"]
+    values = {name: [] for name, _ in GAUGES}
+    for cell in per_endpoint.values():
+        row = cell["labels"]
+        labels = (f'account_id="{row["endpoint__account__account_id"]}",region="{_escape(row["endpoint__region"])}",'
+                  f'endpoint="{_escape(row["endpoint__name"])}"')
+        values["wattson_endpoint_watts"].append((labels, cell["kwh"] * 1000))
+        values["wattson_endpoint_gco2e_per_hour"].append((labels, cell["g"]))
+        values["wattson_endpoint_instances"].append((labels, cell["ih"]))
+        for key, name in (("cpu", "wattson_endpoint_cpu_util_pct"), ("gpu", "wattson_endpoint_gpu_util_pct"),
+                          ("mem", "wattson_endpoint_memory_util_pct")):
+            if cell[key][1]:
+                values[name].append((labels, cell[key][0] / cell[key][1]))
+    lines = []
+    for name, text in GAUGES:
+        lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge"]
+        lines += [f"{name}{{{labels}}} {value:.6g}" for labels, value in values[name]]
+    lines.append(f"wattson_data_hour_timestamp_seconds {int(latest.timestamp())}")
+    return "\n".join(lines) + "\n"
+
+
+class MetricsView(Api):
+    """Prometheus metrics of the team's endpoints (token required; scrape with a bearer token)."""
+
+    renderer_classes = [PrometheusRenderer]
+
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
+    def get(self, request):
+        return HttpResponse(prometheus_text(team_of(request), timezone.now()),
+                            content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,145 @@
+"""What the API returns. Field names carry their units (``energy_kwh``, ``co2e_kg``, ``stored_bytes``)."""
+
+from rest_framework import serializers
+
+from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay, VariantConfig
+from dashboard.models import Recommendation
+
+FOOTPRINT = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg", "invocations",
+             "instance_hours")
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AwsAccount
+        fields = ["id", "account_id", "name", "regions", "enabled", "role_arn", "created_at"]
+
+
+class VariantSerializer(serializers.ModelSerializer):
+    endpoint_id = serializers.IntegerField()
+    instance_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VariantConfig
+        fields = ["id", "endpoint_id", "variant_name", "valid_from", "valid_to", "instance_type", "instance_count",
+                  "initial_instance_count", "min_instance_count", "max_instance_count", "serverless_memory_mb",
+                  "serverless_max_concurrency", "accelerator_type", "model_name", "model_mode",
+                  "endpoint_config_name", "weight"]
+
+    def get_instance_count(self, config) -> int | None:
+        return config.current_instance_count or config.initial_instance_count
+
+
+class Summary30dSerializer(serializers.Serializer):
+    energy_kwh = serializers.FloatField()
+    co2e_kg = serializers.FloatField()
+    co2e_kg_low = serializers.FloatField()
+    co2e_kg_high = serializers.FloatField()
+    embodied_co2e_kg = serializers.FloatField()
+    invocations = serializers.FloatField()
+    instance_hours = serializers.FloatField()
+
+
+class EndpointSerializer(serializers.ModelSerializer):
+    aws_account_id = serializers.CharField(source="account.account_id")
+    variants = serializers.SerializerMethodField()
+    summary_30d = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Endpoint
+        fields = ["id", "aws_account_id", "region", "name", "arn", "status", "mode", "tags", "capture_enabled",
+                  "capture_pct", "created_time", "last_modified_time", "first_seen", "last_seen", "deleted_at",
+                  "variants", "summary_30d"]
+
+    def get_variants(self, endpoint) -> list[dict]:
+        configs = [c for c in endpoint.variant_configs.all() if c.valid_to is None]
+        return VariantSerializer(configs, many=True).data
+
+    def get_summary_30d(self, endpoint) -> Summary30dSerializer:
+        zero = dict.fromkeys(FOOTPRINT, 0.0)
+        return self.context.get("summaries", {}).get(endpoint.pk, zero)
+
+
+class UsageHourSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    endpoint_id = serializers.IntegerField()
+    variant_name = serializers.CharField()
+    hour = serializers.DateTimeField()
+    instance_type = serializers.CharField()
+    instance_hours = serializers.FloatField()
+    cpu_util_pct = serializers.FloatField(allow_null=True)
+    gpu_util_pct = serializers.FloatField(allow_null=True)
+    gpu_memory_util_pct = serializers.FloatField(allow_null=True)
+    memory_util_pct = serializers.FloatField(allow_null=True)
+    disk_util_pct = serializers.FloatField(allow_null=True)
+    invocations = serializers.FloatField(allow_null=True)
+    model_latency_us = serializers.FloatField(allow_null=True)
+    energy_kwh = serializers.FloatField(allow_null=True, source="estimate.energy_kwh", default=None)
+    co2e_kg = serializers.FloatField(allow_null=True, source="estimate.co2e_kg", default=None)
+    embodied_co2e_kg = serializers.FloatField(allow_null=True, source="estimate.embodied_co2e_kg", default=None)
+
+
+class UsageDaySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    endpoint_id = serializers.IntegerField()
+    variant_name = serializers.CharField()
+    day = serializers.DateField()
+    instance_type = serializers.CharField()
+    hours = serializers.IntegerField()
+    instance_hours = serializers.FloatField()
+    cpu_util_pct = serializers.FloatField(allow_null=True)
+    gpu_util_pct = serializers.FloatField(allow_null=True)
+    memory_util_pct = serializers.FloatField(allow_null=True)
+    invocations = serializers.FloatField()
+    energy_kwh = serializers.FloatField()
+    co2e_kg = serializers.FloatField()
+    co2e_kg_low = serializers.FloatField()
+    co2e_kg_high = serializers.FloatField()
+    embodied_co2e_kg = serializers.FloatField()
+
+
+class LogGroupSerializer(serializers.ModelSerializer):
+    aws_account_id = serializers.CharField(source="account.account_id")
+
+    class Meta:
+        model = LogGroupSnapshot
+        fields = ["id", "aws_account_id", "region", "name", "day", "stored_bytes", "retention_days",
+                  "log_group_class", "created_time"]
+
+
+class StorageSerializer(serializers.ModelSerializer):
+    aws_account_id = serializers.CharField(source="account.account_id")
+
+    class Meta:
+        model = StorageLensDay
+        fields = ["id", "aws_account_id", "day", "region", "bucket", "prefix", "storage_class", "stored_bytes",
+                  "object_count", "source"]
+
+
+class RecommendationSerializer(serializers.ModelSerializer):
+    aws_account_id = serializers.CharField(source="account.account_id", read_only=True)
+
+    class Meta:
+        model = Recommendation
+        fields = ["id", "kind", "subject", "aws_account_id", "region", "endpoint_id", "variant_name", "title",
+                  "proposal", "proposed", "evidence", "evidence_hours", "evidence_start", "evidence_end",
+                  "monthly_kwh_saved", "monthly_co2e_kg_saved", "monthly_co2e_kg_saved_low",
+                  "monthly_co2e_kg_saved_high", "monthly_usd_saved", "confidence", "caveats", "cli_command",
+                  "status", "dismissed_reason", "snoozed_until", "resolved_at", "first_seen", "computed_at"]
+        read_only_fields = [f for f in fields if f not in ("status", "dismissed_reason", "snoozed_until")]
+
+    def validate(self, attrs):
+        from django.utils import timezone
+
+        status = attrs.get("status", getattr(self.instance, "status", None))
+        if status not in (Recommendation.Status.OPEN, Recommendation.Status.DISMISSED, Recommendation.Status.SNOOZED):
+            raise serializers.ValidationError({"status": "Set status to open, dismissed or snoozed."})
+        if status == Recommendation.Status.DISMISSED and not attrs.get("dismissed_reason", "").strip():
+            raise serializers.ValidationError({"dismissed_reason": "Say why it is dismissed."})
+        if status == Recommendation.Status.SNOOZED:
+            until = attrs.get("snoozed_until")
+            if until is None or until <= timezone.now().date():
+                raise serializers.ValidationError({"snoozed_until": "Snooze until a date after today."})
+        if status == Recommendation.Status.OPEN:
+            attrs.update(dismissed_reason="", snoozed_until=None)
+        return attrs

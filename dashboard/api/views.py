@@ -1,0 +1,296 @@
+"""/api/v1/: thin viewsets over the team's data. Every queryset is scoped to the caller's team; another team's
+object is a 404. Lists page with a cursor and stream as CSV with ``?format=csv``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from itertools import islice
+
+import django_filters
+from django.db.models import FloatField, Prefetch, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay, VariantConfig, VariantHour
+from dashboard.api import serializers as out
+from dashboard.api.auth import TeamMember, TokenAuthentication, TokenRateThrottle, team_of
+from dashboard.api.csv import CsvRenderer, stream, wants_csv
+from dashboard.api.pagination import DayCursor, HourCursor, StableCursor
+from dashboard.models import Recommendation, VariantDay
+
+CSV_CHUNK = 2000
+
+
+def batched(iterable, size: int):
+    iterator = iter(iterable)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class TeamScoped(viewsets.GenericViewSet):
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [TeamMember]
+    throttle_classes = [TokenRateThrottle]
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
+    pagination_class = StableCursor
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    team_field = "account__team"
+    csv_name = "wattson"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no team
+            return super().get_queryset().none()
+        return super().get_queryset().filter(**{self.team_field: team_of(self.request)})
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        if wants_csv(request):
+            return self.csv(queryset)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def csv(self, queryset):
+        ordering = self.paginator.ordering
+        ordered = queryset.order_by(*([ordering] if isinstance(ordering, str) else ordering))
+        fields = list(self.get_serializer().fields)
+
+        def rows():
+            for chunk in batched(ordered.iterator(chunk_size=CSV_CHUNK), CSV_CHUNK):
+                yield from self.get_serializer(list(chunk), many=True).data
+
+        return stream(rows(), fields, self.csv_name)
+
+
+class AccountFilter(django_filters.FilterSet):
+    account_id = django_filters.CharFilter(field_name="account__account_id")
+    region = django_filters.CharFilter()
+
+
+class AccountViewSet(TeamScoped, mixins.RetrieveModelMixin):
+    """The team's AWS accounts."""
+
+    queryset = AwsAccount.objects.all()
+    serializer_class = out.AccountSerializer
+    team_field = "team"
+    csv_name = "wattson-accounts"
+
+
+class EndpointFilter(AccountFilter):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    status = django_filters.CharFilter()
+    mode = django_filters.CharFilter()
+    deleted = django_filters.BooleanFilter(field_name="deleted_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Endpoint
+        fields = ["account_id", "region", "name", "status", "mode", "deleted"]
+
+
+class EndpointViewSet(TeamScoped, mixins.RetrieveModelMixin):
+    """Endpoints with their current variants and a 30-day footprint summary."""
+
+    queryset = Endpoint.objects.select_related("account").prefetch_related(
+        Prefetch("variant_configs", queryset=VariantConfig.objects.filter(valid_to__isnull=True)))
+    serializer_class = out.EndpointSerializer
+    filterset_class = EndpointFilter
+    csv_name = "wattson-endpoints"
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "summaries": self.summaries}
+
+    summaries: dict = {}
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        self.summaries = summaries([endpoint.pk for endpoint in page])
+        return page
+
+    def retrieve(self, request, *args, **kwargs):
+        endpoint = self.get_object()
+        self.summaries = summaries([endpoint.pk])
+        return Response(self.get_serializer(endpoint).data)
+
+
+def summaries(endpoint_ids: list[int]) -> dict[int, dict]:
+    since = timezone.now().date() - dt.timedelta(days=29)
+    rows = (VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=since).values("endpoint_id")
+            .annotate(**{f"t_{name}": Coalesce(Sum(name), 0.0, output_field=FloatField()) for name in out.FOOTPRINT})
+            .order_by())
+    return {row.pop("endpoint_id"): {k.removeprefix("t_"): v for k, v in row.items()} for row in rows}
+
+
+class VariantFilter(django_filters.FilterSet):
+    endpoint = django_filters.NumberFilter(field_name="endpoint_id")
+    current = django_filters.BooleanFilter(field_name="valid_to", lookup_expr="isnull")
+
+    class Meta:
+        model = VariantConfig
+        fields = ["endpoint", "current"]
+
+
+class VariantViewSet(TeamScoped, mixins.RetrieveModelMixin):
+    """Every production variant's configuration history (``valid_to`` null: the current one)."""
+
+    queryset = VariantConfig.objects.all()
+    serializer_class = out.VariantSerializer
+    filterset_class = VariantFilter
+    team_field = "endpoint__account__team"
+    csv_name = "wattson-variants"
+
+
+class UsageParams(serializers.Serializer):
+    grain = serializers.ChoiceField(["hour", "day"], default="hour")
+    start = serializers.DateTimeField(required=False, help_text="Inclusive, ISO 8601; default 7 days ago")
+    end = serializers.DateTimeField(required=False, help_text="Exclusive, ISO 8601; default now")
+    endpoint = serializers.IntegerField(required=False, min_value=1)
+    account_id = serializers.RegexField(r"^\d{12}$", required=False)
+    region = serializers.CharField(required=False, max_length=32)
+
+    def validate(self, attrs):
+        attrs.setdefault("end", timezone.now())
+        attrs.setdefault("start", attrs["end"] - dt.timedelta(days=7))
+        if attrs["start"] >= attrs["end"]:
+            raise ValidationError({"start": "start must be before end."})
+        return attrs
+
+
+def params(serializer_class, request) -> dict:
+    checked = serializer_class(data=request.query_params)
+    checked.is_valid(raise_exception=True)
+    return checked.validated_data
+
+
+USAGE_PARAMETERS = [OpenApiParameter(name, type, description=text) for name, type, text in (
+    ("grain", OpenApiTypes.STR, "hour (VariantHour rows) or day (daily rollups)"),
+    ("start", OpenApiTypes.DATETIME, "inclusive"), ("end", OpenApiTypes.DATETIME, "exclusive"),
+    ("endpoint", OpenApiTypes.INT, "endpoint id"), ("account_id", OpenApiTypes.STR, "12-digit AWS account id"),
+    ("region", OpenApiTypes.STR, "AWS region code"))]
+
+
+@extend_schema(parameters=USAGE_PARAMETERS)
+class UsageViewSet(TeamScoped):
+    """Hourly (``grain=hour``) or daily (``grain=day``) utilization and footprint per variant."""
+
+    serializer_class = out.UsageHourSerializer
+    csv_name = "wattson-usage"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return VariantHour.objects.none()
+        query = params(UsageParams, self.request)
+        team = team_of(self.request)
+        if query["grain"] == "day":
+            rows = VariantDay.objects.filter(account__team=team, day__gte=query["start"].date(),
+                                             day__lt=query["end"].date())
+        else:
+            rows = VariantHour.objects.select_related("estimate").filter(
+                endpoint__account__team=team, hour__gte=query["start"], hour__lt=query["end"])
+        prefix = "" if query["grain"] == "day" else "endpoint__"
+        for name, lookup in (("endpoint", "endpoint_id"), ("account_id", f"{prefix}account__account_id"),
+                             ("region", "region" if query["grain"] == "day" else "endpoint__region")):
+            if name in query:
+                rows = rows.filter(**{lookup: query[name]})
+        self.grain = query["grain"]
+        return rows
+
+    def get_serializer_class(self):
+        return out.UsageDaySerializer if getattr(self, "grain", "hour") == "day" else out.UsageHourSerializer
+
+    @property
+    def paginator(self):
+        if not hasattr(self, "_paginator"):
+            self._paginator = (DayCursor if getattr(self, "grain", "hour") == "day" else HourCursor)()
+        return self._paginator
+
+
+class LogGroupFilter(AccountFilter):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    day = django_filters.DateFilter()
+    since = django_filters.DateFilter(field_name="day", lookup_expr="gte")
+    never_expire = django_filters.BooleanFilter(field_name="retention_days", lookup_expr="isnull")
+
+    class Meta:
+        model = LogGroupSnapshot
+        fields = ["account_id", "region", "name", "day", "since", "never_expire"]
+
+
+class LogGroupViewSet(TeamScoped):
+    """Daily snapshots of log groups: ``stored_bytes`` and retention (null: never expire)."""
+
+    queryset = LogGroupSnapshot.objects.select_related("account")
+    serializer_class = out.LogGroupSerializer
+    filterset_class = LogGroupFilter
+    pagination_class = DayCursor
+    csv_name = "wattson-log-groups"
+
+
+class StorageFilter(AccountFilter):
+    bucket = django_filters.CharFilter()
+    prefix = django_filters.CharFilter(lookup_expr="startswith")
+    storage_class = django_filters.CharFilter()
+    since = django_filters.DateFilter(field_name="day", lookup_expr="gte")
+
+    class Meta:
+        model = StorageLensDay
+        fields = ["account_id", "region", "bucket", "prefix", "storage_class", "since"]
+
+
+class StorageViewSet(TeamScoped):
+    """S3 Storage Lens bytes and objects per bucket, prefix, storage class and day (data-capture buckets)."""
+
+    queryset = StorageLensDay.objects.select_related("account")
+    serializer_class = out.StorageSerializer
+    filterset_class = StorageFilter
+    pagination_class = DayCursor
+    csv_name = "wattson-storage"
+
+
+class RecommendationFilter(AccountFilter):
+    kind = django_filters.ChoiceFilter(choices=Recommendation.Kind.choices)
+    status = django_filters.ChoiceFilter(choices=Recommendation.Status.choices)
+    endpoint = django_filters.NumberFilter(field_name="endpoint_id")
+
+    class Meta:
+        model = Recommendation
+        fields = ["account_id", "region", "kind", "status", "endpoint"]
+
+
+class RecommendationViewSet(TeamScoped, mixins.RetrieveModelMixin, mixins.UpdateModelMixin):
+    """Recommendations; PATCH ``status`` to ``dismissed`` (with ``dismissed_reason``), ``snoozed`` (with
+    ``snoozed_until``) or ``open``. Needs a read-and-write token."""
+
+    queryset = Recommendation.objects.select_related("account")
+    serializer_class = out.RecommendationSerializer
+    filterset_class = RecommendationFilter
+    team_field = "team"
+    http_method_names = ["get", "patch", "head", "options"]
+    csv_name = "wattson-recommendations"
+
+
+class MethodologyView(APIView):
+    """The estimator's methodologies and versions, and the tables of factors with their sources."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [TeamMember]
+    throttle_classes = [TokenRateThrottle]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        import estimator
+        from dashboard import footprint
+
+        return Response({
+            "in_use": {"methodology": footprint.METHODOLOGY, "version": footprint.current_version()},
+            "methodologies": [{"name": name, "version": method.version,
+                               "description": (getattr(method, "description", "") or "")}
+                              for name, method in estimator.METHODOLOGIES.items()],
+            "documentation": "/methodology/",
+        })

@@ -1,0 +1,189 @@
+"""/api/v1/: tokens and scoping, errors that name the parameter, CSV equal to JSON, stable cursor pages, the FOCUS
+export agreeing with the emissions series, Prometheus metrics, and the checked-in schema."""
+
+import csv
+import io
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.utils import timezone
+
+from collectors.models import VariantHour
+from dashboard.models import ApiToken, Recommendation
+from tests.api.conftest import bearer
+
+ROOT = Path(__file__).resolve().parents[2]
+LISTS = ["/api/v1/accounts/", "/api/v1/endpoints/", "/api/v1/variants/", "/api/v1/usage/", "/api/v1/log-groups/",
+         "/api/v1/storage/", "/api/v1/recommendations/", "/api/v1/emissions/", "/api/v1/focus/",
+         "/api/v1/methodology/", "/metrics"]
+
+
+def rows_of(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_every_resource_needs_a_valid_token(client, fleet, tokens, url):
+    assert client.get(url).status_code == 401
+    assert client.get(url, **bearer("wtsn_not-a-token")).status_code == 401
+    assert client.get(url, **bearer(tokens["revoked"])).status_code == 401
+    assert client.get(url, **bearer(tokens["read"])).status_code == 200
+
+
+def test_tokens_are_stored_hashed(tokens):
+    for token in ApiToken.objects.all():
+        assert all(plain not in (token.digest, token.prefix) for plain in tokens.values())
+        assert len(token.digest) == 64
+
+
+def test_another_teams_objects_are_404_and_never_listed(client, fleet, tokens):
+    theirs = fleet["theirs"]
+    assert client.get(f"/api/v1/endpoints/{theirs.pk}/", **bearer(tokens["read"])).status_code == 404
+    names = [e["name"] for e in client.get("/api/v1/endpoints/", **bearer(tokens["read"])).json()["results"]]
+    assert sorted(names) == ["eu-scorer", "idle-gpu", "ranker"]
+    mine = Recommendation.objects.filter(team__name="ML Platform").first()
+    assert client.get(f"/api/v1/recommendations/{mine.pk}/", **bearer(tokens["outsider"])).status_code == 404
+    usage = client.get("/api/v1/usage/", {"endpoint": theirs.pk}, **bearer(tokens["read"])).json()
+    assert usage["results"] == []
+
+
+def test_endpoints_carry_their_variants_and_a_30_day_summary(client, fleet, tokens):
+    from django.db.models import Sum
+
+    from dashboard.models import VariantHourEstimate
+
+    body = client.get(f"/api/v1/endpoints/{fleet['ranker'].pk}/", **bearer(tokens["read"])).json()
+    assert body["variants"][0]["instance_type"] == "ml.g5.2xlarge" and body["variants"][0]["instance_count"] == 2
+    expected = VariantHourEstimate.objects.filter(variant_hour__endpoint=fleet["ranker"]).aggregate(e=Sum("energy_kwh"))
+    assert body["summary_30d"]["energy_kwh"] == pytest.approx(expected["e"])
+
+
+@pytest.mark.parametrize(("url", "params", "named"), [
+    ("/api/v1/usage/", {"grain": "minute"}, "grain"), ("/api/v1/usage/", {"start": "yesterday"}, "start"),
+    ("/api/v1/usage/", {"account_id": "42"}, "account_id"), ("/api/v1/emissions/", {"group_by": "horoscope"},
+                                                              "group_by"),
+    ("/api/v1/emissions/", {"grain": "hour", "start": "2026-01-01", "end": "2026-03-01"}, "grain"),
+    ("/api/v1/emissions/", {"start": "2026-05-02", "end": "2026-05-01"}, "start"),
+    ("/api/v1/recommendations/", {"kind": "magic"}, "kind"), ("/api/v1/log-groups/", {"since": "someday"}, "since"),
+    ("/api/v1/usage/", {"cursor": "not-a-cursor"}, "cursor"), ("/api/v1/usage/", {"page_size": "many"}, "page_size"),
+])
+def test_bad_parameters_are_400s_that_name_the_parameter(client, fleet, tokens, url, params, named):
+    response = client.get(url, params, **bearer(tokens["read"]))
+    assert response.status_code == 400
+    assert named in response.json()
+
+
+@pytest.mark.parametrize(("url", "params"), [
+    ("/api/v1/endpoints/", {}), ("/api/v1/usage/", {"grain": "hour"}), ("/api/v1/usage/", {"grain": "day"}),
+    ("/api/v1/emissions/", {"group_by": "region"}), ("/api/v1/focus/", {}), ("/api/v1/recommendations/", {}),
+])
+def test_csv_equals_json(client, fleet, tokens, url, params):
+    json_rows, cursor = [], None
+    while True:
+        body = client.get(url, {**params, **({"cursor": cursor} if cursor else {})}, **bearer(tokens["read"])).json()
+        json_rows += body["results"]
+        if not body.get("next"):
+            break
+        cursor = parse_qs(urlsplit(body["next"]).query)["cursor"][0]
+    for how in ({"format": "csv"}, {}):
+        extra = {"HTTP_ACCEPT": "text/csv"} if not how else {}
+        response = client.get(url, {**params, **how}, **bearer(tokens["read"]), **extra)
+        assert response["Content-Type"].startswith("text/csv") and response.streaming
+        csv_rows = rows_of(response)
+        assert len(csv_rows) == len(json_rows) > 0
+        for csv_row, json_row in zip(csv_rows, json_rows, strict=True):
+            for key, value in json_row.items():
+                if isinstance(value, (dict, list)):
+                    continue
+                shown = "" if value is None else (str(value) if not isinstance(value, bool) else str(value))
+                if isinstance(value, float):
+                    assert float(csv_row[key]) == pytest.approx(value), key
+                else:
+                    assert csv_row[key] == shown, key
+
+
+def test_cursor_pages_stay_stable_while_new_hours_arrive(client, fleet, tokens):
+    params = {"grain": "hour", "page_size": 20, "endpoint": fleet["ranker"].pk,
+              "start": (timezone.now() - timedelta(days=3)).isoformat()}
+    first = client.get("/api/v1/usage/", params, **bearer(tokens["read"])).json()
+    ids = [row["id"] for row in first["results"]]
+    endpoint = fleet["ranker"]
+    earliest = VariantHour.objects.filter(endpoint=endpoint).order_by("hour").first()
+    VariantHour.objects.create(endpoint=endpoint, variant_name="B", hour=earliest.hour, instance_type="ml.g5.xlarge",
+                               instance_hours=1, collected_at=timezone.now())  # lands on the page already read
+    ids_after, link = [], first["next"]
+    while link:
+        page = client.get(link.replace("http://testserver", ""), **bearer(tokens["read"])).json()
+        ids_after += [row["id"] for row in page["results"]]
+        link = page["next"]
+    assert not set(ids) & set(ids_after)
+    assert len(ids) + len(ids_after) == VariantHour.objects.filter(endpoint=endpoint).count() - 1
+
+
+def test_the_focus_export_agrees_with_the_emissions_series(client, fleet, tokens):
+    focus = client.get("/api/v1/focus/", **bearer(tokens["read"])).json()
+    emissions = client.get("/api/v1/emissions/", {"grain": "day"}, **bearer(tokens["read"])).json()["results"]
+    assert {"BillingAccountId", "RegionId", "ResourceId", "ResourceType", "ServiceName", "ChargePeriodStart",
+            "ChargePeriodEnd", "x_EnergyKwh", "x_CarbonEmissionsKgCo2e", "x_EmbodiedKgCo2e"} <= set(focus["columns"])
+    for day in emissions:
+        rows = [r for r in focus["results"] if r["ChargePeriodStart"].startswith(day["period_start"])]
+        assert sum(r["x_EnergyKwh"] for r in rows) == pytest.approx(day["energy_kwh"])
+        assert sum(r["x_CarbonEmissionsKgCo2e"] for r in rows) == pytest.approx(day["co2e_kg"])
+        assert sum(r["x_EmbodiedKgCo2e"] for r in rows) == pytest.approx(day["embodied_co2e_kg"])
+    priced = [r for r in focus["results"] if r["ResourceName"] == "idle-gpu"]
+    assert priced and all(r["ListCost"] == pytest.approx(3.825 * r["ConsumedQuantity"]) for r in priced)
+
+
+def test_emissions_group_by_team_tag_and_every_grain_keep_the_totals(client, fleet, tokens):
+    def total(params):
+        rows = client.get("/api/v1/emissions/", params, **bearer(tokens["read"])).json()["results"]
+        return sum(r["co2e_kg"] for r in rows), {r["group"] for r in rows}
+
+    everything, groups = total({"group_by": "none"})
+    assert groups == {"all"}
+    nine_days = str(timezone.now().date() - timedelta(days=9))
+    for params in ({"group_by": "team"}, {"group_by": "tag:env"}, {"group_by": "region", "grain": "month"},
+                   {"group_by": "endpoint", "grain": "week"}, {"group_by": "account", "grain": "hour",
+                                                                 "start": nine_days}):
+        assert total(params)[0] == pytest.approx(everything), params
+    assert total({"group_by": "team"})[1] == {"recsys", "growth", "<script>x</script>"}
+
+
+def test_recommendations_are_patched_only_with_a_writable_token(client, fleet, tokens):
+    rec = Recommendation.objects.filter(team__name="ML Platform", status="open").first()
+    url = f"/api/v1/recommendations/{rec.pk}/"
+    body = {"status": "dismissed", "dismissed_reason": "kept for failover"}
+    assert client.patch(url, body, content_type="application/json", **bearer(tokens["read"])).status_code == 403
+    response = client.patch(url, {"status": "dismissed"}, content_type="application/json",
+                            **bearer(tokens["write"]))
+    assert response.status_code == 400 and "dismissed_reason" in response.json()
+    response = client.patch(url, body, content_type="application/json", **bearer(tokens["write"]))
+    assert response.status_code == 200 and response.json()["status"] == "dismissed"
+    snooze = {"status": "snoozed", "snoozed_until": str(timezone.now().date() + timedelta(days=7))}
+    assert client.patch(url, snooze, content_type="application/json", **bearer(tokens["write"])).json()[
+        "snoozed_until"] == snooze["snoozed_until"]
+    title = {"title": "hacked"}
+    client.patch(url, title, content_type="application/json", **bearer(tokens["write"]))
+    rec.refresh_from_db()
+    assert rec.title != "hacked" and rec.status == "snoozed"
+
+
+def test_prometheus_metrics_show_each_live_endpoint(client, fleet, tokens):
+    text = client.get("/metrics", **bearer(tokens["read"])).content.decode()
+    assert "# TYPE wattson_endpoint_watts gauge" in text
+    lines = [line for line in text.splitlines() if line.startswith("wattson_endpoint_watts{")]
+    assert sorted(line.split('endpoint="')[1].split('"')[0] for line in lines) == ["eu-scorer", "idle-gpu", "ranker"]
+    assert all(float(line.rsplit(" ", 1)[1]) > 0 for line in lines)
+    assert 'endpoint="<script>x</script>"' not in text and "secret-endpoint" not in text
+
+
+def test_the_checked_in_schema_matches_the_code(tmp_path):
+    generated = tmp_path / "openapi.yaml"
+    call_command("spectacular", "--file", str(generated), "--validate", "--fail-on-warn")
+    checked_in = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text())
+    assert yaml.safe_load(generated.read_text()) == checked_in, (
+        "docs/openapi.yaml is out of date: run `python manage.py spectacular --file docs/openapi.yaml`")
