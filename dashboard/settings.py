@@ -243,7 +243,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "dashboard.api.schema.database_neutral"],
+                             "dashboard.api.schema.database_neutral", "dashboard.api.schema.documented_errors"],
     "SERVE_AUTHENTICATION": ["dashboard.api.auth.TokenAuthentication",
                              "rest_framework.authentication.SessionAuthentication"],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

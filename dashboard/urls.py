@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard.api import urls as api_urls
-from dashboard.views import accounts, endpoints, health, home, methodology, overview, recommendations, storage
+from dashboard.views import accounts, endpoints, health, home, methodology, overview, recommendations, storage, tokens
 
 urlpatterns = [
     path("", overview.overview, name="home"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("recommendations/", recommendations.recommendation_list, name="recommendations"),
     path("recommendations/<int:pk>/", recommendations.recommendation_action, name="recommendation-action"),
     path("team/switch/", home.switch_team, name="switch-team"),
+    path("api-tokens/", tokens.token_list, name="api-tokens"),
+    path("api-tokens/<int:pk>/revoke/", tokens.token_revoke, name="api-token-revoke"),
     path("healthz", home.healthz, name="healthz"),
     path("aws/accounts/", accounts.account_list, name="aws-accounts"),
     path("aws/accounts/<int:pk>/", accounts.account_detail, name="aws-account"),

@@ -11,6 +11,8 @@ class StableCursor(CursorPagination):
     ordering = "id"
 
     def decode_cursor(self, request):
+        if not request.query_params.get(self.cursor_query_param):
+            return None  # absent or empty: the first page
         try:
             return super().decode_cursor(request)
         except NotFound:  # DRF answers 404; a malformed parameter is the caller's 400
@@ -18,9 +20,11 @@ class StableCursor(CursorPagination):
                                    "of an earlier page unchanged."}) from None
 
     def get_page_size(self, request):
+        """Above ``max_page_size`` is capped to it; anything but a positive integer is a 400."""
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
-            raise ValidationError({self.page_size_query_param: f"An integer from 1 to {self.max_page_size}."})
+        if raw is not None and not (raw.isdigit() and int(raw) >= 1):
+            raise ValidationError({self.page_size_query_param: f"A positive integer (at most {self.max_page_size} "
+                                   "are returned)."})
         return super().get_page_size(request)
 
 

@@ -25,3 +25,23 @@ def database_neutral(result, generator, request, public):
 
     walk(result)
     return result
+
+
+ERRORS = {
+    "400": "A parameter or field is invalid; the body names it, e.g. {\"grain\": [\"...\"]}",
+    "401": "No token, or an unknown or revoked one",
+    "403": "The token is read-only (for PATCH) or the user is in no team",
+    "429": "Too many requests for this token; retry after the Retry-After header's seconds",
+}
+
+
+def documented_errors(result, generator, request, public):
+    """Every operation documents the errors every operation can answer (and detail routes their 404)."""
+    for path, methods in result.get("paths", {}).items():
+        for operation in methods.values():
+            responses = operation.setdefault("responses", {})
+            for code, text in ERRORS.items():
+                responses.setdefault(code, {"description": text})
+            if "{" in path:
+                responses.setdefault("404", {"description": "Not one of the team's objects"})
+    return result
