@@ -41,6 +41,18 @@ PERIODIC_JOBS = (
         "re-computes every team's recommendations from its hourly history (dismissed and snoozed ones stay so)",
     ),
     PeriodicJob(
+        "alerts",
+        "dashboard.tasks.check_alerts",
+        600,
+        "opens, reminds and resolves idle-endpoint alerts and sends them through the team's channels",
+    ),
+    PeriodicJob(
+        "digests",
+        "dashboard.tasks.send_digests",
+        900,
+        "sends each team's weekly digest once its local weekday and hour have come (claims make it go out once)",
+    ),
+    PeriodicJob(
         "heartbeat",
         "collectors.tasks.heartbeat",
         60,

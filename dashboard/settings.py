@@ -249,6 +249,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
+# --- Notifications: outbound webhooks and channels ---
+WEBHOOK_ALLOWED_NETWORKS = envlist("WEBHOOK_ALLOWED_NETWORKS", [])  # CIDRs exempt from the private-address block
+WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
+CHANNEL_MAX_PERMANENT_FAILURES = envint("CHANNEL_MAX_PERMANENT_FAILURES", 3, minimum=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -3,7 +3,19 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard.api import urls as api_urls
-from dashboard.views import accounts, endpoints, health, home, methodology, overview, recommendations, storage, tokens
+from dashboard.views import (
+    accounts,
+    digests,
+    endpoints,
+    health,
+    home,
+    methodology,
+    notifications,
+    overview,
+    recommendations,
+    storage,
+    tokens,
+)
 
 urlpatterns = [
     path("", overview.overview, name="home"),
@@ -13,6 +25,11 @@ urlpatterns = [
     path("recommendations/", recommendations.recommendation_list, name="recommendations"),
     path("recommendations/<int:pk>/", recommendations.recommendation_action, name="recommendation-action"),
     path("team/switch/", home.switch_team, name="switch-team"),
+    path("alerts/", notifications.notifications, name="notifications"),
+    path("digests/", digests.digest_preview, name="digest-preview"),
+    path("digests/subscription/", digests.digest_subscription, name="digest-subscription"),
+    path("digests/unsubscribe/<str:token>/", digests.unsubscribe, name="digest-unsubscribe"),
+    path("alerts/channels/<int:pk>/", notifications.channel_action, name="channel-action"),
     path("api-tokens/", tokens.token_list, name="api-tokens"),
     path("api-tokens/<int:pk>/revoke/", tokens.token_revoke, name="api-token-revoke"),
     path("healthz", home.healthz, name="healthz"),

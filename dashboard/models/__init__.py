@@ -1,7 +1,16 @@
 from dashboard.models.footprint import VariantHourEstimate
+from dashboard.models.notify import (
+    Alert,
+    Channel,
+    Delivery,
+    DigestClaim,
+    DigestSubscription,
+    NotificationSettings,
+)
 from dashboard.models.recommendations import Recommendation, TeamPolicy
 from dashboard.models.rollups import VariantDay
 from dashboard.models.teams import Membership, Team
 from dashboard.models.tokens import ApiToken
 
-__all__ = ["ApiToken", "Membership", "Recommendation", "Team", "TeamPolicy", "VariantDay", "VariantHourEstimate"]
+__all__ = ["Alert", "ApiToken", "Channel", "Delivery", "DigestClaim", "DigestSubscription", "Membership",
+           "NotificationSettings", "Recommendation", "Team", "TeamPolicy", "VariantDay", "VariantHourEstimate"]
