@@ -21,6 +21,8 @@ SANDBOX_PORT = 5055
 SANDBOX_READY_SECONDS = 300
 DEMO_COLLECT_SECONDS = "300"  # the demo collects every 5 minutes, so the sandbox's live minutes show up
 FIRST_RECOMMENDATIONS_SECONDS = 60
+FIRST_ALERTS_SECONDS = 90
+DEMO_SMTP_PORT = 1025
 DEMO_CHANGE_AFTER_SECONDS = 120  # after the first collection: the change then shows as a change, not as history
 
 
@@ -33,10 +35,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: int, sandbox_port: int, **options):
         self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.port = port
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             env = self.start_sandbox(sandbox_port)
             call_command("sandbox_accounts", env["SANDBOX_READY_FILE"], stdout=self.stdout)
+            env = self.start_mail_sink(env)
             self.start("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env)
             self.start("worker", [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "--loglevel",
                                   "INFO", "--concurrency", "2"], env)
@@ -53,12 +57,23 @@ class Command(BaseCommand):
     def first_collection(self) -> None:
         """Queue a collection now rather than at beat's first tick; the dashboard fills within a minute."""
         from collectors.tasks import collect_all
-        from dashboard.tasks import recommend
+        from dashboard.tasks import check_alerts, recommend
 
         collect_all.delay()
         recommend.apply_async(countdown=FIRST_RECOMMENDATIONS_SECONDS)  # once the first hours are estimated
+        check_alerts.apply_async(countdown=FIRST_ALERTS_SECONDS)
         self.stdout.write("Queued the first collection of the sandbox accounts (see Collection health); "
                           f"recommendations follow in {FIRST_RECOMMENDATIONS_SECONDS} s.")
+
+    def start_mail_sink(self, env: dict) -> dict:
+        """A local SMTP server that writes every digest and alert mail to var/mail/ as .eml files."""
+        port = int(os.environ.get("DEMO_SMTP_PORT", DEMO_SMTP_PORT))
+        folder = settings.VAR_DIR / "mail"
+        self.start("mail", [sys.executable, "-m", "sandbox.mailsink", "--port", str(port), "--folder", str(folder)],
+                   env)
+        self.stdout.write(f"Mail (digests, alerts) goes to a local SMTP sink on 127.0.0.1:{port}: see {folder}/")
+        return {**env, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "EMAIL_USE_TLS": "false",
+                "EMAIL_USE_SSL": "false", "SITE_URL": env.get("SITE_URL", f"http://127.0.0.1:{self.port}")}
 
     def start(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
         process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, start_new_session=True)
@@ -79,6 +94,7 @@ class Command(BaseCommand):
             **os.environ,
             "SCHEDULE_COLLECT_SECONDS": os.environ.get("SCHEDULE_COLLECT_SECONDS", DEMO_COLLECT_SECONDS),
             "SCHEDULE_RECOMMEND_SECONDS": os.environ.get("SCHEDULE_RECOMMEND_SECONDS", DEMO_COLLECT_SECONDS),
+            "SCHEDULE_ALERTS_SECONDS": os.environ.get("SCHEDULE_ALERTS_SECONDS", DEMO_COLLECT_SECONDS),
             "AWS_ENDPOINT_URL": fleet["url"],
             "AWS_ACCESS_KEY_ID": "sandbox",
             "AWS_SECRET_ACCESS_KEY": "sandbox",

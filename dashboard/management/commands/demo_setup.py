@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from dashboard.models import Membership, Team
+from dashboard.models import Channel, Membership, NotificationSettings, Team
 
 DEMO_TEAMS = (("ML Platform", "ml-platform"), ("Research", "research"))
 
@@ -26,5 +26,10 @@ class Command(BaseCommand):
         for name, slug in DEMO_TEAMS:
             team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": name})
             Membership.objects.get_or_create(team=team, user=user, defaults={"role": Membership.Role.OWNER})
+            # Alerts go to the demo's local mail sink (var/mail/); the digest goes out on Monday mornings, or now
+            # from the Digest page.
+            Channel.objects.get_or_create(team=team, kind=Channel.Kind.EMAIL, name="On-call (demo mail sink)",
+                                          defaults={"target": f"oncall-{slug}@example.com"})
+            NotificationSettings.objects.get_or_create(team=team)
         verb = "Created" if created else "Reset"
         self.stdout.write(self.style.SUCCESS(f"{verb} demo user  username: {username}  password: {password}"))
