@@ -23,4 +23,6 @@ RUN pip install ".[sandbox]" \
  && chown -R wattson /var/lib/wattson
 USER wattson
 EXPOSE 8000
-CMD ["gunicorn", "dashboard.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+# Threaded workers: a streamed CSV export of a year of hours runs for minutes, and a sync worker busy that long would
+# be killed by gunicorn's --timeout (the worker's heartbeat goes on in a gthread worker while a thread streams).
+CMD ["gunicorn", "dashboard.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]
