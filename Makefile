@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: demo test lint bench bench-sandbox bench-estimate bench-collect bench-web bench-recommend sandbox clean
+.PHONY: demo test lint bench bench-sandbox bench-estimate bench-collect bench-web bench-recommend bench-api sandbox clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ sandbox: $(VENV)/.installed-sandbox
 	$(PY) -m sandbox --port 5055
 
 ## bench: every benchmark; each prints its figures (targets are in the benchmark, never in timed tests)
-bench: bench-sandbox bench-estimate bench-collect bench-web bench-recommend
+bench: bench-sandbox bench-estimate bench-collect bench-web bench-recommend bench-api
 
 bench-sandbox: $(VENV)/.installed-dev
 	$(PY) bench/bench_sandbox.py
@@ -56,6 +56,11 @@ bench-recommend: $(VENV)/.installed-dev
 
 bench-web: $(VENV)/.installed-dev
 	$(PY) bench/bench_web.py
+
+# Same data set as bench-web; starts gunicorn (2 workers) on loopback; load run with wrk if installed
+# (apt-get install wrk), else a Python fallback; the year-long CSV export streams for up to 10 min
+bench-api: $(VENV)/.installed-dev
+	$(PY) bench/bench_api.py
 
 clean:
 	rm -rf var/ .pytest_cache test-artifacts

@@ -4,10 +4,9 @@ object is a 404. Lists page with a cursor and stream as CSV with ``?format=csv``
 from __future__ import annotations
 
 import datetime as dt
-from itertools import islice
 
 import django_filters
-from django.db.models import FloatField, Prefetch, Sum
+from django.db.models import FloatField, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -27,12 +26,6 @@ from dashboard.api.pagination import DayCursor, HourCursor, StableCursor
 from dashboard.models import Recommendation, VariantDay
 
 CSV_CHUNK = 2000
-
-
-def batched(iterable, size: int):
-    iterator = iter(iterable)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 class TeamScoped(viewsets.GenericViewSet):
@@ -59,14 +52,37 @@ class TeamScoped(viewsets.GenericViewSet):
 
     def csv(self, queryset):
         ordering = self.paginator.ordering
-        ordered = queryset.order_by(*([ordering] if isinstance(ordering, str) else ordering))
         fields = list(self.get_serializer().fields)
 
         def rows():
-            for chunk in batched(ordered.iterator(chunk_size=CSV_CHUNK), CSV_CHUNK):
-                yield from self.get_serializer(list(chunk), many=True).data
+            for chunk in keyset(queryset, (ordering,) if isinstance(ordering, str) else tuple(ordering)):
+                yield from self.get_serializer(chunk, many=True).data
 
         return stream(rows(), fields, self.csv_name)
+
+
+def keyset(queryset, ordering: tuple[str, ...]):
+    """The rows in ``ordering`` (unique: its last field is ``id``), a chunk per query, each chunk starting after
+    the last row of the one before. Unlike one long cursor, the first rows go out at once and no query holds
+    the whole result (PostgreSQL materialises a cursor held outside a transaction)."""
+    last = None
+    while True:
+        page = queryset.order_by(*ordering)
+        if last is not None:
+            page = page.filter(_after(ordering, last))
+        chunk = list(page[:CSV_CHUNK])
+        if not chunk:
+            return
+        yield chunk
+        last = tuple(getattr(chunk[-1], name) for name in ordering)
+
+
+def _after(ordering: tuple[str, ...], last: tuple) -> Q:
+    """(a, b) > (x, y) as a filter: a > x, or a = x and b > y."""
+    head, *rest = ordering
+    if not rest:
+        return Q(**{f"{head}__gt": last[0]})
+    return Q(**{f"{head}__gt": last[0]}) | (Q(**{head: last[0]}) & _after(tuple(rest), last[1:]))
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -191,7 +207,8 @@ class UsageViewSet(TeamScoped):
             rows = VariantDay.objects.filter(account__team=team, day__gte=query["start"].date(),
                                              day__lt=query["end"].date())
         else:
-            rows = VariantHour.objects.select_related("estimate").filter(
+            rows = VariantHour.objects.select_related("estimate").defer(  # the CSV never needs the long texts
+                "estimate__factors", "estimate__fallbacks").filter(
                 endpoint__account__team=team, hour__gte=query["start"], hour__lt=query["end"])
         prefix = "" if query["grain"] == "day" else "endpoint__"
         for name, lookup in (("endpoint", "endpoint_id"), ("account_id", f"{prefix}account__account_id"),
