@@ -128,9 +128,21 @@ def time_emissions(plaintext: str, url: str, requests: int) -> bool:
           f"({len({row['period_start'] for row in results})} days x {len({row['group'] for row in results})} "
           f"regions); {requests} requests after {bench_web.WARM_UP} warm-ups; {bench_web.load_average()}",
           flush=True)
-    figures = bench_web.measure(client, url, requests)
+    from django.core.cache import cache
+
+    class Uncached(Client):
+        """Every request computes the series: the API caches it per data version, which the target must not hide."""
+
+        def get(self, *args, **kwargs):
+            cache.clear()
+            return super().get(*args, **kwargs)
+
+    warm = bench_web.measure(client, url, requests)
+    print(f"   cached (same data version): p50 {warm['p50']:.1f} ms, p95 {warm['p95']:.1f} ms", flush=True)
+    figures = bench_web.measure(Uncached(headers={"Authorization": f"Bearer {plaintext}"}), url, requests)
     low, high = figures["queries"]
     passed = figures["p95"] < TARGET_P95_MS
+    print("   computed every time (cache cleared before each request):", flush=True)
     print(f"   p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms, max {figures['max']:.1f} ms, "
           f"SQL p50 {figures['sql_p50']:.1f} ms, {low if low == high else f'{low}-{high}'} queries; "
           f"target p95 < {TARGET_P95_MS:.0f} ms: {'PASS' if passed else 'FAIL'}", flush=True)
