@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from collectors.models import AwsAccount, Endpoint, VariantHour
 from dashboard.filters import TEAM_TAG, UNTAGGED, Filters
 from dashboard.models import VariantDay
+from dashboard.rollups import footprint_sums
 from estimator import prices
 
 SUMMED = ("instance_hours", "idle_instance_hours", "invocations", "energy_kwh", "idle_energy_kwh", "co2e_kg",
@@ -88,25 +89,10 @@ def hourly_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int
     if endpoint_ids is not None:
         hours = hours.filter(endpoint_id__in=endpoint_ids)
     rows = (hours.annotate(time=F("hour"), region=F("endpoint__region"))
-            .values("time", "instance_type", "region").annotate(**hourly_sums()).order_by())
+            .values("time", "instance_type", "region").annotate(**footprint_sums()).order_by())
     frame = _frame(rows, ["time", "instance_type", "region"])
     frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
     return frame
-
-
-def hourly_sums() -> dict:
-    """The rollup's sums, computed from hours and their estimates."""
-    from dashboard.rollups import NO_INVOCATION
-
-    def total(expression, **extra):
-        return Coalesce(Sum(expression, **extra), 0.0, output_field=FloatField())
-
-    return {"t_instance_hours": total("instance_hours"),
-            "t_idle_instance_hours": total("instance_hours", filter=NO_INVOCATION),
-            "t_invocations": total("invocations"), "t_energy_kwh": total("estimate__energy_kwh"),
-            "t_idle_energy_kwh": total("estimate__energy_kwh", filter=NO_INVOCATION),
-            **{f"t_{name}": total(f"estimate__{name}") for name in ("co2e_kg", "co2e_kg_low", "co2e_kg_high",
-                                                                     "embodied_co2e_kg")}}
 
 
 RESAMPLE = {"hour": "h", "day": "D", "week": "W-MON", "month": "MS"}

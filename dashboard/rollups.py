@@ -38,22 +38,27 @@ def _zero(expression):
     return Coalesce(expression, 0.0, output_field=FloatField())
 
 
+def footprint_sums() -> dict:
+    """The sums a rollup row and an hour-grain series share, over hours and their estimates, named ``t_<field>``
+    (an annotation may not share its name with the model field it sums)."""
+    sums = {
+        "instance_hours": _zero(Sum("instance_hours")),
+        "idle_instance_hours": _zero(Sum("instance_hours", filter=NO_INVOCATION)),
+        "invocations": _zero(Sum("invocations")),
+        "idle_energy_kwh": _zero(Sum("estimate__energy_kwh", filter=NO_INVOCATION)),
+        **{name: _zero(Sum(f"estimate__{name}")) for name in ESTIMATED},
+    }
+    return {f"t_{name}": aggregate for name, aggregate in sums.items()}
+
+
 def _aggregates() -> dict:
-    sums = {name: _zero(Sum(f"estimate__{name}")) for name in ESTIMATED}
     weighted = {}
     for name in WEIGHTED:
         weighted[f"{name}_x_ih"] = Sum(F(name) * F("instance_hours"), output_field=FloatField())
         weighted[f"{name}_ih"] = Sum("instance_hours", filter=Q(**{f"{name}__isnull": False}))
-    totals = {
-        "hours": Count("id"), "instance_hours": _zero(Sum("instance_hours")),
-        "idle_instance_hours": _zero(Sum("instance_hours", filter=NO_INVOCATION)),
-        "invocations": _zero(Sum("invocations")),
-        "idle_energy_kwh": _zero(Sum("estimate__energy_kwh", filter=NO_INVOCATION)),
-        "cpu_util_max_pct": Max("cpu_util_max_pct"), "gpu_util_max_pct": Max("gpu_util_max_pct"),
-        **sums, **weighted,
-    }
-    # Prefixed: an annotation may not share its name with the model field it sums.
-    return {f"t_{name}": aggregate for name, aggregate in totals.items()}
+    extra = {"hours": Count("id"), "cpu_util_max_pct": Max("cpu_util_max_pct"),
+             "gpu_util_max_pct": Max("gpu_util_max_pct"), **weighted}
+    return {**footprint_sums(), **{f"t_{name}": aggregate for name, aggregate in extra.items()}}
 
 
 def _row(grouped: dict) -> VariantDay:
