@@ -226,6 +226,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["dashboard.api.auth.TokenAuthentication",
                                        "rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["dashboard.api.auth.TeamMember"],
+    "DEFAULT_THROTTLE_CLASSES": ["dashboard.api.auth.TokenRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"token": envstr("API_THROTTLE_RATE", "1200/min")},
     "URL_FORMAT_OVERRIDE": "format",

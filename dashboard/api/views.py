@@ -12,7 +12,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -20,7 +19,7 @@ from rest_framework.views import APIView
 
 from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay, VariantConfig, VariantHour
 from dashboard.api import serializers as out
-from dashboard.api.auth import TeamMember, TokenAuthentication, TokenRateThrottle, team_of
+from dashboard.api.auth import team_of
 from dashboard.api.csv import CsvRenderer, stream, wants_csv
 from dashboard.api.pagination import DayCursor, HourCursor, StableCursor
 from dashboard.models import Recommendation, VariantDay
@@ -29,9 +28,6 @@ CSV_CHUNK = 2000
 
 
 class TeamScoped(viewsets.GenericViewSet):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
-    permission_classes = [TeamMember]
-    throttle_classes = [TokenRateThrottle]
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
     pagination_class = StableCursor
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
@@ -300,9 +296,6 @@ class RecommendationViewSet(TeamScoped, mixins.RetrieveModelMixin, mixins.Update
 class MethodologyView(APIView):
     """The estimator's methodologies and versions, and the tables of factors with their sources."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
-    permission_classes = [TeamMember]
-    throttle_classes = [TokenRateThrottle]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
@@ -314,5 +307,14 @@ class MethodologyView(APIView):
             "methodologies": [{"name": name, "version": method.version,
                                "description": (getattr(method, "description", "") or "")}
                               for name, method in estimator.METHODOLOGIES.items()],
+            "grid_factors": grid_factors(),
             "documentation": "/methodology/",
         })
+
+
+def grid_factors() -> list[dict]:
+    """kg CO2e per kWh of each region, with its source and year (estimator/data/grid_factors.csv)."""
+    from estimator.tables import read_table
+
+    table = read_table("grid_factors")[["region", "kgco2e_per_kwh", "location", "source", "source_year"]]
+    return table.to_dict("records")
