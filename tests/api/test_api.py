@@ -199,3 +199,15 @@ def test_a_csv_streamed_in_many_chunks_has_every_row_once(client, fleet, tokens,
                                           hour__gte=timezone.now() - timedelta(days=7))
     assert len(ids) == len(set(ids)) == expected.count() > 7 * 10
     assert [(row["hour"], int(row["id"])) for row in rows] == sorted((row["hour"], int(row["id"])) for row in rows)
+
+
+def test_the_methodology_names_the_version_in_use_and_every_grid_factor_with_its_source(client, fleet, tokens):
+    from estimator.tables import read_table
+
+    body = client.get("/api/v1/methodology/", **bearer(tokens["read"])).json()
+    assert body["in_use"]["methodology"] == "default"
+    factors = {row["region"]: row for row in body["grid_factors"]}
+    table = read_table("grid_factors")
+    assert len(factors) == len(table) and factors["us-east-1"]["source"]
+    assert factors["eu-north-1"]["kgco2e_per_kwh"] == pytest.approx(
+        float(table.set_index("region").loc["eu-north-1", "kgco2e_per_kwh"]))
