@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from collectors.models import AwsAccount
@@ -33,7 +33,7 @@ def chart_link(rec: Recommendation) -> str:
     return url
 
 
-def parse(query, team) -> tuple[dict, dict]:
+def parse(query) -> tuple[dict, dict]:
     """Validated filters (kind, status, account, team tag, sort); bad values are named, defaults used."""
     errors, chosen = {}, {}
     for name, allowed, default in (("kind", Recommendation.Kind.values, ""), ("status", Status.values, "open"),
@@ -87,12 +87,12 @@ def table(rows: list[Recommendation]) -> Table:
 @require_GET
 def recommendation_list(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
-    chosen, errors = parse(request.GET, team)
+    chosen, errors = parse(request.GET)
     rows = listing(team, chosen) if team else []
     tables = [table(rows)]
     if wanted := request.GET.get("csv"):
         return csv_response(tables, wanted, "wattson-recommendations")
-    query = "&".join(f"{k}={v}" for k, v in chosen.items() if v)
+    query = urlencode({name: value for name, value in chosen.items() if value})  # a tag value may hold & or =
     open_recs = [r for r in rows if r.status == Status.OPEN]
     return render(request, "dashboard/recommendations.html", {
         "rows": rows, "tables": tables, "query": query, "chosen": chosen, "errors": errors,

@@ -125,3 +125,9 @@ def test_a_policy_with_an_unknown_region_is_refused(teams):
     policy = TeamPolicy(team=teams[0], allowed_regions=["eu-north-1", "atlantis-1"])
     with pytest.raises(ValidationError, match="atlantis-1"):
         policy.full_clean()
+
+
+def test_the_filters_carried_into_the_csv_link_are_url_encoded(client, alice, oversized):
+    client.force_login(alice)
+    response = client.get(reverse("recommendations"), {"team": "r&d=x"})
+    assert response.context["query"] == "status=open&sort=co2e&team=r%26d%3Dx"
