@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class DashboardConfig(AppConfig):
     name = "dashboard"
     verbose_name = "Dashboard, teams and users"
+
+    def ready(self) -> None:
+        from dashboard import signals  # noqa: F401 - connects the receivers

@@ -3,7 +3,7 @@
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
-from dashboard.models import Team
+from dashboard.models import Membership, Team
 
 SESSION_KEY = "team_id"
 
@@ -12,6 +12,10 @@ def teams_of(user) -> QuerySet[Team]:
     if not user.is_authenticated:
         return Team.objects.none()
     return Team.objects.filter(memberships__user=user)
+
+
+def is_owner(user, team: Team | None) -> bool:
+    return team is not None and Membership.objects.filter(team=team, user=user, role=Membership.Role.OWNER).exists()
 
 
 def current_team(request: HttpRequest) -> Team | None:

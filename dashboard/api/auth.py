@@ -12,7 +12,8 @@ TOUCH_SECONDS = 60  # last_used_at is written at most once a minute per token, n
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
-    """``Authorization: Bearer wtsn_…`` (or ``Token wtsn_…``); a revoked or unknown token is refused."""
+    """``Authorization: Bearer wtsn_…`` (or ``Token wtsn_…``); a revoked or unknown token is refused, and so is
+    the token of a user who is no longer an active member of the token's team (checked on every request)."""
 
     keywords = ("bearer", "token")
 
@@ -22,8 +23,8 @@ class TokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Send the token as: Authorization: Bearer <token>")
-        token = ApiToken.objects.select_related("user", "team").filter(digest=digest(header[1])).first()
-        if token is None or not token.active or not token.user.is_active:
+        token = ApiToken.objects.usable().select_related("user", "team").filter(digest=digest(header[1])).first()
+        if token is None:  # unknown, revoked, its user deactivated or no longer a member of the token's team
             raise exceptions.AuthenticationFailed("Unknown or revoked token.")
         now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > TOUCH_SECONDS:

@@ -15,6 +15,20 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self) -> "ApiTokenQuerySet":
+        """Tokens that may call the API: not revoked, of an active user who is still a member of the token's team.
+        Checked on every request, so a removed member's token stops working even if revocation never ran."""
+        from dashboard.models.teams import Membership
+
+        member = Membership.objects.filter(team=models.OuterRef("team"), user=models.OuterRef("user"))
+        return self.filter(revoked_at__isnull=True, user__is_active=True).filter(models.Exists(member))
+
+    def revoke(self) -> int:
+        """Revokes the active ones among these tokens; returns how many."""
+        return self.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
 class ApiToken(models.Model):
     class Access(models.TextChoices):
         READ = "read", "Read only"
@@ -29,6 +43,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,19 +1,27 @@
-"""API tokens: a user lists, creates and revokes their tokens for the current team. A new token is shown once,
-in the response to its creation, and only its hash is kept."""
+"""API tokens: a member lists, creates and revokes their own tokens for the current team; a team owner also sees
+and revokes every member's. A new token is shown once, in the response to its creation, and only its hash is
+kept."""
 
 from django import forms
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.models import ApiToken
-from dashboard.teams import current_team, get_for_team_or_404
+from dashboard.teams import current_team, get_for_team_or_404, is_owner
 
 
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What uses it, e.g. “FinOps export” or “Grafana”")
     access = forms.ChoiceField(choices=ApiToken.Access.choices, initial=ApiToken.Access.READ)
+
+
+def visible_tokens(request: HttpRequest, team) -> QuerySet[ApiToken]:
+    """An owner sees (and may revoke) every token of the team; a member only their own."""
+    tokens = ApiToken.objects.filter(team=team).select_related("user") if team else ApiToken.objects.none()
+    return tokens if is_owner(request.user, team) else tokens.filter(user=request.user)
 
 
 @require_http_methods(["GET", "POST"])
@@ -26,15 +34,17 @@ def token_list(request: HttpRequest) -> HttpResponse:
             token, created = ApiToken.issue(request.user, team, form.cleaned_data["name"],
                                             form.cleaned_data["access"])
             form = TokenForm()
-    tokens = ApiToken.objects.filter(user=request.user, team=team) if team else ApiToken.objects.none()
-    return render(request, "dashboard/tokens.html", {"form": form, "tokens": tokens, "created": created,
-                                                     "base_url": request.build_absolute_uri("/api/v1/")})
+    return render(request, "dashboard/tokens.html", {
+        "form": form, "tokens": visible_tokens(request, team), "created": created,
+        "owner_view": is_owner(request.user, team), "base_url": request.build_absolute_uri("/api/v1/")})
 
 
 @require_POST
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_for_team_or_404(ApiToken.objects.filter(user=request.user), "team", current_team(request), pk=pk)
+    team = current_team(request)
+    token = get_for_team_or_404(visible_tokens(request, team), "team", team, pk=pk)
     if token.active:
         token.revoke()
-        messages.success(request, f"Revoked {token}; calls with it now get 401.")
+        whose = "" if token.user_id == request.user.pk else f" of {token.user.get_username()}"
+        messages.success(request, f"Revoked {token}{whose}; calls with it now get 401.")
     return redirect("api-tokens")
