@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from django.http import Http404, HttpResponse
 
+from dashboard.csv_safety import Rfc4180, spreadsheet_safe
+
 
 @dataclass(frozen=True)
 class Column:
@@ -63,7 +65,7 @@ class Table:
 
     def csv(self) -> str:
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(out, dialect=Rfc4180)
         writer.writerow([column.label for column in self.columns])
         for row in self.rows:
             writer.writerow([self._csv_cell(column, row) for column in self.columns])
@@ -71,11 +73,12 @@ class Table:
 
     @staticmethod
     def _csv_cell(column: Column, row: dict):
-        """Numbers in plain decimal notation at the column's precision (never 4e-05), unknowns empty."""
+        """Numbers in plain decimal notation at the column's precision (never 4e-05), unknowns empty, text that a
+        spreadsheet would run as a formula neutralised (a number column's "-3.5" is a number and stays as it is)."""
         value = column.value(row)
         if value is None:
             return ""
-        return f"{value:.{column.decimals}f}" if column.numeric else value
+        return f"{value:.{column.decimals}f}" if column.numeric else spreadsheet_safe(value)
 
 
 def csv_response(tables: list[Table], wanted: str, filename_stem: str) -> HttpResponse:
