@@ -1,7 +1,7 @@
 """Team switching and the load balancers' liveness probe (the overview is in ``overview.py``)."""
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -11,7 +11,13 @@ from dashboard.teams import SESSION_KEY, teams_of
 
 @require_POST
 def switch_team(request: HttpRequest) -> HttpResponse:
-    team = get_object_or_404(teams_of(request.user), pk=request.POST.get("team"))
+    """A team id that is not a number is a 400 naming the field; another team's id is a 404."""
+    try:
+        team_id = int(request.POST.get("team", ""))
+    except ValueError:
+        return HttpResponseBadRequest("team must be the id of one of your teams, chosen from the list.",
+                                      content_type="text/plain; charset=utf-8")
+    team = get_object_or_404(teams_of(request.user), pk=team_id)
     request.session[SESSION_KEY] = team.pk
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},

@@ -41,6 +41,16 @@ def test_switching_to_someone_elses_team_is_a_404(client, alice, charlie, teams)
     assert client.post(reverse("switch-team"), {"team": teams[0].pk}).status_code == 302
 
 
+@pytest.mark.parametrize(("value", "status"), [("abc", 400), ("", 400), ("1.5", 400),
+                                               ("99999999999999999999999", 404)])
+def test_switching_to_a_team_that_is_not_an_id_is_a_400_not_a_500(client, alice, value, status):
+    client.force_login(alice)
+    response = client.post(reverse("switch-team"), {"team": value})
+    assert response.status_code == status
+    if status == 400:
+        assert "team must be the id of one of your teams" in response.content.decode()
+
+
 def test_team_lookups_answer_404_for_other_teams(alice, charlie, teams):
     mine, _ = teams
     alices, charlies = alice.memberships.get(), charlie.memberships.get()
