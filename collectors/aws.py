@@ -2,7 +2,10 @@
 
 - An account with a role is reached by ``sts:AssumeRole`` with its external id; the credentials are cached
   per account and refreshed by botocore before they expire. An account without a role uses the worker's
-  default credential chain. No secret is ever stored.
+  default credential chain, and only when the operator enabled that mode (``COLLECT_ALLOW_ROLELESS_ACCOUNTS``):
+  otherwise any team owner could register an account id and read the operator's own AWS. No secret is stored.
+- Every session's identity is checked with ``sts:GetCallerIdentity`` against the registered account id before
+  any other call is made through it, so data is never filed under an account it does not come from.
 - Every client retries in botocore's *adaptive* mode: throttling slows the client down instead of failing.
 - Every call is counted per operation, so a run can report its API usage.
 - ``AWS_ENDPOINT_URL`` (honoured by boto3 itself) points everything at another endpoint, such as the sandbox.
@@ -26,7 +29,7 @@ from django.conf import settings
 RETRIES = {"mode": "adaptive", "total_max_attempts": 10}
 CLIENT_CONFIG = Config(retries=RETRIES, connect_timeout=10, read_timeout=60, max_pool_connections=10)
 
-_sessions: dict[tuple[str, str], boto3.Session] = {}
+_sessions: dict[tuple[str, str, str], boto3.Session] = {}
 _lock = threading.Lock()
 # One loader for every session: AWS service models (several MB of JSON each) are parsed once per process,
 # not once per customer account.
@@ -39,15 +42,38 @@ def _core_session() -> BotocoreSession:
     return core
 
 
+class IdentityError(Exception):
+    """The session may not be used for this account: no role (and role-less mode is off), or its credentials
+    belong to another AWS account than the one registered."""
+
+
 def account_session(account) -> boto3.Session:
-    """A boto3 session acting in ``account``; assumed-role credentials refresh themselves."""
-    if not account.role_arn:
-        return boto3.Session(botocore_session=_core_session())
-    key = (account.role_arn, account.external_id)
+    """A boto3 session acting in ``account``, its identity verified; assumed-role credentials refresh themselves
+    (a refresh assumes the same role, so the verified account cannot change)."""
+    key = (account.account_id, account.role_arn, account.external_id)
     with _lock:
-        if key not in _sessions:
-            _sessions[key] = _assumed_session(account.role_arn, account.external_id)
-        return _sessions[key]
+        session = _sessions.get(key)
+    if session is not None:
+        return session
+    if account.role_arn:
+        session = _assumed_session(account.role_arn, account.external_id)
+    elif settings.COLLECT_ALLOW_ROLELESS_ACCOUNTS:
+        session = boto3.Session(botocore_session=_core_session())
+    else:
+        raise IdentityError(f"account {account.account_id} has no role to assume, and role-less accounts are off "
+                            "(an operator may enable them with COLLECT_ALLOW_ROLELESS_ACCOUNTS)")
+    verify_identity(session, account.account_id)
+    with _lock:
+        return _sessions.setdefault(key, session)
+
+
+def verify_identity(session: boto3.Session, account_id: str) -> None:
+    """Raise IdentityError unless ``session``'s credentials belong to ``account_id``."""
+    sts = session.client("sts", region_name=settings.AWS_STS_REGION, config=CLIENT_CONFIG)
+    actual = sts.get_caller_identity()["Account"]
+    if actual != account_id:
+        raise IdentityError(f"the credentials used for account {account_id} belong to account {actual}; "
+                            "refusing to collect or send anything with them")
 
 
 def _assumed_session(role_arn: str, external_id: str) -> boto3.Session:

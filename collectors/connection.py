@@ -1,4 +1,5 @@
-"""'Test connection': can Wattson assume the account's role and read SageMaker in each of its regions?"""
+"""'Test connection': can Wattson assume the account's role, is it that account, and can it read SageMaker in
+each of its regions?"""
 
 from dataclasses import dataclass
 
@@ -23,6 +24,6 @@ def check_account(account) -> list[Check]:
             listed = aws.client(account, "sagemaker", region).list_endpoints(MaxResults=100)
             count = len(listed["Endpoints"]) if not listed.get("NextToken") else "100+"
             checks.append(Check(region, True, f"can read SageMaker: {count} endpoint(s)"))
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, aws.IdentityError) as exc:
             checks.append(Check(region, False, describe_error(exc)[0]))
     return checks

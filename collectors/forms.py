@@ -15,6 +15,10 @@ class AwsAccountForm(forms.ModelForm):
     def __init__(self, *args, team=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.team = team
+        # Team owners always give a role: running on the workers' own identity is an operator's choice (admin).
+        self.fields["role_arn"].required = True
+        self.fields["role_arn"].help_text = "The role Wattson assumes in this account, e.g. " \
+                                            "arn:aws:iam::123456789012:role/WattsonReadOnly"
 
     def clean_account_id(self):
         account_id = self.cleaned_data["account_id"]

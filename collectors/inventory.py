@@ -4,6 +4,11 @@ ListEndpoints (paginated) -> DescribeEndpoint -> DescribeEndpointConfig and Desc
 and models are immutable per name, so they are described only when an endpoint points at a config name we
 have not recorded for it yet. An endpoint missing from the listing is marked deleted as of when it was last
 seen; its history stays.
+
+One endpoint's error never stops the region: a model deleted under a running endpoint (AWS allows it) or a
+failing ListTags is recorded with the endpoint, which is kept with what is known; an endpoint that cannot be
+described is skipped this time (never marked deleted). Throttling that outlasts botocore's retries, and a run
+in which every listed endpoint failed, fail the whole run so its watermark and its chain stop.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from botocore.exceptions import ClientError
 from django.db import transaction
 
 from collectors import aws
+from collectors.errors import CollectionFailed, describe_client_error, is_throttling
 from collectors.models import Endpoint, VariantConfig
 from collectors.models.endpoints import EndpointMode
 
@@ -31,6 +38,7 @@ class InventoryResult:
     config_changes: int = 0
     deleted: int = 0
     names: list[str] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)  # {resource, error}: what failed without stopping the run
 
 
 def collect_inventory(account, region: str, now: datetime, calls: aws.ApiCalls) -> InventoryResult:
@@ -39,7 +47,17 @@ def collect_inventory(account, region: str, now: datetime, calls: aws.ApiCalls) 
     models: dict[str, dict] = {}
     for page in sm.get_paginator("list_endpoints").paginate(PaginationConfig={"PageSize": LIST_PAGE_SIZE}):
         for summary in page["Endpoints"]:
-            record_endpoint(account, region, sm, summary["EndpointName"], now, models, result)
+            name = summary["EndpointName"]
+            result.names.append(name)  # listed, so it exists, even if describing it fails below
+            try:
+                record_endpoint(account, region, sm, name, now, models, result)
+            except ClientError as exc:
+                if is_throttling(exc):
+                    raise
+                result.errors.append({"resource": name, "error": describe_client_error(exc)})
+    if result.names and not result.endpoints:
+        raise CollectionFailed(f"none of the {len(result.names)} endpoints could be described, e.g. "
+                               f"{result.errors[0]['resource']}: {result.errors[0]['error']}")
     result.deleted = mark_deleted(account, region, set(result.names), now)
     return result
 
@@ -53,15 +71,37 @@ def record_endpoint(account, region, sm, name: str, now: datetime, models: dict,
         config = sm.describe_endpoint_config(EndpointConfigName=config_name)
         for model_name in {v["ModelName"] for v in config["ProductionVariants"] if v.get("ModelName")}:
             if model_name not in models:
-                models[model_name] = sm.describe_model(ModelName=model_name)
-    tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=described["EndpointArn"]).get("Tags", [])}
+                models[model_name] = describe_model(sm, model_name, name, result)
+    tags = endpoint_tags(sm, described["EndpointArn"], endpoint, result)
     with transaction.atomic():
         endpoint = save_endpoint(account, region, endpoint, described, config, models, tags, now)
         variants = variant_rows(described, config, models, endpoint)
         result.config_changes += record_variants(endpoint, variants, described.get("LastModifiedTime"), now)
     result.endpoints += 1
     result.variants += len(variants)
-    result.names.append(name)
+
+
+def describe_model(sm, model_name: str, endpoint_name: str, result: InventoryResult) -> dict:
+    """The model's description, or {} when it cannot be read (e.g. deleted while the endpoint still runs it)."""
+    try:
+        return sm.describe_model(ModelName=model_name)
+    except ClientError as exc:
+        if is_throttling(exc):
+            raise
+        result.errors.append({"resource": f"{endpoint_name} (model {model_name})",
+                              "error": describe_client_error(exc)})
+        return {}
+
+
+def endpoint_tags(sm, arn: str, endpoint: Endpoint | None, result: InventoryResult) -> dict:
+    """The endpoint's tags; when ListTags fails, the tags recorded before (none for a new endpoint)."""
+    try:
+        return {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn).get("Tags", [])}
+    except ClientError as exc:
+        if is_throttling(exc):
+            raise
+        result.errors.append({"resource": f"{arn.rsplit('/', 1)[-1]} (tags)", "error": describe_client_error(exc)})
+        return dict(endpoint.tags) if endpoint is not None else {}
 
 
 def endpoint_mode(config: dict, models: dict) -> str:

@@ -1,23 +1,33 @@
 """Run one collector for one account and region: lease, watermark, health record.
 
 A run takes a lease on its (account, region, source) with a conditional UPDATE, so two workers never collect
-the same thing at once; the lease names its owner (the Celery task id), so a task redelivered after its worker
-was killed takes its own lease back instead of waiting for it to expire. The watermark moves only after the
-data is committed, and every write is an upsert, so running a collection again never loses or duplicates data.
+the same thing at once; the lease names its owner (the Celery task id, or host and process of a command), so a
+task redelivered after its worker was killed, or retried, takes its own lease back, and a lease whose process
+is gone is taken over. A lease lasts just past the task time limit, so no lease outlives the run that took it.
+
+The utilization watermark never moves past hours that were not read: utilization waits until the region's
+inventory has succeeded (a failed inventory would leave it with no variants, and an empty run would otherwise
+move the watermark to now), the first collection's start is kept until one succeeds, and a variant discovered
+after the watermark is read back to when its endpoint was created. Every write is an upsert, so running a
+collection again never loses or duplicates data.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
 from collectors import aws
+from collectors.errors import CollectionFailed, describe_client_error, is_throttling
 from collectors.inventory import collect_inventory
 from collectors.log_groups import collect_log_groups
 from collectors.models import AwsAccount, CollectionState
@@ -25,18 +35,10 @@ from collectors.models.health import Source
 from collectors.storage_lens import collect_storage_lens
 from collectors.utilization import collect_utilization, floor_hour
 
-THROTTLING_CODES = {"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
-                    "TooManyRequestsException", "SlowDown"}
-
+log = logging.getLogger(__name__)
 
 class CollectionBusy(Exception):
     """Another run holds this collector's lease."""
-
-
-class CollectionFailed(Exception):
-    def __init__(self, message: str, throttled: bool = False):
-        super().__init__(message)
-        self.throttled = throttled
 
 
 @dataclass
@@ -49,8 +51,30 @@ class RunSummary:
     seconds: float = 0.0
 
 
+def process_owner() -> str:
+    """The lease owner of a run outside Celery (``manage.py collect``): this host and process."""
+    return f"process-{socket.gethostname()}-{os.getpid()}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True for a command's lease whose process on this host no longer runs (killed, or the machine restarted)."""
+    prefix = f"process-{socket.gethostname()}-"
+    if not owner.startswith(prefix) or not owner[len(prefix):].isdigit():
+        return False
+    try:
+        os.kill(int(owner[len(prefix):]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def acquire(state: CollectionState, owner: str, now: datetime) -> bool:
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
+    held_by = CollectionState.objects.filter(pk=state.pk).values_list("lease_owner", flat=True).first()
+    if held_by and owner_is_dead(held_by):
+        free |= Q(lease_owner=held_by)
     until = now + timedelta(seconds=settings.COLLECT_LEASE_SECONDS)
     taken = CollectionState.objects.filter(free, pk=state.pk).update(lease_until=until, lease_owner=owner,
                                                                       last_attempt=now)
@@ -58,15 +82,43 @@ def acquire(state: CollectionState, owner: str, now: datetime) -> bool:
 
 
 def release(state: CollectionState, owner: str) -> None:
-    CollectionState.objects.filter(pk=state.pk, lease_owner=owner).update(lease_until=None, lease_owner="")
+    """Give the lease back; if the database is unreachable the lease simply expires with the task's time limit
+    (and the retried task, same owner, takes it back) - the original error is the one to report."""
+    try:
+        CollectionState.objects.filter(pk=state.pk, lease_owner=owner).update(lease_until=None, lease_owner="")
+    except DatabaseError as exc:
+        log.warning("could not release the lease of %s (%s); it expires by itself", state, exc)
 
 
 def utilization_start(state: CollectionState, since: datetime | None, now: datetime) -> datetime:
     if since is not None:
         return floor_hour(since)
     if state.watermark is None:
-        return floor_hour(now - timedelta(days=settings.COLLECT_LOOKBACK_DAYS))
+        return state.backfill_from or first_start(now)
     return floor_hour(state.watermark - timedelta(hours=settings.COLLECT_REREAD_HOURS))
+
+
+def first_start(now: datetime) -> datetime:
+    return floor_hour(now - timedelta(days=settings.COLLECT_LOOKBACK_DAYS))
+
+
+def previous_run(state: CollectionState) -> datetime | None:
+    """When the last successful utilization run chose its variants (None before the first success)."""
+    if state.watermark is None:
+        return None
+    started = state.last_summary.get("started_at")
+    return datetime.fromisoformat(started) if started else state.last_success
+
+
+def require_inventory(account, region: str) -> None:
+    """Utilization reads the variants the inventory recorded: with none recorded yet, or with the inventory
+    failing, a run would read nothing (or miss new endpoints) and still move the watermark, so it waits."""
+    inventory = CollectionState.objects.filter(account=account, region=region, source=Source.INVENTORY).first()
+    if inventory is None or inventory.last_success is None:
+        raise CollectionFailed("waiting for a first successful inventory of this region; no hour is skipped")
+    if inventory.consecutive_failures:
+        raise CollectionFailed(f"waiting for the region's inventory, which is failing ({inventory.last_error}); "
+                               "no hour is skipped")
 
 
 def dispatch(account, region, source, state, since, now, calls, progress) -> tuple[dict, datetime]:
@@ -74,9 +126,12 @@ def dispatch(account, region, source, state, since, now, calls, progress) -> tup
     if source == Source.INVENTORY:
         return asdict(collect_inventory(account, region, now, calls)), now
     if source == Source.UTILIZATION:
+        require_inventory(account, region)
         start = utilization_start(state, since, now)
-        result = collect_utilization(account, region, start, now, calls, progress)
-        return {**asdict(result), "start": start.isoformat()}, max(floor_hour(now), state.watermark or floor_hour(now))
+        result = collect_utilization(account, region, start, now, calls, progress, previous_run=previous_run(state),
+                                     earliest=first_start(now) if state.watermark else start)
+        details = {**asdict(result), "start": start.isoformat(), "started_at": now.isoformat()}
+        return details, max(floor_hour(now), state.watermark or floor_hour(now))
     if source == Source.LOG_GROUPS:
         return asdict(collect_log_groups(account, region, now, calls)), now
     if source == Source.STORAGE_LENS:
@@ -86,34 +141,48 @@ def dispatch(account, region, source, state, since, now, calls, progress) -> tup
 
 def describe_error(exc: Exception) -> tuple[str, bool]:
     if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "ClientError")
-        return f"{code}: {error.get('Message', str(exc))}", code in THROTTLING_CODES
+        return describe_client_error(exc), is_throttling(exc)
+    if isinstance(exc, CollectionFailed):
+        return str(exc), exc.throttled
     return f"{type(exc).__name__}: {exc}", False
 
 
-def run(account: AwsAccount, region: str, source: str, since: datetime | None = None, owner: str | None = None,
-        progress=None) -> RunSummary:
-    now = timezone.now()
-    owner = owner or f"process-{os.getpid()}"
+def start_run(account: AwsAccount, region: str, source: str, owner: str, now: datetime) -> CollectionState:
     state, _ = CollectionState.objects.get_or_create(account=account, region=region, source=source)
     if not acquire(state, owner, now):
+        state.refresh_from_db()
         raise CollectionBusy(f"{account} {region} {source} is being collected by {state.lease_owner}")
+    if source == Source.UTILIZATION and state.watermark is None and state.backfill_from is None:
+        # The first collection's start is fixed now: a first run that fails does not shorten the backfill.
+        state.backfill_from = first_start(now)
+        CollectionState.objects.filter(pk=state.pk).update(backfill_from=state.backfill_from)
+    return state
+
+
+def run(account: AwsAccount, region: str, source: str, since: datetime | None = None, owner: str | None = None,
+        progress=None, recovered: str = "") -> RunSummary:
+    """Collect one source; ``recovered`` names a transient error (database, broker) an earlier attempt of this
+    same run died of, to be shown on Collection health with the outcome."""
+    now = timezone.now()
+    owner = owner or process_owner()
+    state = start_run(account, region, source, owner, now)
     calls = aws.ApiCalls()
     try:
         details, watermark = dispatch(account, region, source, state, since, now, calls, progress)
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, aws.IdentityError, CollectionFailed) as exc:
         message, throttled = describe_error(exc)
         CollectionState.objects.filter(pk=state.pk).update(
             last_error=message, last_error_at=timezone.now(), consecutive_failures=state.consecutive_failures + 1,
-            last_api_calls=calls.total)
+            last_api_calls=calls.total, recovered_error=recovered)
         raise CollectionFailed(f"{account} {region} {source}: {message}", throttled) from exc
     finally:
         release(state, owner)
+    errors = details.pop("errors", [])
     CollectionState.objects.filter(pk=state.pk).update(
         watermark=watermark, last_success=timezone.now(), consecutive_failures=0, last_error="",
-        last_api_calls=calls.total, last_summary={**details, "api_calls": dict(calls)})
-    return RunSummary(account.account_id, region, source, calls.total, details,
+        last_api_calls=calls.total, last_summary={**details, "api_calls": dict(calls)}, resource_errors=errors,
+        recovered_error=recovered)
+    return RunSummary(account.account_id, region, source, calls.total, {**details, "errors": errors},
                       (timezone.now() - now).total_seconds())
 
 

@@ -1,8 +1,13 @@
 """Celery tasks: thin wrappers around plain functions that can be called without a worker."""
 
 import logging
+from datetime import datetime
 
 from celery import chain, current_app, shared_task
+from celery.exceptions import Ignore
+from celery.utils.time import get_exponential_backoff_interval
+from django import db
+from django.db.utils import InterfaceError, OperationalError
 
 from collectors import heartbeat as heartbeat_module
 from collectors import runner
@@ -17,30 +22,49 @@ def heartbeat(hostname: str | None = None) -> int:
     return heartbeat_module.record(hostname)
 
 
-@shared_task(bind=True, name="collectors.tasks.collect", max_retries=4)
-def collect(self, account_pk: int, region: str, source: str, since: str | None = None) -> dict | None:
-    """Collect one source for one account and region. A failure is recorded on the collection-health page and
-    does not stop other accounts or regions; throttling that outlasts botocore's own retries is retried later."""
-    from datetime import datetime
+DATABASE_RETRIES = 12  # backoff doubling from 5 s, capped at 5 min: waits out a database that is down ~30 min
 
-    account = AwsAccount.objects.filter(pk=account_pk, enabled=True).first()
-    if account is None:
-        return None
+
+@shared_task(bind=True, name="collectors.tasks.collect", max_retries=DATABASE_RETRIES)
+def collect(self, account_pk: int, region: str, source: str, since: str | None = None,
+            recovered: str = "") -> dict | None:
+    """Collect one source for one account and region. A failure is recorded on the collection-health page and
+    does not stop other accounts or regions; throttling that outlasts botocore's own retries is retried later,
+    and so is a lost database connection (with Celery's exponential backoff and jitter), the error then shown
+    on Collection health with the outcome. A failed collection stops its chain: utilization never runs on an
+    inventory that failed."""
     try:
+        account = AwsAccount.objects.filter(pk=account_pk, enabled=True).first()
+        if account is None:
+            return None
         summary = runner.run(account, region, source, datetime.fromisoformat(since) if since else None,
-                             owner=self.request.id)
+                             owner=self.request.id, recovered=recovered)
     except runner.CollectionBusy as busy:
-        log.info("skipped: %s", busy)
+        log.info("skipped: %s", busy)  # the chain goes on: utilization checks the inventory's own outcome
         return None
     except runner.CollectionFailed as failed:
-        if failed.throttled and self.request.retries < self.max_retries:
-            raise self.retry(exc=failed, countdown=60 * 2 ** self.request.retries) from failed
+        if failed.throttled and self.request.retries < THROTTLE_RETRIES:
+            raise self.retry(exc=failed, countdown=backoff(self.request.retries, factor=60)) from failed
         log.warning("collection failed: %s", failed)
-        return None
+        raise Ignore() from failed  # recorded already; Ignore ends the chain without a traceback
+    except (OperationalError, InterfaceError) as exc:
+        db.connections.close_all()  # a broken connection is not reused by the retry
+        error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        log.warning("database error during %s %s %s, retrying: %s", account_pk, region, source, error)
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries, factor=5),
+                         kwargs={**self.request.kwargs, "recovered": error}) from exc
     if source == "utilization" and summary.details.get("hours"):
         # New hours are estimated (and rolled up) now rather than at the next scheduled estimation run.
         current_app.send_task("dashboard.tasks.estimate_pending")
     return {"source": source, "api_calls": summary.api_calls, **summary.details}
+
+
+THROTTLE_RETRIES = 4
+
+
+def backoff(retries: int, factor: int) -> int:
+    """Celery's own exponential backoff with full jitter, capped at five minutes."""
+    return get_exponential_backoff_interval(factor=factor, retries=retries, maximum=300, full_jitter=True)
 
 
 @shared_task(name="collectors.tasks.collect_all")

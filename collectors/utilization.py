@@ -218,15 +218,41 @@ def upsert(rows: list[VariantHour]) -> int:
 
 
 def collect_utilization(account, region: str, start: datetime, now: datetime, calls: aws.ApiCalls,
-                        progress=None) -> UtilizationResult:
-    """Collect hours from ``start`` (an hour boundary) up to ``now``, including the current partial hour."""
+                        progress=None, previous_run: datetime | None = None,
+                        earliest: datetime | None = None) -> UtilizationResult:
+    """Collect hours from ``start`` (an hour boundary) up to ``now``, including the current partial hour.
+
+    A variant whose endpoint was first seen after the previous run chose its variants (``previous_run``: the
+    endpoint is new, or was recorded late because the inventory was failing) is read back to its endpoint's
+    creation, but not before ``earliest``."""
     cloudwatch = aws.client(account, "cloudwatch", region, calls)
-    variants = targets(account, region, start)
+    groups: dict[datetime, list[VariantTarget]] = defaultdict(list)
+    for variant in targets(account, region, min(start, earliest or start)):
+        variant_from = variant_start(variant, start, previous_run, earliest or start)
+        if any(c.valid_to is None or c.valid_to >= variant_from for c in variant.configs):
+            groups[variant_from].append(variant)
+    result = UtilizationResult(variants=sum(len(group) for group in groups.values()))
+    for group_start, group in sorted(groups.items()):
+        collect_group(cloudwatch, group, group_start, now, result, progress)
+    return result
+
+
+def variant_start(variant: VariantTarget, start: datetime, previous_run: datetime | None,
+                  earliest: datetime) -> datetime:
+    endpoint = variant.endpoint
+    if previous_run is None or endpoint.first_seen < previous_run:
+        return start
+    created = endpoint.created_time or endpoint.first_seen
+    return min(start, max(floor_hour(created), earliest))
+
+
+def collect_group(cloudwatch, variants: list[VariantTarget], start: datetime, now: datetime,
+                  result: UtilizationResult, progress=None) -> None:
+    """Variants that share a start: packed into GetMetricData calls, upserted chunk by chunk."""
     hours = math.ceil((now - start).total_seconds() / PERIOD_SECONDS)
-    result = UtilizationResult(variants=len(variants))
-    result.queries = sum(len(v.queries()) for v in variants)
-    result.minimum_calls = max(math.ceil(result.queries / MAX_QUERIES),
-                               math.ceil(result.queries * hours / MAX_DATAPOINTS)) if variants else 0
+    queries = sum(len(v.queries()) for v in variants)
+    result.queries += queries
+    result.minimum_calls += max(math.ceil(queries / MAX_QUERIES), math.ceil(queries * hours / MAX_DATAPOINTS))
     for chunk in chunks(variants, hours):
         queries, index = metric_queries(chunk)
         values = fetch(cloudwatch, queries, start, now, result)
@@ -243,4 +269,3 @@ def collect_utilization(account, region: str, start: datetime, now: datetime, ca
         result.hours += upsert(rows)
         if progress:
             progress(len(chunk))
-    return result

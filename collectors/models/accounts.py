@@ -5,8 +5,9 @@ from django.db import models
 
 from collectors.regions import COMMERCIAL_REGIONS
 
-ACCOUNT_ID = RegexValidator(r"^\d{12}$", "An AWS account id is 12 digits.")
-ROLE_ARN = RegexValidator(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$", "Not an IAM role ARN.")
+# [0-9], not \d: \d also matches other scripts' digits ("١٢٣…"), which are no AWS account id.
+ACCOUNT_ID = RegexValidator(r"^[0-9]{12}\Z", "An AWS account id is 12 digits.")
+ROLE_ARN = RegexValidator(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}\Z", "Not an IAM role ARN.")
 
 
 def new_external_id() -> str:
@@ -23,7 +24,8 @@ class AwsAccount(models.Model):
     regions = models.JSONField(default=list, help_text="Region codes to collect, e.g. [\"us-east-1\"]")
     enabled = models.BooleanField(default=True)
     role_arn = models.CharField(max_length=2048, blank=True, validators=[ROLE_ARN],
-                               help_text="Empty: use the worker's default AWS credential chain.")
+                                help_text="Empty: the workers' own AWS identity - operator-only, and only with "
+                                          "COLLECT_ALLOW_ROLELESS_ACCOUNTS on.")
     external_id = models.CharField(max_length=64, default=new_external_id, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -35,10 +37,19 @@ class AwsAccount(models.Model):
         return f"{self.name} ({self.account_id})"
 
     def clean(self) -> None:
+        from django.conf import settings
         from django.core.exceptions import ValidationError
 
-        unknown = sorted(set(self.regions) - set(COMMERCIAL_REGIONS))
+        unknown = sorted(set(self.regions or []) - set(COMMERCIAL_REGIONS))
         if unknown:
             raise ValidationError({"regions": f"Unknown AWS region(s): {', '.join(unknown)}"})
-        if self.role_arn and self.role_arn.split(":")[4] != self.account_id:
+        if not self.role_arn and not settings.COLLECT_ALLOW_ROLELESS_ACCOUNTS:
+            raise ValidationError({"role_arn": "An account needs a role to assume (role-less accounts are off)."})
+        if self.role_arn and role_account(self.role_arn) not in (None, self.account_id):
             raise ValidationError({"role_arn": "The role must belong to this account."})
+
+
+def role_account(role_arn: str) -> str | None:
+    """The account id in a role ARN; None when it is not an ARN (its own validator says so)."""
+    parts = role_arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" else None

@@ -23,6 +23,7 @@ def collection_health(request: HttpRequest) -> HttpResponse:
     rows = [{"state": s, "lag_minutes": None if lag_seconds(s, now) is None else round(lag_seconds(s, now) / 60)}
             for s in states]
     context = {"rows": rows, "failing": sum(1 for s in states if s.last_error),
+               "partial": sum(1 for s in states if s.resource_errors and not s.last_error),
                "heartbeats": WorkerHeartbeat.objects.order_by("-last_seen")[:5],
                "jobs": [(job, period_seconds(job)) for job in PERIODIC_JOBS]}
     return render(request, "collectors/health.html", context)

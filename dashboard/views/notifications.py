@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.models import Alert, Channel, Delivery, NotificationSettings
 from dashboard.notify.alerts import settings_of
+from dashboard.notify.channels import sns
 from dashboard.teams import current_team, get_for_team_or_404
 from dashboard.views.accounts import require_owner
 
@@ -66,13 +67,21 @@ class ChannelForm(forms.ModelForm):
         kind, target = data.get("kind"), (data.get("target") or "").strip()
         if kind in (Channel.Kind.SLACK, Channel.Kind.WEBHOOK) and not target.startswith(("https://", "http://")):
             self.add_error("target", "A webhook URL starts with https://")
-        if kind == Channel.Kind.SNS and not target.startswith("arn:aws"):
-            self.add_error("target", "An SNS topic ARN: arn:aws:sns:<region>:<account>:<topic>")
-        if kind == Channel.Kind.SNS and not data.get("account"):
-            self.add_error("account", "SNS publishes through one of the team's AWS accounts.")
+        if kind == Channel.Kind.SNS:
+            self.clean_sns(target, data.get("account"))
         if kind == Channel.Kind.EMAIL and "@" not in target:
             self.add_error("target", "One or more email addresses, comma-separated.")
         return data
+
+    def clean_sns(self, target: str, account) -> None:
+        match = sns.TOPIC_ARN.match(target)
+        if not match:
+            self.add_error("target", "An SNS topic ARN: arn:aws:sns:<region>:<account>:<topic>")
+        if not account:
+            self.add_error("account", "SNS publishes through one of the team's AWS accounts.")
+        elif match and match["account"] != account.account_id:
+            self.add_error("target", f"The topic must belong to the account it is published through "
+                                     f"({account.account_id}).")
 
 
 @require_http_methods(["GET", "POST"])

@@ -21,11 +21,16 @@ def test_a_failing_account_is_reported_while_the_others_are_collected(prod, rese
                                        "message": "not authorized", "account": fl.RESEARCH})
     with pytest.raises(CommandError, match="1 of 2 collections failed"):
         call_command("collect", "--region", "eu-west-1", "--source", "inventory")
-    call_command("collect", "--region", "eu-west-1", "--source", "utilization")
-    assert "failed: " in capsys.readouterr().err
+    with pytest.raises(CommandError, match="1 of 2 collections failed"):
+        call_command("collect", "--region", "eu-west-1", "--source", "utilization")
+    err = capsys.readouterr().err
+    assert "failed: ml-research (444455556666) eu-west-1 utilization: waiting for a first successful inventory" in err
     assert Endpoint.objects.filter(account=prod, region="eu-west-1").exists()
     assert CollectionState.objects.get(account=research, source="inventory").last_error.startswith(
         "AccessDeniedException")
+    # The failed account's utilization did not move its watermark: its first success will backfill in full.
+    assert CollectionState.objects.get(account=research, source="utilization").watermark is None
+    assert CollectionState.objects.get(account=prod, source="utilization").watermark is not None
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from collectors import aws, runner
-from collectors.inventory import collect_inventory
+from collectors import runner
 from collectors.models import CollectionState, VariantHour
 from collectors.utilization import floor_hour
 from sandbox import fleet as fl
@@ -33,8 +32,7 @@ def expected_hour(sandbox, name: str, variant: str, hour: datetime) -> dict:
 
 @pytest.fixture
 def collected(prod):
-    now = timezone.now()
-    collect_inventory(prod, "us-east-1", now, aws.ApiCalls())
+    runner.run(prod, "us-east-1", "inventory")
     return runner.run(prod, "us-east-1", "utilization")
 
 
@@ -112,7 +110,7 @@ def test_the_incremental_run_rereads_recent_hours_for_late_data(collected, prod,
 
 
 def test_throttling_slows_the_collector_down_instead_of_failing(prod, sandbox_control):
-    collect_inventory(prod, "eu-west-1", timezone.now(), aws.ApiCalls())
+    runner.run(prod, "eu-west-1", "inventory")
     sandbox_control("POST", "faults", {"operation": "GetMetricData", "error": "ThrottlingException", "count": 3})
     result = runner.run(prod, "eu-west-1", "utilization")
     assert result.details["hours"] > 0

@@ -8,8 +8,7 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from collectors import aws, runner
-from collectors.inventory import collect_inventory
+from collectors import runner
 from collectors.models import CollectionState, VariantHour
 from collectors.tasks import collect, collect_all
 from dashboard.celery import app
@@ -48,7 +47,7 @@ def test_the_fan_out_collects_every_account_region_and_source(start_worker, redi
 @pytest.mark.services
 def test_a_worker_killed_mid_collection_loses_and_duplicates_nothing(start_worker, redis_url, prod, sandbox,  # noqa: F811
                                                                      sandbox_control):
-    collect_inventory(prod, "eu-west-1", timezone.now(), aws.ApiCalls())
+    runner.run(prod, "eu-west-1", "inventory")
     sandbox_control("POST", "faults", {"operation": "GetMetricData", "delay_seconds": 4, "count": 1})
     worker = start_worker(worker_env(sandbox))
     with app.connection_for_write(redis_url) as connection:

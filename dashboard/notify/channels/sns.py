@@ -28,6 +28,8 @@ def send(channel, message: Message) -> str:
     region = topic_region(channel.target)
     if channel.account is None:
         raise Permanent("SNS channel has no AWS account to publish as")
+    if TOPIC_ARN.match(channel.target.strip())["account"] != channel.account.account_id:
+        raise Permanent(f"the topic does not belong to account {channel.account.account_id}, which publishes it")
     try:
         response = aws.client(channel.account, "sns", region).publish(
             TopicArn=channel.target, Subject=subject(message.subject), Message=message.text or message.subject,
@@ -36,6 +38,8 @@ def send(channel, message: Message) -> str:
         raise _classify(exc) from exc
     except BotoCoreError as exc:  # connection errors and timeouts, after botocore's own retries
         raise Transient(f"SNS: {exc}") from exc
+    except aws.IdentityError as exc:  # the account's credentials are not that account's: never publish with them
+        raise Permanent(f"SNS: {exc}") from exc
     return f"MessageId {response['MessageId']}"
 
 
