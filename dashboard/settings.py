@@ -185,13 +185,21 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- AWS (boto3 itself honours AWS_ENDPOINT_URL, AWS_DEFAULT_REGION and the credential chain) ---
 AWS_ROLE_SESSION_NAME = envstr("AWS_ROLE_SESSION_NAME", "wattson-collector")
 AWS_ASSUME_ROLE_SECONDS = envint("AWS_ASSUME_ROLE_SECONDS", 3600, minimum=900)
+AWS_STS_REGION = envstr("AWS_STS_REGION", "us-east-1")  # where GetCallerIdentity and AssumeRole are called
+# Accounts without a role run on the workers' own AWS identity: an operator-only mode, off by default, never offered
+# to team owners (with it on, the identity check still refuses an account id that is not the workers' own).
+COLLECT_ALLOW_ROLELESS_ACCOUNTS = envbool("COLLECT_ALLOW_ROLELESS_ACCOUNTS", False)
 # Who customers must trust: the IAM role or user the workers run as (shown in the trust policy on account pages).
 COLLECTOR_PRINCIPAL_ARN = envstr("COLLECTOR_PRINCIPAL_ARN", "arn:aws:iam::<WATTSON_ACCOUNT_ID>:role/<collector-role>")
 
 # --- Collection ---
 COLLECT_LOOKBACK_DAYS = envint("COLLECT_LOOKBACK_DAYS", 14, minimum=1)  # first run backfills this far
 COLLECT_REREAD_HOURS = envint("COLLECT_REREAD_HOURS", 3, minimum=0)  # later runs re-read these for late data
-COLLECT_LEASE_SECONDS = envint("COLLECT_LEASE_SECONDS", 1800, minimum=60)  # a crashed run frees its slot after
+# Every task is stopped after TASK_TIME_LIMIT_SECONDS, so a collection lease (and a message the broker holds for a
+# worker) can be given up safely just after it: a killed worker delays data by about this long, never an hour.
+TASK_TIME_LIMIT_SECONDS = envint("TASK_TIME_LIMIT_SECONDS", 900, minimum=30)
+COLLECT_LEASE_SECONDS = envint("COLLECT_LEASE_SECONDS", TASK_TIME_LIMIT_SECONDS + 30,
+                               minimum=TASK_TIME_LIMIT_SECONDS + 1)
 STORAGE_LENS_CONTROL_REGION = envstr("STORAGE_LENS_CONTROL_REGION", "us-east-1")
 
 # --- Celery ---
@@ -207,6 +215,13 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(_queue_dir / "processed"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # An unacknowledged message (its worker was killed) goes back to the queue once no task can still be running
+    # it: just after the hard time limit, checked every 10 s, instead of Kombu's default of an hour.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": TASK_TIME_LIMIT_SECONDS + 60,
+                                       "unacked_restore_interval": 10, "unacked_restore_throttle": 1}
+CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT_SECONDS
+CELERY_TASK_SOFT_TIME_LIMIT = max(TASK_TIME_LIMIT_SECONDS - 20, TASK_TIME_LIMIT_SECONDS * 9 // 10)
 CELERY_RESULT_BACKEND = envstr("CELERY_RESULT_BACKEND")
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 # A worker killed mid-task must lose nothing: acknowledge only when a task has finished,
