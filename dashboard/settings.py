@@ -117,6 +117,29 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache: shared by every web process and worker (the API throttle, cached emission series) ---
+CACHE_TABLE = "wattson_cache"  # created by migration dashboard 0007, so `migrate` is enough
+
+
+def _caches() -> dict:
+    """``CACHE_URL``: ``redis://host:6379/1`` (or ``rediss://``), ``db://`` (the default: a table in the database)
+    or ``locmem://`` (one process only: a throttle would count per process)."""
+    url = envstr("CACHE_URL") or "db://"
+    if url.startswith(("redis://", "rediss://")):
+        cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+                 "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}
+    elif url == "db://":
+        cache = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE,
+                 "OPTIONS": {"MAX_ENTRIES": 100_000}}  # Django's 300 would cull live throttle counters
+    elif url == "locmem://":
+        cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else:
+        raise ImproperlyConfigured(f"CACHE_URL must be redis://…, rediss://…, db:// or locmem://, got {url!r}")
+    return {"default": {**cache, "KEY_PREFIX": "wattson"}}
+
+
+CACHES = _caches()
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,5 +1,7 @@
 """Who is calling and for which team: a bearer token (FinOps tools) or the browser's session (the docs page)."""
 
+import contextlib
+
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
@@ -56,13 +58,44 @@ class TeamMember(permissions.BasePermission):
 
 
 class TokenRateThrottle(throttling.SimpleRateThrottle):
-    """Requests per token (per user for session calls); the rate is ``API_THROTTLE_RATE``."""
+    """Requests per token (per user for session calls); the rate is ``API_THROTTLE_RATE``.
+
+    Counted in the shared cache (``CACHE_URL``), so the limit holds across gunicorn processes and hosts. DRF's own
+    throttle reads a request history and writes it back, which loses counts between concurrent processes; this one
+    increments a counter per window (atomic in Redis) and weighs the previous window's count by how much of it is
+    still inside the sliding period, so a burst cannot double the rate at a window's edge.
+    """
 
     scope = "token"
 
     def get_cache_key(self, request, view):
         ident = f"token-{request.auth.pk}" if isinstance(request.auth, ApiToken) else f"user-{request.user.pk}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None or (key := self.get_cache_key(request, view)) is None:
+            return True
+        self.now = self.timer()
+        window, into = divmod(self.now, self.duration)
+        current, previous = f"{key}:{int(window)}", f"{key}:{int(window) - 1}"
+        count = self._increment(current)
+        self.remaining_seconds = self.duration - into
+        if self.cache.get(previous, 0) * (1 - into / self.duration) + count > self.num_requests:
+            with contextlib.suppress(ValueError):  # a refused request does not count against the next ones
+                self.cache.decr(current)
+            return False
+        return True
+
+    def _increment(self, key: str) -> int:
+        self.cache.add(key, 0, timeout=2 * self.duration)  # kept through the next window, where it is "previous"
+        try:
+            return self.cache.incr(key)
+        except ValueError:  # expired between add and incr
+            self.cache.set(key, 1, timeout=2 * self.duration)
+            return 1
+
+    def wait(self) -> float:
+        return self.remaining_seconds
 
 
 class TokenScheme(OpenApiAuthenticationExtension):
