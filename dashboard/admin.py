@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from dashboard.models import Membership, Recommendation, Team, TeamPolicy
+from dashboard.models import LoginFailure, Membership, Recommendation, Team, TeamPolicy
 
 
 class MembershipInline(admin.TabularInline):
@@ -28,3 +28,12 @@ class RecommendationAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status", "team"]
     search_fields = ["title", "subject"]
     readonly_fields = ["computed_at", "first_seen"]
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    """Failed logins of the last cool-off period; deleting an address's or account's rows lifts its lock."""
+
+    list_display = ["at", "address", "username_key"]
+    list_filter = ["address"]
+    readonly_fields = ["at", "address", "username_key"]

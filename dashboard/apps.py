@@ -6,4 +6,4 @@ class DashboardConfig(AppConfig):
     verbose_name = "Dashboard, teams and users"
 
     def ready(self) -> None:
-        from dashboard import signals  # noqa: F401 - connects the receivers
+        from dashboard import login_throttle, signals  # noqa: F401 - connects the receivers

@@ -149,6 +149,14 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Login throttling (dashboard/login_throttle.py): Django's ModelBackend, refusing locked accounts and addresses
+# before any password is checked, on the site's login and the admin's.
+AUTHENTICATION_BACKENDS = ["dashboard.login_throttle.ThrottledModelBackend"]
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)  # failures per account …
+LOGIN_ADDRESS_FAILURE_LIMIT = envint("LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)  # … and per client address …
+LOGIN_COOLOFF_MINUTES = envint("LOGIN_COOLOFF_MINUTES", 15, minimum=1)  # … within this period lock it this long
+# Proxies in front that append the client's address to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

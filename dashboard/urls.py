@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dashboard import login_throttle
 from dashboard.api import urls as api_urls
 from dashboard.views import (
     accounts,
@@ -16,6 +17,8 @@ from dashboard.views import (
     storage,
     tokens,
 )
+
+admin.site.login_form = login_throttle.AdminLoginForm  # the admin's login is throttled like the site's
 
 urlpatterns = [
     path("", overview.overview, name="home"),
@@ -38,7 +41,7 @@ urlpatterns = [
     path("aws/accounts/<int:pk>/check/", accounts.account_check, name="aws-account-check"),
     path("collection/", health.collection_health, name="collection-health"),
     path("methodology/", methodology.methodology, name="methodology"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=login_throttle.LoginForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urls.api_patterns)),

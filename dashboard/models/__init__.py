@@ -9,8 +9,10 @@ from dashboard.models.notify import (
 )
 from dashboard.models.recommendations import Recommendation, TeamPolicy
 from dashboard.models.rollups import VariantDay
+from dashboard.models.security import LoginFailure
 from dashboard.models.teams import Membership, Team
 from dashboard.models.tokens import ApiToken
 
-__all__ = ["Alert", "ApiToken", "Channel", "Delivery", "DigestClaim", "DigestSubscription", "Membership",
-           "NotificationSettings", "Recommendation", "Team", "TeamPolicy", "VariantDay", "VariantHourEstimate"]
+__all__ = ["Alert", "ApiToken", "Channel", "Delivery", "DigestClaim", "DigestSubscription", "LoginFailure",
+           "Membership", "NotificationSettings", "Recommendation", "Team", "TeamPolicy", "VariantDay",
+           "VariantHourEstimate"]

@@ -32,7 +32,7 @@ def test_it_logs_in_and_shows_the_team(client, alice):
 
 def test_a_wrong_password_is_refused(client, alice):
     response = client.post(reverse("login"), {"username": "alice", "password": "nope"})
-    assert response.status_code == 200 and b"didn't match" in response.content
+    assert response.status_code == 200 and b"didn&#x27;t match" in response.content
 
 
 def test_switching_to_someone_elses_team_is_a_404(client, alice, charlie, teams):
