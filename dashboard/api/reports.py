@@ -12,16 +12,19 @@ from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collectors.models import AwsAccount, Endpoint, VariantHour
 from dashboard.api.auth import team_of
 from dashboard.api.csv import CsvRenderer, stream, wants_csv
+from dashboard.api.negotiation import JsonErrors
+from dashboard.api.params import AccountIdField, QueryParams, parsed
+from dashboard.api.serializers import FocusSerializer
 from dashboard.filters import TEAM_TAG, UNTAGGED
 from dashboard.models import VariantDay
 from estimator import prices
@@ -33,16 +36,16 @@ GROUPS = ("none", "account", "region", "endpoint", "instance_type", "team")
 EMISSION_FIELDS = ["period_start", "group", *SUMS, "cost_usd"]
 
 
-class Api(APIView):
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
+class Api(JsonErrors, APIView):
+    renderer_classes = [JSONRenderer, CsvRenderer]
 
 
-class PeriodParams(serializers.Serializer):
+class PeriodParams(QueryParams):
     start = serializers.DateField(required=False, help_text="First UTC day; default 29 days before end")
     end = serializers.DateField(required=False, help_text="Last UTC day, inclusive; default today")
-    account_id = serializers.RegexField(r"^\d{12}$", required=False)
-    region = serializers.CharField(required=False, max_length=32)
-    endpoint = serializers.IntegerField(required=False, min_value=1)
+    account_id = AccountIdField(required=False)
+    region = serializers.CharField(required=False, max_length=32, help_text="AWS region code")
+    endpoint = serializers.IntegerField(required=False, min_value=1, help_text="Endpoint id")
 
     def validate(self, attrs):
         attrs.setdefault("end", timezone.now().date())
@@ -54,10 +57,16 @@ class PeriodParams(serializers.Serializer):
         return attrs
 
 
+@extend_schema_field({"type": "string", "anyOf": [{"enum": list(GROUPS)}, {"pattern": "^tag:[\\s\\S]{1,128}$"}]})
+class GroupByField(serializers.CharField):
+    """One of GROUPS, or ``tag:`` and a tag key of 1 to 128 characters (what ``validate_group_by`` accepts)."""
+
+
 class EmissionParams(PeriodParams):
-    grain = serializers.ChoiceField(["hour", "day", "week", "month"], default="day")
-    group_by = serializers.CharField(default="none", help_text="none, account, region, endpoint, instance_type, "
-                                                               "team, or tag:<key>")
+    grain = serializers.ChoiceField(["hour", "day", "week", "month"], default="day",
+                                    help_text=f"hour covers at most {HOURLY_MAX_DAYS} days")
+    group_by = GroupByField(default="none", help_text="none, account, region, endpoint, instance_type, team, or "
+                                                      "tag:<key>")
 
     def validate_group_by(self, value: str) -> str:
         if value in GROUPS or (value.startswith("tag:") and 4 < len(value) <= 132):
@@ -69,12 +78,6 @@ class EmissionParams(PeriodParams):
         if attrs["grain"] == "hour" and (attrs["end"] - attrs["start"]).days >= HOURLY_MAX_DAYS:
             raise ValidationError({"grain": f"Hourly grain covers at most {HOURLY_MAX_DAYS} days."})
         return attrs
-
-
-def checked(serializer_class, request) -> dict:
-    params = serializer_class(data=request.query_params)
-    params.is_valid(raise_exception=True)
-    return params.validated_data
 
 
 def _scope(rows, query: dict, hourly: bool):
@@ -173,14 +176,6 @@ def cached_emission_rows(team, query: dict) -> list[dict]:
     return rows
 
 
-EMISSION_PARAMETERS = [OpenApiParameter(name, kind, description=text) for name, kind, text in (
-    ("start", OpenApiTypes.DATE, "first UTC day"), ("end", OpenApiTypes.DATE, "last UTC day, inclusive"),
-    ("grain", OpenApiTypes.STR, "hour, day, week or month"),
-    ("group_by", OpenApiTypes.STR, "none, account, region, endpoint, instance_type, team or tag:<key>"),
-    ("account_id", OpenApiTypes.STR, "12-digit AWS account id"), ("region", OpenApiTypes.STR, "AWS region"),
-    ("endpoint", OpenApiTypes.INT, "endpoint id"))]
-
-
 class EmissionRowSerializer(serializers.Serializer):
     period_start = serializers.CharField()
     group = serializers.CharField()
@@ -206,9 +201,9 @@ class EmissionsView(Api):
     """Energy (kWh), CO2e (kg, operational with range, and embodied), inferences, instance-hours and cost at
     list price (null where unpriced) per period, optionally grouped."""
 
-    @extend_schema(parameters=EMISSION_PARAMETERS, responses={200: EmissionsSerializer})
+    @extend_schema(parameters=[EmissionParams], responses={200: EmissionsSerializer})
     def get(self, request):
-        query = checked(EmissionParams, request)
+        query = parsed(EmissionParams, request)
         rows = cached_emission_rows(team_of(request), query)
         if wants_csv(request):
             return stream(rows, EMISSION_FIELDS, f"wattson-emissions-{query['start']}-{query['end']}")
@@ -268,10 +263,9 @@ class FocusView(Api):
     """A FOCUS-style export: one row per endpoint and day with FinOps FOCUS column names (cost at list price
     where known) and x_ columns for energy and emissions, to join with cost data. ``?format=csv`` streams it."""
 
-    @extend_schema(parameters=[p for p in EMISSION_PARAMETERS if p.name not in ("grain", "group_by")],
-                   responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[PeriodParams], responses={200: FocusSerializer})
     def get(self, request):
-        query = checked(PeriodParams, request)
+        query = parsed(PeriodParams, request)
         rows = focus_rows(team_of(request), query)
         if wants_csv(request):
             return stream(rows, FOCUS_FIELDS, f"wattson-focus-{query['start']}-{query['end']}")

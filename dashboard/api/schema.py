@@ -27,21 +27,57 @@ def database_neutral(result, generator, request, public):
     return result
 
 
-ERRORS = {
-    "400": "A parameter or field is invalid; the body names it, e.g. {\"grain\": [\"...\"]}",
-    "401": "No token, or an unknown or revoked one",
-    "403": "The token is read-only (for PATCH) or the user is in no team",
-    "429": "Too many requests for this token; retry after the Retry-After header's seconds",
+ERROR_SCHEMAS = {
+    "Error": {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]},
+    "ParameterErrors": {
+        "type": "object", "minProperties": 1,
+        "description": "Each invalid parameter or field by name, with what is wrong with it (a body that is not "
+                       "JSON at all: `detail`)",
+        "properties": {"detail": {"type": "string"}},
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    },
 }
+ERRORS = {
+    "400": ("ParameterErrors", "A parameter or field is invalid or empty; the body names it, e.g. "
+                               "{\"grain\": [\"...\"]}"),
+    "401": ("Error", "No token, or an unknown or revoked one"),
+    "403": ("Error", "The token is read-only (for PATCH) or the user is in no team"),
+    "406": ("Error", "`format` or `Accept` asks for a representation this resource does not have"),
+    "429": ("Error", "Too many requests for this token; retry after the Retry-After header's seconds"),
+}
+NOT_FOUND = ("Error", "Not one of the team's objects")
+UNSUPPORTED = ("Error", "The body is not JSON (`Content-Type: application/json`)")
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
+CSV = {"type": "string", "description": "CSV: a header row of the JSON fields' names, then one row per result"}
+
+
+def _error(component: str, text: str) -> dict:
+    return {"description": text, "content": {"application/json": {"schema": {"$ref":
+                                                                             f"#/components/schemas/{component}"}}}}
 
 
 def documented_errors(result, generator, request, public):
-    """Every operation documents the errors every operation can answer (and detail routes their 404)."""
+    """Every operation documents the errors every operation can answer (detail routes their 404, bodies their
+    415), each with its JSON body: errors are JSON whatever format was asked for."""
+    result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
     for path, methods in result.get("paths", {}).items():
         for operation in methods.values():
             responses = operation.setdefault("responses", {})
-            for code, text in ERRORS.items():
-                responses.setdefault(code, {"description": text})
+            for code, (component, text) in ERRORS.items():
+                responses.setdefault(code, _error(component, text))
+            responses["429"]["headers"] = RETRY_AFTER
             if "{" in path:
-                responses.setdefault("404", {"description": "Not one of the team's objects"})
+                responses.setdefault("404", _error(*NOT_FOUND))
+            if "requestBody" in operation:
+                responses.setdefault("415", _error(*UNSUPPORTED))
+    return csv_is_text(result, generator, request, public)  # chained: the settings list this hook only
+
+
+def csv_is_text(result, generator, request, public):
+    """A CSV response is text, not the JSON object drf-spectacular repeats under every media type."""
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            for response in operation.get("responses", {}).values():
+                if "text/csv" in response.get("content", {}):
+                    response["content"]["text/csv"] = {"schema": CSV}
     return result

@@ -143,3 +143,63 @@ class RecommendationSerializer(serializers.ModelSerializer):
         if status == Recommendation.Status.OPEN:
             attrs.update(dismissed_reason="", snoozed_until=None)
         return attrs
+
+
+class MethodologyInUseSerializer(serializers.Serializer):
+    methodology = serializers.CharField()
+    version = serializers.CharField()
+
+
+class MethodologyEntrySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+
+
+class GridFactorSerializer(serializers.Serializer):
+    region = serializers.CharField()
+    kgco2e_per_kwh = serializers.FloatField()
+    location = serializers.CharField()
+    source = serializers.CharField()
+    source_year = serializers.IntegerField()
+
+
+class MethodologySerializer(serializers.Serializer):
+    in_use = MethodologyInUseSerializer()
+    methodologies = MethodologyEntrySerializer(many=True)
+    grid_factors = GridFactorSerializer(many=True, help_text="kg CO2e per kWh of each region, with its source")
+    documentation = serializers.CharField(help_text="Path of the methodology page")
+
+
+class FocusRowSerializer(serializers.Serializer):
+    """One endpoint's UTC day in FinOps FOCUS columns, and x_ columns for energy and emissions."""
+
+    BillingAccountId = serializers.CharField()
+    BillingAccountName = serializers.CharField(allow_blank=True)
+    ChargePeriodStart = serializers.DateTimeField()
+    ChargePeriodEnd = serializers.DateTimeField()
+    RegionId = serializers.CharField()
+    ResourceId = serializers.CharField()
+    ResourceName = serializers.CharField()
+    ResourceType = serializers.CharField()
+    ServiceName = serializers.CharField()
+    ServiceCategory = serializers.CharField()
+    ConsumedQuantity = serializers.FloatField(help_text="Instance-hours")
+    ConsumedUnit = serializers.CharField()
+    ListCost = serializers.FloatField(allow_null=True, help_text="USD at list price; null where unpriced")
+    BillingCurrency = serializers.CharField()
+    x_InstanceTypes = serializers.CharField(help_text="Comma-separated")
+    x_EnergyKwh = serializers.FloatField()
+    x_CarbonEmissionsKgCo2e = serializers.FloatField()
+    x_CarbonEmissionsKgCo2eLow = serializers.FloatField()
+    x_CarbonEmissionsKgCo2eHigh = serializers.FloatField()
+    x_EmbodiedKgCo2e = serializers.FloatField()
+    x_Invocations = serializers.FloatField()
+    x_Methodology = serializers.CharField()
+
+
+class FocusSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    columns = serializers.ListField(child=serializers.CharField())
+    results = FocusRowSerializer(many=True)

@@ -9,11 +9,11 @@ import django_filters
 from django.db.models import FloatField, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,14 +21,17 @@ from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLen
 from dashboard.api import serializers as out
 from dashboard.api.auth import team_of
 from dashboard.api.csv import CsvRenderer, stream, wants_csv
+from dashboard.api.negotiation import JsonErrors
+from dashboard.api.params import (AccountIdField, AccountIdFilter, FlagFilter, IdFilter, QueryParams, StrictFilterSet,
+                                  TextFilter, parsed)
 from dashboard.api.pagination import DayCursor, HourCursor, StableCursor
 from dashboard.models import Recommendation, VariantDay
 
 CSV_CHUNK = 2000
 
 
-class TeamScoped(viewsets.GenericViewSet):
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
+class TeamScoped(JsonErrors, viewsets.GenericViewSet):
+    renderer_classes = [JSONRenderer, CsvRenderer]
     pagination_class = StableCursor
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
     team_field = "account__team"
@@ -42,6 +45,7 @@ class TeamScoped(viewsets.GenericViewSet):
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
         if wants_csv(request):
+            self.paginator.get_page_size(request)  # the CSV is every row, but a bad page_size is still a 400
             return self.csv(queryset)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -82,9 +86,9 @@ def _after(ordering: tuple[str, ...], last: tuple) -> Q:
     return Q(**{f"{head}__gte": last[0]}) & (Q(**{f"{head}__gt": last[0]}) | _after(tuple(rest), last[1:]))
 
 
-class AccountFilter(django_filters.FilterSet):
-    account_id = django_filters.CharFilter(field_name="account__account_id")
-    region = django_filters.CharFilter()
+class AccountFilter(StrictFilterSet):
+    account_id = AccountIdFilter(field_name="account__account_id")
+    region = TextFilter()
 
 
 class AccountViewSet(TeamScoped, mixins.RetrieveModelMixin):
@@ -97,10 +101,10 @@ class AccountViewSet(TeamScoped, mixins.RetrieveModelMixin):
 
 
 class EndpointFilter(AccountFilter):
-    name = django_filters.CharFilter(lookup_expr="icontains")
-    status = django_filters.CharFilter()
-    mode = django_filters.CharFilter()
-    deleted = django_filters.BooleanFilter(field_name="deleted_at", lookup_expr="isnull", exclude=True)
+    name = TextFilter(lookup_expr="icontains")
+    status = TextFilter()
+    mode = TextFilter()
+    deleted = FlagFilter(field_name="deleted_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = Endpoint
@@ -140,9 +144,9 @@ def summaries(endpoint_ids: list[int]) -> dict[int, dict]:
     return {row.pop("endpoint_id"): {k.removeprefix("t_"): v for k, v in row.items()} for row in rows}
 
 
-class VariantFilter(django_filters.FilterSet):
-    endpoint = django_filters.NumberFilter(field_name="endpoint_id")
-    current = django_filters.BooleanFilter(field_name="valid_to", lookup_expr="isnull")
+class VariantFilter(StrictFilterSet):
+    endpoint = IdFilter(field_name="endpoint_id")
+    current = FlagFilter(field_name="valid_to", lookup_expr="isnull")
 
     class Meta:
         model = VariantConfig
@@ -159,13 +163,14 @@ class VariantViewSet(TeamScoped, mixins.RetrieveModelMixin):
     csv_name = "wattson-variants"
 
 
-class UsageParams(serializers.Serializer):
-    grain = serializers.ChoiceField(["hour", "day"], default="hour")
+class UsageParams(QueryParams):
+    grain = serializers.ChoiceField(["hour", "day"], default="hour",
+                                    help_text="hour: variant-hours with their estimate; day: the daily rollups")
     start = serializers.DateTimeField(required=False, help_text="Inclusive, ISO 8601; default 7 days ago")
     end = serializers.DateTimeField(required=False, help_text="Exclusive, ISO 8601; default now")
-    endpoint = serializers.IntegerField(required=False, min_value=1)
-    account_id = serializers.RegexField(r"^\d{12}$", required=False)
-    region = serializers.CharField(required=False, max_length=32)
+    endpoint = serializers.IntegerField(required=False, min_value=1, help_text="Endpoint id")
+    account_id = AccountIdField(required=False)
+    region = serializers.CharField(required=False, max_length=32, help_text="AWS region code")
 
     def validate(self, attrs):
         attrs.setdefault("end", timezone.now())
@@ -175,20 +180,15 @@ class UsageParams(serializers.Serializer):
         return attrs
 
 
-def params(serializer_class, request) -> dict:
-    checked = serializer_class(data=request.query_params)
-    checked.is_valid(raise_exception=True)
-    return checked.validated_data
+USAGE_ROWS = PolymorphicProxySerializer(
+    component_name="UsageRow", serializers=[out.UsageHourSerializer, out.UsageDaySerializer],
+    resource_type_field_name=None, many=True)
 
 
-USAGE_PARAMETERS = [OpenApiParameter(name, type, description=text) for name, type, text in (
-    ("grain", OpenApiTypes.STR, "hour (VariantHour rows) or day (daily rollups)"),
-    ("start", OpenApiTypes.DATETIME, "inclusive"), ("end", OpenApiTypes.DATETIME, "exclusive"),
-    ("endpoint", OpenApiTypes.INT, "endpoint id"), ("account_id", OpenApiTypes.STR, "12-digit AWS account id"),
-    ("region", OpenApiTypes.STR, "AWS region code"))]
-
-
-@extend_schema(parameters=USAGE_PARAMETERS)
+@extend_schema_view(list=extend_schema(
+    parameters=[UsageParams], responses=USAGE_ROWS,
+    description="Hourly (`grain=hour`: UsageHour rows) or daily (`grain=day`: UsageDay rows, the rollups) "
+                "utilization and footprint per variant; every row of a page has its grain's shape."))
 class UsageViewSet(TeamScoped):
     """Hourly (``grain=hour``) or daily (``grain=day``) utilization and footprint per variant."""
 
@@ -198,7 +198,7 @@ class UsageViewSet(TeamScoped):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return VariantHour.objects.none()
-        query = params(UsageParams, self.request)
+        query = parsed(UsageParams, self.request)
         team = team_of(self.request)
         # Keys rather than a join on the team: PostgreSQL then sees how many rows match and walks the hour (or
         # day) index in order, so every page and CSV chunk costs the same however deep into the year it is.
@@ -230,10 +230,10 @@ class UsageViewSet(TeamScoped):
 
 
 class LogGroupFilter(AccountFilter):
-    name = django_filters.CharFilter(lookup_expr="icontains")
+    name = TextFilter(lookup_expr="icontains")
     day = django_filters.DateFilter()
     since = django_filters.DateFilter(field_name="day", lookup_expr="gte")
-    never_expire = django_filters.BooleanFilter(field_name="retention_days", lookup_expr="isnull")
+    never_expire = FlagFilter(field_name="retention_days", lookup_expr="isnull")
 
     class Meta:
         model = LogGroupSnapshot
@@ -251,9 +251,9 @@ class LogGroupViewSet(TeamScoped):
 
 
 class StorageFilter(AccountFilter):
-    bucket = django_filters.CharFilter()
-    prefix = django_filters.CharFilter(lookup_expr="startswith")
-    storage_class = django_filters.CharFilter()
+    bucket = TextFilter()
+    prefix = TextFilter(lookup_expr="startswith")
+    storage_class = TextFilter()
     since = django_filters.DateFilter(field_name="day", lookup_expr="gte")
 
     class Meta:
@@ -274,7 +274,7 @@ class StorageViewSet(TeamScoped):
 class RecommendationFilter(AccountFilter):
     kind = django_filters.ChoiceFilter(choices=Recommendation.Kind.choices)
     status = django_filters.ChoiceFilter(choices=Recommendation.Status.choices)
-    endpoint = django_filters.NumberFilter(field_name="endpoint_id")
+    endpoint = IdFilter(field_name="endpoint_id")
 
     class Meta:
         model = Recommendation
@@ -290,14 +290,16 @@ class RecommendationViewSet(TeamScoped, mixins.RetrieveModelMixin, mixins.Update
     filterset_class = RecommendationFilter
     team_field = "team"
     http_method_names = ["get", "patch", "head", "options"]
+    parser_classes = [JSONParser]  # the one body the schema documents (a form cannot say null)
     csv_name = "wattson-recommendations"
 
 
-class MethodologyView(APIView):
+class MethodologyView(JsonErrors, APIView):
     """The estimator's methodologies and versions, and the tables of factors with their sources."""
 
+    renderer_classes = [JSONRenderer]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: out.MethodologySerializer})
     def get(self, request):
         import estimator
         from dashboard import footprint
