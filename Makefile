@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: demo test lint bench bench-sandbox bench-estimate bench-collect bench-web bench-recommend bench-api sandbox clean
+.PHONY: demo test lint compose-test bench bench-sandbox bench-estimate bench-collect bench-web bench-recommend bench-api sandbox clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	@! grep -rn --include=*.py "django" estimator/ || (echo "estimator/ must not import Django"; exit 1)
+
+## compose-test: docker-compose.yml for real (images built locally, stand-in bases; see compose/README.md)
+compose-test:
+	$(PYTHON) compose/test.py
 
 ## sandbox: only the simulated AWS with the demo fleet (AWS_ENDPOINT_URL=http://127.0.0.1:5055)
 sandbox: $(VENV)/.installed-sandbox
