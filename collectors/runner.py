@@ -152,11 +152,19 @@ def start_run(account: AwsAccount, region: str, source: str, owner: str, now: da
     if not acquire(state, owner, now):
         state.refresh_from_db()
         raise CollectionBusy(f"{account} {region} {source} is being collected by {state.lease_owner}")
-    if source == Source.UTILIZATION and state.watermark is None and state.backfill_from is None:
-        # The first collection's start is fixed now: a first run that fails does not shorten the backfill.
-        state.backfill_from = first_start(now)
-        CollectionState.objects.filter(pk=state.pk).update(backfill_from=state.backfill_from)
+    if source in (Source.INVENTORY, Source.UTILIZATION):
+        fix_backfill_start(account, region, now)
+        state.refresh_from_db(fields=["backfill_from"])
     return state
+
+
+def fix_backfill_start(account: AwsAccount, region: str, now: datetime) -> None:
+    """The region's utilization backfill starts COLLECT_LOOKBACK_DAYS before its first collection attempt,
+    inventory or utilization: a first collection that fails (no trust policy yet) does not shorten it."""
+    state, _ = CollectionState.objects.get_or_create(account=account, region=region, source=Source.UTILIZATION,
+                                                     defaults={"backfill_from": first_start(now)})
+    if state.backfill_from is None and state.watermark is None:
+        CollectionState.objects.filter(pk=state.pk, backfill_from__isnull=True).update(backfill_from=first_start(now))
 
 
 def run(account: AwsAccount, region: str, source: str, since: datetime | None = None, owner: str | None = None,

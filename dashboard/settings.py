@@ -249,8 +249,9 @@ if CELERY_BROKER_URL == "filesystem://":
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged message (its worker was killed) goes back to the queue once no task can still be running
     # it: just after the hard time limit, checked every 10 s, instead of Kombu's default of an hour.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": TASK_TIME_LIMIT_SECONDS + 60,
-                                       "unacked_restore_interval": 10, "unacked_restore_throttle": 1}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": TASK_TIME_LIMIT_SECONDS + max(15, TASK_TIME_LIMIT_SECONDS // 10),
+        "unacked_restore_interval": 10, "unacked_restore_throttle": 1}
 CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT_SECONDS
 CELERY_TASK_SOFT_TIME_LIMIT = max(TASK_TIME_LIMIT_SECONDS - 20, TASK_TIME_LIMIT_SECONDS * 9 // 10)
 CELERY_RESULT_BACKEND = envstr("CELERY_RESULT_BACKEND")

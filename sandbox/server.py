@@ -6,7 +6,8 @@ The layer sees every AWS request before moto does. It
 - answers with an AWS-shaped error for calls matching a registered fault (``POST /_sandbox/faults``
   with ``{"operation": "GetMetricData", "error": "ThrottlingException", "count": 3}``, optionally
   ``account``, ``region``, ``service``, ``status``, ``message``), so throttling and access denial can
-  be tested against unmodified boto3 (with ``delay_seconds`` the call succeeds, only slowly);
+  be tested against unmodified boto3 (with ``delay_seconds`` the call succeeds, only slowly; with
+  ``body_contains`` only requests whose body holds that text, e.g. one endpoint's ARN, match);
 - enforces trust policies that moto ignores: after ``POST /_sandbox/trust`` with ``{"role_arn": ...,
   "external_id": ...}``, AssumeRole of that role with another (or no) ExternalId is denied;
 - serves ``GET /_sandbox/health`` and, when a fleet was seeded, ``GET /_sandbox/fleet``.
@@ -43,6 +44,7 @@ class Fault:
     region: str | None = None
     service: str | None = None
     delay_seconds: float = 0.0  # > 0: answer normally, but this much later (a slow AWS), instead of an error
+    body_contains: str | None = None  # only requests about one resource (its name or ARN in the request body)
 
     def matches(self, call: CallInfo) -> bool:
         return (
@@ -50,6 +52,7 @@ class Fault:
             and self.account in (None, call.account)
             and self.region in (None, call.region)
             and self.service in (None, call.service)
+            and (self.body_contains is None or self.body_contains in call.body)
         )
 
 
@@ -60,6 +63,7 @@ class CallInfo:
     service: str
     operation: str
     protocol: str
+    body: str = ""
 
 
 def _cbor_text(text: str) -> bytes:
@@ -151,6 +155,8 @@ class SandboxApp:
             return self.control(environ, start_response, path[len("/_sandbox/"):])
         call = describe_call(environ)
         if call is not None:
+            if any(f.body_contains for f in self.faults):
+                call.body = _peek_body(environ).decode(errors="replace")
             fault = self.record(call) or self.trust_fault(call, environ)
             if fault is not None and fault.delay_seconds:
                 time.sleep(fault.delay_seconds)

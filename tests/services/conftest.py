@@ -44,8 +44,9 @@ class Worker:
 def start_worker(redis_url, transactional_db, tmp_path):
     started = []
 
-    def start(extra_env: dict | None = None, concurrency: int = 1) -> Worker:
-        queue = f"test-{uuid.uuid4().hex[:8]}"
+    def start(extra_env: dict | None = None, concurrency: int = 1, queue: str | None = None) -> Worker:
+        """A worker process; ``queue`` names an earlier worker's queue for a replacement worker."""
+        queue = queue or f"test-{uuid.uuid4().hex[:8]}"
         env = {**os.environ, "CELERY_BROKER_URL": redis_url, "DATABASE_URL": database_url(),
                "VAR_DIR": str(tmp_path), "CELERY_TASK_DEFAULT_QUEUE": queue, **(extra_env or {})}
         log_path = tmp_path / f"worker-{queue}.log"
