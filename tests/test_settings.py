@@ -36,6 +36,9 @@ def test_production_settings_pass_check_deploy():
     ({"EMAIL_PORT": "smtp"}, "EMAIL_PORT must be an integer"),
     ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
     ({"SCHEDULE_HEARTBEAT_SECONDS": "soon"}, "SCHEDULE_HEARTBEAT_SECONDS must be a number of seconds or 'off'"),
+    ({"CACHE_URL": "memcached://cache:11211"}, "CACHE_URL must be redis://"),
+    ({"LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT must be at least 1"),
+    ({"TRUSTED_PROXY_COUNT": "yes"}, "TRUSTED_PROXY_COUNT must be an integer"),
 ])
 def test_it_refuses_to_start_with_a_bad_setting(override, message):
     result = django_check({**PRODUCTION, **override})
