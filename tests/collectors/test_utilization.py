@@ -1,5 +1,8 @@
 """Hourly utilization rows: values, normalisation, idempotence, watermark and late data, faults."""
 
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -139,3 +142,28 @@ def test_a_held_lease_keeps_a_second_run_out_but_lets_its_owner_back_in(prod):
     assert not runner.acquire(state, "task-2", now)
     assert runner.acquire(state, "task-1", now)  # the same task, redelivered after its worker died
     assert runner.acquire(state, "task-2", now + timedelta(hours=1))  # an abandoned lease expires
+
+
+def test_a_lease_expires_with_the_task_time_limit(prod, settings):
+    runner.run(prod, "eu-north-1", "inventory", owner="task-1")
+    state = CollectionState.objects.get(account=prod, source="inventory")
+    now = timezone.now()
+    assert runner.acquire(state, "task-1", now)
+    assert settings.COLLECT_LEASE_SECONDS > settings.TASK_TIME_LIMIT_SECONDS  # no task can still be running then
+    just_after_the_limit = now + timedelta(seconds=settings.COLLECT_LEASE_SECONDS + 1)
+    assert not runner.acquire(state, "task-2", now + timedelta(seconds=settings.TASK_TIME_LIMIT_SECONDS))
+    assert runner.acquire(state, "task-2", just_after_the_limit)
+
+
+def test_a_command_killed_mid_run_leaves_a_lease_the_next_command_takes_over(prod):
+    runner.run(prod, "eu-north-1", "inventory")
+    state = CollectionState.objects.get(account=prod, source="inventory")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])  # a process that has ended: its pid is free
+    gone.wait()
+    dead_owner = runner.process_owner().rsplit("-", 1)[0] + f"-{gone.pid}"
+    assert runner.acquire(state, dead_owner, timezone.now())
+    assert runner.run(prod, "eu-north-1", "inventory").details["endpoints"] > 0  # not "being collected by ..."
+    alive_owner = runner.process_owner().rsplit("-", 1)[0] + f"-{os.getppid()}"
+    assert runner.acquire(state, alive_owner, timezone.now())
+    with pytest.raises(runner.CollectionBusy):
+        runner.run(prod, "eu-north-1", "inventory")
