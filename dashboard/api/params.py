@@ -39,8 +39,8 @@ def account_id(value: str) -> None:
 
 @extend_schema_field({"type": "string", "pattern": ACCOUNT_ID, "description": ACCOUNT_ID_TEXT})
 class AccountIdField(serializers.CharField):
-    def __init__(self, **kwargs):
-        super().__init__(validators=[account_id], **kwargs)
+    def __init__(self, **kwargs):  # untrimmed: "111122223333 " is not an account id, as the pattern says
+        super().__init__(validators=[account_id], trim_whitespace=False, **kwargs)
 
 
 class QueryParams(serializers.Serializer):
@@ -64,7 +64,7 @@ class TextFilter(django_filters.CharFilter):
 @extend_schema_field({"type": "string", "pattern": ACCOUNT_ID, "description": ACCOUNT_ID_TEXT})
 class AccountIdFilter(django_filters.CharFilter):
     def __init__(self, **kwargs):
-        super().__init__(validators=[account_id], **kwargs)
+        super().__init__(validators=[account_id], strip=False, **kwargs)
 
 
 @extend_schema_field({"type": "integer", "minimum": 1})

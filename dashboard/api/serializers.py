@@ -116,8 +116,18 @@ class StorageSerializer(serializers.ModelSerializer):
                   "object_count", "source"]
 
 
+class TextOnly(serializers.CharField):
+    """Text only: DRF's CharField would store ``0`` as "0", which the schema's ``type: string`` refuses."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class RecommendationSerializer(serializers.ModelSerializer):
     aws_account_id = serializers.CharField(source="account.account_id", read_only=True)
+    dismissed_reason = TextOnly(required=False, allow_blank=True)
 
     class Meta:
         model = Recommendation
@@ -203,3 +213,14 @@ class FocusSerializer(serializers.Serializer):
     end = serializers.DateField()
     columns = serializers.ListField(child=serializers.CharField())
     results = FocusRowSerializer(many=True)
+
+
+class RecommendationPatchSerializer(serializers.Serializer):
+    """The fields a PATCH may change: the statuses a person sets (Wattson itself sets resolved and withdrawn).
+    Other fields are read-only and ignored."""
+
+    status = serializers.ChoiceField(["open", "dismissed", "snoozed"], required=False)
+    dismissed_reason = serializers.CharField(required=False, allow_blank=True,
+                                             help_text="Required, not blank, to dismiss")
+    snoozed_until = serializers.DateField(required=False, allow_null=True,
+                                          help_text="Required to snooze: a day after today")

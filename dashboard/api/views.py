@@ -9,7 +9,8 @@ import django_filters
 from django.db.models import FloatField, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
@@ -22,9 +23,17 @@ from dashboard.api import serializers as out
 from dashboard.api.auth import team_of
 from dashboard.api.csv import CsvRenderer, stream, wants_csv
 from dashboard.api.negotiation import JsonErrors
-from dashboard.api.params import (AccountIdField, AccountIdFilter, FlagFilter, IdFilter, QueryParams, StrictFilterSet,
-                                  TextFilter, parsed)
 from dashboard.api.pagination import DayCursor, HourCursor, StableCursor
+from dashboard.api.params import (
+    AccountIdField,
+    AccountIdFilter,
+    FlagFilter,
+    IdFilter,
+    QueryParams,
+    StrictFilterSet,
+    TextFilter,
+    parsed,
+)
 from dashboard.models import Recommendation, VariantDay
 
 CSV_CHUNK = 2000
@@ -36,6 +45,9 @@ class TeamScoped(JsonErrors, viewsets.GenericViewSet):
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
     team_field = "account__team"
     csv_name = "wattson"
+    # Any {id} segment reaches the view, so an id that is not one is the API's JSON 404 rather than the site's
+    # HTML page (the router's default pattern stops at "." and would leave "/accounts/1.5/" unrouted).
+    lookup_value_regex = r"[\s\S]*"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no team
@@ -59,6 +71,13 @@ class TeamScoped(JsonErrors, viewsets.GenericViewSet):
                 yield from self.get_serializer(chunk, many=True).data
 
         return stream(rows(), fields, self.csv_name)
+
+
+def integer_id(viewset):
+    """Documents ``{id}`` as the integer it is (from the lookup pattern alone the schema would say string)."""
+    parameter = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The object's id")
+    actions = [name for name in ("retrieve", "partial_update") if hasattr(viewset, name)]
+    return extend_schema_view(**{name: extend_schema(parameters=[parameter]) for name in actions})(viewset)
 
 
 def keyset(queryset, ordering: tuple[str, ...]):
@@ -91,6 +110,7 @@ class AccountFilter(StrictFilterSet):
     region = TextFilter()
 
 
+@integer_id
 class AccountViewSet(TeamScoped, mixins.RetrieveModelMixin):
     """The team's AWS accounts."""
 
@@ -111,6 +131,7 @@ class EndpointFilter(AccountFilter):
         fields = ["account_id", "region", "name", "status", "mode", "deleted"]
 
 
+@integer_id
 class EndpointViewSet(TeamScoped, mixins.RetrieveModelMixin):
     """Endpoints with their current variants and a 30-day footprint summary."""
 
@@ -153,6 +174,7 @@ class VariantFilter(StrictFilterSet):
         fields = ["endpoint", "current"]
 
 
+@integer_id
 class VariantViewSet(TeamScoped, mixins.RetrieveModelMixin):
     """Every production variant's configuration history (``valid_to`` null: the current one)."""
 
@@ -281,6 +303,8 @@ class RecommendationFilter(AccountFilter):
         fields = ["account_id", "region", "kind", "status", "endpoint"]
 
 
+@integer_id
+@extend_schema_view(partial_update=extend_schema(request=out.RecommendationPatchSerializer))
 class RecommendationViewSet(TeamScoped, mixins.RetrieveModelMixin, mixins.UpdateModelMixin):
     """Recommendations; PATCH ``status`` to ``dismissed`` (with ``dismissed_reason``), ``snoozed`` (with
     ``snoozed_until``) or ``open``. Needs a read-and-write token."""

@@ -77,6 +77,48 @@ def test_bad_parameters_are_400s_that_name_the_parameter(client, fleet, tokens, 
     assert named in response.json()
 
 
+@pytest.mark.parametrize(("url", "params", "named"), [
+    ("/api/v1/log-groups/", {"since": ""}, "since"), ("/api/v1/usage/", {"start": ""}, "start"),
+    ("/api/v1/emissions/", {"grain": ""}, "grain"), ("/api/v1/endpoints/", {"region": ""}, "region"),
+    ("/api/v1/recommendations/", {"kind": ""}, "kind"), ("/api/v1/accounts/", {"format": ""}, "format"),
+    ("/api/v1/endpoints/", {"deleted": "maybe"}, "deleted"), ("/api/v1/variants/", {"endpoint": "1.5"}, "endpoint"),
+    ("/api/v1/endpoints/", {"account_id": "1111222233334"}, "account_id"),
+    ("/api/v1/usage/", {"account_id": "111122223333\n"}, "account_id"),
+    ("/api/v1/recommendations/", {"account_id": " 111122223333"}, "account_id"),
+    ("/api/v1/storage/", {"page_size": "0"}, "page_size"), ("/api/v1/storage/", {"page_size": "1001"}, "page_size"),
+    ("/api/v1/variants/", {"page_size": "0", "format": "csv"}, "page_size"),
+])
+def test_empty_or_out_of_bounds_parameters_are_400s_in_json_whatever_the_format(client, fleet, tokens, url, params,
+                                                                                 named):
+    response = client.get(url, params, **bearer(tokens["read"]))
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert list(response.json()) == [named] and isinstance(response.json()[named], list)
+
+
+def test_an_unknown_format_is_a_406_and_an_id_that_is_not_one_a_json_404(client, fleet, tokens):
+    for url in ("/api/v1/accounts/", "/api/v1/emissions/", "/api/v1/methodology/"):
+        response = client.get(url, {"format": "AAA"}, **bearer(tokens["read"]))
+        assert response.status_code == 406 and "detail" in response.json(), url
+    assert client.get("/api/v1/accounts/", HTTP_ACCEPT="text/html", **bearer(tokens["read"])).status_code == 406
+    for id_ in ("1.5", "abc", "-3"):
+        response = client.get(f"/api/v1/endpoints/{id_}/", **bearer(tokens["read"]))
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", id_
+
+
+def test_page_size_is_honoured_from_1_to_1000(client, fleet, tokens):
+    one = client.get("/api/v1/usage/", {"page_size": 1}, **bearer(tokens["read"])).json()
+    assert len(one["results"]) == 1 and one["next"]
+    most = client.get("/api/v1/usage/", {"page_size": 1000}, **bearer(tokens["read"])).json()
+    assert len(most["results"]) > 100 and most["next"] is None  # every row of the week, past the default 100
+
+
+def test_usage_rows_have_their_grains_documented_shape(client, fleet, tokens):
+    schemas = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text())["components"]["schemas"]
+    for grain, component in (("hour", "UsageHour"), ("day", "UsageDay")):
+        row = client.get("/api/v1/usage/", {"grain": grain}, **bearer(tokens["read"])).json()["results"][0]
+        assert set(row) == set(schemas[component]["properties"]), grain
+
+
 @pytest.mark.parametrize(("url", "params"), [
     ("/api/v1/endpoints/", {}), ("/api/v1/usage/", {"grain": "hour"}), ("/api/v1/usage/", {"grain": "day"}),
     ("/api/v1/emissions/", {"group_by": "region"}), ("/api/v1/focus/", {}), ("/api/v1/recommendations/", {}),
@@ -166,6 +208,11 @@ def test_recommendations_are_patched_only_with_a_writable_token(client, fleet, t
     snooze = {"status": "snoozed", "snoozed_until": str(timezone.now().date() + timedelta(days=7))}
     assert client.patch(url, snooze, content_type="application/json", **bearer(tokens["write"])).json()[
         "snoozed_until"] == snooze["snoozed_until"]
+    not_text = {"status": "dismissed", "dismissed_reason": 0}
+    response = client.patch(url, not_text, content_type="application/json", **bearer(tokens["write"]))
+    assert response.status_code == 400 and "dismissed_reason" in response.json()
+    form = client.patch(url, "status=open", content_type="application/x-www-form-urlencoded", **bearer(tokens["write"]))
+    assert form.status_code == 415
     title = {"title": "hacked"}
     client.patch(url, title, content_type="application/json", **bearer(tokens["write"]))
     rec.refresh_from_db()
