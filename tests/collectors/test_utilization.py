@@ -63,9 +63,13 @@ def test_summed_cpu_and_gpu_are_normalised_per_vcpu_and_gpu(collected):
     assert max(r.gpu_util_max_pct for r in rows) < 10  # a 4-GPU box that is barely used
 
 
-def test_idle_and_serverless_variants(collected):
-    idle = VariantHour.objects.filter(endpoint__name="legacy-churn-model", hour__gte=timezone.now() - timedelta(days=5))
-    assert idle.count() >= 5 * 24 and all(r.invocations == 0 and r.instance_hours > 0 for r in idle)
+def test_idle_and_serverless_variants(collected, sandbox):
+    # The five whole hours-days before the sandbox's seeding, not "now - 5 days": that straddles an hour boundary
+    # differently depending on when the test runs.
+    seeded = floor_hour(datetime.fromisoformat(sandbox["seeded_at"]))
+    idle = VariantHour.objects.filter(endpoint__name="legacy-churn-model", hour__gte=seeded - timedelta(days=5),
+                                      hour__lt=seeded)
+    assert idle.count() == 5 * 24 and all(r.invocations == 0 and r.instance_hours > 0 for r in idle)
     serverless = VariantHour.objects.filter(endpoint__name="sentiment-serverless")
     assert serverless.exists() and all(r.instance_hours == 0 and r.invocations > 0 for r in serverless)
 
