@@ -19,6 +19,12 @@ from rest_framework.exceptions import ValidationError
 BLANK = "Give a value, or leave the parameter out."
 ACCOUNT_ID = "^[0-9]{12}$"
 ACCOUNT_ID_TEXT = "A 12-digit AWS account id."
+DAY = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DAY_TEXT = "A date: YYYY-MM-DD."
+# What Django parses, minus its other spellings (week dates, 20261120, ...): a date, its midnight UTC, or a date and
+# time, UTC unless an offset is given.
+INSTANT = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"
+INSTANT_TEXT = "YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS[.ffffff]] with Z or an offset (UTC without one)."
 
 
 def parsed(params_class, request) -> dict:
@@ -41,6 +47,22 @@ def account_id(value: str) -> None:
 class AccountIdField(serializers.CharField):
     def __init__(self, **kwargs):  # untrimmed: "111122223333 " is not an account id, as the pattern says
         super().__init__(validators=[account_id], trim_whitespace=False, **kwargs)
+
+
+@extend_schema_field({"type": "string", "format": "date"})
+class DayField(serializers.DateField):
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not _whole(DAY, value):
+            raise ValidationError(DAY_TEXT)
+        return super().to_internal_value(value)
+
+
+@extend_schema_field({"type": "string", "pattern": INSTANT, "example": "2026-11-20T10:00:00Z"})
+class InstantField(serializers.DateTimeField):
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not _whole(INSTANT, value):
+            raise ValidationError(INSTANT_TEXT)
+        return super().to_internal_value(value)
 
 
 class QueryParams(serializers.Serializer):
@@ -75,6 +97,20 @@ class IdFilter(django_filters.NumberFilter):
 
     def __init__(self, **kwargs):
         super().__init__(min_value=1, **kwargs)
+
+
+class IsoDateField(forms.DateField):
+    def to_python(self, value):
+        if value not in self.empty_values and not _whole(DAY, value):
+            raise FormError(DAY_TEXT, code="invalid")
+        return super().to_python(value)
+
+
+@extend_schema_field({"type": "string", "format": "date"})
+class DayFilter(django_filters.DateFilter):
+    """YYYY-MM-DD only (Django's form would also read 11/20/2026, the US way)."""
+
+    field_class = IsoDateField
 
 
 @extend_schema_field({"type": "boolean"})

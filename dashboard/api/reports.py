@@ -23,7 +23,7 @@ from collectors.models import AwsAccount, Endpoint, VariantHour
 from dashboard.api.auth import team_of
 from dashboard.api.csv import CsvRenderer, stream, wants_csv
 from dashboard.api.negotiation import JsonErrors
-from dashboard.api.params import AccountIdField, QueryParams, parsed
+from dashboard.api.params import AccountIdField, DayField, QueryParams, parsed
 from dashboard.api.serializers import FocusSerializer
 from dashboard.filters import TEAM_TAG, UNTAGGED
 from dashboard.models import VariantDay
@@ -41,8 +41,8 @@ class Api(JsonErrors, APIView):
 
 
 class PeriodParams(QueryParams):
-    start = serializers.DateField(required=False, help_text="First UTC day; default 29 days before end")
-    end = serializers.DateField(required=False, help_text="Last UTC day, inclusive; default today")
+    start = DayField(required=False, help_text="First UTC day; default 29 days before end")
+    end = DayField(required=False, help_text="Last UTC day, inclusive; default today")
     account_id = AccountIdField(required=False)
     region = serializers.CharField(required=False, max_length=32, help_text="AWS region code")
     endpoint = serializers.IntegerField(required=False, min_value=1, help_text="Endpoint id")

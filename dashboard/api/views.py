@@ -25,10 +25,13 @@ from dashboard.api.csv import CsvRenderer, stream, wants_csv
 from dashboard.api.negotiation import JsonErrors
 from dashboard.api.pagination import DayCursor, HourCursor, StableCursor
 from dashboard.api.params import (
+    INSTANT_TEXT,
     AccountIdField,
     AccountIdFilter,
+    DayFilter,
     FlagFilter,
     IdFilter,
+    InstantField,
     QueryParams,
     StrictFilterSet,
     TextFilter,
@@ -188,8 +191,8 @@ class VariantViewSet(TeamScoped, mixins.RetrieveModelMixin):
 class UsageParams(QueryParams):
     grain = serializers.ChoiceField(["hour", "day"], default="hour",
                                     help_text="hour: variant-hours with their estimate; day: the daily rollups")
-    start = serializers.DateTimeField(required=False, help_text="Inclusive, ISO 8601; default 7 days ago")
-    end = serializers.DateTimeField(required=False, help_text="Exclusive, ISO 8601; default now")
+    start = InstantField(required=False, help_text=f"Inclusive; default 7 days before end. {INSTANT_TEXT}")
+    end = InstantField(required=False, help_text=f"Exclusive; default now. {INSTANT_TEXT}")
     endpoint = serializers.IntegerField(required=False, min_value=1, help_text="Endpoint id")
     account_id = AccountIdField(required=False)
     region = serializers.CharField(required=False, max_length=32, help_text="AWS region code")
@@ -253,8 +256,8 @@ class UsageViewSet(TeamScoped):
 
 class LogGroupFilter(AccountFilter):
     name = TextFilter(lookup_expr="icontains")
-    day = django_filters.DateFilter()
-    since = django_filters.DateFilter(field_name="day", lookup_expr="gte")
+    day = DayFilter()
+    since = DayFilter(field_name="day", lookup_expr="gte")
     never_expire = FlagFilter(field_name="retention_days", lookup_expr="isnull")
 
     class Meta:
@@ -276,7 +279,7 @@ class StorageFilter(AccountFilter):
     bucket = TextFilter()
     prefix = TextFilter(lookup_expr="startswith")
     storage_class = TextFilter()
-    since = django_filters.DateFilter(field_name="day", lookup_expr="gte")
+    since = DayFilter(field_name="day", lookup_expr="gte")
 
     class Meta:
         model = StorageLensDay

@@ -85,6 +85,8 @@ def test_bad_parameters_are_400s_that_name_the_parameter(client, fleet, tokens, 
     ("/api/v1/endpoints/", {"account_id": "1111222233334"}, "account_id"),
     ("/api/v1/usage/", {"account_id": "111122223333\n"}, "account_id"),
     ("/api/v1/recommendations/", {"account_id": " 111122223333"}, "account_id"),
+    ("/api/v1/log-groups/", {"since": "11/20/2026"}, "since"), ("/api/v1/emissions/", {"end": "2026-W47-5"}, "end"),
+    ("/api/v1/usage/", {"end": "20261120T100000"}, "end"),
     ("/api/v1/storage/", {"page_size": "0"}, "page_size"), ("/api/v1/storage/", {"page_size": "1001"}, "page_size"),
     ("/api/v1/variants/", {"page_size": "0", "format": "csv"}, "page_size"),
 ])
@@ -103,6 +105,12 @@ def test_an_unknown_format_is_a_406_and_an_id_that_is_not_one_a_json_404(client,
     for id_ in ("1.5", "abc", "-3"):
         response = client.get(f"/api/v1/endpoints/{id_}/", **bearer(tokens["read"]))
         assert response.status_code == 404 and response["Content-Type"] == "application/json", id_
+
+
+def test_usage_takes_a_date_or_a_date_and_time_with_or_without_an_offset(client, fleet, tokens):
+    for start in ("2026-11-20", "2026-11-20T10:00:00Z", "2026-11-20T10:00+01:00", "2026-11-20 10:00:00.5"):
+        assert client.get("/api/v1/usage/", {"start": start, "end": "2026-11-21"},
+                          **bearer(tokens["read"])).status_code == 200, start
 
 
 def test_page_size_is_honoured_from_1_to_1000(client, fleet, tokens):
