@@ -97,6 +97,18 @@ def test_empty_or_out_of_bounds_parameters_are_400s_in_json_whatever_the_format(
     assert list(response.json()) == [named] and isinstance(response.json()[named], list)
 
 
+@pytest.mark.parametrize(("url", "position"), [
+    ("/api/v1/usage/", "1"), ("/api/v1/usage/", "2026-13-45T00:00:00Z"), ("/api/v1/log-groups/", "2026-13-45"),
+    ("/api/v1/endpoints/", "abc"),
+])
+def test_a_forged_cursor_is_a_400_not_a_crash(client, fleet, tokens, url, position):
+    import base64
+
+    cursor = base64.b64encode(f"p={position}".encode()).decode()
+    response = client.get(url, {"cursor": cursor}, **bearer(tokens["read"]))
+    assert response.status_code == 400 and "cursor" in response.json()
+
+
 def test_an_unknown_format_is_a_406_and_an_id_that_is_not_one_a_json_404(client, fleet, tokens):
     for url in ("/api/v1/accounts/", "/api/v1/emissions/", "/api/v1/methodology/"):
         response = client.get(url, {"format": "AAA"}, **bearer(tokens["read"]))
