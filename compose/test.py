@@ -354,9 +354,8 @@ class Stack:
             self("logs", "--no-color", "--tail", "60", check=False)
 
     def down(self) -> None:
-        if self.started:
-            self("down", "-v", "--remove-orphans", "-t", "10", check=False)
-            self.started = False
+        self("down", "-v", "--remove-orphans", "-t", "10", check=False, capture=not self.started)
+        self.started = False
 
 
 # --- 5. HTTP, as a browser behind the TLS-terminating proxy would be seen -----------------------------------------
@@ -468,9 +467,14 @@ FROM collectors_endpoint e JOIN collectors_awsaccount a ON a.id = e.account_id
 """
 STATES = """
 SELECT count(*) FILTER (WHERE last_success >= '{since}' AND lease_owner = ''),
-       count(*) FILTER (WHERE lease_until > now()),
+       count(*) FILTER (WHERE lease_until > now() AND last_attempt >= '{fresh}'),
        string_agg(region || ' ' || source || ': ' || last_error, '; ') FILTER (WHERE last_error_at >= '{since}')
 FROM collectors_collectionstate
+"""
+IN_HAND = """
+SELECT string_agg(a.account_id || ' ' || c.region || ' ' || c.source, ', ')
+FROM collectors_collectionstate c JOIN collectors_awsaccount a ON a.id = c.account_id
+WHERE c.lease_until > now() AND c.last_attempt >= '{fresh}'
 """
 NOT_DONE = """
 SELECT string_agg(a.account_id || ' ' || c.region || ' ' || c.source || ' (lease until '
@@ -480,9 +484,10 @@ WHERE NOT (coalesce(c.last_success >= '{since}', false) AND c.lease_owner = '')
 """
 
 
-def collection_states(stack: Stack, since: str) -> tuple[int, int, str] | None:
-    """(succeeded since `since` and unleased, leases held now, errors since) or None while the database is away."""
-    out = stack.sql(STATES.format(since=since), check=False)
+def collection_states(stack: Stack, since: str, fresh: str | None = None) -> tuple[int, int, str] | None:
+    """(succeeded since `since` and unleased, leases taken since `fresh` and held now, errors since `since`), or None
+    while the database is away."""
+    out = stack.sql(STATES.format(since=since, fresh=fresh or since), check=False)
     if not out:
         return None
     done, leased, errors = (out.split("|") + ["", "", ""])[:3]
@@ -508,6 +513,7 @@ def wait_for(what: str, predicate, seconds: float, poll: float = 0.5):
 
 def scenario(stack: Stack) -> None:
     step = time.monotonic()
+    stack.down()  # what an interrupted earlier run may have left
     stack.up()
     stack.wait_healthy()
     ok(f"stack up, every healthcheck passing, in {time.monotonic() - step:.0f} s")
@@ -549,20 +555,23 @@ def scenario(stack: Stack) -> None:
     stack.manage("shell", "-c", "from collectors.tasks import collect_all; print(collect_all.delay().id)")
     log("queued collect_all on the worker")
 
+    fresh = since
+
     def mid_collection():
-        states = collection_states(stack, since)
+        """A task holds a lease it took since `fresh` (a lease left by a task the database restart interrupted
+        does not count) and the collection is not finished."""
+        states = collection_states(stack, since, fresh)
         return states if states and states[1] > 0 and states[0] < expected else None
 
     done, leased, _ = wait_for("a collection task holding its lease", mid_collection, 120 * timeout_scale())
     log(f"mid-collection ({done}/{expected} done, {leased} leased): restarting the postgres container")
     run(["docker", "restart", "-t", "10", stack.container("postgres")], capture=True)
     stack.wait_healthy(("postgres",), also_running=(), seconds=120)
+    fresh = stack.sql("SELECT now()")
     states = wait_for("a collection task running again after the database restart", mid_collection,
                       120 * timeout_scale())
     done, leased, _ = states
-    in_hand = stack.sql("SELECT string_agg(a.account_id || ' ' || c.region || ' ' || c.source, ', ')"
-                        " FROM collectors_collectionstate c JOIN collectors_awsaccount a ON a.id = c.account_id"
-                        " WHERE c.lease_until > now()", check=False)
+    in_hand = stack.sql(IN_HAND.format(fresh=fresh), check=False)
     log(f"mid-collection ({done}/{expected} done; leased: {in_hand}): docker kill -s KILL the worker")
     worker = stack.container("worker")
     run(["docker", "kill", "-s", "KILL", worker], capture=True)
