@@ -27,6 +27,12 @@ class StableCursor(CursorPagination):
             raise ValidationError({self.cursor_query_param: ["Invalid cursor: pass the `next` or `previous` link "
                                                              "of an earlier page unchanged."]}) from None
 
+    def check(self, request, queryset) -> None:
+        """``page_size`` and ``cursor`` checked as for a page: a CSV ignores them, but a bad one is still a 400."""
+        self.model = queryset.model
+        self.get_page_size(request)
+        self.decode_cursor(request)
+
     def _position_field(self):
         first = self.ordering if isinstance(self.ordering, str) else self.ordering[0]
         return self.model._meta.get_field(first.lstrip("-"))

@@ -57,7 +57,7 @@ class DayField(serializers.DateField):
         return super().to_internal_value(value)
 
 
-@extend_schema_field({"type": "string", "pattern": INSTANT, "example": "2026-11-20T10:00:00Z"})
+@extend_schema_field({"type": "string", "pattern": INSTANT})
 class InstantField(serializers.DateTimeField):
     def to_internal_value(self, value):
         if not isinstance(value, str) or not _whole(INSTANT, value):

@@ -60,7 +60,7 @@ class TeamScoped(JsonErrors, viewsets.GenericViewSet):
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
         if wants_csv(request):
-            self.paginator.get_page_size(request)  # the CSV is every row, but a bad page_size is still a 400
+            self.paginator.check(request, queryset)
             return self.csv(queryset)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -89,6 +89,7 @@ def test_bad_parameters_are_400s_that_name_the_parameter(client, fleet, tokens, 
     ("/api/v1/usage/", {"end": "20261120T100000"}, "end"),
     ("/api/v1/storage/", {"page_size": "0"}, "page_size"), ("/api/v1/storage/", {"page_size": "1001"}, "page_size"),
     ("/api/v1/variants/", {"page_size": "0", "format": "csv"}, "page_size"),
+    ("/api/v1/variants/", {"cursor": "not a cursor", "format": "csv"}, "cursor"),
 ])
 def test_empty_or_out_of_bounds_parameters_are_400s_in_json_whatever_the_format(client, fleet, tokens, url, params,
                                                                                  named):
