@@ -1,15 +1,21 @@
 from celery import shared_task
+from django.db.utils import InterfaceError, OperationalError
 
 from dashboard import footprint
 
+# A lost database connection (a restart, a failover) is retried with Celery's exponential backoff and jitter, from
+# 5 s up to 5 minutes; each of these jobs is idempotent (estimates are upserted, alerts and digests are claimed).
+DATABASE_RETRY = {"autoretry_for": (OperationalError, InterfaceError), "retry_backoff": 5,
+                  "retry_backoff_max": 300, "retry_jitter": True, "max_retries": 12}
 
-@shared_task(name="dashboard.tasks.estimate_pending")
+
+@shared_task(name="dashboard.tasks.estimate_pending", **DATABASE_RETRY)
 def estimate_pending() -> int:
     """Estimate new, re-collected and outdated variant-hours (the estimator's version is stored with each)."""
     return footprint.estimate_pending()
 
 
-@shared_task(name="dashboard.tasks.recommend")
+@shared_task(name="dashboard.tasks.recommend", **DATABASE_RETRY)
 def recommend() -> dict:
     """Re-compute every team's recommendations; returns per team what was created, updated, resolved."""
     from dataclasses import asdict
@@ -19,7 +25,7 @@ def recommend() -> dict:
     return {slug: asdict(outcome) for slug, outcome in engine.recompute_all().items()}
 
 
-@shared_task(name="dashboard.tasks.check_alerts")
+@shared_task(name="dashboard.tasks.check_alerts", **DATABASE_RETRY)
 def check_alerts() -> dict:
     """Open, remind and resolve idle-endpoint alerts for every team; each notification is its own retried task,
     queued once the alert's state has committed."""
@@ -67,7 +73,7 @@ def deliver_alert(self, channel_id: int, alert_id: int, event: str) -> str:
     return delivery.status if delivery else "channel disabled"
 
 
-@shared_task(name="dashboard.tasks.send_digests")
+@shared_task(name="dashboard.tasks.send_digests", **DATABASE_RETRY)
 def send_digests() -> int:
     """Queue one send per weekly digest that is due (the team's local weekday and hour) and not yet sent."""
     from django.utils import timezone
