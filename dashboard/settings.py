@@ -246,6 +246,7 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_queue_dir / "processed"),
         "store_processed": False,
+        "control_folder": str(_queue_dir / "control"),  # Kombu's default is ./control, in the checkout
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged message (its worker was killed) goes back to the queue once no task can still be running
