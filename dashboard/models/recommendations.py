@@ -8,7 +8,7 @@ from django.db import models
 
 
 class TeamPolicy(models.Model):
-    """Thresholds and lookbacks of the recommendation rules for one team (docs/recommendations.md)."""
+    """Thresholds and lookbacks of the recommendation rules for one team (docs/methodology.md, "Recommendations")."""
 
     team = models.OneToOneField("dashboard.Team", on_delete=models.CASCADE, related_name="policy")
     lookback_days = models.PositiveSmallIntegerField(default=14, validators=[MinValueValidator(1),

@@ -1,6 +1,7 @@
 """Storage recommendations: CloudWatch log retention, data-capture sampling and data-capture expiry.
 
-Three rules read the team's daily log-group snapshots and S3 Storage Lens days (docs/recommendations-storage.md):
+Three rules read the team's daily log-group snapshots and S3 Storage Lens days
+(docs/methodology.md, "Storage rules in detail"):
 
 * **Log retention**: a log group that never expires, or keeps its events longer than the team's policy, and holds
   at least ``policy.log_min_bytes``: set the longest retention CloudWatch Logs accepts within the policy.
