@@ -29,10 +29,11 @@ demo: $(VENV)/.installed-sandbox
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest
 
-## lint: ruff, estimator/ free of Django, and the production settings' deployment checks (no database needed)
+## lint: ruff, mypy --strict on estimator/ (no Django there), the production settings' deployment checks (no database needed)
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	@! grep -rn --include=*.py "django" estimator/ || (echo "estimator/ must not import Django"; exit 1)
+	$(VENV)/bin/mypy
 	DJANGO_ENV=production ALLOWED_HOSTS=example.com \
 	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(45))')" \
 	$(PY) manage.py check --deploy --fail-level WARNING

@@ -5,6 +5,7 @@ prefix is stripped and the rest matched exactly (no fuzzy matching).
 """
 
 from functools import cache
+from typing import cast
 
 import pandas as pd
 
@@ -33,6 +34,6 @@ def hardware(instance_type: str) -> pd.Series:
     """One catalog row; ``KeyError`` naming the type when it is not in the catalog."""
     key = ec2_type(instance_type)
     try:
-        return instance_catalog().loc[key]
+        return cast(pd.Series, instance_catalog().loc[key])  # a row: the index is unique
     except KeyError:
         raise KeyError(f"unknown instance type {instance_type!r} (looked up as {key!r})") from None

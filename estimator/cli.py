@@ -57,7 +57,7 @@ def where(error: InputError) -> str:
     """``line N, column X: `` for a row of a freshly read CSV (its index is the data row number)."""
     parts = []
     if isinstance(error.row, Integral):
-        parts.append(f"line {error.row + 1 + HEADER_LINES}")
+        parts.append(f"line {int(error.row) + 1 + HEADER_LINES}")
     if error.column:
         parts.append(f"column {error.column!r}")
     return ", ".join(parts) + ": " if parts else ""

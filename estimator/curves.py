@@ -25,4 +25,5 @@ def teads_curve() -> Curve:
 
 def load_share(util_pct: np.ndarray, curve: Curve) -> np.ndarray:
     """Share of (max - min) watts at each utilization (NaN stays NaN), piecewise linear between curve points."""
-    return np.interp(util_pct, curve[0], curve[1])
+    share: np.ndarray = np.interp(util_pct, curve[0], curve[1])
+    return share

@@ -81,7 +81,7 @@ def add_serverless(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes,
     energy.embodied_co2e_kg[rows] = use.embodied_co2e_kg
 
 
-def emissions(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> dict:
+def emissions(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> dict[str, np.ndarray]:
     """Facility energy (PUE applied), operational and embodied CO2e, the range, and SCI per 1,000 invocations."""
     pue = setting.pue
     grid_kg = setting.grid_arrays["kgco2e_per_kwh"][codes.grid]
@@ -104,7 +104,8 @@ COMPONENTS = {"cpu_kwh": "cpu", "gpu_kwh": "gpu", "memory_kwh": "memory", "accel
 def per_thousand_invocations(co2e_kg: np.ndarray, invocations: np.ndarray) -> np.ndarray:
     """SCI = (E x I + M) per R with R = 1,000 inferences, in grams; NaN where invocations are unknown or zero."""
     counted = invocations > 0
-    return np.divide(co2e_kg * 1000 * 1000, invocations, out=np.full_like(co2e_kg, np.nan), where=counted)
+    grams: np.ndarray = np.divide(co2e_kg * 1000 * 1000, invocations, out=np.full_like(co2e_kg, np.nan), where=counted)
+    return grams
 
 
 def estimate_block(usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> dict[str, np.ndarray]:

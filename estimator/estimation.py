@@ -32,7 +32,7 @@ def estimate(frame: pd.DataFrame, methodology: str = "default", factors: Factors
     estimates = pd.DataFrame(values.T, index=frame.index, columns=list(NUMERIC_OUTPUT), copy=False)
     labels = {"methodology": setting.method.name, "methodology_version": setting.method.version}
     for column, label in labels.items():
-        estimates[column] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[label])
+        estimates[column] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=pd.Index([label]))
     for column, categorical in provenance_columns(keys, setting).items():
         estimates[column] = categorical
     return pd.concat([frame.drop(columns=list(OUTPUT_COLUMNS), errors="ignore"), estimates], axis=1)

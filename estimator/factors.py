@@ -24,7 +24,7 @@ class Factors:
     grid_kgco2e_per_kwh: Mapping[str, float] = field(default_factory=dict)
     lifetime_hours: float | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name, value in (("pue", self.pue), ("lifetime_hours", self.lifetime_hours)):
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive, got {value!r}")

@@ -56,14 +56,14 @@ def _as_of() -> str:
 PRICES_AS_OF = _as_of()
 
 
-def _instance_type(value) -> str | None:
+def _instance_type(value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     name = value.strip().lower()
     return name if name.startswith("ml.") else f"ml.{name}"
 
 
-def _region(value) -> str | None:
+def _region(value: object) -> str | None:
     return value.strip().lower() if isinstance(value, str) and value.strip() else None
 
 

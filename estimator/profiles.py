@@ -5,6 +5,7 @@ hot path. Two synthetic rows follow the catalog: one for unknown types and one f
 """
 
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,12 +65,13 @@ def cpu_profile(hardware: pd.DataFrame, method: Methodology) -> pd.DataFrame:
     return profile
 
 
-def chosen_microarchitecture(row, method: Methodology) -> str:
+def chosen_microarchitecture(row: Any, method: Methodology) -> str:
     """The ``ccf`` methodology keeps CCF's own mapping wherever CCF has coefficients for it."""
-    ccf_name = row.ccf_cpu_microarchitecture
+    ccf_name: str = row.ccf_cpu_microarchitecture
     if method.prefers_ccf_microarchitecture and ccf_name and set(ccf_name.split("+")) <= ccf_microarchitectures():
         return ccf_name
-    return row.cpu_microarchitecture
+    own_name: str = row.cpu_microarchitecture
+    return own_name
 
 
 @cache
@@ -79,7 +81,7 @@ def ccf_microarchitectures() -> frozenset[str]:
 
 
 @cache
-def microarchitecture_coefficients(name: str) -> dict:
+def microarchitecture_coefficients(name: str) -> dict[str, Any]:
     """Mean (median with Sandy/Ivy Bridge) of the parts of a ``+`` mix; AWS average if a part is unknown."""
     cpu = table("cpu_power", "microarchitecture")
     parts = name.split("+")

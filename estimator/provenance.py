@@ -24,7 +24,8 @@ def provenance_keys(usage: dict[str, np.ndarray], codes: Codes, setting: Setting
     if codes.serverless.any():
         busy = usage["invocations"] * usage["model_latency_ms"]
         flags |= (np.isnan(busy) & codes.serverless) * SERVERLESS_INCOMPLETE
-    return (codes.type.astype(np.int64) * len(setting.grid) + codes.grid) * FLAG_STATES + flags
+    keys: np.ndarray = (codes.type.astype(np.int64) * len(setting.grid) + codes.grid) * FLAG_STATES + flags
+    return keys
 
 
 def provenance_columns(keys: np.ndarray, setting: Setting) -> dict[str, pd.Categorical]:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from estimator.catalog import ec2_type
 from estimator.factors import Factors, Pue, grid_factors, resolve_lifetime, resolve_pue
-from estimator.lookup import lookup_codes, region_codes
+from estimator.lookup import lookup_codes, position, region_codes
 from estimator.methods import Methodology
 from estimator.profiles import SERVERLESS, UNKNOWN, shipped_profiles
 
@@ -45,7 +45,7 @@ class Setting:
 
     def type_codes(self, instance_types: pd.Series, serverless: np.ndarray) -> np.ndarray:
         """Profile row of each usage row: ``ml.`` prefix stripped, exact match, else the unknown row."""
-        codes = lookup_codes(instance_types, self.profiles.index, ec2_type, self.profiles.index.get_loc(UNKNOWN))
+        codes = lookup_codes(instance_types, self.profiles.index, ec2_type, position(self.profiles.index, UNKNOWN))
         codes[serverless] = self.profiles.index.get_loc(SERVERLESS)
         return codes
 

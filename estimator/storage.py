@@ -5,7 +5,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from estimator.factors import ANY_REGION, Factors, grid_factors, resolve_pue
+from estimator.factors import ANY_REGION, Factors, Pue, grid_factors, resolve_pue
 from estimator.lookup import region_codes
 from estimator.methods import methodology_named
 from estimator.tables import constant, constant_source, read_table
@@ -33,7 +33,7 @@ def estimate_storage(frame: pd.DataFrame, methodology: str = "default", factors:
     grid = grid_factors(method, factors)
     grid = grid.iloc[region_codes(frame["region"], grid)]
     pue = resolve_pue(method, factors)
-    result = storage_emissions(storage_it_kwh(numbers, classes), grid, pue)
+    result: dict[str, np.ndarray | str] = dict(storage_emissions(storage_it_kwh(numbers, classes), grid, pue))
     result["methodology"], result["methodology_version"] = method.name, method.version
     result["factors"], result["fallbacks"] = storage_provenance(classes, grid, pue)
     return pd.concat([frame, pd.DataFrame(result, index=frame.index)], axis=1)
@@ -78,10 +78,11 @@ def storage_it_kwh(numbers: dict[str, np.ndarray], classes: pd.DataFrame) -> np.
     media_watt_hours = {media: constant(f"{media}_watt_hours_per_tb_hour") for media in ("ssd", "hdd")}
     tb_hours = numbers["stored_bytes"] / BYTES_PER_TB * numbers["hours"]
     replication = classes["replication_factor"].to_numpy()
-    return tb_hours * classes["media"].map(media_watt_hours).to_numpy() * replication / 1000
+    it_kwh: np.ndarray = tb_hours * classes["media"].map(media_watt_hours).to_numpy() * replication / 1000
+    return it_kwh
 
 
-def storage_emissions(it_kwh: np.ndarray, grid: pd.DataFrame, pue) -> dict[str, np.ndarray]:
+def storage_emissions(it_kwh: np.ndarray, grid: pd.DataFrame, pue: Pue) -> dict[str, np.ndarray]:
     grid_kg = grid["kgco2e_per_kwh"].to_numpy()
     spread = grid["uncertainty"].to_numpy()
     power_spread = constant("power_uncertainty_assumed")  # storage coefficients are 2016 projections
@@ -91,7 +92,7 @@ def storage_emissions(it_kwh: np.ndarray, grid: pd.DataFrame, pue) -> dict[str, 
             "co2e_kg_high": it_kwh * (1 + power_spread) * pue.high * grid_kg * (1 + spread)}
 
 
-def storage_provenance(classes: pd.DataFrame, grid: pd.DataFrame, pue) -> tuple[np.ndarray, np.ndarray]:
+def storage_provenance(classes: pd.DataFrame, grid: pd.DataFrame, pue: Pue) -> tuple[np.ndarray, np.ndarray]:
     media_source = {media: constant_source(f"{media}_watt_hours_per_tb_hour") for media in ("ssd", "hdd")}
     factors = ("storage:" + classes["service"] + "/" + classes["storage_class"]
                + "@" + classes["source_id"] + ";" + classes["media"] + ":" + classes["media"].map(media_source)

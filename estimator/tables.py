@@ -2,6 +2,7 @@
 
 from functools import cache
 from importlib import resources
+from typing import Any, cast
 
 import pandas as pd
 
@@ -11,10 +12,10 @@ PROVENANCE_COLUMNS = ("source", "source_year")
 NULLABLE_NUMBERS = {"burstable_baseline_pct": [""]}
 
 
-def read_table(name: str, **read_options) -> pd.DataFrame:
+def read_table(name: str, **read_options: Any) -> pd.DataFrame:
     """Read ``estimator/data/<name>.csv``; ``ValueError`` when a row lacks its source or source year."""
     with resources.files("estimator.data").joinpath(f"{name}.csv").open() as handle:
-        frame = pd.read_csv(handle, keep_default_na=False, na_values=NULLABLE_NUMBERS, **read_options)
+        frame: pd.DataFrame = pd.read_csv(handle, keep_default_na=False, na_values=NULLABLE_NUMBERS, **read_options)
     for column in PROVENANCE_COLUMNS:
         if column not in frame or (frame[column].astype(str).str.strip() == "").any():
             raise ValueError(f"{name}.csv: every row needs a {column!r}")
@@ -32,7 +33,7 @@ def table(name: str, key: str) -> pd.DataFrame:
 
 def constant(name: str) -> float:
     """One named value of ``constants.csv`` (its unit is in the table)."""
-    return float(table("constants", "name").at[name, "value"])
+    return float(cast(float, table("constants", "name").at[name, "value"]))
 
 
 def constant_source(name: str) -> str:

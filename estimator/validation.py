@@ -1,5 +1,7 @@
 """Checks on a usage frame before estimation: a malformed value is reported by row and column, never guessed."""
 
+from collections.abc import Hashable
+
 import numpy as np
 import pandas as pd
 
@@ -13,7 +15,7 @@ NON_NEGATIVE_COLUMNS = ("hours", "instance_count", "invocations", "model_latency
 class InputError(ValueError):
     """A malformed usage frame; ``row`` is the index label and ``column`` the column of the first bad value."""
 
-    def __init__(self, message: str, row=None, column: str | None = None):
+    def __init__(self, message: str, row: Hashable | None = None, column: str | None = None):
         super().__init__(message)
         self.row = row
         self.column = column
@@ -35,8 +37,8 @@ def as_numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
     numbers = pd.to_numeric(values, errors="coerce")
     bad = numbers.isna() & values.notna() & (values.astype(str).str.strip() != "")
     if bad.any():
-        label = bad.idxmax()
-        raise InputError(f"{column} is not a number: {values[label]!r}", row=label, column=column)
+        first = int(np.argmax(bad.to_numpy()))
+        raise InputError(f"{column} is not a number: {values.iloc[first]!r}", row=values.index[first], column=column)
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
 

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -40,10 +41,11 @@ class Methodology:
 
 def physical_chips(host_vcpus: pd.Series) -> pd.Series:
     """CCF's rule: a host has one physical chip per 96 vCPUs (rounded up)."""
-    return np.ceil(host_vcpus / constant("vcpus_per_chip"))
+    chips: pd.Series = np.ceil(host_vcpus / constant("vcpus_per_chip"))
+    return chips
 
 
 def average_cpu_watts() -> tuple[float, float]:
     """(min, max) watts per vCPU of the AWS-average microarchitecture, used where the CPU is unknown."""
-    row = table("cpu_power", "microarchitecture").loc["AWS average"]
+    row = cast(pd.Series, table("cpu_power", "microarchitecture").loc["AWS average"])  # the index is unique
     return float(row["min_watts_per_vcpu"]), float(row["max_watts_per_vcpu"])
