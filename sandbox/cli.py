@@ -1,5 +1,8 @@
 """``python -m sandbox`` (or ``manage.py sandbox``): start the simulated AWS, seed the fleet, keep it alive.
 
+Resources are created through boto3 over HTTP, as production calls them; the 14-day metric history goes
+straight into the server's metric store (same process), which makes the demo fleet ready in seconds.
+
 While it runs, every minute it publishes the newest minute of metrics for every running variant,
 so incremental collection always finds fresh data, exactly as it would on AWS.
 """
@@ -30,10 +33,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seed N endpoints instead of the 44-endpoint demo fleet (for benchmarks)")
     parser.add_argument("--no-seed", action="store_true", help="start empty")
     parser.add_argument("--no-live", action="store_true", help="do not publish new metrics every minute")
-    parser.add_argument("--ready-file", type=Path, help="write the URL and fleet summary here when ready")
-    parser.add_argument("--fast-metrics", action="store_true",
-                        help="write seeded metrics straight into the in-process store instead of over HTTP "
-                             "(much faster for --scale; every other call still goes over HTTP)")
+    parser.add_argument("--ready-file", type=Path,
+                        help="write the URL and fleet summary here when ready (and progress to FILE.progress)")
+    parser.add_argument("--metrics-over-http", action="store_true",
+                        help="seed the metric history through PutMetricData over HTTP (about ten times slower) "
+                             "instead of writing it straight into the in-process metric store")
+    parser.add_argument("--fast-metrics", action="store_true", help=argparse.SUPPRESS)  # the default now
     return parser.parse_args(argv)
 
 
@@ -41,16 +46,66 @@ class SandboxNotReady(RuntimeError):
     pass
 
 
-def wait_until_ready(process, ready_file: Path, seconds: float) -> dict:
-    """The fleet summary a sandbox started with ``--ready-file`` writes once seeded; raises if it dies or stalls."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+STALL_SECONDS = 120.0  # no sign of progress for this long means stuck, however slow the machine
+
+
+def progress_file(ready_file: Path) -> Path:
+    """Where a sandbox started with ``--ready-file`` notes each seeding step, so a waiter can tell slow from stuck."""
+    return ready_file.with_name(ready_file.name + ".progress")
+
+
+def wait_until_ready(process, ready_file: Path, stall_seconds: float = STALL_SECONDS) -> dict:
+    """The fleet summary a sandbox started with ``--ready-file`` writes once seeded.
+
+    There is no deadline for the whole start: a loaded machine may seed several times slower than a quiet one.
+    Raises when the process exits, or when its progress file has not changed for ``stall_seconds``.
+    """
+    progress, last_seen = progress_file(ready_file), None
+    last_change = time.monotonic()
+    while not (ready_file.exists() and ready_file.stat().st_size):
         if process.poll() is not None:
             raise SandboxNotReady(f"the sandbox exited with code {process.returncode} (port already in use?)")
-        if ready_file.exists() and ready_file.stat().st_size:
-            return json.loads(ready_file.read_text())
+        seen = _file_state(progress)
+        if seen != last_seen:
+            last_seen, last_change = seen, time.monotonic()
+        elif time.monotonic() - last_change > stall_seconds:
+            raise SandboxNotReady(f"the sandbox made no progress for {stall_seconds:.0f} s "
+                                  f"(last step: {_last_line(progress)!r})")
         time.sleep(0.5)
-    raise SandboxNotReady(f"the sandbox was not ready after {seconds:.0f} s")
+    return json.loads(ready_file.read_text())
+
+
+def _file_state(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _last_line(path: Path) -> str:
+    try:
+        return path.read_text().strip().rsplit("\n", 1)[-1]
+    except FileNotFoundError:
+        return "not started"
+
+
+class ProgressLog:
+    """Prints each seeding step and, with a ready file, appends it to the progress file a waiter watches."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        if path:
+            path.write_text("")
+
+    def __call__(self, message: str) -> None:
+        print(message, flush=True)
+        self.beat(message.strip())
+
+    def beat(self, note: str = "working") -> None:
+        if self.path:
+            with self.path.open("a") as log:
+                log.write(f"{datetime.now(UTC):%H:%M:%S} {note}\n")
 
 
 def fleet_summary(endpoints, url: str, now: datetime) -> dict:
@@ -72,13 +127,27 @@ def fleet_summary(endpoints, url: str, now: datetime) -> dict:
 
 
 def direct_metric_sink(server: SandboxServer):
-    """Write into the server's own metric store (same process): for fleet-scale benchmarks."""
+    """Write into the server's own metric store (same process), as PutMetricData would, without HTTP.
+
+    The seeder builds exactly the datums it would send; only the transport is skipped. The other seeding
+    calls (SageMaker, Logs, S3, Storage Lens) and the live minutes still go over HTTP through boto3.
+    """
     from moto.cloudwatch.models import cloudwatch_backends
 
     from sandbox.patches import metric_store
 
     def put(account: str, region: str, namespace: str, data: list[dict]) -> None:
         metric_store(cloudwatch_backends[account][region]).put(namespace, data)
+
+    return put
+
+
+def with_heartbeat(sink, progress: ProgressLog):
+    """A metric sink that notes each batch in the progress file: seeding metrics is the longest step."""
+
+    def put(account: str, region: str, namespace: str, data: list[dict]) -> None:
+        sink(account, region, namespace, data)
+        progress.beat(f"metrics: {len(data)} in {namespace} for {account} {region}")
 
     return put
 
@@ -109,17 +178,18 @@ def live_loop(endpoints, url: str, stop: threading.Event, started: datetime) -> 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    progress = ProgressLog(progress_file(args.ready_file) if args.ready_file else None)
     server = SandboxServer(args.host, args.port).start()
     endpoints = fl.build_fleet(args.scale)
     now = datetime.now(UTC)
-    print(f"Sandbox (simulated AWS) listening on {server.url}", flush=True)
+    progress(f"Sandbox (simulated AWS) listening on {server.url}")
     if not args.no_seed:
-        print(f"Seeding {len(endpoints)} endpoints in {len(fl.ACCOUNTS)} accounts ...", flush=True)
-        sink = direct_metric_sink(server) if args.fast_metrics else None
-        report = seed(server.url, endpoints, now=now, sink=sink, progress=lambda m: print(m, flush=True))
-        print(f"Seeded {report.endpoints} endpoints, {report.variants} variants, {report.datapoints:,} metric "
-              f"statistic sets, {report.log_groups} log groups, {report.lens_files} Storage Lens reports "
-              f"in {report.seconds:.1f} s", flush=True)
+        progress(f"Seeding {len(endpoints)} endpoints in {len(fl.ACCOUNTS)} accounts ...")
+        sink = http_metric_sink(server.url) if args.metrics_over_http else direct_metric_sink(server)
+        report = seed(server.url, endpoints, now=now, sink=with_heartbeat(sink, progress), progress=progress)
+        progress(f"Seeded {report.endpoints} endpoints, {report.variants} variants, {report.datapoints:,} metric "
+                 f"statistic sets, {report.log_groups} log groups, {report.lens_files} Storage Lens reports "
+                 f"in {report.seconds:.1f} s")
         server.app.fleet = fleet_summary(endpoints, server.url, now)
     if args.ready_file:
         args.ready_file.write_text(json.dumps(server.app.fleet or {"url": server.url}))

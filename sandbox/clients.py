@@ -9,6 +9,8 @@ stay plain boto3:
 
 from __future__ import annotations
 
+import threading
+
 import boto3
 from botocore.config import Config
 
@@ -16,6 +18,17 @@ from collectors.aws import s3control_custom_endpoint_handler
 
 SANDBOX_CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
 RETRY_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=16)
+_session: boto3.session.Session | None = None
+_session_lock = threading.Lock()  # a boto3 session is not thread-safe; the clients it makes are
+
+
+def _new_client(service: str, endpoint_url: str, region: str):
+    """One shared session loads each service model once (a fresh session per client costs ~0.2 s of JSON)."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session(**SANDBOX_CREDENTIALS)
+        return _session.client(service, region_name=region, endpoint_url=endpoint_url, config=RETRY_CONFIG)
 
 
 def _account_header(account_id: str):
@@ -26,9 +39,7 @@ def _account_header(account_id: str):
 
 
 def client(service: str, endpoint_url: str, region: str, account_id: str | None = None):
-    c = boto3.session.Session(**SANDBOX_CREDENTIALS, region_name=region).client(
-        service, endpoint_url=endpoint_url, config=RETRY_CONFIG
-    )
+    c = _new_client(service, endpoint_url, region)
     if account_id:
         c.meta.events.register("before-sign.*.*", _account_header(account_id))
     if service == "s3control":

@@ -1,4 +1,4 @@
-"""Seed a running sandbox with the fleet, through plain boto3 calls.
+"""Seed a running sandbox with the fleet, through plain boto3 calls (the metric history through a pluggable sink).
 
 Per account and region: SageMaker models, endpoint configs (including superseded ones) and
 endpoints; 14 days of CloudWatch metrics in AWS's namespaces, names, dimensions and units;
@@ -371,7 +371,11 @@ def http_metric_sink(endpoint_url: str) -> MetricSink:
 
 def seed_metrics(endpoints, now: datetime, sink: MetricSink, report: SeedReport, workers: int = 4,
                  progress: Callable[[str], None] = print) -> None:
-    """Put every variant's metrics, one endpoint at a time so memory stays bounded at fleet scale."""
+    """Put every variant's metrics, one endpoint at a time so memory stays bounded at fleet scale.
+
+    ``sink`` receives the batches PutMetricData would carry: over HTTP (``http_metric_sink``) or straight into
+    the server's store when it runs in this process (``sandbox.cli.direct_metric_sink``, the default there).
+    """
     minutes, detail_index = fl.minute_grid(now)
     stamp = now.timestamp()
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -386,7 +390,7 @@ def seed_metrics(endpoints, now: datetime, sink: MetricSink, report: SeedReport,
             list(pool.map(lambda batch: sink(*batch), batches))
             report.put_calls += len(batches)
     progress(f"  metrics: {report.datapoints:,} statistic sets for {report.variants} variants "
-             f"in {report.put_calls} PutMetricData calls")
+             f"in {report.put_calls} PutMetricData-sized batches")
 
 
 def seed(endpoint_url: str, endpoints: tuple[fl.Endpoint, ...], now: datetime | None = None,
