@@ -38,6 +38,12 @@ lint: $(VENV)/.installed-dev
 	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(45))')" \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
+## format: ruff format over the tree (rewrites files; CI does not check formatting until the tree has been formatted once)
+.PHONY: format
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix --select I .
+
 ## compose-test: docker-compose.yml for real (images built locally, stand-in bases; see compose/README.md)
 compose-test:
 	$(PYTHON) compose/test.py

@@ -252,7 +252,7 @@ def status_mb(pid: int, field: str) -> float:
 
 # --- 2. Load run -----------------------------------------------------------------------------------------------------
 
-def load_run(port: int, url: str, plaintext: str, seconds: int, connections: int, log: Path) -> bool:
+def load_run(port: int, url: str, plaintext: str, seconds: int, connections: int, log: Path) -> bool:  # noqa: PLR0913 - a benchmark step: the run's knobs
     headers = {"Authorization": f"Bearer {plaintext}"}
     for _ in range(2 * WORKERS):  # each worker's first request imports and connects
         status, body = get(port, url, headers)
@@ -281,7 +281,7 @@ def load_run(port: int, url: str, plaintext: str, seconds: int, connections: int
     return passed
 
 
-def run_wrk(wrk: str, port: int, url: str, plaintext: str, seconds: int, connections: int) -> dict:
+def run_wrk(wrk: str, port: int, url: str, plaintext: str, seconds: int, connections: int) -> dict:  # noqa: PLR0913 - a benchmark step: wrk's knobs
     command = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {plaintext}",
                f"http://127.0.0.1:{port}{url}"]
     print(f"   wrk -t2 -c{connections} -d{seconds}s --latency -H 'Authorization: Bearer wtsn_…' <url>", flush=True)
@@ -379,8 +379,16 @@ class RssSampler(threading.Thread):
         self.join()
 
 
-def csv_export(port: int, master: int, url: str, what: str, plaintext: str, timeout: float, log: Path,
-               gunicorn_timeout: int) -> bool:
+def csv_export(  # noqa: C901, PLR0913 - a benchmark step that measures and reports several figures
+    port: int,
+    master: int,
+    url: str,
+    what: str,
+    plaintext: str,
+    timeout: float,
+    log: Path,
+    gunicorn_timeout: int,
+) -> bool:
     before = {pid: status_mb(pid, "VmRSS") for pid in workers(master)}
     print(f"\n3. CSV export of {what}, streamed from gunicorn (stopped after {timeout:.0f} s if still running):\n"
           f"   GET {url}\n   workers' RSS before: "

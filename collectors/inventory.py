@@ -62,7 +62,7 @@ def collect_inventory(account, region: str, now: datetime, calls: aws.ApiCalls) 
     return result
 
 
-def record_endpoint(account, region, sm, name: str, now: datetime, models: dict, result: InventoryResult) -> None:
+def record_endpoint(account, region, sm, name: str, now: datetime, models: dict, result: InventoryResult) -> None:  # noqa: PLR0913 - one run's context (account, region, client, clock, result) travels as arguments
     described = sm.describe_endpoint(EndpointName=name)
     endpoint = Endpoint.objects.filter(account=account, region=region, name=name).first()
     config_name = described["EndpointConfigName"]
@@ -129,7 +129,7 @@ def model_mode(model: dict) -> str:
     return containers[0].get("Mode", "SingleModel") if containers else ""
 
 
-def save_endpoint(account, region, endpoint, described, config, models, tags, now) -> Endpoint:
+def save_endpoint(account, region, endpoint, described, config, models, tags, now) -> Endpoint:  # noqa: PLR0913 - the facts of one endpoint from four AWS calls, saved together
     if endpoint is None:
         endpoint = Endpoint(account=account, region=region, name=described["EndpointName"], first_seen=now)
     endpoint.arn = described["EndpointArn"]

@@ -121,7 +121,7 @@ def require_inventory(account, region: str) -> None:
                                "no hour is skipped")
 
 
-def dispatch(account, region, source, state, since, now, calls, progress) -> tuple[dict, datetime]:
+def dispatch(account, region, source, state, since, now, calls, progress) -> tuple[dict, datetime]:  # noqa: PLR0913 - forwards one run's context to whichever collector the source names
     """Run the source's collector; returns (details, new watermark)."""
     if source == Source.INVENTORY:
         return asdict(collect_inventory(account, region, now, calls)), now
@@ -167,8 +167,15 @@ def fix_backfill_start(account: AwsAccount, region: str, now: datetime) -> None:
         CollectionState.objects.filter(pk=state.pk, backfill_from__isnull=True).update(backfill_from=first_start(now))
 
 
-def run(account: AwsAccount, region: str, source: str, since: datetime | None = None, owner: str | None = None,
-        progress=None, recovered: str = "") -> RunSummary:
+def run(  # noqa: PLR0913 - the entry point of `manage.py collect` and the task: its options
+    account: AwsAccount,
+    region: str,
+    source: str,
+    since: datetime | None = None,
+    owner: str | None = None,
+    progress=None,
+    recovered: str = "",
+) -> RunSummary:
     """Collect one source; ``recovered`` names a transient error (database, broker) an earlier attempt of this
     same run died of, to be shown on Collection health with the outcome."""
     now = timezone.now()

@@ -122,8 +122,15 @@ def collect_export(account, config: dict, now: datetime, calls: aws.ApiCalls, re
         result.rows += len(rows)
 
 
-def collect_cloudwatch(account, config: dict, region: str, lookback_days: int, now: datetime,
-                       calls: aws.ApiCalls, result: StorageLensResult) -> None:
+def collect_cloudwatch(  # noqa: PLR0913 - one run's context (account, region, clock, calls, result)
+    account,
+    config: dict,
+    region: str,
+    lookback_days: int,
+    now: datetime,
+    calls: aws.ApiCalls,
+    result: StorageLensResult,
+) -> None:
     cloudwatch = aws.client(account, "cloudwatch", region, calls)
     metrics = [m for page in cloudwatch.get_paginator("list_metrics").paginate(
         Namespace=CLOUDWATCH_NAMESPACE, MetricName="StorageBytes",

@@ -26,8 +26,14 @@ DATABASE_RETRIES = 12  # backoff doubling from 5 s, capped at 5 min: waits out a
 
 
 @shared_task(bind=True, name="collectors.tasks.collect", max_retries=DATABASE_RETRIES)
-def collect(self, account_pk: int, region: str, source: str, since: str | None = None,
-            recovered: str = "") -> dict | None:
+def collect(  # noqa: PLR0913 - a Celery task: bound self plus its message's fields
+    self,
+    account_pk: int,
+    region: str,
+    source: str,
+    since: str | None = None,
+    recovered: str = "",
+) -> dict | None:
     """Collect one source for one account and region. A failure is recorded on the collection-health page and
     does not stop other accounts or regions; throttling that outlasts botocore's own retries is retried later,
     and so is a lost database connection (with Celery's exponential backoff and jitter), the error then shown

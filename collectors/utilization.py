@@ -217,9 +217,16 @@ def upsert(rows: list[VariantHour]) -> int:
     return len(rows)
 
 
-def collect_utilization(account, region: str, start: datetime, now: datetime, calls: aws.ApiCalls,
-                        progress=None, previous_run: datetime | None = None,
-                        earliest: datetime | None = None) -> UtilizationResult:
+def collect_utilization(  # noqa: PLR0913 - one run's context plus the runner's watermark options
+    account,
+    region: str,
+    start: datetime,
+    now: datetime,
+    calls: aws.ApiCalls,
+    progress=None,
+    previous_run: datetime | None = None,
+    earliest: datetime | None = None,
+) -> UtilizationResult:
     """Collect hours from ``start`` (an hour boundary) up to ``now``, including the current partial hour.
 
     A variant whose endpoint was first seen after the previous run chose its variants (``previous_run``: the
@@ -246,8 +253,14 @@ def variant_start(variant: VariantTarget, start: datetime, previous_run: datetim
     return min(start, max(floor_hour(created), earliest))
 
 
-def collect_group(cloudwatch, variants: list[VariantTarget], start: datetime, now: datetime,
-                  result: UtilizationResult, progress=None) -> None:
+def collect_group(  # noqa: PLR0913 - one run's context (client, clock, result, progress)
+    cloudwatch,
+    variants: list[VariantTarget],
+    start: datetime,
+    now: datetime,
+    result: UtilizationResult,
+    progress=None,
+) -> None:
     """Variants that share a start: packed into GetMetricData calls, upserted chunk by chunk."""
     hours = math.ceil((now - start).total_seconds() / PERIOD_SECONDS)
     queries = sum(len(v.queries()) for v in variants)

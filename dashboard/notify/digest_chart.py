@@ -21,7 +21,7 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-def _centered(draw: ImageDraw.ImageDraw, x: float, y: float, text: str, font, fill: str) -> None:
+def _centered(draw: ImageDraw.ImageDraw, x: float, y: float, text: str, font, fill: str) -> None:  # noqa: PLR0913 - mirrors ImageDraw.text's own arguments
     width = draw.textlength(text, font=font)
     draw.text((x - width / 2, y), text, font=font, fill=fill)
 

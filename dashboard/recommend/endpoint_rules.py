@@ -83,8 +83,19 @@ def best_fit(variant: Variant, types: list[str], counts: range, need: dict, head
     return instance_type, count, saving
 
 
-def draft(variant: Variant, kind: str, title: str, proposal: str, now_fp: Saving, new_fp: Saving, confidence: str,
-          cli: str, proposed: dict, caveats: str = "", subject: str = "") -> Draft:
+def draft(  # noqa: PLR0913 - one argument per Draft field it fills
+    variant: Variant,
+    kind: str,
+    title: str,
+    proposal: str,
+    now_fp: Saving,
+    new_fp: Saving,
+    confidence: str,
+    cli: str,
+    proposed: dict,
+    caveats: str = "",
+    subject: str = "",
+) -> Draft:
     hours = variant.hours
     return Draft(kind=kind, subject=subject or variant.subject, account_id=variant.endpoint["account_id"],
                  region=variant.region, title=title, proposal=proposal, saving=Saving.difference(now_fp, new_fp),

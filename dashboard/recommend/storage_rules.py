@@ -221,7 +221,7 @@ def outermost(rows: list[dict]) -> list[dict]:
     return kept
 
 
-def capture_prefixes(team, endpoints: list[Endpoint], now: datetime) -> dict[tuple[str, str], CapturePrefix]:
+def capture_prefixes(team, endpoints: list[Endpoint], now: datetime) -> dict[tuple[str, str], CapturePrefix]:  # noqa: C901 - to split: prefix matching, account choice and the day lookup
     """(bucket, prefix) of each endpoint's captures -> its Storage Lens days, from the account that reports the
     bucket (the endpoint's own first), when that account's latest day (up to ``now``) has it. Two queries."""
     owners: dict[tuple[str, str], set[int]] = defaultdict(set)  # location -> accounts of its endpoints
