@@ -83,8 +83,7 @@ def test_the_backfill_uses_the_minimum_number_of_calls(collected):
 def test_collecting_twice_gives_identical_rows(collected, prod):
     snapshot = list(VariantHour.objects.order_by("pk").values_list(
         "pk", "endpoint_id", "variant_name", "hour", "instance_hours", "cpu_util_pct", "invocations"))
-    since = timezone.now() - timedelta(days=14)
-    runner.run(prod, "us-east-1", "utilization", since=since)
+    runner.run(prod, "us-east-1", "utilization", since=datetime.fromisoformat(collected.details["start"]))
     again = list(VariantHour.objects.order_by("pk").values_list(
         "pk", "endpoint_id", "variant_name", "hour", "instance_hours", "cpu_util_pct", "invocations"))
     assert again == snapshot
@@ -99,21 +98,27 @@ def put_cpu(sandbox, moment: datetime, value: float) -> None:
         "StatisticValues": {"SampleCount": 600, "Sum": 600 * value, "Minimum": value, "Maximum": value}}])
 
 
+def instance_hours(name: str, variant: str, hour: datetime) -> float:
+    """0 for an hour without a row: the sandbox's history ends when it was seeded, which may be hours ago."""
+    found = VariantHour.objects.filter(endpoint__name=name, variant_name=variant, hour=hour).first()
+    return found.instance_hours if found else 0.0
+
+
 def test_the_incremental_run_rereads_recent_hours_for_late_data(collected, prod, sandbox, settings):
     state = CollectionState.objects.get(account=prod, region="us-east-1", source="utilization")
     assert state.watermark == floor_hour(state.last_success)
-    recent = floor_hour(timezone.now()) - timedelta(hours=2)
-    old = floor_hour(timezone.now()) - timedelta(hours=settings.COLLECT_REREAD_HOURS + 3)
-    before_recent, before_old = row("fraud-scoring", "AllTraffic", recent), row("fraud-scoring", "AllTraffic", old)
+    # Hours counted back from the watermark (the whole hour the fixture's run ended in), not from the wall clock.
+    recent = state.watermark - timedelta(hours=settings.COLLECT_REREAD_HOURS - 1)
+    old = state.watermark - timedelta(hours=settings.COLLECT_REREAD_HOURS + 3)
+    before_recent, before_old = (instance_hours("fraud-scoring", "AllTraffic", hour) for hour in (recent, old))
     put_cpu(sandbox, recent + timedelta(minutes=7), 790.0)  # arrives late, within the re-read window
     put_cpu(sandbox, old + timedelta(minutes=7), 790.0)  # arrives too late for an incremental run
     result = runner.run(prod, "us-east-1", "utilization")
     assert datetime.fromisoformat(result.details["start"]) == state.watermark - timedelta(
         hours=settings.COLLECT_REREAD_HOURS)
-    after_recent, after_old = row("fraud-scoring", "AllTraffic", recent), row("fraud-scoring", "AllTraffic", old)
-    assert after_recent.instance_hours == pytest.approx(before_recent.instance_hours + 10)
-    assert after_recent.cpu_util_max_pct == pytest.approx(790.0 / 8)
-    assert after_old.instance_hours == before_old.instance_hours
+    assert instance_hours("fraud-scoring", "AllTraffic", recent) == pytest.approx(before_recent + 10)
+    assert row("fraud-scoring", "AllTraffic", recent).cpu_util_max_pct == pytest.approx(790.0 / 8)
+    assert instance_hours("fraud-scoring", "AllTraffic", old) == before_old
 
 
 def test_throttling_slows_the_collector_down_instead_of_failing(prod, sandbox_control):
