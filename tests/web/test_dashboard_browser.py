@@ -6,13 +6,14 @@ equal the table on the page. Screenshots go to test-artifacts/.
 """
 
 import csv
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
 from collectors import runner
 from collectors.models import Endpoint
+from collectors.utilization import floor_hour
 from dashboard import footprint
 from sandbox.clients import client as sandbox_client
 from sandbox.scenarios import change_instance_type
@@ -23,6 +24,7 @@ from tests.web.html import number
 PASSWORD = "correct horse battery staple"
 HOURS = 8
 CHANGED_HOURS_AGO = 3
+CHART_TIMEOUT_MS = 60_000  # bounds a hang only (it ends when the chart is drawn); a loaded machine draws slowly
 
 
 def log_in(page, live_server, username="alice"):
@@ -35,12 +37,19 @@ def log_in(page, live_server, username="alice"):
 
 def wait_for_charts(page, *chart_ids):
     for chart_id in chart_ids:
-        page.wait_for_selector(f"#{chart_id}[data-rendered=true] .main-svg", timeout=20000)
+        page.wait_for_selector(f"#{chart_id}[data-rendered=true] .main-svg", timeout=CHART_TIMEOUT_MS)
 
 
 def shot(page, name: str):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def seeded_week(sandbox) -> str:
+    """The seven UTC days ending on the sandbox's seeding day, as a custom period: "the last 7 days" would move at
+    midnight between two page loads, these do not."""
+    last = date.fromisoformat(sandbox["seeded_at"][:10])
+    return f"from={last - timedelta(days=6)}&to={last}"
 
 
 @pytest.fixture
@@ -54,8 +63,9 @@ def collected(prod):  # noqa: F811
 
 
 @pytest.mark.browser
-def test_the_overview_draws_its_charts_and_a_filter_changes_the_numbers(page, live_server, alice, collected):
+def test_the_overview_draws_its_charts_and_a_filter_changes_the_numbers(page, live_server, alice, collected, sandbox):
     log_in(page, live_server)
+    page.goto(f"{live_server.url}/?{seeded_week(sandbox)}")
     wait_for_charts(page, "trend-chart", "breakdown-chart")
     assert page.locator("#trend-chart .bars .point").count() > 0  # the daily bars are drawn
     everything = page.inner_text("[data-figure=energy_kwh]")
@@ -76,9 +86,9 @@ def test_the_overview_draws_its_charts_and_a_filter_changes_the_numbers(page, li
 
 
 @pytest.mark.browser
-def test_a_downloaded_csv_equals_the_table_on_the_page(page, live_server, alice, collected):
+def test_a_downloaded_csv_equals_the_table_on_the_page(page, live_server, alice, collected, sandbox):
     log_in(page, live_server)
-    page.goto(f"{live_server.url}/?period=7d&group=family")
+    page.goto(f"{live_server.url}/?{seeded_week(sandbox)}&group=family")
     shown = [[cell.strip() for cell in row.split("\t")]
              for row in page.locator("#breakdown tr").all_inner_texts()]
     with page.expect_download() as download:
@@ -94,10 +104,11 @@ def test_a_downloaded_csv_equals_the_table_on_the_page(page, live_server, alice,
     assert page.console_errors == []
 
 
-def publish_hours(url: str, account_id: str, region: str, endpoint: str, hours: int) -> None:
-    """What SageMaker would have published: an hour of one instance's per-minute datapoints, per metric."""
+def publish_hours(url: str, account_id: str, region: str, endpoint: str, hours: int, end: datetime) -> None:
+    """What SageMaker would have published for the ``hours`` whole hours before ``end``: an hour of one instance's
+    per-minute datapoints per metric and hour."""
     cloudwatch = sandbox_client("cloudwatch", url, region, account_id)
-    start = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
+    start = end - timedelta(hours=hours)
     dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}]
     def datum(name, hour, per_minute, unit):
         return {"MetricName": name, "Dimensions": dimensions, "Timestamp": start + timedelta(hours=hour),
@@ -113,16 +124,17 @@ def publish_hours(url: str, account_id: str, region: str, endpoint: str, hours: 
 @pytest.fixture
 def changed_endpoint(scratch, aws_env):  # noqa: F811
     """An endpoint created 8 hours ago on ml.g5.2xlarge and moved to ml.g5.xlarge 3 hours ago, through the
-    SageMaker API, collected before and after the change."""
-    sagemaker, now = scratch.sagemaker, timezone.now()
+    SageMaker API, collected before and after the change. Every time is counted from one whole hour read once, so
+    an hour boundary passing while the fixture runs changes nothing."""
+    sagemaker, this_hour = scratch.sagemaker, floor_hour(timezone.now())
     make_config(sagemaker, "annotated-v1", "ml.g5.2xlarge")
     arn = sagemaker.create_endpoint(EndpointName="annotated", EndpointConfigName="annotated-v1", Tags=[
-        {"Key": "sandbox:creationTime", "Value": (now - timedelta(hours=HOURS + 1)).isoformat()},
+        {"Key": "sandbox:creationTime", "Value": (this_hour - timedelta(hours=HOURS + 1)).isoformat()},
         {"Key": "team", "Value": "<img src=x onerror=alert(1)>"}])["EndpointArn"]
-    publish_hours(aws_env["url"], scratch.account_id, "us-west-2", "annotated", HOURS)
+    publish_hours(aws_env["url"], scratch.account_id, "us-west-2", "annotated", HOURS, this_hour)
     runner.run(scratch, "us-west-2", "inventory")
     change_instance_type(aws_env["url"], scratch.account_id, "us-west-2", "annotated", "AllTraffic", "ml.g5.xlarge")
-    changed_at = (now - timedelta(hours=CHANGED_HOURS_AGO)).replace(minute=0, second=0, microsecond=0)
+    changed_at = this_hour - timedelta(hours=CHANGED_HOURS_AGO)
     sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "sandbox:lastModifiedTime", "Value": changed_at.isoformat()}])
     runner.run(scratch, "us-west-2", "inventory")
     runner.run(scratch, "us-west-2", "utilization")
