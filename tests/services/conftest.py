@@ -19,7 +19,10 @@ def database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def wait_for(predicate, seconds: float = 60) -> bool:
+HANG_SECONDS = 180  # bounds a hang, not speed: each wait ends as soon as its condition holds, however slow the box
+
+
+def wait_for(predicate, seconds: float = HANG_SECONDS) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():

@@ -31,7 +31,7 @@ def test_the_fan_out_collects_every_account_region_and_source(start_worker, redi
     with app.connection_for_write(redis_url) as connection:
         collect_all.apply_async(queue=worker.queue, connection=connection)  # its sub-tasks use the worker's queue
     # 2 accounts x (inventory, utilization, log groups in eu-north-1 + Storage Lens once per account)
-    assert wait_for(lambda: CollectionState.objects.filter(last_success__isnull=False).count() == 8, 120), \
+    assert wait_for(lambda: CollectionState.objects.filter(last_success__isnull=False).count() == 8), \
         worker.log()
     assert set(CollectionState.objects.values_list("source", flat=True)) == {"inventory", "utilization",
                                                                               "log_groups", "storage_lens"}
@@ -41,7 +41,7 @@ def test_the_fan_out_collects_every_account_region_and_source(start_worker, redi
     def every_hour_rolled_up() -> bool:
         return VariantDay.objects.aggregate(hours=Sum("hours"))["hours"] == VariantHour.objects.count()
 
-    assert wait_for(every_hour_rolled_up, 120), worker.log()
+    assert wait_for(every_hour_rolled_up), worker.log()
 
 
 @pytest.mark.services
@@ -55,12 +55,12 @@ def test_a_worker_killed_mid_collection_loses_and_duplicates_nothing(start_worke
     def metric_calls() -> int:
         return sum(c["count"] for c in sandbox_control("GET", "calls")["calls"] if c["operation"] == "GetMetricData")
 
-    assert wait_for(lambda: metric_calls() >= 1, 60), worker.log()  # the slow call is under way
+    assert wait_for(lambda: metric_calls() >= 1), worker.log()  # the slow call is under way
     assert CollectionState.objects.get(source="utilization").lease_owner != ""
     for child in worker.children():
         os.kill(child, signal.SIGKILL)  # the pool process dies in the middle of its (slow) GetMetricData call
     done = lambda: CollectionState.objects.filter(source="utilization", last_success__isnull=False).exists()  # noqa: E731
-    assert wait_for(done, 90), worker.log()
+    assert wait_for(done), worker.log()
     assert "WorkerLostError" in worker.log() or "signal 9" in worker.log()
     state = CollectionState.objects.get(source="utilization")
     assert state.last_error == "" and state.lease_owner == ""
