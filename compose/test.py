@@ -9,7 +9,8 @@
 3. The product image (Dockerfile target `app`) and the simulated AWS image (target `sandbox`).
 4. `compose -f docker-compose.yml -f compose/docker-compose.test.yml --profile sandbox up -d`, then waits for every
    healthcheck (production settings: DJANGO_ENV=production, HTTPS redirect, ALLOWED_HOSTS).
-5. A user and the teams (manage.py demo_setup), the sandbox's two accounts, an HTTP login, an API token.
+5. A user and the teams (manage.py demo_setup, in the sandbox container: production does not offer it), the
+   sandbox's two accounts, an HTTP login, an API token.
 6. A reference collection, uninterrupted, into a second database (manage.py collect in the web container).
 7. The same collection through Celery (collect_all on the worker), during which the PostgreSQL container is
    restarted and the worker container is killed (SIGKILL) and started again; then every (account, region, source)
@@ -523,8 +524,9 @@ def scenario(stack: Stack) -> None:
     expected = expected_states(fleet)
 
     # A user in both teams (as `make demo` makes them), the sandbox's accounts, a login, an API token.
-    log(stack.manage("demo_setup", f"--username={USERNAME}", f"--password={stack.password}").strip().replace(
-        stack.password, "***"))
+    # demo_setup is a sandbox command: production settings do not offer it, so it runs in the sandbox container.
+    log(stack.manage("demo_setup", f"--username={USERNAME}", f"--password={stack.password}",
+                     service="sandbox").strip().replace(stack.password, "***"))
     register_accounts(stack, fleet)
     browser.login(USERNAME, stack.password)
     status, _, page = browser.request("GET", "/")

@@ -61,8 +61,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "dashboard",
     "collectors",
-    "sandbox",
 ]
+if not PRODUCTION:
+    # The simulated AWS and the demo commands (demo, demo_setup, sandbox, sandbox_accounts) are development tools:
+    # production neither installs moto nor offers them.
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -27,6 +27,21 @@ def test_production_settings_pass_check_deploy():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_production_offers_neither_the_simulated_aws_nor_the_demo_commands():
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_ENV", "SECRET_KEY", "DEBUG"}}
+    probe = ("from django.conf import settings; from django.core.management import get_commands; "
+             "print('sandbox' in settings.INSTALLED_APPS, sorted({'demo', 'demo_setup', 'sandbox', "
+             "'sandbox_accounts'} & set(get_commands())))")
+    shown = {}
+    for name, env in (("production", PRODUCTION), ("development", {})):
+        done = subprocess.run([sys.executable, "manage.py", "shell", "-c", probe], cwd=ROOT, env={**clean, **env},
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        shown[name] = done.stdout.strip().splitlines()[-1]
+    assert shown["production"] == "False []"
+    assert shown["development"] == "True ['demo', 'demo_setup', 'sandbox', 'sandbox_accounts']"
+
+
 @pytest.mark.parametrize(("override", "message"), [
     ({"SECRET_KEY": ""}, "SECRET_KEY (or SECRET_KEY_FILE) is required"),
     ({"SECRET_KEY": "short"}, "at least 50 characters"),
