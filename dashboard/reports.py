@@ -56,6 +56,22 @@ def _frame(rows, columns: list[str]) -> pd.DataFrame:
     return with_cost(frame.rename(columns={f"t_{name}": name for name in SUMMED}))
 
 
+def part_cost_usd(instance_type: str, region: str, instance_hours: float) -> float | None:
+    """On-demand list cost of some instance-hours of one type in one region; None where no list price is known
+    (serverless, or a type or region the price table lacks). With ``add_cost`` the one definition of cost that the
+    pages (``with_cost``, vectorised), the API's series and the FOCUS export share."""
+    price = prices.instance_hour_usd(instance_type, region) if instance_type else None
+    return None if price is None else price * instance_hours
+
+
+def add_cost(total: float | None, part: float | None) -> float | None:
+    """A cost is the sum of its priced parts; it is None only when no part is priced. Unpriced instance-hours are
+    counted apart (``priced_instance_hours``), so a total always says how much of it is priced."""
+    if part is None:
+        return total
+    return part if total is None else total + part
+
+
 def with_cost(frame: pd.DataFrame) -> pd.DataFrame:
     """Adds ``cost_usd`` (on-demand list price x instance-hours; NaN where no price is known) and
     ``priced_instance_hours``."""

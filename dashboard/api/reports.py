@@ -27,13 +27,14 @@ from dashboard.api.params import AccountIdField, DayField, QueryParams, parsed
 from dashboard.api.serializers import FocusSerializer
 from dashboard.filters import TEAM_TAG, UNTAGGED
 from dashboard.models import VariantDay
+from dashboard.reports import add_cost, part_cost_usd
 from estimator import prices
 
 SUMS = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg", "invocations", "instance_hours")
 HOURLY_MAX_DAYS = 31
 MAX_DAYS = 3 * 366
 GROUPS = ("none", "account", "region", "endpoint", "instance_type", "team")
-EMISSION_FIELDS = ["period_start", "group", *SUMS, "cost_usd"]
+EMISSION_FIELDS = ["period_start", "group", *SUMS, "cost_usd", "priced_instance_hours"]
 
 
 class Api(JsonErrors, APIView):
@@ -128,15 +129,17 @@ def _account_keys(team) -> list[int]:
 def _fold(team, grouped, group: str, group_key: str) -> list[dict]:
     labels = _labels(team, group)
     price_of = cache(prices.instance_hour_usd)  # a few dozen (type, region) pairs behind thousands of rows
-    totals: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys((*SUMS, "cost_usd"), 0.0))
+    totals: dict[tuple, dict] = defaultdict(lambda: {**dict.fromkeys(SUMS, 0.0), "cost_usd": None,
+                                                     "priced_instance_hours": 0.0})
     for row in grouped:
         label = "all" if group == "none" else labels(row[group_key])
         cell = totals[(row["bucket"], label)]
         for name in SUMS:
             cell[name] += row[f"t_{name}"]
         price = price_of(row["instance_type"], row["g_region"]) if row["instance_type"] else None
-        if cell["cost_usd"] is not None:
-            cell["cost_usd"] = None if price is None else cell["cost_usd"] + price * row["t_instance_hours"]
+        if price is not None:
+            cell["cost_usd"] = add_cost(cell["cost_usd"], price * row["t_instance_hours"])
+            cell["priced_instance_hours"] += row["t_instance_hours"]
     return [{"period_start": bucket.isoformat(), "group": label, **values}
             for (bucket, label), values in sorted(totals.items(), key=lambda item: (item[0][0], item[0][1]))]
 
@@ -186,7 +189,10 @@ class EmissionRowSerializer(serializers.Serializer):
     embodied_co2e_kg = serializers.FloatField()
     invocations = serializers.FloatField()
     instance_hours = serializers.FloatField()
-    cost_usd = serializers.FloatField(allow_null=True)
+    cost_usd = serializers.FloatField(allow_null=True, help_text="List cost of the priced instance-hours; null when "
+                                                                 "none is priced")
+    priced_instance_hours = serializers.FloatField(help_text="The instance-hours cost_usd covers (a list price "
+                                                             "is known for them)")
 
 
 class EmissionsSerializer(serializers.Serializer):
@@ -199,7 +205,8 @@ class EmissionsSerializer(serializers.Serializer):
 
 class EmissionsView(Api):
     """Energy (kWh), CO2e (kg, operational with range, and embodied), inferences, instance-hours and cost at
-    list price (null where unpriced) per period, optionally grouped."""
+    list price per period, optionally grouped: the cost of the priced instance-hours (``priced_instance_hours``
+    says how many), null when none is priced - the same cost the overview shows."""
 
     @extend_schema(parameters=[EmissionParams], responses={200: EmissionsSerializer})
     def get(self, request):
@@ -238,7 +245,7 @@ def focus_rows(team, query: dict) -> list[dict]:
             "RegionId": endpoint["region"], "ResourceId": endpoint["arn"] or endpoint["name"],
             "ResourceName": endpoint["name"], "ResourceType": "SageMaker Endpoint",
             "ServiceName": "Amazon SageMaker", "ServiceCategory": "AI and Machine Learning",
-            "ConsumedQuantity": 0.0, "ConsumedUnit": "Hours", "ListCost": 0.0, "BillingCurrency": "USD",
+            "ConsumedQuantity": 0.0, "ConsumedUnit": "Hours", "ListCost": None, "BillingCurrency": "USD",
             "x_InstanceTypes": set(), "x_EnergyKwh": 0.0, "x_CarbonEmissionsKgCo2e": 0.0,
             "x_CarbonEmissionsKgCo2eLow": 0.0, "x_CarbonEmissionsKgCo2eHigh": 0.0, "x_EmbodiedKgCo2e": 0.0,
             "x_Invocations": 0.0, "x_Methodology": method})
@@ -249,9 +256,8 @@ def focus_rows(team, query: dict) -> list[dict]:
                              ("x_CarbonEmissionsKgCo2eHigh", "co2e_kg_high"), ("x_EmbodiedKgCo2e", "embodied_co2e_kg"),
                              ("x_Invocations", "invocations")):
             cell[column] += row[f"t_{name}"]
-        price = prices.instance_hour_usd(row["instance_type"], row["region"]) if row["instance_type"] else None
-        if cell["ListCost"] is not None:
-            cell["ListCost"] = None if price is None else cell["ListCost"] + price * row["t_instance_hours"]
+        cell["ListCost"] = add_cost(cell["ListCost"], part_cost_usd(row["instance_type"], row["region"],
+                                                                    row["t_instance_hours"]))
     rows = []
     for key in sorted(cells):
         cell = cells[key]
