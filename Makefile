@@ -34,6 +34,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	@! grep -rn --include=*.py "django" estimator/ || (echo "estimator/ must not import Django"; exit 1)
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	DJANGO_ENV=production ALLOWED_HOSTS=example.com \
 	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(45))')" \
 	$(PY) manage.py check --deploy --fail-level WARNING
