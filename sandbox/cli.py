@@ -102,10 +102,17 @@ class ProgressLog:
         print(message, flush=True)
         self.beat(message.strip())
 
-    def beat(self, note: str = "working") -> None:
+    def beat(self, note: str) -> None:
         if self.path:
             with self.path.open("a") as log:
                 log.write(f"{datetime.now(UTC):%H:%M:%S} {note}\n")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """A waiter polling ``path`` sees nothing or all of it, never half a summary (a loaded machine writes slowly)."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
 
 
 def fleet_summary(endpoints, url: str, now: datetime) -> dict:
@@ -192,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                  f"in {report.seconds:.1f} s")
         server.app.fleet = fleet_summary(endpoints, server.url, now)
     if args.ready_file:
-        args.ready_file.write_text(json.dumps(server.app.fleet or {"url": server.url}))
+        write_atomically(args.ready_file, json.dumps(server.app.fleet or {"url": server.url}))
     print(f"Ready. Point boto3 at it with AWS_ENDPOINT_URL={server.url}", flush=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
