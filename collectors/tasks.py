@@ -3,7 +3,7 @@
 import logging
 from datetime import datetime
 
-from celery import chain, current_app, shared_task
+from celery import chain, shared_task
 from celery.exceptions import Ignore
 from celery.utils.time import get_exponential_backoff_interval
 from django import db
@@ -12,6 +12,7 @@ from django.db.utils import InterfaceError, OperationalError
 from collectors import heartbeat as heartbeat_module
 from collectors import runner
 from collectors.models import AwsAccount
+from collectors.signals import hours_collected
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ def collect(  # noqa: PLR0913 - a Celery task: bound self plus its message's fie
         raise self.retry(exc=exc, countdown=backoff(self.request.retries, factor=5),
                          kwargs={**self.request.kwargs, "recovered": error}) from exc
     if source == "utilization" and summary.details.get("hours"):
-        # New hours are estimated (and rolled up) now rather than at the next scheduled estimation run.
-        current_app.send_task("dashboard.tasks.estimate_pending")
+        # Whoever estimates hours (the dashboard) does it now rather than at its next scheduled run.
+        hours_collected.send(sender=collect, account=account, region=region, hours=summary.details["hours"])
     return {"source": source, "api_calls": summary.api_calls, **summary.details}
 
 

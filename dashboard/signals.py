@@ -1,4 +1,7 @@
-"""Revocations that follow membership: a member removed from a team (in the admin or anywhere) loses that team's
+"""Estimation follows collection: new variant-hours are estimated (and rolled up) as soon as a collection commits
+them, through the collectors' signal rather than a task name the collectors would have to know.
+
+Revocations that follow membership: a member removed from a team (in the admin or anywhere) loses that team's
 API tokens, and a deactivated user loses all of theirs. ``ApiToken.objects.usable()`` checks membership on every
 request as well, so a removal that bypasses signals (a queryset delete, raw SQL) is still refused."""
 
@@ -6,7 +9,15 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from collectors.signals import hours_collected
 from dashboard.models import ApiToken, Membership
+
+
+@receiver(hours_collected, dispatch_uid="estimate-collected-hours")
+def estimate_collected_hours(sender, hours: int, **kwargs) -> None:
+    from dashboard.tasks import estimate_pending
+
+    estimate_pending.delay()
 
 
 @receiver(post_delete, sender=Membership, dispatch_uid="revoke-tokens-of-removed-member")
