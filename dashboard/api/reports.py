@@ -13,6 +13,9 @@ from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -297,21 +300,37 @@ GAUGES = (
 )
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+LABELS = ("account_id", "region", "endpoint")
 
 
-def prometheus_text(team, now: dt.datetime) -> str:
-    """Gauges of each endpoint's last complete hour that has data, in the Prometheus text format."""
-    latest = (VariantHour.objects.filter(endpoint__account__team=team, estimate__isnull=False,
-                                         endpoint__deleted_at__isnull=True, hour__lt=now - dt.timedelta(hours=1))
-              .order_by("-hour").values_list("hour", flat=True).first())
-    lines = []
-    for name, text in GAUGES:
-        lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge"]
-    if latest is None:
-        return "\n".join(lines) + "\n"
-    rows = VariantHour.objects.filter(endpoint__account__team=team, hour=latest).values(
+class TeamMetrics:
+    """A prometheus_client collector of one team's gauges at its endpoints' last complete hour with data; the
+    library writes HELP and TYPE for every family and escapes label values."""
+
+    def __init__(self, team, now: dt.datetime):
+        self.team, self.now = team, now
+
+    def collect(self):
+        families = {name: GaugeMetricFamily(name, text, labels=LABELS) for name, text in GAUGES}
+        latest = (VariantHour.objects.filter(endpoint__account__team=self.team, estimate__isnull=False,
+                                             endpoint__deleted_at__isnull=True,
+                                             hour__lt=self.now - dt.timedelta(hours=1))
+                  .order_by("-hour").values_list("hour", flat=True).first())
+        if latest is not None:
+            for labels, values in endpoint_gauges(self.team, latest):
+                for name, value in values.items():
+                    families[name].add_metric(labels, value)
+        yield from families.values()
+        if latest is not None:
+            yield GaugeMetricFamily("wattson_data_hour_timestamp_seconds",
+                                    "Start of the hour the endpoint gauges describe (Unix seconds)",
+                                    value=int(latest.timestamp()))
+
+
+def endpoint_gauges(team, hour: dt.datetime):
+    """(labels, {gauge: value}) per endpoint for ``hour``: its variants summed, utilization weighted by
+    instance-hours (a gauge is left out when no variant reported it)."""
+    rows = VariantHour.objects.filter(endpoint__account__team=team, hour=hour).values(
         "endpoint_id", "endpoint__name", "endpoint__region", "endpoint__account__account_id", "instance_hours",
         "cpu_util_pct", "gpu_util_pct", "memory_util_pct", "estimate__energy_kwh", "estimate__co2e_kg",
         "estimate__embodied_co2e_kg")
@@ -326,24 +345,23 @@ def prometheus_text(team, now: dt.datetime) -> str:
             if row[field] is not None:
                 cell[key][0] += row[field] * row["instance_hours"]
                 cell[key][1] += row["instance_hours"]
-    values = {name: [] for name, _ in GAUGES}
     for cell in per_endpoint.values():
         row = cell["labels"]
-        labels = (f'account_id="{row["endpoint__account__account_id"]}",region="{_escape(row["endpoint__region"])}",'
-                  f'endpoint="{_escape(row["endpoint__name"])}"')
-        values["wattson_endpoint_watts"].append((labels, cell["kwh"] * 1000))
-        values["wattson_endpoint_gco2e_per_hour"].append((labels, cell["g"]))
-        values["wattson_endpoint_instances"].append((labels, cell["ih"]))
+        labels = [row["endpoint__account__account_id"], row["endpoint__region"], row["endpoint__name"]]
+        values = {"wattson_endpoint_watts": cell["kwh"] * 1000, "wattson_endpoint_gco2e_per_hour": cell["g"],
+                  "wattson_endpoint_instances": cell["ih"]}
         for key, name in (("cpu", "wattson_endpoint_cpu_util_pct"), ("gpu", "wattson_endpoint_gpu_util_pct"),
                           ("mem", "wattson_endpoint_memory_util_pct")):
             if cell[key][1]:
-                values[name].append((labels, cell[key][0] / cell[key][1]))
-    lines = []
-    for name, text in GAUGES:
-        lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge"]
-        lines += [f"{name}{{{labels}}} {value:.6g}" for labels, value in values[name]]
-    lines.append(f"wattson_data_hour_timestamp_seconds {int(latest.timestamp())}")
-    return "\n".join(lines) + "\n"
+                values[name] = cell[key][0] / cell[key][1]
+        yield labels, values
+
+
+def prometheus_text(team, now: dt.datetime) -> str:
+    """The team's gauges in the Prometheus text format, written by prometheus_client."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(TeamMetrics(team, now))
+    return generate_latest(registry).decode()
 
 
 class MetricsView(Api):
@@ -353,5 +371,5 @@ class MetricsView(Api):
 
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
     def get(self, request):
-        return HttpResponse(prometheus_text(team_of(request), timezone.now()),
-                            content_type="text/plain; version=0.0.4; charset=utf-8")
+        text = prometheus_text(team_of(request), timezone.now())
+        return HttpResponse(text, content_type=CONTENT_TYPE_PLAIN_0_0_4)  # the text format every scraper reads
