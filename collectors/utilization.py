@@ -140,21 +140,17 @@ def metric_queries(chunk: list[VariantTarget]) -> tuple[list[dict], dict[str, tu
 
 
 def fetch(cloudwatch, queries: list[dict], start: datetime, end: datetime, result: UtilizationResult) -> dict:
-    """All datapoints of ``queries``, following NextToken through PartialData pages:
+    """All datapoints of ``queries``, following NextToken through PartialData pages (boto3's paginator):
     {query id: {epoch second of the period start: value}} (ints, not datetimes: a chunk holds ~100k of them)."""
     values: dict[str, dict[int, float]] = defaultdict(dict)
-    token = None
-    while True:
-        kwargs = {"NextToken": token} if token else {}
-        page = cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=end,
-                                          ScanBy="TimestampAscending", **kwargs)
+    pages = cloudwatch.get_paginator("get_metric_data").paginate(
+        MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampAscending")
+    for page in pages:
         result.calls += 1
         for series in page["MetricDataResults"]:
             stamps = (int(ts.timestamp()) for ts in series["Timestamps"])
             values[series["Id"]].update(zip(stamps, series["Values"], strict=True))
-        token = page.get("NextToken")
-        if not token:
-            return values
+    return values
 
 
 def hour_rows(variant: VariantTarget, series: dict[str, dict], now: datetime) -> list[VariantHour]:
