@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ready-file", type=Path,
                         help="write the URL and fleet summary here when ready (and progress to FILE.progress)")
     parser.add_argument("--metrics-over-http", action="store_true",
-                        help="seed the metric history through PutMetricData over HTTP (about ten times slower) "
+                        help="seed the metric history through PutMetricData over HTTP (about four times slower) "
                              "instead of writing it straight into the in-process metric store")
     parser.add_argument("--fast-metrics", action="store_true", help=argparse.SUPPRESS)  # the default now
     return parser.parse_args(argv)
