@@ -105,7 +105,10 @@ TEMPLATES = [
 def _database() -> dict:
     url = envstr("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
     try:
-        config = dj_database_url.parse(url, conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60, minimum=0))
+        # Health checks: a persistent connection that a database restart killed is replaced at the start of the next
+        # request instead of failing it with a 500 (seen in compose-test right after a PostgreSQL restart).
+        config = dj_database_url.parse(url, conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+                                       conn_health_checks=True)
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django understands: {exc}") from exc
     if config["ENGINE"] == "django.db.backends.sqlite3":
