@@ -154,7 +154,8 @@ def start_run(account: AwsAccount, region: str, source: str, owner: str, now: da
         raise CollectionBusy(f"{account} {region} {source} is being collected by {state.lease_owner}")
     if source in (Source.INVENTORY, Source.UTILIZATION):
         fix_backfill_start(account, region, now)
-        state.refresh_from_db(fields=["backfill_from"])
+    if source == Source.UTILIZATION:
+        state.refresh_from_db(fields=["backfill_from"])  # set just now, on the first attempt
     return state
 
 

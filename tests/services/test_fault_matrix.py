@@ -55,8 +55,8 @@ def clean_run(team, since) -> dict:
     return fingerprint(clean)
 
 
-def backfill_from(account):
-    return CollectionState.objects.get(account=account, region=REGION, source="utilization").backfill_from
+def backfill_from(account, region: str = REGION):
+    return CollectionState.objects.get(account=account, region=region, source="utilization").backfill_from
 
 
 def send(broker_url: str, signature, queue: str) -> None:
@@ -193,12 +193,8 @@ def test_late_cloudwatch_data_is_picked_up_by_the_next_run(scratch, teams, sandb
 
     clean = register(teams[1], scratch.account_id, ["us-west-2"], "clean copy")
     runner.run(clean, "us-west-2", "inventory")
-    runner.run(clean, "us-west-2", "utilization", since=backfill_from_of(scratch, "us-west-2"))
+    runner.run(clean, "us-west-2", "utilization", since=backfill_from(scratch, "us-west-2"))
     assert fingerprint(scratch) == fingerprint(clean)
-
-
-def backfill_from_of(account, region: str):
-    return CollectionState.objects.get(account=account, region=region, source="utilization").backfill_from
 
 
 # --- a worker killed, a database restarted, a broker restarted ---------------------------------------------------
