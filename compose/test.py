@@ -421,6 +421,16 @@ def fetch_fleet(stack: Stack) -> dict:
     return json.loads(body)
 
 
+def slow_cloudwatch(stack: Stack, fault: dict) -> None:
+    """Registers a sandbox fault (``/_sandbox/faults``, see sandbox/server.py) through its published port."""
+    connection = http.client.HTTPConnection("127.0.0.1", stack.sandbox_port, timeout=30)
+    connection.request("POST", "/_sandbox/faults", body=json.dumps(fault), headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    if response.status != 200:
+        raise Failed(f"the sandbox refused the fault {fault}: HTTP {response.status}")
+
+
 def check_production_http(browser: Browser) -> None:
     """The settings in force are production's: plain HTTP is redirected, unknown hosts refused, /healthz ok."""
     status, headers, _ = browser.request("GET", "/healthz", https=False)
@@ -552,6 +562,10 @@ def scenario(stack: Stack) -> None:
     redelivery = timeouts["visibility_timeout"] or 3600  # Kombu's Redis default when the settings give none
     log(f"product settings: broker visibility timeout {timeouts['visibility_timeout']} "
         f"(redelivery after {redelivery} s), collection lease {timeouts['lease_seconds']} s")
+    # A slow CloudWatch (the sandbox answers GetMetricData 30 s late, a few times), so that the database restart
+    # and the worker kill below land while tasks are in hand: with the fast seeding, a collection otherwise
+    # finished before the kill and nothing was redelivered.
+    slow_cloudwatch(stack, {"operation": "GetMetricData", "delay_seconds": 30, "count": 6})
     since = stack.sql("SELECT now()")
     step = time.monotonic()
     stack.manage("shell", "-c", "from collectors.tasks import collect_all; print(collect_all.delay().id)")
@@ -574,6 +588,8 @@ def scenario(stack: Stack) -> None:
                       120 * timeout_scale())
     done, leased, _ = states
     in_hand = stack.sql(IN_HAND.format(fresh=fresh), check=False)
+    if not in_hand:
+        raise Failed("no collection was in hand when the worker was to be killed: the kill would test nothing")
     log(f"mid-collection ({done}/{expected} done; leased: {in_hand}): docker kill -s KILL the worker")
     worker = stack.container("worker")
     run(["docker", "kill", "-s", "KILL", worker], capture=True)
