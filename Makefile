@@ -29,9 +29,10 @@ demo: $(VENV)/.installed-sandbox
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest
 
-## lint: ruff, mypy --strict on estimator/ (no Django there), the production settings' deployment checks (no database needed)
+## lint: ruff (rules and formatting), mypy --strict on estimator/ (no Django there), the production settings' deployment checks (no database needed)
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	@! grep -rn --include=*.py "django" estimator/ || (echo "estimator/ must not import Django"; exit 1)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
@@ -39,7 +40,7 @@ lint: $(VENV)/.installed-dev
 	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(45))')" \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
-## format: ruff format over the tree (rewrites files; CI does not check formatting until the tree has been formatted once)
+## format: ruff format over the tree and sorted imports (rewrites files; `make lint` and CI check both)
 .PHONY: format
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .

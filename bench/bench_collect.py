@@ -27,8 +27,23 @@ sys.path.insert(0, str(ROOT))
 def start_sandbox(endpoints: int, folder: Path) -> tuple[subprocess.Popen, dict]:
     ready = folder / "ready.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", "0", "--scale", str(endpoints), "--fast-metrics", "--no-live",
-         "--ready-file", str(ready)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--port",
+            "0",
+            "--scale",
+            str(endpoints),
+            "--fast-metrics",
+            "--no-live",
+            "--ready-file",
+            str(ready),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     from sandbox.cli import wait_until_ready
 
     return process, wait_until_ready(process, ready, 900)
@@ -37,9 +52,15 @@ def start_sandbox(endpoints: int, folder: Path) -> tuple[subprocess.Popen, dict]
 def setup_django(folder: Path, sandbox: dict) -> None:
     os.environ.setdefault("VAR_DIR", str(folder))
     os.environ.setdefault("DEBUG", "false")  # as deployed: DEBUG keeps every SQL statement in memory
-    os.environ.update({"AWS_ENDPOINT_URL": sandbox["url"], "AWS_ACCESS_KEY_ID": "bench",
-                       "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-                       "DJANGO_SETTINGS_MODULE": "dashboard.settings"})
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": sandbox["url"],
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        }
+    )
     import django
 
     django.setup()
@@ -70,9 +91,12 @@ def cycle(label: str) -> None:
             hours += summary.details["hours"]
             utilization_seconds += summary.seconds
     elapsed = time.perf_counter() - started
-    print(f"{label}: {hours:,} variant-hours; GetMetricData {calls} calls vs theoretical minimum {minimum} "
-          f"(ratio {calls / max(minimum, 1):.2f}); {api_calls} AWS API calls in all; wall {elapsed:.1f} s "
-          f"(utilization {utilization_seconds:.1f} s); collector peak RSS {peak_rss_mb():.0f} MB", flush=True)
+    print(
+        f"{label}: {hours:,} variant-hours; GetMetricData {calls} calls vs theoretical minimum {minimum} "
+        f"(ratio {calls / max(minimum, 1):.2f}); {api_calls} AWS API calls in all; wall {elapsed:.1f} s "
+        f"(utilization {utilization_seconds:.1f} s); collector peak RSS {peak_rss_mb():.0f} MB",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -83,8 +107,11 @@ def main() -> None:
         folder = Path(tmp)
         started = time.perf_counter()
         sandbox, fleet = start_sandbox(args.endpoints, folder)
-        print(f"sandbox: {fleet['scale']} endpoints seeded in {time.perf_counter() - started:.0f} s "
-              f"(separate process, not measured below)", flush=True)
+        print(
+            f"sandbox: {fleet['scale']} endpoints seeded in {time.perf_counter() - started:.0f} s "
+            f"(separate process, not measured below)",
+            flush=True,
+        )
         try:
             setup_django(folder, fleet)
             cycle("backfill (first run, 14 days)")

@@ -29,14 +29,43 @@ from estimator.tables import constant  # noqa: E402
 
 # A realistic SageMaker mix: mostly CPU and small GPU endpoints, a few large GPU and Inferentia ones.
 TYPE_WEIGHTS = {
-    "ml.m5.large": 8, "ml.m5.xlarge": 10, "ml.m5.2xlarge": 6, "ml.c5.xlarge": 8, "ml.c5.2xlarge": 5,
-    "ml.c6i.xlarge": 5, "ml.m6i.xlarge": 4, "ml.c7g.xlarge": 3, "ml.m6g.large": 3, "ml.t2.medium": 2,
-    "ml.r5.xlarge": 2, "ml.g4dn.xlarge": 9, "ml.g4dn.2xlarge": 3, "ml.g4dn.12xlarge": 1, "ml.g5.xlarge": 8,
-    "ml.g5.2xlarge": 5, "ml.g5.12xlarge": 2, "ml.g6.xlarge": 3, "ml.p3.2xlarge": 2, "ml.p4d.24xlarge": 1,
-    "ml.inf1.xlarge": 2, "ml.inf2.xlarge": 3, "ml.inf2.8xlarge": 1, "ml.trn1.2xlarge": 1,
+    "ml.m5.large": 8,
+    "ml.m5.xlarge": 10,
+    "ml.m5.2xlarge": 6,
+    "ml.c5.xlarge": 8,
+    "ml.c5.2xlarge": 5,
+    "ml.c6i.xlarge": 5,
+    "ml.m6i.xlarge": 4,
+    "ml.c7g.xlarge": 3,
+    "ml.m6g.large": 3,
+    "ml.t2.medium": 2,
+    "ml.r5.xlarge": 2,
+    "ml.g4dn.xlarge": 9,
+    "ml.g4dn.2xlarge": 3,
+    "ml.g4dn.12xlarge": 1,
+    "ml.g5.xlarge": 8,
+    "ml.g5.2xlarge": 5,
+    "ml.g5.12xlarge": 2,
+    "ml.g6.xlarge": 3,
+    "ml.p3.2xlarge": 2,
+    "ml.p4d.24xlarge": 1,
+    "ml.inf1.xlarge": 2,
+    "ml.inf2.xlarge": 3,
+    "ml.inf2.8xlarge": 1,
+    "ml.trn1.2xlarge": 1,
 }
-REGION_WEIGHTS = {"us-east-1": 35, "us-west-2": 20, "eu-west-1": 15, "eu-central-1": 10, "ap-northeast-1": 6,
-                  "ap-southeast-2": 4, "eu-north-1": 4, "ap-south-1": 3, "me-central-1": 2, "sa-east-1": 1}
+REGION_WEIGHTS = {
+    "us-east-1": 35,
+    "us-west-2": 20,
+    "eu-west-1": 15,
+    "eu-central-1": 10,
+    "ap-northeast-1": 6,
+    "ap-southeast-2": 4,
+    "eu-north-1": 4,
+    "ap-south-1": 3,
+    "me-central-1": 2,
+    "sa-east-1": 1,
+}
 
 
 def peak_rss_mb() -> float:
@@ -45,12 +74,19 @@ def peak_rss_mb() -> float:
 
 def variants(count: int, rng: np.random.Generator) -> pd.DataFrame:
     """One row per variant: instance type, region, instance count and its load level."""
+
     def pick(weights: dict) -> np.ndarray:
         probabilities = np.array(list(weights.values()), dtype=float)
         return rng.choice(list(weights), size=count, p=probabilities / probabilities.sum())
-    return pd.DataFrame({"instance_type": pick(TYPE_WEIGHTS), "region": pick(REGION_WEIGHTS),
-                         "instance_count": rng.integers(1, 5, count).astype(float),
-                         "load_pct": rng.uniform(2, 70, count)})
+
+    return pd.DataFrame(
+        {
+            "instance_type": pick(TYPE_WEIGHTS),
+            "region": pick(REGION_WEIGHTS),
+            "instance_count": rng.integers(1, 5, count).astype(float),
+            "load_pct": rng.uniform(2, 70, count),
+        }
+    )
 
 
 def usage_frame(variant: pd.DataFrame, hours: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -63,13 +99,18 @@ def usage_frame(variant: pd.DataFrame, hours: int, rng: np.random.Generator) -> 
     cpu = np.clip(load * rng.uniform(0.5, 1.5, rows), 0, 100)
     cpu[rng.random(rows) < 0.01] = np.nan
     gpu = np.where(has_gpu, np.clip(load * rng.uniform(0.3, 1.7, rows), 0, 100), np.nan)
-    return pd.DataFrame({
-        "instance_type": pd.Categorical(variant["instance_type"].to_numpy()[index]),
-        "region": pd.Categorical(variant["region"].to_numpy()[index]),
-        "hours": np.ones(rows), "instance_count": variant["instance_count"].to_numpy()[index],
-        "cpu_util_pct": cpu, "gpu_util_pct": gpu, "memory_util_pct": rng.uniform(10, 90, rows),
-        "invocations": np.floor(load * rng.uniform(0, 200, rows)),
-    })
+    return pd.DataFrame(
+        {
+            "instance_type": pd.Categorical(variant["instance_type"].to_numpy()[index]),
+            "region": pd.Categorical(variant["region"].to_numpy()[index]),
+            "hours": np.ones(rows),
+            "instance_count": variant["instance_count"].to_numpy()[index],
+            "cpu_util_pct": cpu,
+            "gpu_util_pct": gpu,
+            "memory_util_pct": rng.uniform(10, 90, rows),
+            "invocations": np.floor(load * rng.uniform(0, 200, rows)),
+        }
+    )
 
 
 def loop_estimate(rows: list[dict]) -> list[tuple]:
@@ -115,8 +156,10 @@ def main() -> None:
     rng = np.random.default_rng(7)
     frame = usage_frame(variants(arguments.variants, rng), arguments.hours, rng)
     estimate(frame.head(1000))  # load tables and build profiles outside the timing
-    print(f"rows: {len(frame):,} ({arguments.variants:,} variants x {arguments.hours:,} hours), "
-          f"{frame['instance_type'].nunique()} instance types, {frame['region'].nunique()} regions")
+    print(
+        f"rows: {len(frame):,} ({arguments.variants:,} variants x {arguments.hours:,} hours), "
+        f"{frame['instance_type'].nunique()} instance types, {frame['region'].nunique()} regions"
+    )
     start = time.perf_counter()
     result = estimate(frame, "default")
     vector_seconds = time.perf_counter() - start
@@ -126,10 +169,12 @@ def main() -> None:
     start = time.perf_counter()
     looped = loop_estimate(sample)
     loop_seconds = (time.perf_counter() - start) * len(frame) / len(sample)
-    difference = np.max(np.abs(np.array([row[0] for row in looped]) / result["energy_kwh"][:len(sample)] - 1))
+    difference = np.max(np.abs(np.array([row[0] for row in looped]) / result["energy_kwh"][: len(sample)] - 1))
     print(f"loop and vectorised energy agree on the sample: max relative difference {difference:.1e}")
-    print(f"per-row Python loop: {len(sample):,}-row sample timed, extrapolated to {len(frame):,} rows: "
-          f"{loop_seconds:.0f} s ({len(frame) / loop_seconds:,.0f} rows/s)")
+    print(
+        f"per-row Python loop: {len(sample):,}-row sample timed, extrapolated to {len(frame):,} rows: "
+        f"{loop_seconds:.0f} s ({len(frame) / loop_seconds:,.0f} rows/s)"
+    )
     print(f"speed-up: {loop_seconds / vector_seconds:,.0f}x")
     print(f"peak RSS: {peak_rss_mb():,.0f} MB")
 

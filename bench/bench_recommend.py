@@ -59,9 +59,11 @@ def main() -> int:
         again = timed_recompute(team, "second run (updates)")
         recs = Recommendation.objects.filter(team=team, status="open")
         print("open recommendations by kind:", dict(Counter(recs.values_list("kind", flat=True))))
-        print(f"monthly savings: {sum(r.monthly_co2e_kg_saved for r in recs):,.1f} kg CO2e, "
-              f"{sum(r.monthly_kwh_saved for r in recs):,.1f} kWh, "
-              f"${sum(r.monthly_usd_saved or 0 for r in recs):,.0f} where priced")
+        print(
+            f"monthly savings: {sum(r.monthly_co2e_kg_saved for r in recs):,.1f} kg CO2e, "
+            f"{sum(r.monthly_kwh_saved for r in recs):,.1f} kWh, "
+            f"${sum(r.monthly_usd_saved or 0 for r in recs):,.0f} where priced"
+        )
         rss = bench_web.peak_rss_mb()
         print(f"peak RSS: {rss:.0f} MB")
         ok = max(first, again) < TARGET_SECONDS and rss < TARGET_RSS_MB

@@ -40,10 +40,16 @@ def queries_for(endpoints) -> dict[tuple, list[dict]]:
             metrics = HOST_METRICS if v.instance_type and "g" in v.instance_type.split(".")[1][:2] else HOST_METRICS[:3]
             for m in metrics:
                 dims = [{"Name": "EndpointName", "Value": e.name}, {"Name": "VariantName", "Value": v.name}]
-                by_place.setdefault((e.account, e.region), []).append({
-                    "Id": f"q{len(by_place.get((e.account, e.region), []))}",
-                    "MetricStat": {"Metric": {"Namespace": fl.HOST_NAMESPACE, "MetricName": m, "Dimensions": dims},
-                                   "Period": 60, "Stat": "Average"}})
+                by_place.setdefault((e.account, e.region), []).append(
+                    {
+                        "Id": f"q{len(by_place.get((e.account, e.region), []))}",
+                        "MetricStat": {
+                            "Metric": {"Namespace": fl.HOST_NAMESPACE, "MetricName": m, "Dimensions": dims},
+                            "Period": 60,
+                            "Stat": "Average",
+                        },
+                    }
+                )
     return by_place
 
 
@@ -54,7 +60,7 @@ def sweep(url: str, by_place: dict, start: datetime, end: datetime) -> dict:
         cw = client("cloudwatch", url, region, account)
         place_points = 0
         for i in range(0, len(queries), MAX_QUERIES_PER_CALL):
-            chunk, token = queries[i:i + MAX_QUERIES_PER_CALL], None
+            chunk, token = queries[i : i + MAX_QUERIES_PER_CALL], None
             while True:
                 kwargs = {"NextToken": token} if token else {}
                 page = cw.get_metric_data(MetricDataQueries=chunk, StartTime=start, EndTime=end, **kwargs)
@@ -64,10 +70,15 @@ def sweep(url: str, by_place: dict, start: datetime, end: datetime) -> dict:
                 if not token:
                     break
         datapoints += place_points
-        minimum_calls += max(math.ceil(len(queries) / MAX_QUERIES_PER_CALL),
-                             math.ceil(place_points / MAX_DATAPOINTS_PER_CALL))
-    return {"calls": calls, "minimum_calls": minimum_calls, "datapoints": datapoints,
-            "queries": sum(len(q) for q in by_place.values())}
+        minimum_calls += max(
+            math.ceil(len(queries) / MAX_QUERIES_PER_CALL), math.ceil(place_points / MAX_DATAPOINTS_PER_CALL)
+        )
+    return {
+        "calls": calls,
+        "minimum_calls": minimum_calls,
+        "datapoints": datapoints,
+        "queries": sum(len(q) for q in by_place.values()),
+    }
 
 
 def main() -> None:
@@ -80,17 +91,21 @@ def main() -> None:
     started = time.perf_counter()
     report = seed(server.url, endpoints, now=now, sink=direct_metric_sink(server), progress=lambda _: None)
     seeded = time.perf_counter() - started
-    print(f"sandbox seed: {report.endpoints} endpoints, {report.variants} variants, {report.datapoints:,} statistic "
-          f"sets (metrics written in-process), {report.log_groups} log groups, {report.lens_files} Storage Lens "
-          f"reports in {seeded:.1f} s; peak RSS {peak_rss_mb():.0f} MB")
+    print(
+        f"sandbox seed: {report.endpoints} endpoints, {report.variants} variants, {report.datapoints:,} statistic "
+        f"sets (metrics written in-process), {report.log_groups} log groups, {report.lens_files} Storage Lens "
+        f"reports in {seeded:.1f} s; peak RSS {peak_rss_mb():.0f} MB"
+    )
     by_place = queries_for(endpoints)
     started = time.perf_counter()
     result = sweep(server.url, by_place, now - timedelta(hours=24), now)
     elapsed = time.perf_counter() - started
-    print(f"GetMetricData sweep, 24 h at 60 s: {result['queries']:,} queries, {result['datapoints']:,} datapoints, "
-          f"{result['calls']} calls (theoretical minimum {result['minimum_calls']}, "
-          f"ratio {result['calls'] / max(result['minimum_calls'], 1):.2f}) in {elapsed:.1f} s "
-          f"({elapsed / max(result['calls'], 1):.2f} s per call); peak RSS {peak_rss_mb():.0f} MB")
+    print(
+        f"GetMetricData sweep, 24 h at 60 s: {result['queries']:,} queries, {result['datapoints']:,} datapoints, "
+        f"{result['calls']} calls (theoretical minimum {result['minimum_calls']}, "
+        f"ratio {result['calls'] / max(result['minimum_calls'], 1):.2f}) in {elapsed:.1f} s "
+        f"({elapsed / max(result['calls'], 1):.2f} s per call); peak RSS {peak_rss_mb():.0f} MB"
+    )
     server.stop()
 
 

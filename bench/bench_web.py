@@ -51,10 +51,17 @@ def ensure_database(url: str) -> None:
     if config["ENGINE"] != "django.db.backends.postgresql":
         raise SystemExit(f"bench_web needs PostgreSQL; DATABASE_URL is {config['ENGINE']}")
     if "bench" not in config["NAME"]:  # it migrates, then empties the collected tables: never a database of real data
-        raise SystemExit(f"refusing database {config['NAME']!r}: bench_web migrates and empties its database, "
-                         "whose name must contain 'bench'")
-    server = {"host": config["HOST"] or None, "port": config["PORT"] or None, "user": config["USER"] or None,
-              "password": config["PASSWORD"] or None, "dbname": "postgres"}
+        raise SystemExit(
+            f"refusing database {config['NAME']!r}: bench_web migrates and empties its database, "
+            "whose name must contain 'bench'"
+        )
+    server = {
+        "host": config["HOST"] or None,
+        "port": config["PORT"] or None,
+        "user": config["USER"] or None,
+        "password": config["PASSWORD"] or None,
+        "dbname": "postgres",
+    }
     with psycopg.connect(**{k: v for k, v in server.items() if v is not None}, autocommit=True) as connection:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone()
         if not exists:
@@ -89,8 +96,11 @@ def dataset(args) -> None:
     if meta is None:
         webdata.load(size, workers=args.load_workers)
     else:
-        print(f"reusing the stored data set ({meta['endpoints']:,} endpoints x {meta['days']} days, "
-              f"ending {meta['end_hour'][:10]} {meta['end_hour'][11:13]}:00 UTC)", flush=True)
+        print(
+            f"reusing the stored data set ({meta['endpoints']:,} endpoints x {meta['days']} days, "
+            f"ending {meta['end_hour'][:10]} {meta['end_hour'][11:13]}:00 UTC)",
+            flush=True,
+        )
 
 
 def sizes() -> None:
@@ -102,9 +112,12 @@ def sizes() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
         on_disk = cursor.fetchone()[0]
-    print(f"data set: {Endpoint.objects.count():,} endpoints, {VariantConfig.objects.count():,} variant configs, "
-          f"{VariantHour.objects.count():,} VariantHour rows, {VariantHourEstimate.objects.count():,} estimates, "
-          f"{VariantDay.objects.count():,} VariantDay rows; database {on_disk}", flush=True)
+    print(
+        f"data set: {Endpoint.objects.count():,} endpoints, {VariantConfig.objects.count():,} variant configs, "
+        f"{VariantHour.objects.count():,} VariantHour rows, {VariantHourEstimate.objects.count():,} estimates, "
+        f"{VariantDay.objects.count():,} VariantDay rows; database {on_disk}",
+        flush=True,
+    )
 
 
 def percentile(values: list[float], pct: int) -> float:
@@ -139,8 +152,14 @@ def measure(client, url: str, requests: int) -> dict:
         # Django records each query's time to the millisecond, so SQL figures are multiples of 1 ms per query.
         sql_ms.append(sum(float(query["time"]) for query in captured) * 1000)
         slowest = max([slowest, *captured], key=lambda query: float(query["time"]))
-    return {"p50": percentile(times, 50), "p95": percentile(times, 95), "max": max(times),
-            "sql_p50": percentile(sql_ms, 50), "queries": (min(queries), max(queries)), "slowest": slowest}
+    return {
+        "p50": percentile(times, 50),
+        "p95": percentile(times, 95),
+        "max": max(times),
+        "sql_p50": percentile(sql_ms, 50),
+        "queries": (min(queries), max(queries)),
+        "slowest": slowest,
+    }
 
 
 def pages() -> list[tuple[str, object]]:
@@ -157,19 +176,23 @@ def pages() -> list[tuple[str, object]]:
             except NoReverseMatch:
                 raise PageMissing(f"no URL named {name!r}") from None
             return f"{path}?{query}" if query else path
+
         return resolve
 
     def changed_endpoint() -> int:
-        endpoint = (Endpoint.objects.annotate(configs=Count("variant_configs")).filter(configs__gt=1)
-                    .order_by("pk").first())
+        endpoint = (
+            Endpoint.objects.annotate(configs=Count("variant_configs")).filter(configs__gt=1).order_by("pk").first()
+        )
         if endpoint is None:
             raise AssertionError("no endpoint with a configuration change in the data set")
         return endpoint.pk
 
-    return [("overview (default)", url("home")),
-            ("overview ?period=365d&grain=month", url("home", "period=365d&grain=month")),
-            ("endpoint, type change (default)", url("endpoint", pk=changed_endpoint)),
-            ("endpoint, type change ?period=365d", url("endpoint", "period=365d", pk=changed_endpoint))]
+    return [
+        ("overview (default)", url("home")),
+        ("overview ?period=365d&grain=month", url("home", "period=365d&grain=month")),
+        ("endpoint, type change (default)", url("endpoint", pk=changed_endpoint)),
+        ("endpoint, type change ?period=365d", url("endpoint", "period=365d", pk=changed_endpoint)),
+    ]
 
 
 def run_pages(requests: int, show_sql: bool) -> bool:
@@ -179,8 +202,11 @@ def run_pages(requests: int, show_sql: bool) -> bool:
 
     client = Client()
     client.force_login(get_user_model().objects.get(username=webdata.USERNAME))
-    print(f"\n{requests} requests per page after {WARM_UP} warm-up requests; server-side time in ms "
-          f"(django.test.Client, whole Django stack, no network); {load_average()}", flush=True)
+    print(
+        f"\n{requests} requests per page after {WARM_UP} warm-up requests; server-side time in ms "
+        f"(django.test.Client, whole Django stack, no network); {load_average()}",
+        flush=True,
+    )
     header = f"{'page':<38} {'p50':>8} {'p95':>8} {'max':>8} {'SQL p50':>8} {'queries':>8}  {'target p95':>11}  result"
     print(header)
     print("-" * len(header))
@@ -189,24 +215,33 @@ def run_pages(requests: int, show_sql: bool) -> bool:
         try:
             url = resolve()
         except PageMissing as exc:
-            print(f"{label:<38} {'-':>8} {'-':>8} {'-':>8} {'-':>8} {'-':>8}  {'<' + str(int(TARGET_P95_MS)):>11}"
-                  f"  MISSING ({exc})", flush=True)
+            print(
+                f"{label:<38} {'-':>8} {'-':>8} {'-':>8} {'-':>8} {'-':>8}  {'<' + str(int(TARGET_P95_MS)):>11}"
+                f"  MISSING ({exc})",
+                flush=True,
+            )
             ok = False
             continue
         figures = measure(client, url, requests)
         low, high = figures["queries"]
         passed = figures["p95"] < TARGET_P95_MS
         ok = ok and passed
-        print(f"{label:<38} {figures['p50']:8.1f} {figures['p95']:8.1f} {figures['max']:8.1f} "
-              f"{figures['sql_p50']:8.1f} {str(low) if low == high else f'{low}-{high}':>8}  "
-              f"{'< ' + str(int(TARGET_P95_MS)):>11}  {'PASS' if passed else 'FAIL'}", flush=True)
+        print(
+            f"{label:<38} {figures['p50']:8.1f} {figures['p95']:8.1f} {figures['max']:8.1f} "
+            f"{figures['sql_p50']:8.1f} {str(low) if low == high else f'{low}-{high}':>8}  "
+            f"{'< ' + str(int(TARGET_P95_MS)):>11}  {'PASS' if passed else 'FAIL'}",
+            flush=True,
+        )
         if show_sql or not passed:
             slowest = figures["slowest"]
             sql = " ".join(slowest["sql"].split())
             if sql.startswith("SELECT ") and " FROM " in sql:  # the column list says little; keep FROM onwards
-                sql = "SELECT ..." + sql[sql.index(" FROM "):]  # noqa: S608 (printed, never run)
-            print(f"    slowest SQL statement: {float(slowest['time']) * 1000:.0f} ms: "
-                  f"{sql[:SQL_SHOWN]}{' ...' if len(sql) > SQL_SHOWN else ''}", flush=True)
+                sql = "SELECT ..." + sql[sql.index(" FROM ") :]  # noqa: S608 (printed, never run)
+            print(
+                f"    slowest SQL statement: {float(slowest['time']) * 1000:.0f} ms: "
+                f"{sql[:SQL_SHOWN]}{' ...' if len(sql) > SQL_SHOWN else ''}",
+                flush=True,
+            )
     print(f"after timing: {load_average()}")
     return ok
 
@@ -222,10 +257,17 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--reload", action="store_true", help="load the data set even if a stored one fits")
-    parser.add_argument("--load-workers", type=int, default=min(os.cpu_count() or 1, 4),
-                        help="PostgreSQL connections generating the hours at once (default: CPUs, at most 4)")
-    parser.add_argument("--sql", action="store_true",
-                        help="print every page's slowest SQL statement (always printed for a page that fails)")
+    parser.add_argument(
+        "--load-workers",
+        type=int,
+        default=min(os.cpu_count() or 1, 4),
+        help="PostgreSQL connections generating the hours at once (default: CPUs, at most 4)",
+    )
+    parser.add_argument(
+        "--sql",
+        action="store_true",
+        help="print every page's slowest SQL statement (always printed for a page that fails)",
+    )
     args = parser.parse_args()
     if args.endpoints < 1 or args.days < 2 or args.requests < 2:
         parser.error("--endpoints >= 1, --days >= 2 and --requests >= 2")

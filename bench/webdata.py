@@ -102,11 +102,16 @@ class _Step:
 
 # --- Reuse ---------------------------------------------------------------------------------------------------------
 
+
 def _params(size: Size) -> dict:
     from dashboard.footprint import current_version
 
-    return {"generator": GENERATOR, "endpoints": size.endpoints, "days": size.days,
-            "methodology_version": current_version()}
+    return {
+        "generator": GENERATOR,
+        "endpoints": size.endpoints,
+        "days": size.days,
+        "methodology_version": current_version(),
+    }
 
 
 def stored(size: Size) -> dict | None:
@@ -131,10 +136,18 @@ def stored(size: Size) -> dict | None:
     if end_hour.date() != size.end_hour.date():
         print(f"stored data set ends {end_hour:%Y-%m-%d %H:00} UTC, not today: reloading", flush=True)
         return None
-    counts = {"endpoints": Endpoint.objects.count(), "variant_hours": VariantHour.objects.count(),
-              "estimates": VariantHourEstimate.objects.count(), "variant_days": VariantDay.objects.count()}
-    expected = {"endpoints": size.endpoints, "variant_hours": size.variant_hours,
-                "estimates": size.variant_hours, "variant_days": meta.get("variant_days")}
+    counts = {
+        "endpoints": Endpoint.objects.count(),
+        "variant_hours": VariantHour.objects.count(),
+        "estimates": VariantHourEstimate.objects.count(),
+        "variant_days": VariantDay.objects.count(),
+    }
+    expected = {
+        "endpoints": size.endpoints,
+        "variant_hours": size.variant_hours,
+        "estimates": size.variant_hours,
+        "variant_days": meta.get("variant_days"),
+    }
     if counts != expected:
         print(f"stored data set has {counts}, expected {expected}: reloading", flush=True)
         return None
@@ -146,11 +159,14 @@ def _record(size: Size, variant_days: int) -> None:
 
     meta = {**_params(size), "end_hour": size.end_hour.isoformat(), "variant_days": variant_days}
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO bench_web_meta (id, meta) VALUES (1, %s) "
-                       "ON CONFLICT (id) DO UPDATE SET meta = EXCLUDED.meta", [json.dumps(meta)])
+        cursor.execute(
+            "INSERT INTO bench_web_meta (id, meta) VALUES (1, %s) ON CONFLICT (id) DO UPDATE SET meta = EXCLUDED.meta",
+            [json.dumps(meta)],
+        )
 
 
 # --- Loading -------------------------------------------------------------------------------------------------------
+
 
 def _empty() -> None:
     from django.db import connection
@@ -161,8 +177,14 @@ def _empty() -> None:
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE IF NOT EXISTS bench_web_meta (id int PRIMARY KEY, meta jsonb NOT NULL)")
         cursor.execute("DELETE FROM bench_web_meta")
-        tables = ["dashboard_varianthourestimate", "dashboard_variantday", "collectors_varianthour",
-                  "collectors_variantconfig", "collectors_endpoint", "collectors_awsaccount"]
+        tables = [
+            "dashboard_varianthourestimate",
+            "dashboard_variantday",
+            "collectors_varianthour",
+            "collectors_variantconfig",
+            "collectors_endpoint",
+            "collectors_awsaccount",
+        ]
         # CASCADE: whatever else references accounts (collection states, log groups, ...) goes too.
         cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     AwsAccount.objects.all().delete()
@@ -186,11 +208,18 @@ def _hardware() -> dict[str, dict]:
         if accelerators:
             parts.append(f"acc:{row['accelerator_model']}@wattson-assumed")
         parts += ["mem:ccf2022", f"emb:{row['family']}@ccf2022", "life:35040h@ccf2022", f"pue:{PUE}@aws2024"]
-        hardware[name] = {"vcpus": int(row["vcpus"]), "gpus": gpus, "accelerators": accelerators,
-                          "memory_gb": float(row["memory_gb"]), "gpu_idle_w": gpu_idle, "gpu_max_w": gpu_max,
-                          "acc_idle_w": float(acc_idle), "acc_max_w": float(acc_max),
-                          "embodied_kg_h": EMBODIED_KG_PER_VCPU_HOUR * int(row["vcpus"])
-                          + EMBODIED_KG_PER_GPU_HOUR * gpus, "factors": ";".join(parts)}
+        hardware[name] = {
+            "vcpus": int(row["vcpus"]),
+            "gpus": gpus,
+            "accelerators": accelerators,
+            "memory_gb": float(row["memory_gb"]),
+            "gpu_idle_w": gpu_idle,
+            "gpu_max_w": gpu_max,
+            "acc_idle_w": float(acc_idle),
+            "acc_max_w": float(acc_max),
+            "embodied_kg_h": EMBODIED_KG_PER_VCPU_HOUR * int(row["vcpus"]) + EMBODIED_KG_PER_GPU_HOUR * gpus,
+            "factors": ";".join(parts),
+        }
     return hardware
 
 
@@ -199,8 +228,9 @@ def _grid() -> dict[str, tuple[float, str]]:
     from estimator.methods import METHODOLOGIES
 
     table = grid_factors(METHODOLOGIES["default"], Factors())
-    return {region: (float(table.loc[region, "kgco2e_per_kwh"]), str(table.loc[region, "source_id"]))
-            for region in REGIONS}
+    return {
+        region: (float(table.loc[region, "kgco2e_per_kwh"]), str(table.loc[region, "source_id"])) for region in REGIONS
+    }
 
 
 def _pick(rng: random.Random, weights: dict[str, int], exclude: str = "") -> str:
@@ -223,19 +253,46 @@ def _fleet(size: Size) -> tuple[list[dict], list[dict]]:
         changed = index % CHANGED_EVERY == 0
         types = [first_type, _pick(rng, MODELS[model], exclude=first_type)] if changed else [first_type]
         count = rng.choices((1, 2, 3), weights=(6, 3, 1))[0] if env == "prod" else 1
-        endpoints.append({"index": index, "name": f"{team}-{model}-{env}-{index:04d}", "team": team, "env": env,
-                          "account_id": account_id, "region": region, "types": types, "count": count})
-        bounds = [size.first_hour, size.change_hour, size.end_hour + dt.timedelta(hours=1)] if changed \
+        endpoints.append(
+            {
+                "index": index,
+                "name": f"{team}-{model}-{env}-{index:04d}",
+                "team": team,
+                "env": env,
+                "account_id": account_id,
+                "region": region,
+                "types": types,
+                "count": count,
+            }
+        )
+        bounds = (
+            [size.first_hour, size.change_hour, size.end_hour + dt.timedelta(hours=1)]
+            if changed
             else [size.first_hour, size.end_hour + dt.timedelta(hours=1)]
+        )
         shape = {  # one endpoint's traffic and utilization profile, shared by its segments
-            "instances": count, "autoscale": env == "prod" and rng.random() < 0.4,
-            "cpu_base": rng.uniform(8, 55), "cpu_amp": rng.uniform(3, 25), "gpu_base": rng.uniform(5, 60),
-            "gpu_amp": rng.uniform(3, 30), "mem_base": rng.uniform(20, 75), "phase": rng.uniform(10, 18),
+            "instances": count,
+            "autoscale": env == "prod" and rng.random() < 0.4,
+            "cpu_base": rng.uniform(8, 55),
+            "cpu_amp": rng.uniform(3, 25),
+            "gpu_base": rng.uniform(5, 60),
+            "gpu_amp": rng.uniform(3, 30),
+            "mem_base": rng.uniform(20, 75),
+            "phase": rng.uniform(10, 18),
             "inv_rate": 0.0 if index % IDLE_EVERY == 5 else rng.choice((50, 200, 1000, 5000, 20000, 80000)),
-            "night_idle": rng.random() < 0.2, "latency_us": rng.uniform(2000, 250000)}
+            "night_idle": rng.random() < 0.2,
+            "latency_us": rng.uniform(2000, 250000),
+        }
         for number, instance_type in enumerate(types):
-            segments.append({"index": index, "instance_type": instance_type, "first_hour": bounds[number],
-                             "last_hour": bounds[number + 1] - dt.timedelta(hours=1), **shape})
+            segments.append(
+                {
+                    "index": index,
+                    "instance_type": instance_type,
+                    "first_hour": bounds[number],
+                    "last_hour": bounds[number + 1] - dt.timedelta(hours=1),
+                    **shape,
+                }
+            )
     return endpoints, segments
 
 
@@ -250,40 +307,83 @@ def _create_objects(size: Size, endpoints: list[dict], now: dt.datetime) -> tupl
     user_model = get_user_model()
     user = user_model.objects.filter(username=USERNAME).first() or user_model.objects.create_user(USERNAME)
     Membership.objects.create(team=team, user=user, role=Membership.Role.MEMBER)
-    accounts = {account_id: AwsAccount.objects.create(team=team, account_id=account_id, name=name,
-                                                      regions=list(REGIONS))
-                for account_id, name in ACCOUNTS}
+    accounts = {
+        account_id: AwsAccount.objects.create(team=team, account_id=account_id, name=name, regions=list(REGIONS))
+        for account_id, name in ACCOUNTS
+    }
     created = size.first_hour - dt.timedelta(days=3)
-    rows = [Endpoint(account=accounts[e["account_id"]], region=e["region"], name=e["name"],
-                     arn=f"arn:aws:sagemaker:{e['region']}:{e['account_id']}:endpoint/{e['name']}",
-                     status="InService", config_name=f"{e['name']}-config-{len(e['types'])}",
-                     tags={"team": e["team"], "env": e["env"]}, created_time=created,
-                     last_modified_time=size.change_hour if len(e["types"]) > 1 else created,
-                     first_seen=size.first_hour, last_seen=now) for e in endpoints]
+    rows = [
+        Endpoint(
+            account=accounts[e["account_id"]],
+            region=e["region"],
+            name=e["name"],
+            arn=f"arn:aws:sagemaker:{e['region']}:{e['account_id']}:endpoint/{e['name']}",
+            status="InService",
+            config_name=f"{e['name']}-config-{len(e['types'])}",
+            tags={"team": e["team"], "env": e["env"]},
+            created_time=created,
+            last_modified_time=size.change_hour if len(e["types"]) > 1 else created,
+            first_seen=size.first_hour,
+            last_seen=now,
+        )
+        for e in endpoints
+    ]
     Endpoint.objects.bulk_create(rows, batch_size=1000)
     pks = dict(Endpoint.objects.values_list("name", "pk"))
     configs = []
     for e in endpoints:
         bounds = [size.first_hour, size.change_hour, None] if len(e["types"]) > 1 else [size.first_hour, None]
         for number, instance_type in enumerate(e["types"]):
-            configs.append(VariantConfig(
-                endpoint_id=pks[e["name"]], variant_name=VARIANT, valid_from=bounds[number],
-                valid_to=bounds[number + 1], endpoint_config_name=f"{e['name']}-config-{number + 1}",
-                model_name=f"{e['name']}-model", model_mode="SingleModel", instance_type=instance_type,
-                initial_instance_count=e["count"], current_instance_count=e["count"],
-                desired_instance_count=e["count"], weight=1.0, min_instance_count=e["count"],
-                max_instance_count=min(e["count"] + 1, 4)))
+            configs.append(
+                VariantConfig(
+                    endpoint_id=pks[e["name"]],
+                    variant_name=VARIANT,
+                    valid_from=bounds[number],
+                    valid_to=bounds[number + 1],
+                    endpoint_config_name=f"{e['name']}-config-{number + 1}",
+                    model_name=f"{e['name']}-model",
+                    model_mode="SingleModel",
+                    instance_type=instance_type,
+                    initial_instance_count=e["count"],
+                    current_instance_count=e["count"],
+                    desired_instance_count=e["count"],
+                    weight=1.0,
+                    min_instance_count=e["count"],
+                    max_instance_count=min(e["count"] + 1, 4),
+                )
+            )
     VariantConfig.objects.bulk_create(configs, batch_size=1000)
     return {e["index"]: pks[e["name"]] for e in endpoints}, user
 
 
 SEGMENT_COLUMNS = {
-    "endpoint_id": "bigint", "region": "text", "instance_type": "text", "first_hour": "timestamptz",
-    "last_hour": "timestamptz", "vcpus": "int", "gpus": "int", "accelerators": "int", "memory_gb": "float8",
-    "gpu_idle_w": "float8", "gpu_max_w": "float8", "acc_idle_w": "float8", "acc_max_w": "float8",
-    "embodied_kg_h": "float8", "grid": "float8", "factors": "text", "instances": "int", "autoscale": "boolean",
-    "cpu_base": "float8", "cpu_amp": "float8", "gpu_base": "float8", "gpu_amp": "float8", "mem_base": "float8",
-    "phase": "float8", "inv_rate": "float8", "night_idle": "boolean", "latency_us": "float8",
+    "endpoint_id": "bigint",
+    "region": "text",
+    "instance_type": "text",
+    "first_hour": "timestamptz",
+    "last_hour": "timestamptz",
+    "vcpus": "int",
+    "gpus": "int",
+    "accelerators": "int",
+    "memory_gb": "float8",
+    "gpu_idle_w": "float8",
+    "gpu_max_w": "float8",
+    "acc_idle_w": "float8",
+    "acc_max_w": "float8",
+    "embodied_kg_h": "float8",
+    "grid": "float8",
+    "factors": "text",
+    "instances": "int",
+    "autoscale": "boolean",
+    "cpu_base": "float8",
+    "cpu_amp": "float8",
+    "gpu_base": "float8",
+    "gpu_amp": "float8",
+    "mem_base": "float8",
+    "phase": "float8",
+    "inv_rate": "float8",
+    "night_idle": "boolean",
+    "latency_us": "float8",
 }
 
 
@@ -297,8 +397,14 @@ def _store_segments(segments: list[dict], pks: dict[int, int], endpoints: list[d
         region = regions[segment["index"]]
         factor, source = grid[region]
         hw = hardware[segment["instance_type"]]
-        values = {**segment, **hw, "endpoint_id": pks[segment["index"]], "region": region, "grid": factor,
-                  "factors": f"{hw['factors']};grid:{region}@{source}"}
+        values = {
+            **segment,
+            **hw,
+            "endpoint_id": pks[segment["index"]],
+            "region": region,
+            "grid": factor,
+            "factors": f"{hw['factors']};grid:{region}@{source}",
+        }
         rows.append([values[name] for name in SEGMENT_COLUMNS])
     columns = ", ".join(f'"{name}" {kind}' for name, kind in SEGMENT_COLUMNS.items())
     with connection.cursor() as cursor:
@@ -380,7 +486,7 @@ def _generate_hours(size: Size, pks: list[int], group: int, workers: int, now: d
     ordered = sorted(pks)
     todo: queue.Queue = queue.Queue()
     for number, start in enumerate(range(0, len(ordered), group), 1):
-        todo.put((number, ordered[start:start + group]))
+        todo.put((number, ordered[start : start + group]))
     lock, done, failures = threading.Lock(), [0], []
     started = time.perf_counter()
 
@@ -394,14 +500,25 @@ def _generate_hours(size: Size, pks: list[int], group: int, workers: int, now: d
                     except queue.Empty:
                         return
                     cursor.execute("SELECT setseed(%s)", [((number * 7919) % 10000) / 10000 - 0.5])
-                    cursor.execute(HOURS_SQL, {"first": ids[0], "last": ids[-1], "variant": VARIANT, "now": now,
-                                               "version": current_version()})
+                    cursor.execute(
+                        HOURS_SQL,
+                        {
+                            "first": ids[0],
+                            "last": ids[-1],
+                            "variant": VARIANT,
+                            "now": now,
+                            "version": current_version(),
+                        },
+                    )
                     with lock:
                         done[0] += len(ids)
                         elapsed = time.perf_counter() - started
-                        print(f"    {done[0]:,}/{len(ordered):,} endpoints, {done[0] * size.days * 24:,} hours "
-                              f"+ estimates ({elapsed:.0f} s, ~{elapsed / done[0] * (len(ordered) - done[0]):.0f} s "
-                              "to go)", flush=True)
+                        print(
+                            f"    {done[0]:,}/{len(ordered):,} endpoints, {done[0] * size.days * 24:,} hours "
+                            f"+ estimates ({elapsed:.0f} s, ~{elapsed / done[0] * (len(ordered) - done[0]):.0f} s "
+                            "to go)",
+                            flush=True,
+                        )
         except Exception as exc:  # reported by the main thread
             failures.append(exc)
         finally:
@@ -422,8 +539,13 @@ def _vacuum() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for table in ("collectors_varianthour", "dashboard_varianthourestimate", "dashboard_variantday",
-                      "collectors_endpoint", "collectors_variantconfig"):
+        for table in (
+            "collectors_varianthour",
+            "dashboard_varianthourestimate",
+            "dashboard_variantday",
+            "collectors_endpoint",
+            "collectors_variantconfig",
+        ):
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 
@@ -451,13 +573,18 @@ def _rebuild(total: int) -> int:
     from dashboard import rollups
 
     started = time.perf_counter()
-    spans = (VariantHour.objects.values("endpoint_id").annotate(first=Min("hour"), last=Max("hour"))
-             .order_by("endpoint_id"))
+    spans = (
+        VariantHour.objects.values("endpoint_id").annotate(first=Min("hour"), last=Max("hour")).order_by("endpoint_id")
+    )
     written = 0
     for done, span in enumerate(spans, 1):
         endpoint_id = span["endpoint_id"]
-        written += rollups.refresh([(endpoint_id, span["first"].astimezone(dt.UTC).date()),
-                                    (endpoint_id, span["last"].astimezone(dt.UTC).date())])
+        written += rollups.refresh(
+            [
+                (endpoint_id, span["first"].astimezone(dt.UTC).date()),
+                (endpoint_id, span["last"].astimezone(dt.UTC).date()),
+            ]
+        )
         if done % max(total // 10, 1) == 0 or done == total:
             print(f"    {done:,}/{total:,} endpoints rolled up ({time.perf_counter() - started:.0f} s)", flush=True)
     return written
@@ -467,24 +594,30 @@ def load(size: Size, group: int = 50, workers: int = 2, echo: Callable[[str], No
     """Empty the bench tables and load a data set of ``size``; returns its description (as ``stored``)."""
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
-    echo(f"loading {size.endpoints:,} endpoints x {size.days} days ({size.variant_hours:,} variant-hours, "
-         f"{size.first_hour:%Y-%m-%d %H:00} .. {size.end_hour:%Y-%m-%d %H:00} UTC)")
+    echo(
+        f"loading {size.endpoints:,} endpoints x {size.days} days ({size.variant_hours:,} variant-hours, "
+        f"{size.first_hour:%Y-%m-%d %H:00} .. {size.end_hour:%Y-%m-%d %H:00} UTC)"
+    )
     with step("emptying the bench tables"):
         _empty()
     with step("team, user, accounts, endpoints and configurations (ORM)"):
         endpoints, segments = _fleet(size)
         pks, _user = _create_objects(size, endpoints, now)
         _store_segments(segments, pks, endpoints)
-    with step(f"variant-hours and their estimates (INSERT ... SELECT, {group} endpoints per statement, "
-              f"{workers} connection(s) at once)"):
+    with step(
+        f"variant-hours and their estimates (INSERT ... SELECT, {group} endpoints per statement, "
+        f"{workers} connection(s) at once)"
+    ):
         _generate_hours(size, list(pks.values()), group, workers, now)
     with step("VACUUM ANALYZE before the rollups"):
         _vacuum()
     with step("daily rollups by the product's dashboard.rollups.refresh(), endpoint by endpoint as rebuild() does"):
         rebuild_started = time.perf_counter()
         variant_days = _rebuild(len(pks))
-        echo(f"    {variant_days:,} VariantDay rows in {time.perf_counter() - rebuild_started:.1f} s (rebuild()'s "
-             "final orphan clean-up skipped: nothing to clean, and it takes hours on PostgreSQL at this size)")
+        echo(
+            f"    {variant_days:,} VariantDay rows in {time.perf_counter() - rebuild_started:.1f} s (rebuild()'s "
+            "final orphan clean-up skipped: nothing to clean, and it takes hours on PostgreSQL at this size)"
+        )
     with step("VACUUM ANALYZE and CHECKPOINT (so that no write-back of the load runs while pages are timed)"):
         _vacuum()
         _checkpoint()

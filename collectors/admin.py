@@ -15,8 +15,15 @@ class VariantConfigInline(admin.TabularInline):
     model = VariantConfig
     extra = 0
     can_delete = False
-    fields = ["variant_name", "valid_from", "valid_to", "instance_type", "desired_instance_count", "weight",
-              "serverless_memory_mb"]
+    fields = [
+        "variant_name",
+        "valid_from",
+        "valid_to",
+        "instance_type",
+        "desired_instance_count",
+        "weight",
+        "serverless_memory_mb",
+    ]
     readonly_fields = fields
 
 

@@ -60,8 +60,10 @@ def account_session(account) -> boto3.Session:
     elif settings.COLLECT_ALLOW_ROLELESS_ACCOUNTS:
         session = boto3.Session(botocore_session=_core_session())
     else:
-        raise IdentityError(f"account {account.account_id} has no role to assume, and role-less accounts are off "
-                            "(an operator may enable them with COLLECT_ALLOW_ROLELESS_ACCOUNTS)")
+        raise IdentityError(
+            f"account {account.account_id} has no role to assume, and role-less accounts are off "
+            "(an operator may enable them with COLLECT_ALLOW_ROLELESS_ACCOUNTS)"
+        )
     verify_identity(session, account.account_id)
     with _lock:
         return _sessions.setdefault(key, session)
@@ -72,14 +74,20 @@ def verify_identity(session: boto3.Session, account_id: str) -> None:
     sts = session.client("sts", region_name=settings.AWS_STS_REGION, config=CLIENT_CONFIG)
     actual = sts.get_caller_identity()["Account"]
     if actual != account_id:
-        raise IdentityError(f"the credentials used for account {account_id} belong to account {actual}; "
-                            "refusing to collect or send anything with them")
+        raise IdentityError(
+            f"the credentials used for account {account_id} belong to account {actual}; "
+            "refusing to collect or send anything with them"
+        )
 
 
 def _assumed_session(role_arn: str, external_id: str) -> boto3.Session:
     sts = boto3.Session(botocore_session=_core_session()).client("sts", config=CLIENT_CONFIG)
-    params = {"RoleArn": role_arn, "RoleSessionName": settings.AWS_ROLE_SESSION_NAME, "ExternalId": external_id,
-              "DurationSeconds": settings.AWS_ASSUME_ROLE_SECONDS}
+    params = {
+        "RoleArn": role_arn,
+        "RoleSessionName": settings.AWS_ROLE_SESSION_NAME,
+        "ExternalId": external_id,
+        "DurationSeconds": settings.AWS_ASSUME_ROLE_SECONDS,
+    }
     refresher = create_assume_role_refresher(sts, params)
     credentials = DeferredRefreshableCredentials(refresh_using=refresher, method="assume-role")
     core = _core_session()

@@ -28,5 +28,9 @@ def capture_days(endpoint: Endpoint) -> QuerySet:
     if location is None:
         return StorageLensDay.objects.none()
     bucket, prefix = location
-    return (StorageLensDay.objects.filter(account=endpoint.account, bucket=bucket, prefix=prefix)
-            .values("day").annotate(stored_bytes=Sum("stored_bytes")).order_by("day"))
+    return (
+        StorageLensDay.objects.filter(account=endpoint.account, bucket=bucket, prefix=prefix)
+        .values("day")
+        .annotate(stored_bytes=Sum("stored_bytes"))
+        .order_by("day")
+    )

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-THROTTLING_CODES = {"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
-                    "TooManyRequestsException", "SlowDown"}
+THROTTLING_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "SlowDown",
+}
 
 
 class CollectionFailed(Exception):

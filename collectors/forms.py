@@ -5,8 +5,9 @@ from collectors.regions import COMMERCIAL_REGIONS
 
 
 class AwsAccountForm(forms.ModelForm):
-    regions = forms.MultipleChoiceField(choices=[(r, r) for r in COMMERCIAL_REGIONS],
-                                        widget=forms.SelectMultiple(attrs={"size": 8}))
+    regions = forms.MultipleChoiceField(
+        choices=[(r, r) for r in COMMERCIAL_REGIONS], widget=forms.SelectMultiple(attrs={"size": 8})
+    )
 
     class Meta:
         model = AwsAccount
@@ -17,8 +18,9 @@ class AwsAccountForm(forms.ModelForm):
         self.instance.team = team
         # Team owners always give a role: running on the workers' own identity is an operator's choice (admin).
         self.fields["role_arn"].required = True
-        self.fields["role_arn"].help_text = "The role Wattson assumes in this account, e.g. " \
-                                            "arn:aws:iam::123456789012:role/WattsonReadOnly"
+        self.fields["role_arn"].help_text = (
+            "The role Wattson assumes in this account, e.g. arn:aws:iam::123456789012:role/WattsonReadOnly"
+        )
 
     def clean_account_id(self):
         account_id = self.cleaned_data["account_id"]

@@ -3,8 +3,13 @@
 import json
 
 READ_ONLY_ACTIONS = {
-    "SageMakerRead": ["sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
-                      "sagemaker:DescribeModel", "sagemaker:ListTags"],
+    "SageMakerRead": [
+        "sagemaker:ListEndpoints",
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:DescribeModel",
+        "sagemaker:ListTags",
+    ],
     "MetricsRead": ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
     "LogsRead": ["logs:DescribeLogGroups"],
     "StorageLensRead": ["s3:ListStorageLensConfigurations", "s3:GetStorageLensConfiguration"],
@@ -12,18 +17,39 @@ READ_ONLY_ACTIONS = {
 
 
 def trust_policy(collector_principal_arn: str, external_id: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": collector_principal_arn}, "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"sts:ExternalId": external_id}}}]}, indent=2)
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": collector_principal_arn},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+                }
+            ],
+        },
+        indent=2,
+    )
 
 
 def permissions_policy(export_bucket: str = "<export-bucket>", export_prefix: str = "<prefix>") -> str:
-    statements = [{"Sid": sid, "Effect": "Allow", "Resource": "*", "Action": actions}
-                  for sid, actions in READ_ONLY_ACTIONS.items()]
+    statements = [
+        {"Sid": sid, "Effect": "Allow", "Resource": "*", "Action": actions}
+        for sid, actions in READ_ONLY_ACTIONS.items()
+    ]
     statements += [
-        {"Sid": "LensExportList", "Effect": "Allow", "Action": "s3:ListBucket",
-         "Resource": f"arn:aws:s3:::{export_bucket}"},
-        {"Sid": "LensExportRead", "Effect": "Allow", "Action": "s3:GetObject",
-         "Resource": f"arn:aws:s3:::{export_bucket}/{export_prefix}/StorageLens/*"},
+        {
+            "Sid": "LensExportList",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{export_bucket}",
+        },
+        {
+            "Sid": "LensExportRead",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{export_bucket}/{export_prefix}/StorageLens/*",
+        },
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)

@@ -25,9 +25,20 @@ from collectors.models import Endpoint, VariantConfig
 from collectors.models.endpoints import EndpointMode
 
 # Fields whose change opens a new configuration row; current_instance_count is an observation, updated in place.
-SIGNATURE = ("endpoint_config_name", "model_name", "model_mode", "instance_type", "desired_instance_count",
-             "weight", "accelerator_type", "serverless_memory_mb", "serverless_max_concurrency",
-             "serverless_provisioned_concurrency", "min_instance_count", "max_instance_count")
+SIGNATURE = (
+    "endpoint_config_name",
+    "model_name",
+    "model_mode",
+    "instance_type",
+    "desired_instance_count",
+    "weight",
+    "accelerator_type",
+    "serverless_memory_mb",
+    "serverless_max_concurrency",
+    "serverless_provisioned_concurrency",
+    "min_instance_count",
+    "max_instance_count",
+)
 LIST_PAGE_SIZE = 100
 
 
@@ -56,8 +67,10 @@ def collect_inventory(account, region: str, now: datetime, calls: aws.ApiCalls) 
                     raise
                 result.errors.append({"resource": name, "error": describe_client_error(exc)})
     if result.names and not result.endpoints:
-        raise CollectionFailed(f"none of the {len(result.names)} endpoints could be described, e.g. "
-                               f"{result.errors[0]['resource']}: {result.errors[0]['error']}")
+        raise CollectionFailed(
+            f"none of the {len(result.names)} endpoints could be described, e.g. "
+            f"{result.errors[0]['resource']}: {result.errors[0]['error']}"
+        )
     result.deleted = mark_deleted(account, region, set(result.names), now)
     return result
 
@@ -88,8 +101,7 @@ def describe_model(sm, model_name: str, endpoint_name: str, result: InventoryRes
     except ClientError as exc:
         if is_throttling(exc):
             raise
-        result.errors.append({"resource": f"{endpoint_name} (model {model_name})",
-                              "error": describe_client_error(exc)})
+        result.errors.append({"resource": f"{endpoint_name} (model {model_name})", "error": describe_client_error(exc)})
         return {}
 
 
@@ -160,14 +172,22 @@ def variant_rows(described: dict, config: dict | None, models: dict, endpoint: E
         name = live["VariantName"]
         base = config_fields(configured[name], models) if name in configured else stored_fields(open_rows.get(name))
         serverless = live.get("CurrentServerlessConfig") or {}
-        rows[name] = {**base, "endpoint_config_name": described["EndpointConfigName"],
-                      "current_instance_count": live.get("CurrentInstanceCount"),
-                      "desired_instance_count": live.get("DesiredInstanceCount"),
-                      "weight": live.get("DesiredWeight", live.get("CurrentWeight", base.get("weight"))),
-                      **({"serverless_memory_mb": serverless["MemorySizeInMB"],
-                          "serverless_max_concurrency": serverless.get("MaxConcurrency"),
-                          "serverless_provisioned_concurrency": serverless.get("ProvisionedConcurrency")}
-                         if serverless else {})}
+        rows[name] = {
+            **base,
+            "endpoint_config_name": described["EndpointConfigName"],
+            "current_instance_count": live.get("CurrentInstanceCount"),
+            "desired_instance_count": live.get("DesiredInstanceCount"),
+            "weight": live.get("DesiredWeight", live.get("CurrentWeight", base.get("weight"))),
+            **(
+                {
+                    "serverless_memory_mb": serverless["MemorySizeInMB"],
+                    "serverless_max_concurrency": serverless.get("MaxConcurrency"),
+                    "serverless_provisioned_concurrency": serverless.get("ProvisionedConcurrency"),
+                }
+                if serverless
+                else {}
+            ),
+        }
     return rows
 
 
@@ -205,14 +225,19 @@ def record_variants(endpoint: Endpoint, rows: dict[str, dict], last_modified: da
         current = open_rows.pop(name, None)
         if current and all(getattr(current, f) == fields.get(f) for f in SIGNATURE):
             VariantConfig.objects.filter(pk=current.pk).update(
-                current_instance_count=fields.get("current_instance_count"))
+                current_instance_count=fields.get("current_instance_count")
+            )
             continue
         since = change_time(current, last_modified, now)
         if current:
             VariantConfig.objects.filter(pk=current.pk).update(valid_to=since)
             changes += 1
-        VariantConfig.objects.create(endpoint=endpoint, variant_name=name, valid_from=since,
-                                     **{k: v for k, v in fields.items() if v is not None or k in SIGNATURE})
+        VariantConfig.objects.create(
+            endpoint=endpoint,
+            variant_name=name,
+            valid_from=since,
+            **{k: v for k, v in fields.items() if v is not None or k in SIGNATURE},
+        )
     for gone in open_rows.values():  # a variant removed from the endpoint
         VariantConfig.objects.filter(pk=gone.pk).update(valid_to=now)
         changes += 1

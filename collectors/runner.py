@@ -37,6 +37,7 @@ from collectors.utilization import collect_utilization, floor_hour
 
 log = logging.getLogger(__name__)
 
+
 class CollectionBusy(Exception):
     """Another run holds this collector's lease."""
 
@@ -59,10 +60,10 @@ def process_owner() -> str:
 def owner_is_dead(owner: str) -> bool:
     """True for a command's lease whose process on this host no longer runs (killed, or the machine restarted)."""
     prefix = f"process-{socket.gethostname()}-"
-    if not owner.startswith(prefix) or not owner[len(prefix):].isdigit():
+    if not owner.startswith(prefix) or not owner[len(prefix) :].isdigit():
         return False
     try:
-        os.kill(int(owner[len(prefix):]), 0)
+        os.kill(int(owner[len(prefix) :]), 0)
     except ProcessLookupError:
         return True
     except PermissionError:
@@ -76,8 +77,9 @@ def acquire(state: CollectionState, owner: str, now: datetime) -> bool:
     if held_by and owner_is_dead(held_by):
         free |= Q(lease_owner=held_by)
     until = now + timedelta(seconds=settings.COLLECT_LEASE_SECONDS)
-    taken = CollectionState.objects.filter(free, pk=state.pk).update(lease_until=until, lease_owner=owner,
-                                                                      last_attempt=now)
+    taken = CollectionState.objects.filter(free, pk=state.pk).update(
+        lease_until=until, lease_owner=owner, last_attempt=now
+    )
     return taken == 1
 
 
@@ -117,8 +119,9 @@ def require_inventory(account, region: str) -> None:
     if inventory is None or inventory.last_success is None:
         raise CollectionFailed("waiting for a first successful inventory of this region; no hour is skipped")
     if inventory.consecutive_failures:
-        raise CollectionFailed(f"waiting for the region's inventory, which is failing ({inventory.last_error}); "
-                               "no hour is skipped")
+        raise CollectionFailed(
+            f"waiting for the region's inventory, which is failing ({inventory.last_error}); no hour is skipped"
+        )
 
 
 def dispatch(account, region, source, state, since, now, calls, progress) -> tuple[dict, datetime]:  # noqa: PLR0913 - forwards one run's context to whichever collector the source names
@@ -128,8 +131,16 @@ def dispatch(account, region, source, state, since, now, calls, progress) -> tup
     if source == Source.UTILIZATION:
         require_inventory(account, region)
         start = utilization_start(state, since, now)
-        result = collect_utilization(account, region, start, now, calls, progress, previous_run=previous_run(state),
-                                     earliest=first_start(now) if state.watermark else start)
+        result = collect_utilization(
+            account,
+            region,
+            start,
+            now,
+            calls,
+            progress,
+            previous_run=previous_run(state),
+            earliest=first_start(now) if state.watermark else start,
+        )
         details = {**asdict(result), "start": start.isoformat(), "started_at": now.isoformat()}
         return details, max(floor_hour(now), state.watermark or floor_hour(now))
     if source == Source.LOG_GROUPS:
@@ -162,8 +173,9 @@ def start_run(account: AwsAccount, region: str, source: str, owner: str, now: da
 def fix_backfill_start(account: AwsAccount, region: str, now: datetime) -> None:
     """The region's utilization backfill starts COLLECT_LOOKBACK_DAYS before its first collection attempt,
     inventory or utilization: a first collection that fails (no trust policy yet) does not shorten it."""
-    state, _ = CollectionState.objects.get_or_create(account=account, region=region, source=Source.UTILIZATION,
-                                                     defaults={"backfill_from": first_start(now)})
+    state, _ = CollectionState.objects.get_or_create(
+        account=account, region=region, source=Source.UTILIZATION, defaults={"backfill_from": first_start(now)}
+    )
     if state.backfill_from is None and state.watermark is None:
         CollectionState.objects.filter(pk=state.pk, backfill_from__isnull=True).update(backfill_from=first_start(now))
 
@@ -188,18 +200,34 @@ def run(  # noqa: PLR0913 - the entry point of `manage.py collect` and the task:
     except (ClientError, BotoCoreError, aws.IdentityError, CollectionFailed) as exc:
         message, throttled = describe_error(exc)
         CollectionState.objects.filter(pk=state.pk).update(
-            last_error=message, last_error_at=timezone.now(), consecutive_failures=state.consecutive_failures + 1,
-            last_api_calls=calls.total, recovered_error=recovered)
+            last_error=message,
+            last_error_at=timezone.now(),
+            consecutive_failures=state.consecutive_failures + 1,
+            last_api_calls=calls.total,
+            recovered_error=recovered,
+        )
         raise CollectionFailed(f"{account} {region} {source}: {message}", throttled) from exc
     finally:
         release(state, owner)
     errors = details.pop("errors", [])
     CollectionState.objects.filter(pk=state.pk).update(
-        watermark=watermark, last_success=timezone.now(), consecutive_failures=0, last_error="",
-        last_api_calls=calls.total, last_summary={**details, "api_calls": dict(calls)}, resource_errors=errors,
-        recovered_error=recovered)
-    return RunSummary(account.account_id, region, source, calls.total, {**details, "errors": errors},
-                      (timezone.now() - now).total_seconds())
+        watermark=watermark,
+        last_success=timezone.now(),
+        consecutive_failures=0,
+        last_error="",
+        last_api_calls=calls.total,
+        last_summary={**details, "api_calls": dict(calls)},
+        resource_errors=errors,
+        recovered_error=recovered,
+    )
+    return RunSummary(
+        account.account_id,
+        region,
+        source,
+        calls.total,
+        {**details, "errors": errors},
+        (timezone.now() - now).total_seconds(),
+    )
 
 
 def plan(accounts, regions=None, sources=None) -> list[tuple[AwsAccount, str, str]]:
@@ -208,8 +236,9 @@ def plan(accounts, regions=None, sources=None) -> list[tuple[AwsAccount, str, st
     jobs = []
     for account in accounts:
         for region in [r for r in account.regions if not regions or r in regions]:
-            jobs += [(account, region, s) for s in (Source.INVENTORY, Source.UTILIZATION, Source.LOG_GROUPS)
-                     if s in sources]
+            jobs += [
+                (account, region, s) for s in (Source.INVENTORY, Source.UTILIZATION, Source.LOG_GROUPS) if s in sources
+            ]
         if Source.STORAGE_LENS in sources and (not regions or settings.STORAGE_LENS_CONTROL_REGION in regions):
             jobs.append((account, settings.STORAGE_LENS_CONTROL_REGION, Source.STORAGE_LENS))
     return jobs

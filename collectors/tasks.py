@@ -44,8 +44,14 @@ def collect(  # noqa: PLR0913 - a Celery task: bound self plus its message's fie
         account = AwsAccount.objects.filter(pk=account_pk, enabled=True).first()
         if account is None:
             return None
-        summary = runner.run(account, region, source, datetime.fromisoformat(since) if since else None,
-                             owner=self.request.id, recovered=recovered)
+        summary = runner.run(
+            account,
+            region,
+            source,
+            datetime.fromisoformat(since) if since else None,
+            owner=self.request.id,
+            recovered=recovered,
+        )
     except runner.CollectionBusy as busy:
         log.info("skipped: %s", busy)  # the chain goes on: utilization checks the inventory's own outcome
         return None
@@ -58,8 +64,11 @@ def collect(  # noqa: PLR0913 - a Celery task: bound self plus its message's fie
         db.connections.close_all()  # a broken connection is not reused by the retry
         error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         log.warning("database error during %s %s %s, retrying: %s", account_pk, region, source, error)
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries, factor=5),
-                         kwargs={**self.request.kwargs, "recovered": error}) from exc
+        raise self.retry(
+            exc=exc,
+            countdown=backoff(self.request.retries, factor=5),
+            kwargs={**self.request.kwargs, "recovered": error},
+        ) from exc
     if source == "utilization" and summary.details.get("hours"):
         # Whoever estimates hours (the dashboard) does it now rather than at its next scheduled run.
         hours_collected.send(sender=collect, account=account, region=region, hours=summary.details["hours"])

@@ -32,13 +32,23 @@ MAX_QUERIES = 500
 MAX_DATAPOINTS = 100_800
 SAMPLES_PER_INSTANCE_HOUR = 60  # host metrics are published every 60 s unless MetricsConfig says otherwise
 
-HOST_QUERIES = (("cpu_avg", HOST, "CPUUtilization", "Average"), ("cpu_max", HOST, "CPUUtilization", "Maximum"),
-                ("cpu_n", HOST, "CPUUtilization", "SampleCount"), ("mem_avg", HOST, "MemoryUtilization", "Average"),
-                ("mem_max", HOST, "MemoryUtilization", "Maximum"), ("disk_avg", HOST, "DiskUtilization", "Average"))
-GPU_QUERIES = (("gpu_avg", HOST, "GPUUtilization", "Average"), ("gpu_max", HOST, "GPUUtilization", "Maximum"),
-               ("gpumem_avg", HOST, "GPUMemoryUtilization", "Average"))
-SERVERLESS_QUERIES = (("mem_avg", HOST, "MemoryUtilization", "Average"),
-                      ("mem_max", HOST, "MemoryUtilization", "Maximum"))
+HOST_QUERIES = (
+    ("cpu_avg", HOST, "CPUUtilization", "Average"),
+    ("cpu_max", HOST, "CPUUtilization", "Maximum"),
+    ("cpu_n", HOST, "CPUUtilization", "SampleCount"),
+    ("mem_avg", HOST, "MemoryUtilization", "Average"),
+    ("mem_max", HOST, "MemoryUtilization", "Maximum"),
+    ("disk_avg", HOST, "DiskUtilization", "Average"),
+)
+GPU_QUERIES = (
+    ("gpu_avg", HOST, "GPUUtilization", "Average"),
+    ("gpu_max", HOST, "GPUUtilization", "Maximum"),
+    ("gpumem_avg", HOST, "GPUMemoryUtilization", "Average"),
+)
+SERVERLESS_QUERIES = (
+    ("mem_avg", HOST, "MemoryUtilization", "Average"),
+    ("mem_max", HOST, "MemoryUtilization", "Maximum"),
+)
 LATENCY_QUERY = ("latency_avg", INVOCATIONS, "ModelLatency", "Average")
 
 
@@ -102,9 +112,12 @@ def floor_hour(moment: datetime) -> datetime:
 
 
 def targets(account, region: str, start: datetime) -> list[VariantTarget]:
-    configs = (VariantConfig.objects.filter(endpoint__account=account, endpoint__region=region)
-               .exclude(valid_to__lt=start).select_related("endpoint").order_by("endpoint__name", "variant_name",
-                                                                                   "valid_from"))
+    configs = (
+        VariantConfig.objects.filter(endpoint__account=account, endpoint__region=region)
+        .exclude(valid_to__lt=start)
+        .select_related("endpoint")
+        .order_by("endpoint__name", "variant_name", "valid_from")
+    )
     grouped: dict[tuple, list[VariantConfig]] = defaultdict(list)
     for config in configs:
         grouped[(config.endpoint_id, config.variant_name)].append(config)
@@ -128,14 +141,24 @@ def chunks(variants: list[VariantTarget], hours: int) -> list[list[VariantTarget
 def metric_queries(chunk: list[VariantTarget]) -> tuple[list[dict], dict[str, tuple[int, str]]]:
     queries, index = [], {}
     for v_index, variant in enumerate(chunk):
-        dims = [{"Name": "EndpointName", "Value": variant.endpoint.name},
-                {"Name": "VariantName", "Value": variant.name}]
+        dims = [
+            {"Name": "EndpointName", "Value": variant.endpoint.name},
+            {"Name": "VariantName", "Value": variant.name},
+        ]
         for key, namespace, metric, stat in variant.queries():
             query_id = f"v{v_index}_{key}"
             index[query_id] = (v_index, key)
-            queries.append({"Id": query_id, "ReturnData": True, "MetricStat": {
-                "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dims},
-                "Period": PERIOD_SECONDS, "Stat": stat}})
+            queries.append(
+                {
+                    "Id": query_id,
+                    "ReturnData": True,
+                    "MetricStat": {
+                        "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dims},
+                        "Period": PERIOD_SECONDS,
+                        "Stat": stat,
+                    },
+                }
+            )
     return queries, index
 
 
@@ -144,7 +167,8 @@ def fetch(cloudwatch, queries: list[dict], start: datetime, end: datetime, resul
     {query id: {epoch second of the period start: value}} (ints, not datetimes: a chunk holds ~100k of them)."""
     values: dict[str, dict[int, float]] = defaultdict(dict)
     pages = cloudwatch.get_paginator("get_metric_data").paginate(
-        MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampAscending")
+        MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampAscending"
+    )
     for page in pages:
         result.calls += 1
         for series in page["MetricDataResults"]:
@@ -154,8 +178,9 @@ def fetch(cloudwatch, queries: list[dict], start: datetime, end: datetime, resul
 
 
 def hour_rows(variant: VariantTarget, series: dict[str, dict], now: datetime) -> list[VariantHour]:
-    hours = sorted({ts - ts % PERIOD_SECONDS for key in ("cpu_n", "invocations", "mem_avg")
-                    for ts in series.get(key, {})})
+    hours = sorted(
+        {ts - ts % PERIOD_SECONDS for key in ("cpu_n", "invocations", "mem_avg") for ts in series.get(key, {})}
+    )
     return [hour_row(variant, series, hour, now) for hour in hours]
 
 
@@ -180,24 +205,33 @@ def hour_row(variant: VariantTarget, series: dict, hour: int, now: datetime) -> 
     samples = _get(series, "cpu_n", hour) or 0.0
     invocations = _get(series, "invocations", hour)
     return VariantHour(
-        endpoint=variant.endpoint, variant_name=variant.name, hour=start, instance_type=config.instance_type,
-        serverless_memory_mb=config.serverless_memory_mb, config_assumed=assumed, vcpus=vcpus, gpus=gpus,
+        endpoint=variant.endpoint,
+        variant_name=variant.name,
+        hour=start,
+        instance_type=config.instance_type,
+        serverless_memory_mb=config.serverless_memory_mb,
+        config_assumed=assumed,
+        vcpus=vcpus,
+        gpus=gpus,
         instance_hours=samples / SAMPLES_PER_INSTANCE_HOUR,
         cpu_util_pct=per_unit(_get(series, "cpu_avg", hour), vcpus),
         cpu_util_max_pct=per_unit(_get(series, "cpu_max", hour), vcpus),
         gpu_util_pct=per_unit(_get(series, "gpu_avg", hour), gpus),
         gpu_util_max_pct=per_unit(_get(series, "gpu_max", hour), gpus),
         gpu_memory_util_pct=per_unit(_get(series, "gpumem_avg", hour), gpus),
-        memory_util_pct=_get(series, "mem_avg", hour), memory_util_max_pct=_get(series, "mem_max", hour),
+        memory_util_pct=_get(series, "mem_avg", hour),
+        memory_util_max_pct=_get(series, "mem_max", hour),
         disk_util_pct=_get(series, "disk_avg", hour),
         # No Invocations datapoint while instances report means no traffic in that hour.
         invocations=invocations if invocations is not None else (0.0 if samples else None),
-        model_latency_us=_get(series, "latency_avg", hour), collected_at=now,
+        model_latency_us=_get(series, "latency_avg", hour),
+        collected_at=now,
     )
 
 
-UPDATE_FIELDS = [f.name for f in VariantHour._meta.concrete_fields
-                 if f.name not in ("id", "endpoint", "variant_name", "hour")]
+UPDATE_FIELDS = [
+    f.name for f in VariantHour._meta.concrete_fields if f.name not in ("id", "endpoint", "variant_name", "hour")
+]
 
 
 UPSERT_ROWS = 1000
@@ -207,9 +241,13 @@ def upsert(rows: list[VariantHour]) -> int:
     if not rows:
         return 0
     with transaction.atomic():
-        VariantHour.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
-                                        unique_fields=["endpoint", "variant_name", "hour"],
-                                        update_fields=UPDATE_FIELDS)
+        VariantHour.objects.bulk_create(
+            rows,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["endpoint", "variant_name", "hour"],
+            update_fields=UPDATE_FIELDS,
+        )
     return len(rows)
 
 
@@ -240,8 +278,9 @@ def collect_utilization(  # noqa: PLR0913 - one run's context plus the runner's 
     return result
 
 
-def variant_start(variant: VariantTarget, start: datetime, previous_run: datetime | None,
-                  earliest: datetime) -> datetime:
+def variant_start(
+    variant: VariantTarget, start: datetime, previous_run: datetime | None, earliest: datetime
+) -> datetime:
     endpoint = variant.endpoint
     if previous_run is None or endpoint.first_seen < previous_run:
         return start

@@ -72,13 +72,27 @@ def log(message: str) -> None:
     print(f"[compose-test {time.monotonic() - T0:7.1f}s] {message}", flush=True)
 
 
-def run(cmd: list[str], *, check: bool = True, capture: bool = False, input: str | None = None,
-        env: dict | None = None, timeout: float | None = None, quiet: bool = False) -> subprocess.CompletedProcess:
+def run(
+    cmd: list[str],
+    *,
+    check: bool = True,
+    capture: bool = False,
+    input: str | None = None,
+    env: dict | None = None,
+    timeout: float | None = None,
+    quiet: bool = False,
+) -> subprocess.CompletedProcess:
     if not quiet:
         log("$ " + " ".join(cmd))
-    result = subprocess.run(cmd, text=True, input=input, env=env, timeout=timeout,
-                            stdout=subprocess.PIPE if capture else None,
-                            stderr=subprocess.PIPE if capture else None)
+    result = subprocess.run(
+        cmd,
+        text=True,
+        input=input,
+        env=env,
+        timeout=timeout,
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.PIPE if capture else None,
+    )
     if check and result.returncode != 0:
         detail = f"\n{result.stdout or ''}{result.stderr or ''}" if capture else ""
         raise Failed(f"command failed with exit code {result.returncode}: {' '.join(cmd)}{detail[-4000:]}")
@@ -86,6 +100,7 @@ def run(cmd: list[str], *, check: bool = True, capture: bool = False, input: str
 
 
 # --- 1. tools and the engine -------------------------------------------------------------------------------------
+
 
 def ensure_tools() -> None:
     wanted = {"dockerd": "docker.io", "debootstrap": "debootstrap", "docker-compose": "docker-compose"}
@@ -96,8 +111,7 @@ def ensure_tools() -> None:
         log(f"installing {', '.join(sorted(set(missing)))} from Debian")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         run(["apt-get", "update", "-q"], env=env, capture=True)
-        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *sorted(set(missing))], env=env,
-            capture=True)
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *sorted(set(missing))], env=env, capture=True)
 
 
 def engine_up() -> bool:
@@ -115,8 +129,10 @@ def start_engine(workdir: Path) -> subprocess.Popen | None:
         if engine_up():
             return daemon
         if daemon.poll() is not None:
-            raise Failed(f"dockerd exited with code {daemon.returncode}; see {workdir / 'dockerd.log'}:\n"
-                         + (workdir / "dockerd.log").read_text()[-3000:])
+            raise Failed(
+                f"dockerd exited with code {daemon.returncode}; see {workdir / 'dockerd.log'}:\n"
+                + (workdir / "dockerd.log").read_text()[-3000:]
+            )
         time.sleep(0.5)
     raise Failed("dockerd did not answer within 60 s")
 
@@ -140,6 +156,7 @@ def compose_command() -> list[str]:
 
 # --- 2. stand-in base images -------------------------------------------------------------------------------------
 
+
 def image_exists(tag: str) -> bool:
     return run(["docker", "image", "inspect", tag], check=False, capture=True, quiet=True).returncode == 0
 
@@ -152,8 +169,9 @@ def debian_mirrors() -> tuple[str, str]:
             text += path.read_text(errors="replace") + "\n"
     uris = re.findall(r"^\s*URIs:\s*(\S+)", text, re.M) + re.findall(r"^\s*deb\s+(?:\[[^]]*\]\s+)?(\S+)", text, re.M)
     main = next((u for u in uris if u.rstrip("/").endswith("/debian")), "http://deb.debian.org/debian")
-    security = next((u for u in uris if u.rstrip("/").endswith("/debian-security")),
-                    "http://deb.debian.org/debian-security")
+    security = next(
+        (u for u in uris if u.rstrip("/").endswith("/debian-security")), "http://deb.debian.org/debian-security"
+    )
     return main.rstrip("/"), security.rstrip("/")
 
 
@@ -161,12 +179,15 @@ def build_base_image(workdir: Path) -> None:
     mirror, security = debian_mirrors()
     rootfs = workdir / "rootfs"
     log(f"building {BASE_IMAGE} (stand-in): debootstrap --variant=minbase bookworm from {mirror}")
-    run(["debootstrap", "--variant=minbase", "--include=ca-certificates", "bookworm", str(rootfs), mirror],
-        capture=True)
+    run(
+        ["debootstrap", "--variant=minbase", "--include=ca-certificates", "bookworm", str(rootfs), mirror], capture=True
+    )
     (rootfs / "etc/apt/sources.list").write_text(
-        f"deb {mirror} bookworm main\ndeb {mirror} bookworm-updates main\ndeb {security} bookworm-security main\n")
+        f"deb {mirror} bookworm main\ndeb {mirror} bookworm-updates main\ndeb {security} bookworm-security main\n"
+    )
     (rootfs / "etc/apt/apt.conf.d/90-image").write_text(
-        'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n')
+        'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n'
+    )
     # The host's CA bundle (Debian's standard bundle plus what this host trusts), so containers reach the package
     # registries as the host does; local additions are kept in case an image re-runs update-ca-certificates.
     local_cas = Path("/usr/local/share/ca-certificates")
@@ -179,13 +200,25 @@ def build_base_image(workdir: Path) -> None:
                 item.unlink()
     tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
     imported = subprocess.run(
-        ["docker", "import",
-         "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-         # pip brings its own CA list (certifi) unless told to use the system's, which holds the host's CAs
-         "--change", "ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt",
-         "--change", 'LABEL org.wattson.stand-in="debian:bookworm-slim from debootstrap --variant=minbase"',
-         "--change", 'CMD ["bash"]',
-         "-", BASE_IMAGE], stdin=tar.stdout, text=True, capture_output=True)
+        [
+            "docker",
+            "import",
+            "--change",
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            # pip brings its own CA list (certifi) unless told to use the system's, which holds the host's CAs
+            "--change",
+            "ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt",
+            "--change",
+            'LABEL org.wattson.stand-in="debian:bookworm-slim from debootstrap --variant=minbase"',
+            "--change",
+            'CMD ["bash"]',
+            "-",
+            BASE_IMAGE,
+        ],
+        stdin=tar.stdout,
+        text=True,
+        capture_output=True,
+    )
     tar.wait()
     if tar.returncode or imported.returncode:
         raise Failed(f"docker import of the debootstrap root failed: {imported.stderr}")
@@ -202,16 +235,22 @@ def build_standins(workdir: Path) -> None:
             log(f"{tag}: present, not rebuilt")
             continue
         log(f"building stand-in {tag} from {dockerfile}")
-        run(["docker", "build", "-q", "-t", tag, "-f", str(HERE / "standins" / dockerfile),
-             str(HERE / "standins")], capture=True)
+        run(
+            ["docker", "build", "-q", "-t", tag, "-f", str(HERE / "standins" / dockerfile), str(HERE / "standins")],
+            capture=True,
+        )
 
 
 # --- 3. the product images ---------------------------------------------------------------------------------------
 
+
 def build_context(workdir: Path) -> Path:
     """The working tree's files that git would see (tracked or not ignored): no .venv, var/ or .git upload."""
-    files = run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                capture=True, quiet=True).stdout.split("\0")
+    files = run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture=True,
+        quiet=True,
+    ).stdout.split("\0")
     context = workdir / "context"
     shutil.rmtree(context, ignore_errors=True)
     for name in filter(None, files):
@@ -225,9 +264,12 @@ def build_context(workdir: Path) -> Path:
 
 def pip_build_args() -> list[str]:
     """Hand the host's package index to the build if it is not PyPI itself (a file:// index cannot be)."""
-    index = os.environ.get("PIP_INDEX_URL") or run(
-        [sys.executable, "-m", "pip", "config", "get", "global.index-url"], check=False, capture=True,
-        quiet=True).stdout.strip()
+    index = (
+        os.environ.get("PIP_INDEX_URL")
+        or run(
+            [sys.executable, "-m", "pip", "config", "get", "global.index-url"], check=False, capture=True, quiet=True
+        ).stdout.strip()
+    )
     return ["--build-arg", f"PIP_INDEX_URL={index}"] if index.startswith(("http://", "https://")) else []
 
 
@@ -241,20 +283,53 @@ def build_product(workdir: Path) -> None:
 
 def check_product_image() -> None:
     """The product image has no simulated AWS, and still passes Django's checks in production mode."""
-    probe = run(["docker", "run", "--rm", APP_IMAGE, "python", "-c",
-                 "import importlib.util as u; print(bool(u.find_spec('moto')))"], capture=True, quiet=True)
+    probe = run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            APP_IMAGE,
+            "python",
+            "-c",
+            "import importlib.util as u; print(bool(u.find_spec('moto')))",
+        ],
+        capture=True,
+        quiet=True,
+    )
     if probe.stdout.strip() != "False":
         raise Failed(f"moto is installed in the product image {APP_IMAGE}")
-    checked = run(["docker", "run", "--rm", "-e", f"SECRET_KEY={secrets.token_urlsafe(48)}",
-                   "-e", "ALLOWED_HOSTS=localhost", APP_IMAGE, "python", "manage.py", "check", "--deploy",
-                   "--fail-level", "WARNING"], check=False, capture=True, quiet=True)
+    checked = run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "-e",
+            f"SECRET_KEY={secrets.token_urlsafe(48)}",
+            "-e",
+            "ALLOWED_HOSTS=localhost",
+            APP_IMAGE,
+            "python",
+            "manage.py",
+            "check",
+            "--deploy",
+            "--fail-level",
+            "WARNING",
+        ],
+        check=False,
+        capture=True,
+        quiet=True,
+    )
     if checked.returncode != 0:
-        raise Failed(f"`manage.py check --deploy` fails in the product image without moto:\n"
-                     f"{checked.stdout}{checked.stderr}"[-3000:])
+        raise Failed(
+            f"`manage.py check --deploy` fails in the product image without moto:\n{checked.stdout}{checked.stderr}"[
+                -3000:
+            ]
+        )
     ok("product image: no moto in it; `manage.py check --deploy` passes in production mode")
 
 
 # --- 4. the stack ------------------------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     import socket
@@ -274,11 +349,25 @@ class Stack:
         self.web_port, self.sandbox_port = free_port(), free_port()
         self.db_password = secrets.token_urlsafe(18)
         self.password = "pw" + secrets.token_urlsafe(18)
-        self.env = {**os.environ, "SECRET_KEY": secrets.token_urlsafe(64), "POSTGRES_PASSWORD": self.db_password,
-                    # published on loopback only, on ports that are free now (8000 and 5055 may be taken)
-                    "WEB_PORT": f"127.0.0.1:{self.web_port}", "SANDBOX_PORT": f"127.0.0.1:{self.sandbox_port}"}
-        self.compose = [*compose, "-p", PROJECT, "-f", str(ROOT / "docker-compose.yml"),
-                        "-f", str(HERE / "docker-compose.test.yml"), "--profile", "sandbox"]
+        self.env = {
+            **os.environ,
+            "SECRET_KEY": secrets.token_urlsafe(64),
+            "POSTGRES_PASSWORD": self.db_password,
+            # published on loopback only, on ports that are free now (8000 and 5055 may be taken)
+            "WEB_PORT": f"127.0.0.1:{self.web_port}",
+            "SANDBOX_PORT": f"127.0.0.1:{self.sandbox_port}",
+        }
+        self.compose = [
+            *compose,
+            "-p",
+            PROJECT,
+            "-f",
+            str(ROOT / "docker-compose.yml"),
+            "-f",
+            str(HERE / "docker-compose.test.yml"),
+            "--profile",
+            "sandbox",
+        ]
         self.workdir = workdir
         self.started = False
         self.containers: dict[str, str] = {}
@@ -305,8 +394,22 @@ class Stack:
         return f"postgres://{DB_USER}:{self.db_password}@postgres:5432/{database}"
 
     def sql(self, query: str, database: str = DB_NAME, check: bool = True) -> str:
-        result = self.exec("postgres", "psql", "-U", DB_USER, "-d", database, "-At", "-v", "ON_ERROR_STOP=1",
-                           "-c", query, capture=True, check=check, quiet=True)
+        result = self.exec(
+            "postgres",
+            "psql",
+            "-U",
+            DB_USER,
+            "-d",
+            database,
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            query,
+            capture=True,
+            check=check,
+            quiet=True,
+        )
         return result.stdout.strip() if result.returncode == 0 else ""
 
     def container(self, service: str) -> str:
@@ -319,9 +422,18 @@ class Stack:
 
     def state(self, service: str) -> str:
         """`running healthy`, `running starting`, `exited`, ... of a service's container."""
-        result = run(["docker", "inspect", "-f",
-                      "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
-                      self.container(service)], check=False, capture=True, quiet=True)
+        result = run(
+            [
+                "docker",
+                "inspect",
+                "-f",
+                "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
+                self.container(service),
+            ],
+            check=False,
+            capture=True,
+            quiet=True,
+        )
         return result.stdout.strip() or "missing"
 
     def up(self) -> None:
@@ -334,19 +446,24 @@ class Stack:
         while True:
             states = {s: self.state(s) for s in (*services, *also_running)}
             ready = all(states[s] == "running healthy" for s in services) and all(
-                states[s].startswith("running") for s in also_running)
+                states[s].startswith("running") for s in also_running
+            )
             waited = time.monotonic() - started
             if ready:
                 log(f"healthy after {waited:.0f} s: " + ", ".join(f"{s} {v}" for s, v in states.items()))
                 return
             dead = [s for s, v in states.items() if not v.startswith(("running", "restarting"))]
             if dead or waited > seconds:
-                raise Failed(("containers stopped: " if dead else f"not healthy within {seconds:.0f} s: ")
-                             + ", ".join(f"{s}={v}" for s, v in states.items()))
+                raise Failed(
+                    ("containers stopped: " if dead else f"not healthy within {seconds:.0f} s: ")
+                    + ", ".join(f"{s}={v}" for s, v in states.items())
+                )
             if waited - last_print >= 10:
                 last_print = waited
-                log(f"waiting for healthchecks ({waited:.0f}/{seconds:.0f} s): "
-                    + ", ".join(f"{s} {v}" for s, v in states.items()))
+                log(
+                    f"waiting for healthchecks ({waited:.0f}/{seconds:.0f} s): "
+                    + ", ".join(f"{s} {v}" for s, v in states.items())
+                )
             time.sleep(1)
 
     def dump_logs(self) -> None:
@@ -361,12 +478,20 @@ class Stack:
 
 # --- 5. HTTP, as a browser behind the TLS-terminating proxy would be seen -----------------------------------------
 
+
 class Browser:
     def __init__(self, port: int, host: str = "localhost"):
         self.port, self.host, self.cookies = port, host, {}
 
-    def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None,
-                https: bool = True, host: str | None = None) -> tuple[int, dict, str]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: str | None = None,
+        headers: dict | None = None,
+        https: bool = True,
+        host: str | None = None,
+    ) -> tuple[int, dict, str]:
         from http.cookies import SimpleCookie
 
         sent = {"Host": host or self.host}
@@ -395,17 +520,26 @@ class Browser:
         if status != 200 or not match or "csrftoken" not in self.cookies:
             raise Failed(f"login page: HTTP {status}, csrf form field {'found' if match else 'missing'}")
         origin = f"https://{self.host}"
-        body = urllib.parse.urlencode({"username": username, "password": password,
-                                       "csrfmiddlewaretoken": match.group(1)})
-        status, headers, page = self.request("POST", "/accounts/login/", body, {
-            "Content-Type": "application/x-www-form-urlencoded", "Origin": origin,
-            "Referer": f"{origin}/accounts/login/"})
+        body = urllib.parse.urlencode(
+            {"username": username, "password": password, "csrfmiddlewaretoken": match.group(1)}
+        )
+        status, headers, page = self.request(
+            "POST",
+            "/accounts/login/",
+            body,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": origin,
+                "Referer": f"{origin}/accounts/login/",
+            },
+        )
         if status != 302 or "sessionid" not in self.cookies:
             raise Failed(f"login as {username}: HTTP {status} (expected a 302 with a session cookie): {page[:500]}")
         ok(f"logged in as {username} over HTTP (redirected to {headers.get('Location')})")
 
 
 # --- 6.-8. the scenario -------------------------------------------------------------------------------------------
+
 
 def floor_hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
@@ -506,9 +640,11 @@ def collection_states(stack: Stack, since: str, fresh: str | None = None) -> tup
 
 
 def product_settings(stack: Stack) -> dict:
-    code = ("import json; from django.conf import settings as s; "
-            "print(json.dumps({'visibility_timeout': (getattr(s, 'CELERY_BROKER_TRANSPORT_OPTIONS', None) or {})"
-            ".get('visibility_timeout'), 'lease_seconds': s.COLLECT_LEASE_SECONDS}))")
+    code = (
+        "import json; from django.conf import settings as s; "
+        "print(json.dumps({'visibility_timeout': (getattr(s, 'CELERY_BROKER_TRANSPORT_OPTIONS', None) or {})"
+        ".get('visibility_timeout'), 'lease_seconds': s.COLLECT_LEASE_SECONDS}))"
+    )
     return json.loads(stack.manage("shell", "-c", code).strip().splitlines()[-1])
 
 
@@ -535,18 +671,30 @@ def scenario(stack: Stack) -> None:
 
     # A user in both teams (as `make demo` makes them), the sandbox's accounts, a login, an API token.
     # demo_setup is a sandbox command: production settings do not offer it, so it runs in the sandbox container.
-    log(stack.manage("demo_setup", f"--username={USERNAME}", f"--password={stack.password}",
-                     service="sandbox").strip().replace(stack.password, "***"))
+    log(
+        stack.manage("demo_setup", f"--username={USERNAME}", f"--password={stack.password}", service="sandbox")
+        .strip()
+        .replace(stack.password, "***")
+    )
     register_accounts(stack, fleet)
     browser.login(USERNAME, stack.password)
     status, _, page = browser.request("GET", "/")
     if status != 200:
         raise Failed(f"overview page after login: HTTP {status}")
-    token = stack.manage("shell", "-c", (
-        "from django.contrib.auth import get_user_model; from dashboard.models import Team; "
-        "from dashboard.models.tokens import ApiToken; "
-        f"u = get_user_model().objects.get(username='{USERNAME}'); t = Team.objects.get(slug='ml-platform'); "
-        "print(ApiToken.issue(u, t, 'compose-test')[1])")).strip().splitlines()[-1]
+    token = (
+        stack.manage(
+            "shell",
+            "-c",
+            (
+                "from django.contrib.auth import get_user_model; from dashboard.models import Team; "
+                "from dashboard.models.tokens import ApiToken; "
+                f"u = get_user_model().objects.get(username='{USERNAME}'); t = Team.objects.get(slug='ml-platform'); "
+                "print(ApiToken.issue(u, t, 'compose-test')[1])"
+            ),
+        )
+        .strip()
+        .splitlines()[-1]
+    )
 
     # Reference: one uninterrupted, synchronous collection into a database of its own.
     step = time.monotonic()
@@ -554,14 +702,18 @@ def scenario(stack: Stack) -> None:
     stack.manage("migrate", "--no-input", database=REFERENCE_DB)
     register_accounts(stack, fleet, REFERENCE_DB)
     out = stack.manage("collect", "--no-estimate", database=REFERENCE_DB)
-    ok(f"reference collection (manage.py collect, uninterrupted) in {time.monotonic() - step:.0f} s: "
-        f"{out.strip().splitlines()[0] if out.strip() else '(no summary)'}")
+    ok(
+        f"reference collection (manage.py collect, uninterrupted) in {time.monotonic() - step:.0f} s: "
+        f"{out.strip().splitlines()[0] if out.strip() else '(no summary)'}"
+    )
 
     # The same collection through Celery, broken twice while it runs.
     timeouts = product_settings(stack)
     redelivery = timeouts["visibility_timeout"] or 3600  # Kombu's Redis default when the settings give none
-    log(f"product settings: broker visibility timeout {timeouts['visibility_timeout']} "
-        f"(redelivery after {redelivery} s), collection lease {timeouts['lease_seconds']} s")
+    log(
+        f"product settings: broker visibility timeout {timeouts['visibility_timeout']} "
+        f"(redelivery after {redelivery} s), collection lease {timeouts['lease_seconds']} s"
+    )
     # A slow CloudWatch (the sandbox answers GetMetricData 30 s late, a few times), so that the database restart
     # and the worker kill below land while tasks are in hand: with the fast seeding, a collection otherwise
     # finished before the kill and nothing was redelivered.
@@ -584,8 +736,9 @@ def scenario(stack: Stack) -> None:
     run(["docker", "restart", "-t", "10", stack.container("postgres")], capture=True)
     stack.wait_healthy(("postgres",), also_running=(), seconds=120)
     fresh = stack.sql("SELECT now()")
-    states = wait_for("a collection task running again after the database restart", mid_collection,
-                      120 * timeout_scale())
+    states = wait_for(
+        "a collection task running again after the database restart", mid_collection, 120 * timeout_scale()
+    )
     done, leased, _ = states
     in_hand = stack.sql(IN_HAND.format(fresh=fresh), check=False)
     if not in_hand:
@@ -611,21 +764,33 @@ def scenario(stack: Stack) -> None:
             break
         if time.monotonic() - last_print >= 15:
             last_print = time.monotonic()
-            log(f"  {states[0] if states else '?'}/{expected} done, {states[1] if states else '?'} leased"
-                + (f"; errors: {states[2]}" if states and states[2] else ""))
+            log(
+                f"  {states[0] if states else '?'}/{expected} done, {states[1] if states else '?'} leased"
+                + (f"; errors: {states[2]}" if states and states[2] else "")
+            )
         time.sleep(2)
     if not states or states[0] != expected:
         missing = stack.sql(NOT_DONE.format(since=since), check=False)
-        hint = (f" The broker's visibility timeout is {redelivery} s: a task whose worker was killed comes back only"
-                " after that long." if redelivery > limit - 60 else "")
+        hint = (
+            f" The broker's visibility timeout is {redelivery} s: a task whose worker was killed comes back only"
+            " after that long."
+            if redelivery > limit - 60
+            else ""
+        )
         if redelivery + margin > cap:
-            hint += (f" That is longer than this test waits ({cap:.0f} s, COMPOSE_TEST_MAX_COLLECT_SECONDS): a killed"
-                     " worker delays data by that long in production too.")
-        raise Failed(f"collections missing: after the database restart and the worker kill only "
-                     f"{states[0] if states else 0}/{expected} collections succeeded within {limit:.0f} s; "
-                     f"not done: {missing or '(none recorded)'}; errors: {(states and states[2]) or 'none'}.{hint}")
-    ok(f"collection through the worker survived the database restart and the worker kill: {expected}/{expected} "
-        f"succeeded in {time.monotonic() - step:.0f} s" + (f" (errors on the way: {states[2]})" if states[2] else ""))
+            hint += (
+                f" That is longer than this test waits ({cap:.0f} s, COMPOSE_TEST_MAX_COLLECT_SECONDS): a killed"
+                " worker delays data by that long in production too."
+            )
+        raise Failed(
+            f"collections missing: after the database restart and the worker kill only "
+            f"{states[0] if states else 0}/{expected} collections succeeded within {limit:.0f} s; "
+            f"not done: {missing or '(none recorded)'}; errors: {(states and states[2]) or 'none'}.{hint}"
+        )
+    ok(
+        f"collection through the worker survived the database restart and the worker kill: {expected}/{expected} "
+        f"succeeded in {time.monotonic() - step:.0f} s" + (f" (errors on the way: {states[2]})" if states[2] else "")
+    )
 
     # Nothing lost: the collected hours and endpoints equal the reference's.
     hi = floor_hour(datetime.fromisoformat(fleet["seeded_at"]))
@@ -634,14 +799,19 @@ def scenario(stack: Stack) -> None:
     for name, query in (("variant hours", HOURS_CHECKSUM.format(**window)), ("endpoints", ENDPOINTS_CHECKSUM)):
         reference, result = stack.sql(query, REFERENCE_DB), stack.sql(query)
         if reference != result or reference.startswith("0 "):
-            raise Failed(f"{name}: the interrupted collection differs from the reference: rows+checksum "
-                         f"{result} vs {reference}")
+            raise Failed(
+                f"{name}: the interrupted collection differs from the reference: rows+checksum {result} vs {reference}"
+            )
         ok(f"{name} equal to the reference (rows and md5: {result})")
 
     # A page and the API show what was collected.
-    names = set(stack.sql("SELECT string_agg(e.name, ',') FROM collectors_endpoint e JOIN collectors_awsaccount a"
-                          " ON a.id = e.account_id JOIN dashboard_team t ON t.id = a.team_id"
-                          " WHERE t.slug = 'ml-platform'").split(","))
+    names = set(
+        stack.sql(
+            "SELECT string_agg(e.name, ',') FROM collectors_endpoint e JOIN collectors_awsaccount a"
+            " ON a.id = e.account_id JOIN dashboard_team t ON t.id = a.team_id"
+            " WHERE t.slug = 'ml-platform'"
+        ).split(",")
+    )
     status, _, page = browser.request("GET", "/endpoints/")
     shown = {name for name in names if name in page}
     if status != 200 or not shown:
@@ -651,13 +821,17 @@ def scenario(stack: Stack) -> None:
     listed, path = [], "/api/v1/endpoints/"
     while path:
         status, _, body = api.request(
-            "GET", path, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+            "GET", path, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        )
         if status != 200:
             raise Failed(f"API {path}: HTTP {status} {body[:300]}")
         payload = json.loads(body)
         listed += [item["name"] for item in payload["results"]]
-        path = urllib.parse.urlsplit(payload["next"])._replace(scheme="", netloc="").geturl() if payload.get(
-            "next") else None
+        path = (
+            urllib.parse.urlsplit(payload["next"])._replace(scheme="", netloc="").geturl()
+            if payload.get("next")
+            else None
+        )
     if sorted(listed) != sorted(names):
         raise Failed(f"API /api/v1/endpoints/ lists {len(listed)} endpoints, the team has {len(names)}")
     ok(f"API /api/v1/endpoints/ with a token: the team's {len(listed)} endpoints")

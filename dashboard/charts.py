@@ -30,10 +30,18 @@ def _values(series: pd.Series, digits: int = 6) -> list:
 
 
 def layout(title: str, yaxis: str, **extra) -> dict:
-    return {"title": {"text": title, "font": {"size": 15}}, "height": 340, "margin": {"l": 60, "r": 60, "t": 40,
-            "b": 40}, "yaxis": {"title": {"text": yaxis}, "rangemode": "tozero"}, "hovermode": "x unified",
-            "legend": {"orientation": "h", "y": -0.18}, "paper_bgcolor": "#fff", "plot_bgcolor": "#fff",
-            "font": {"color": INK}, **extra}
+    return {
+        "title": {"text": title, "font": {"size": 15}},
+        "height": 340,
+        "margin": {"l": 60, "r": 60, "t": 40, "b": 40},
+        "yaxis": {"title": {"text": yaxis}, "rangemode": "tozero"},
+        "hovermode": "x unified",
+        "legend": {"orientation": "h", "y": -0.18},
+        "paper_bgcolor": "#fff",
+        "plot_bgcolor": "#fff",
+        "font": {"color": INK},
+        **extra,
+    }
 
 
 def figure(chart_id: str, data: list[dict], chart_layout: dict, changes: list[dict] = ()) -> dict:
@@ -41,57 +49,150 @@ def figure(chart_id: str, data: list[dict], chart_layout: dict, changes: list[di
     chart_layout = {**chart_layout, "shapes": [], "annotations": []}
     for index, change in enumerate(changes):
         at = change["at"].isoformat()
-        chart_layout["shapes"].append({"type": "line", "xref": "x", "yref": "paper", "x0": at, "x1": at, "y0": 0,
-                                       "y1": 1, "line": {"color": WARN, "width": 1.5, "dash": "dot"}})
-        chart_layout["annotations"].append({
-            "x": at, "xref": "x", "yref": "paper", "y": 1 - 0.09 * (index % 3), "text": text(change["text"]),
-            "showarrow": False, "xanchor": "right", "yanchor": "top", "bgcolor": "rgba(255,255,255,0.85)",
-            "font": {"size": 11, "color": WARN}})
+        chart_layout["shapes"].append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": at,
+                "x1": at,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": WARN, "width": 1.5, "dash": "dot"},
+            }
+        )
+        chart_layout["annotations"].append(
+            {
+                "x": at,
+                "xref": "x",
+                "yref": "paper",
+                "y": 1 - 0.09 * (index % 3),
+                "text": text(change["text"]),
+                "showarrow": False,
+                "xanchor": "right",
+                "yanchor": "top",
+                "bgcolor": "rgba(255,255,255,0.85)",
+                "font": {"size": 11, "color": WARN},
+            }
+        )
     return {"id": chart_id, "data": data, "layout": chart_layout, "config": CONFIG}
 
 
 def footprint_trend(chart_id: str, trend: pd.DataFrame, title: str, changes: list[dict] = (), bars=True) -> dict:
     """Operational CO2e with its range and embodied CO2e (kg), and energy (kWh) on the right axis."""
     times = _times(trend["time"])
-    operational = {"name": "Operational CO2e (kg)", "x": times, "y": _values(trend["co2e_kg"]),
-                   "marker": {"color": ACCENT}, "hovertemplate": "%{y:.3f} kg"}
+    operational = {
+        "name": "Operational CO2e (kg)",
+        "x": times,
+        "y": _values(trend["co2e_kg"]),
+        "marker": {"color": ACCENT},
+        "hovertemplate": "%{y:.3f} kg",
+    }
     if bars:
-        operational |= {"type": "bar", "error_y": {
-            "type": "data", "symmetric": False, "color": MUTED, "thickness": 1,
-            "array": _values(trend["co2e_kg_high"] - trend["co2e_kg"]),
-            "arrayminus": _values(trend["co2e_kg"] - trend["co2e_kg_low"])}}
-        embodied = {"type": "bar", "name": "Embodied CO2e (kg)", "x": times, "y": _values(trend["embodied_co2e_kg"]),
-                    "marker": {"color": EMBODIED}, "hovertemplate": "%{y:.3f} kg"}
+        operational |= {
+            "type": "bar",
+            "error_y": {
+                "type": "data",
+                "symmetric": False,
+                "color": MUTED,
+                "thickness": 1,
+                "array": _values(trend["co2e_kg_high"] - trend["co2e_kg"]),
+                "arrayminus": _values(trend["co2e_kg"] - trend["co2e_kg_low"]),
+            },
+        }
+        embodied = {
+            "type": "bar",
+            "name": "Embodied CO2e (kg)",
+            "x": times,
+            "y": _values(trend["embodied_co2e_kg"]),
+            "marker": {"color": EMBODIED},
+            "hovertemplate": "%{y:.3f} kg",
+        }
         data = [operational, embodied]
     else:
-        low = {"type": "scatter", "mode": "lines", "name": "Range low", "x": times, "y": _values(trend["co2e_kg_low"]),
-               "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"}
-        high = {"type": "scatter", "mode": "lines", "name": "Operational CO2e range (kg)", "x": times,
-                "y": _values(trend["co2e_kg_high"]), "fill": "tonexty", "fillcolor": RANGE, "line": {"width": 0},
-                "hovertemplate": "%{y:.3f} kg"}
+        low = {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "Range low",
+            "x": times,
+            "y": _values(trend["co2e_kg_low"]),
+            "line": {"width": 0},
+            "showlegend": False,
+            "hoverinfo": "skip",
+        }
+        high = {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "Operational CO2e range (kg)",
+            "x": times,
+            "y": _values(trend["co2e_kg_high"]),
+            "fill": "tonexty",
+            "fillcolor": RANGE,
+            "line": {"width": 0},
+            "hovertemplate": "%{y:.3f} kg",
+        }
         operational |= {"type": "scatter", "mode": "lines", "line": {"color": ACCENT, "width": 2}}
-        embodied = {"type": "scatter", "mode": "lines", "name": "Embodied CO2e (kg)", "x": times,
-                    "y": _values(trend["embodied_co2e_kg"]), "line": {"color": EMBODIED, "width": 1.5},
-                    "hovertemplate": "%{y:.3f} kg"}
+        embodied = {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "Embodied CO2e (kg)",
+            "x": times,
+            "y": _values(trend["embodied_co2e_kg"]),
+            "line": {"color": EMBODIED, "width": 1.5},
+            "hovertemplate": "%{y:.3f} kg",
+        }
         data = [low, high, operational, embodied]
-    energy = {"type": "scatter", "mode": "lines+markers" if len(times) < 60 else "lines", "name": "Energy (kWh)",
-              "x": times, "y": _values(trend["energy_kwh"]), "yaxis": "y2", "line": {"color": INK, "width": 1.5},
-              "marker": {"size": 4}, "hovertemplate": "%{y:.3f} kWh"}
-    chart_layout = layout(title, "kg CO2e", barmode="stack",
-                          yaxis2={"title": {"text": "kWh"}, "overlaying": "y", "side": "right",
-                                  "rangemode": "tozero", "showgrid": False})
+    energy = {
+        "type": "scatter",
+        "mode": "lines+markers" if len(times) < 60 else "lines",
+        "name": "Energy (kWh)",
+        "x": times,
+        "y": _values(trend["energy_kwh"]),
+        "yaxis": "y2",
+        "line": {"color": INK, "width": 1.5},
+        "marker": {"size": 4},
+        "hovertemplate": "%{y:.3f} kWh",
+    }
+    chart_layout = layout(
+        title,
+        "kg CO2e",
+        barmode="stack",
+        yaxis2={"title": {"text": "kWh"}, "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False},
+    )
     return figure(chart_id, [*data, energy], chart_layout, changes)
 
 
 def breakdown_bars(chart_id: str, rows: pd.DataFrame, label: str, title: str, limit: int = 15) -> dict:
     top = rows.head(limit).iloc[::-1]
     names = [text(value) for value in top[label]]
-    data = [{"type": "bar", "orientation": "h", "name": "Operational CO2e (kg)", "y": names,
-             "x": _values(top["co2e_kg"]), "marker": {"color": ACCENT}, "hovertemplate": "%{x:.3f} kg"},
-            {"type": "bar", "orientation": "h", "name": "Embodied CO2e (kg)", "y": names,
-             "x": _values(top["embodied_co2e_kg"]), "marker": {"color": EMBODIED}, "hovertemplate": "%{x:.3f} kg"}]
-    chart_layout = layout(title, "", barmode="stack", height=max(260, 28 * len(names) + 110),
-                          xaxis={"title": {"text": "kg CO2e"}}, hovermode="y unified")
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": "Operational CO2e (kg)",
+            "y": names,
+            "x": _values(top["co2e_kg"]),
+            "marker": {"color": ACCENT},
+            "hovertemplate": "%{x:.3f} kg",
+        },
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": "Embodied CO2e (kg)",
+            "y": names,
+            "x": _values(top["embodied_co2e_kg"]),
+            "marker": {"color": EMBODIED},
+            "hovertemplate": "%{x:.3f} kg",
+        },
+    ]
+    chart_layout = layout(
+        title,
+        "",
+        barmode="stack",
+        height=max(260, 28 * len(names) + 110),
+        xaxis={"title": {"text": "kg CO2e"}},
+        hovermode="y unified",
+    )
     chart_layout["yaxis"] = {"automargin": True}
     return figure(chart_id, data, chart_layout)
 
@@ -105,29 +206,64 @@ def utilization(chart_id: str, series: pd.DataFrame, changes: list[dict]) -> dic
         times = _times(rows["time"])
         for column, label, dash in metrics:
             if rows[column].notna().any():
-                data.append({"type": "scatter", "mode": "lines", "name": f"{text(variant)} {label} %", "x": times,
-                             "y": _values(rows[column], 2), "line": {"color": color, "dash": dash, "width": 1.5},
-                             "hovertemplate": "%{y:.1f} %"})
-        data.append({"type": "scatter", "mode": "lines", "name": f"{text(variant)} instances", "x": times,
-                     "y": _values(rows["instances"], 2), "yaxis": "y2", "line": {"color": color, "shape": "hv",
-                                                                                  "width": 3}, "opacity": 0.35,
-                     "hovertemplate": "%{y:.2f}"})
-    chart_layout = layout("Utilization per variant (normalised per vCPU / GPU)", "%",
-                          yaxis2={"title": {"text": "instances"}, "overlaying": "y", "side": "right",
-                                  "rangemode": "tozero", "showgrid": False})
+                data.append(
+                    {
+                        "type": "scatter",
+                        "mode": "lines",
+                        "name": f"{text(variant)} {label} %",
+                        "x": times,
+                        "y": _values(rows[column], 2),
+                        "line": {"color": color, "dash": dash, "width": 1.5},
+                        "hovertemplate": "%{y:.1f} %",
+                    }
+                )
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"{text(variant)} instances",
+                "x": times,
+                "y": _values(rows["instances"], 2),
+                "yaxis": "y2",
+                "line": {"color": color, "shape": "hv", "width": 3},
+                "opacity": 0.35,
+                "hovertemplate": "%{y:.2f}",
+            }
+        )
+    chart_layout = layout(
+        "Utilization per variant (normalised per vCPU / GPU)",
+        "%",
+        yaxis2={
+            "title": {"text": "instances"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+        },
+    )
     chart_layout["yaxis"]["range"] = [0, 100]
     return figure(chart_id, data, chart_layout, changes)
 
 
 def intensity(chart_id: str, trend: pd.DataFrame, changes: list[dict]) -> dict:
-    data = [{"type": "scatter", "mode": "lines", "name": "g CO2e per 1,000 inferences", "x": _times(trend["time"]),
-             "y": _values(trend["gco2e_per_1k_invocations"], 4), "connectgaps": False,
-             "line": {"color": ACCENT, "width": 1.5}, "hovertemplate": "%{y:.3f} g"}]
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "g CO2e per 1,000 inferences",
+            "x": _times(trend["time"]),
+            "y": _values(trend["gco2e_per_1k_invocations"], 4),
+            "connectgaps": False,
+            "line": {"color": ACCENT, "width": 1.5},
+            "hovertemplate": "%{y:.3f} g",
+        }
+    ]
     return figure(chart_id, data, layout("Carbon per 1,000 inferences (operational + embodied)", "g CO2e"), changes)
 
 
 def change_label(variant: str, before: dict, after: dict) -> str | None:
     """'variant A moved from ml.g5.2xlarge to ml.g5.xlarge', or its scaling, or None when nothing visible changed."""
+
     def kind(config):
         return config["instance_type"] or f"serverless {config['serverless_memory_mb']} MB"
 

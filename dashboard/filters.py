@@ -56,8 +56,14 @@ class Filters:
 
     def params(self) -> dict[str, str]:
         """The query parameters that reproduce this view (defaults left out)."""
-        values = {"period": self.period, "grain": self.grain, "account": self.account, "region": self.region,
-                  "team": self.team, "tag": f"{self.tag[0]}={self.tag[1]}" if self.tag else ""}
+        values = {
+            "period": self.period,
+            "grain": self.grain,
+            "account": self.account,
+            "region": self.region,
+            "team": self.team,
+            "tag": f"{self.tag[0]}={self.tag[1]}" if self.tag else "",
+        }
         if self.period == "custom":
             values.update({"from": self.start.isoformat(), "to": self.end.isoformat()})
         return {name: value for name, value in values.items() if value}
@@ -69,10 +75,12 @@ class Filters:
     def matches(self, endpoint: dict) -> bool:
         """Whether an endpoint (``account_id``, ``region``, ``tags``) is in view."""
         tags = endpoint["tags"] or {}
-        return ((not self.account or endpoint["account__account_id"] == self.account)
-                and (not self.region or endpoint["region"] == self.region)
-                and (not self.team or tags.get(TEAM_TAG, UNTAGGED) == self.team)
-                and (not self.tag or tags.get(self.tag[0]) == self.tag[1]))
+        return (
+            (not self.account or endpoint["account__account_id"] == self.account)
+            and (not self.region or endpoint["region"] == self.region)
+            and (not self.team or tags.get(TEAM_TAG, UNTAGGED) == self.team)
+            and (not self.tag or tags.get(self.tag[0]) == self.tag[1])
+        )
 
     def with_grain(self, grain: str) -> Filters:
         return replace(self, grain=grain)

@@ -18,8 +18,18 @@ from dashboard.models import VariantHourEstimate
 
 METHODOLOGY = "default"
 BATCH_ROWS = 5000
-ROW_FIELDS = ("pk", "instance_type", "endpoint__region", "instance_hours", "cpu_util_pct", "gpu_util_pct",
-              "memory_util_pct", "invocations", "serverless_memory_mb", "model_latency_us")
+ROW_FIELDS = (
+    "pk",
+    "instance_type",
+    "endpoint__region",
+    "instance_hours",
+    "cpu_util_pct",
+    "gpu_util_pct",
+    "memory_util_pct",
+    "invocations",
+    "serverless_memory_mb",
+    "model_latency_us",
+)
 LABELS = ("methodology", "methodology_version", "factors", "fallbacks")
 NUMBERS = [name for name in estimator.OUTPUT_COLUMNS if name not in LABELS]
 
@@ -30,26 +40,31 @@ def current_version() -> str:
 
 def pending():
     """Hours without an estimate, re-collected since their estimate, or estimated by another version."""
-    return VariantHour.objects.filter(Q(estimate__isnull=True) | Q(estimate__computed_at__lt=F("collected_at"))
-                                      | ~Q(estimate__methodology_version=current_version()))
+    return VariantHour.objects.filter(
+        Q(estimate__isnull=True)
+        | Q(estimate__computed_at__lt=F("collected_at"))
+        | ~Q(estimate__methodology_version=current_version())
+    )
 
 
 def usage_frame(rows: list[dict]) -> pd.DataFrame:
     """Estimator input: one row per variant-hour; ``instance_count`` is the average over the hour."""
     frame = pd.DataFrame.from_records(rows, columns=ROW_FIELDS)
     serverless = frame["serverless_memory_mb"].notna()
-    return pd.DataFrame({
-        "instance_type": frame["instance_type"].where(~serverless, ""),
-        "region": frame["endpoint__region"],
-        "hours": 1.0,
-        "instance_count": frame["instance_hours"].astype(float),
-        "cpu_util_pct": frame["cpu_util_pct"].astype(float),
-        "gpu_util_pct": frame["gpu_util_pct"].astype(float),
-        "memory_util_pct": frame["memory_util_pct"].astype(float),
-        "invocations": frame["invocations"].astype(float),
-        "serverless_memory_mb": frame["serverless_memory_mb"].astype(float),
-        "model_latency_ms": frame["model_latency_us"].astype(float) / 1000,
-    })
+    return pd.DataFrame(
+        {
+            "instance_type": frame["instance_type"].where(~serverless, ""),
+            "region": frame["endpoint__region"],
+            "hours": 1.0,
+            "instance_count": frame["instance_hours"].astype(float),
+            "cpu_util_pct": frame["cpu_util_pct"].astype(float),
+            "gpu_util_pct": frame["gpu_util_pct"].astype(float),
+            "memory_util_pct": frame["memory_util_pct"].astype(float),
+            "invocations": frame["invocations"].astype(float),
+            "serverless_memory_mb": frame["serverless_memory_mb"].astype(float),
+            "model_latency_ms": frame["model_latency_us"].astype(float) / 1000,
+        }
+    )
 
 
 def _number(value) -> float | None:
@@ -57,16 +72,28 @@ def _number(value) -> float | None:
 
 
 def save(pks: list[int], estimates: pd.DataFrame, now) -> None:
-    objects = [VariantHourEstimate(
-        variant_hour_id=pk, computed_at=now, methodology=str(row.methodology),
-        methodology_version=str(row.methodology_version), factors=str(row.factors), fallbacks=str(row.fallbacks),
-        **{name: _number(getattr(row, name)) for name in NUMBERS},
-    ) for pk, row in zip(pks, estimates.itertuples(index=False), strict=True)]
+    objects = [
+        VariantHourEstimate(
+            variant_hour_id=pk,
+            computed_at=now,
+            methodology=str(row.methodology),
+            methodology_version=str(row.methodology_version),
+            factors=str(row.factors),
+            fallbacks=str(row.fallbacks),
+            **{name: _number(getattr(row, name)) for name in NUMBERS},
+        )
+        for pk, row in zip(pks, estimates.itertuples(index=False), strict=True)
+    ]
     with transaction.atomic():
         VariantHourEstimate.objects.bulk_create(
-            objects, batch_size=1000, update_conflicts=True, unique_fields=["variant_hour"],
-            update_fields=[f.name for f in VariantHourEstimate._meta.concrete_fields
-                           if f.name not in ("id", "variant_hour")])
+            objects,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["variant_hour"],
+            update_fields=[
+                f.name for f in VariantHourEstimate._meta.concrete_fields if f.name not in ("id", "variant_hour")
+            ],
+        )
 
 
 def estimate_pending(progress=None) -> int:

@@ -68,8 +68,9 @@ def _unlocks_at(failures, limit: int) -> dt.datetime | None:
 
 def locked_until(request, username: str | None) -> dt.datetime | None:
     """The time the account or the address may try again, if either is locked now."""
-    times = [_unlocks_at(LoginFailure.objects.filter(username_key=username_key(username)),
-                         settings.LOGIN_FAILURE_LIMIT)]
+    times = [
+        _unlocks_at(LoginFailure.objects.filter(username_key=username_key(username)), settings.LOGIN_FAILURE_LIMIT)
+    ]
     if (address := client_address(request)) is not None:
         times.append(_unlocks_at(LoginFailure.objects.filter(address=address), settings.LOGIN_ADDRESS_FAILURE_LIMIT))
     return max((time for time in times if time is not None), default=None)
@@ -99,8 +100,9 @@ def record_failure(sender, credentials: dict, request=None, **kwargs) -> None:
         return
     at = now()
     LoginFailure.objects.filter(at__lte=at - cooloff()).delete()
-    LoginFailure.objects.create(username_key=username_key(credentials.get("username")),
-                                address=client_address(request), at=at)
+    LoginFailure.objects.create(
+        username_key=username_key(credentials.get("username")), address=client_address(request), at=at
+    )
 
 
 @receiver(signals.user_logged_in, dispatch_uid="clear-login-failures")
@@ -122,8 +124,10 @@ class ThrottledLoginMixin:
 
 
 class LoginForm(ThrottledLoginMixin, AuthenticationForm):
-    error_messages = {**AuthenticationForm.error_messages,
-                      "invalid_login": "Your username and password didn't match. Please try again."}
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Your username and password didn't match. Please try again.",
+    }
 
 
 class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):

@@ -16,12 +16,38 @@ from dashboard.models import VariantDay
 from dashboard.rollups import footprint_sums
 from estimator import prices
 
-SUMMED = ("instance_hours", "idle_instance_hours", "invocations", "energy_kwh", "idle_energy_kwh", "co2e_kg",
-          "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
-ENDPOINT_FIELDS = ("id", "name", "region", "mode", "status", "tags", "deleted_at", "account_id",
-                   "account__account_id", "account__name")
-GROUPS = {"team": "Team (tag)", "account": "Account", "region": "Region", "family": "Instance family",
-          "instance_type": "Instance type", "endpoint": "Endpoint", "mode": "Mode"}
+SUMMED = (
+    "instance_hours",
+    "idle_instance_hours",
+    "invocations",
+    "energy_kwh",
+    "idle_energy_kwh",
+    "co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "embodied_co2e_kg",
+)
+ENDPOINT_FIELDS = (
+    "id",
+    "name",
+    "region",
+    "mode",
+    "status",
+    "tags",
+    "deleted_at",
+    "account_id",
+    "account__account_id",
+    "account__name",
+)
+GROUPS = {
+    "team": "Team (tag)",
+    "account": "Account",
+    "region": "Region",
+    "family": "Instance family",
+    "instance_type": "Instance type",
+    "endpoint": "Endpoint",
+    "mode": "Mode",
+}
 
 
 def team_accounts(team) -> list[dict]:
@@ -41,8 +67,9 @@ def in_view(endpoints: list[dict], filters: Filters) -> list[dict]:
 def _days(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None):
     # The accounts' keys, not a join on the team: PostgreSQL then estimates the rows right and aggregates in
     # parallel (a join made it expect 1 % of a year's rows).
-    days = VariantDay.objects.filter(account_id__in=[a["pk"] for a in accounts], day__gte=filters.start,
-                                     day__lte=filters.end)
+    days = VariantDay.objects.filter(
+        account_id__in=[a["pk"] for a in accounts], day__gte=filters.start, day__lte=filters.end
+    )
     return days if endpoint_ids is None else days.filter(endpoint_id__in=endpoint_ids)
 
 
@@ -83,29 +110,45 @@ def with_cost(frame: pd.DataFrame) -> pd.DataFrame:
 
 def endpoint_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> pd.DataFrame:
     """One row per (endpoint, instance type) over the period; ``endpoint_ids`` None means all the accounts'."""
-    rows = (_days(accounts, filters, endpoint_ids).values("endpoint_id", "instance_type", "region")
-            .annotate(**_sums()).order_by())
+    rows = (
+        _days(accounts, filters, endpoint_ids)
+        .values("endpoint_id", "instance_type", "region")
+        .annotate(**_sums())
+        .order_by()
+    )
     return _frame(rows, ["endpoint_id", "instance_type", "region"])
 
 
 def daily_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> pd.DataFrame:
     """Sums per day, or per week or month when that is the grain (grouped in SQL: fewer rows to fold)."""
     bucket = {"week": TruncWeek("day"), "month": TruncMonth("day")}.get(filters.grain, F("day"))
-    rows = (_days(accounts, filters, endpoint_ids).annotate(bucket=bucket).values("bucket", "instance_type", "region")
-            .annotate(**_sums()).order_by())
+    rows = (
+        _days(accounts, filters, endpoint_ids)
+        .annotate(bucket=bucket)
+        .values("bucket", "instance_type", "region")
+        .annotate(**_sums())
+        .order_by()
+    )
     frame = _frame(rows, ["bucket", "instance_type", "region"])
     frame["time"] = pd.to_datetime(frame["bucket"])
     return frame
 
 
 def hourly_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> pd.DataFrame:
-    hours = VariantHour.objects.filter(endpoint__account_id__in=[a["pk"] for a in accounts],
-                                       hour__gte=filters.start_time,
-                                       hour__lt=filters.end_time, estimate__isnull=False)
+    hours = VariantHour.objects.filter(
+        endpoint__account_id__in=[a["pk"] for a in accounts],
+        hour__gte=filters.start_time,
+        hour__lt=filters.end_time,
+        estimate__isnull=False,
+    )
     if endpoint_ids is not None:
         hours = hours.filter(endpoint_id__in=endpoint_ids)
-    rows = (hours.annotate(time=F("hour"), region=F("endpoint__region"))
-            .values("time", "instance_type", "region").annotate(**footprint_sums()).order_by())
+    rows = (
+        hours.annotate(time=F("hour"), region=F("endpoint__region"))
+        .values("time", "instance_type", "region")
+        .annotate(**footprint_sums())
+        .order_by()
+    )
     frame = _frame(rows, ["time", "instance_type", "region"])
     frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
     return frame
@@ -147,8 +190,13 @@ def summary(frame: pd.DataFrame) -> dict:
     priced = float(frame["priced_instance_hours"].sum())
     totals["priced_pct"] = 100 * priced / totals["instance_hours"] if totals["instance_hours"] else None
     one = add_ratios(pd.DataFrame([totals]))
-    return {**totals, **{name: _number(one[name].iloc[0]) for name in
-                         ("idle_energy_pct", "gco2e_per_1k_invocations", "total_co2e_kg")}}
+    return {
+        **totals,
+        **{
+            name: _number(one[name].iloc[0])
+            for name in ("idle_energy_pct", "gco2e_per_1k_invocations", "total_co2e_kg")
+        },
+    }
 
 
 def _number(value):
@@ -166,10 +214,13 @@ def label_columns(frame: pd.DataFrame, endpoints: list[dict], tag_key: str = "")
     meta = pd.DataFrame.from_records(endpoints, columns=ENDPOINT_FIELDS).set_index("id")
     rows = meta.reindex(frame["endpoint_id"])
     frame = frame.assign(
-        endpoint=rows["name"].to_numpy(), account=rows["account__name"].to_numpy(),
-        account_id=rows["account__account_id"].to_numpy(), mode=rows["mode"].to_numpy(),
+        endpoint=rows["name"].to_numpy(),
+        account=rows["account__name"].to_numpy(),
+        account_id=rows["account__account_id"].to_numpy(),
+        mode=rows["mode"].to_numpy(),
         family=frame["instance_type"].map(family),
-        team=[(tags or {}).get(TEAM_TAG, UNTAGGED) for tags in rows["tags"]])
+        team=[(tags or {}).get(TEAM_TAG, UNTAGGED) for tags in rows["tags"]],
+    )
     if tag_key:
         frame[f"tag:{tag_key}"] = [(tags or {}).get(tag_key, UNTAGGED) for tags in rows["tags"]]
     return frame

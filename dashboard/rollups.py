@@ -56,8 +56,12 @@ def _aggregates() -> dict:
     for name in WEIGHTED:
         weighted[f"{name}_x_ih"] = Sum(F(name) * F("instance_hours"), output_field=FloatField())
         weighted[f"{name}_ih"] = Sum("instance_hours", filter=Q(**{f"{name}__isnull": False}))
-    extra = {"hours": Count("id"), "cpu_util_max_pct": Max("cpu_util_max_pct"),
-             "gpu_util_max_pct": Max("gpu_util_max_pct"), **weighted}
+    extra = {
+        "hours": Count("id"),
+        "cpu_util_max_pct": Max("cpu_util_max_pct"),
+        "gpu_util_max_pct": Max("gpu_util_max_pct"),
+        **weighted,
+    }
     return {**footprint_sums(), **{f"t_{name}": aggregate for name, aggregate in extra.items()}}
 
 
@@ -72,13 +76,17 @@ def _row(grouped: dict) -> VariantDay:
 
 def _day_rows(endpoint_ids: list[int], first: dt.date, last: dt.date) -> list[VariantDay]:
     hours = VariantHour.objects.filter(
-        endpoint_id__in=endpoint_ids, estimate__isnull=False,
+        endpoint_id__in=endpoint_ids,
+        estimate__isnull=False,
         hour__gte=dt.datetime.combine(first, dt.time(), UTC),
-        hour__lt=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), UTC))
-    grouped = (hours.annotate(day=TruncDate("hour", tzinfo=UTC))
-               .values("endpoint_id", "variant_name", "day", "instance_type")
-               .annotate(account_id=Max("endpoint__account_id"), region=Max("endpoint__region"), **_aggregates())
-               .order_by())
+        hour__lt=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), UTC),
+    )
+    grouped = (
+        hours.annotate(day=TruncDate("hour", tzinfo=UTC))
+        .values("endpoint_id", "variant_name", "day", "instance_type")
+        .annotate(account_id=Max("endpoint__account_id"), region=Max("endpoint__region"), **_aggregates())
+        .order_by()
+    )
     return [_row(values) for values in grouped]
 
 
@@ -94,7 +102,7 @@ def refresh(cells: Iterable[tuple[int, dt.date]]) -> int:
     written = 0
     for (first, last), endpoint_ids in spans.items():
         for start in range(0, len(endpoint_ids), ENDPOINTS_PER_QUERY):
-            written += _replace(endpoint_ids[start:start + ENDPOINTS_PER_QUERY], first, last)
+            written += _replace(endpoint_ids[start : start + ENDPOINTS_PER_QUERY], first, last)
     return written
 
 
@@ -114,12 +122,14 @@ def cells_of(hours: Iterable[dict]) -> set[tuple[int, dt.date]]:
 
 def rebuild(progress=None) -> int:
     """Recompute every rollup row from the hourly data, an endpoint group at a time."""
-    spans = (VariantHour.objects.values("endpoint_id").annotate(first=Min("hour"), last=Max("hour"))
-             .order_by("endpoint_id"))
+    spans = (
+        VariantHour.objects.values("endpoint_id").annotate(first=Min("hour"), last=Max("hour")).order_by("endpoint_id")
+    )
     written = 0
     for span in spans:
-        written += _replace([span["endpoint_id"]], span["first"].astimezone(UTC).date(),
-                            span["last"].astimezone(UTC).date())
+        written += _replace(
+            [span["endpoint_id"]], span["first"].astimezone(UTC).date(), span["last"].astimezone(UTC).date()
+        )
         if progress:
             progress(1)
     # NOT EXISTS, not NOT IN: PostgreSQL would rescan millions of hour ids for every rollup row.

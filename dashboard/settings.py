@@ -107,8 +107,9 @@ def _database() -> dict:
     try:
         # Health checks: a persistent connection that a database restart killed is replaced at the start of the next
         # request instead of failing it with a 500 (seen in compose-test right after a PostgreSQL restart).
-        config = dj_database_url.parse(url, conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60, minimum=0),
-                                       conn_health_checks=True)
+        config = dj_database_url.parse(
+            url, conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60, minimum=0), conn_health_checks=True
+        )
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django understands: {exc}") from exc
     if config["ENGINE"] == "django.db.backends.sqlite3":
@@ -116,8 +117,7 @@ def _database() -> dict:
         config["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
         # WAL lets the web read while a worker writes; IMMEDIATE transactions wait for the write lock (up to the
         # timeout) instead of failing with "database is locked" when a read turns into a write.
-        config["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE",
-                             "timeout": 30}
+        config["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 30}
     return config
 
 
@@ -133,11 +133,17 @@ def _caches() -> dict:
     or ``locmem://`` (one process only: a throttle would count per process)."""
     url = envstr("CACHE_URL") or "db://"
     if url.startswith(("redis://", "rediss://")):
-        cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
-                 "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}
+        cache = {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
     elif url == "db://":
-        cache = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE,
-                 "OPTIONS": {"MAX_ENTRIES": 100_000}}  # Django's 300 would cull live throttle counters
+        cache = {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }  # Django's 300 would cull live throttle counters
     elif url == "locmem://":
         cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     else:
@@ -205,9 +211,7 @@ if envbool("USE_X_FORWARDED_PROTO", PRODUCTION):
 # --- Email (SMTP from the environment; Amazon SES over SMTP works the same way) ---
 EMAIL_HOST = envstr("EMAIL_HOST")
 EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend"
-    if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend"
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
 EMAIL_PORT = envint("EMAIL_PORT", 587 if PRODUCTION else 25, minimum=1)
 EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "") or ""
@@ -236,8 +240,9 @@ COLLECT_REREAD_HOURS = envint("COLLECT_REREAD_HOURS", 3, minimum=0)  # later run
 # Every task is stopped after TASK_TIME_LIMIT_SECONDS, so a collection lease (and a message the broker holds for a
 # worker) can be given up safely just after it: a killed worker delays data by about this long, never an hour.
 TASK_TIME_LIMIT_SECONDS = envint("TASK_TIME_LIMIT_SECONDS", 900, minimum=30)
-COLLECT_LEASE_SECONDS = envint("COLLECT_LEASE_SECONDS", TASK_TIME_LIMIT_SECONDS + 30,
-                               minimum=TASK_TIME_LIMIT_SECONDS + 1)
+COLLECT_LEASE_SECONDS = envint(
+    "COLLECT_LEASE_SECONDS", TASK_TIME_LIMIT_SECONDS + 30, minimum=TASK_TIME_LIMIT_SECONDS + 1
+)
 STORAGE_LENS_CONTROL_REGION = envstr("STORAGE_LENS_CONTROL_REGION", "us-east-1")
 
 # --- Celery ---
@@ -259,7 +264,9 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # it: just after the hard time limit, checked every 10 s, instead of Kombu's default of an hour.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": TASK_TIME_LIMIT_SECONDS + max(15, TASK_TIME_LIMIT_SECONDS // 10),
-        "unacked_restore_interval": 10, "unacked_restore_throttle": 1}
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT_SECONDS
 CELERY_TASK_SOFT_TIME_LIMIT = max(TASK_TIME_LIMIT_SECONDS - 20, TASK_TIME_LIMIT_SECONDS * 9 // 10)
 CELERY_RESULT_BACKEND = envstr("CELERY_RESULT_BACKEND")
@@ -278,8 +285,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["dashboard.api.auth.TokenAuthentication",
-                                       "rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "dashboard.api.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["dashboard.api.auth.TeamMember"],
     "DEFAULT_THROTTLE_CLASSES": ["dashboard.api.auth.TokenRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -289,8 +298,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Wattson API",
     "DESCRIPTION": "Per-endpoint utilization, energy (kWh) and CO2e (kg) of SageMaker fleets, recommendations, "
-                   "a FOCUS-style export. Authenticate with `Authorization: Bearer <token>` (create tokens in the "
-                   "web UI under API tokens).",
+    "a FOCUS-style export. Authenticate with `Authorization: Bearer <token>` (create tokens in the "
+    "web UI under API tokens).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN
@@ -298,10 +307,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "dashboard.api.schema.database_neutral", "dashboard.api.schema.documented_errors"],
-    "SERVE_AUTHENTICATION": ["dashboard.api.auth.TokenAuthentication",
-                             "rest_framework.authentication.SessionAuthentication"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "dashboard.api.schema.database_neutral",
+        "dashboard.api.schema.documented_errors",
+    ],
+    "SERVE_AUTHENTICATION": [
+        "dashboard.api.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 

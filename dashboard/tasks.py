@@ -5,8 +5,13 @@ from dashboard import footprint
 
 # A lost database connection (a restart, a failover) is retried with Celery's exponential backoff and jitter, from
 # 5 s up to 5 minutes; each of these jobs is idempotent (estimates are upserted, alerts and digests are claimed).
-DATABASE_RETRY = {"autoretry_for": (OperationalError, InterfaceError), "retry_backoff": 5,
-                  "retry_backoff_max": 300, "retry_jitter": True, "max_retries": 12}
+DATABASE_RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 12,
+}
 
 
 @shared_task(name="dashboard.tasks.estimate_pending", **DATABASE_RETRY)
@@ -65,10 +70,11 @@ def deliver_alert(self, channel_id: int, alert_id: int, event: str) -> str:
     if Delivery.objects.filter(channel=channel, what=what, status=Delivery.Status.SENT).exists():
         return "already sent"
     try:
-        delivery = dispatch.deliver(channel, alerts.message(alert, event, settings.SITE_URL), what,
-                                    attempt=self.request.retries + 1)
+        delivery = dispatch.deliver(
+            channel, alerts.message(alert, event, settings.SITE_URL), what, attempt=self.request.retries + 1
+        )
     except Transient as exc:
-        countdown = max(30 * 2 ** self.request.retries, getattr(exc, "retry_after", None) or 0)  # honour Retry-After
+        countdown = max(30 * 2**self.request.retries, getattr(exc, "retry_after", None) or 0)  # honour Retry-After
         raise self.retry(exc=exc, countdown=countdown) from exc
     return delivery.status if delivery else "channel disabled"
 
@@ -87,8 +93,14 @@ def send_digests() -> int:
     return queued
 
 
-@shared_task(name="dashboard.tasks.send_digest", bind=True, autoretry_for=(Exception,), retry_backoff=60,
-             retry_backoff_max=3600, max_retries=4)
+@shared_task(
+    name="dashboard.tasks.send_digest",
+    bind=True,
+    autoretry_for=(Exception,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=4,
+)
 def send_digest(self, team_id: int, user_id: int, week_start: str) -> bool:
     """Send one digest to one member, once: the claim makes a retried or duplicated task a no-op."""
     import datetime as dt

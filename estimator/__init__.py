@@ -9,5 +9,12 @@ from estimator.methods import METHODOLOGIES
 from estimator.storage import STORAGE_OUTPUT_COLUMNS, estimate_storage
 from estimator.validation import InputError
 
-__all__ = ["METHODOLOGIES", "OUTPUT_COLUMNS", "STORAGE_OUTPUT_COLUMNS", "Factors", "InputError", "estimate",
-           "estimate_storage"]
+__all__ = [
+    "METHODOLOGIES",
+    "OUTPUT_COLUMNS",
+    "STORAGE_OUTPUT_COLUMNS",
+    "Factors",
+    "InputError",
+    "estimate",
+    "estimate_storage",
+]

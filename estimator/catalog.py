@@ -18,7 +18,7 @@ TEXT_COLUMNS = ("cpu_microarchitecture", "gpu_model", "accelerator_model", "ccf_
 def ec2_type(instance_type: str) -> str:
     """``ml.g5.xlarge`` -> ``g5.xlarge``; an EC2 name is returned unchanged (lower-cased, trimmed)."""
     name = instance_type.strip().lower()
-    return name[len(ML_PREFIX):] if name.startswith(ML_PREFIX) else name
+    return name[len(ML_PREFIX) :] if name.startswith(ML_PREFIX) else name
 
 
 @cache

@@ -20,8 +20,13 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("input", metavar="INPUT.csv", help="usage rows; '-' reads standard input")
     cli.add_argument("--methodology", choices=sorted(METHODOLOGIES), default="default")
     cli.add_argument("--pue", type=float, help="operator override of the PUE")
-    cli.add_argument("--grid", action="append", default=[], metavar="REGION=KG_PER_KWH",
-                     help="operator override of a region's grid factor (repeatable)")
+    cli.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="REGION=KG_PER_KWH",
+        help="operator override of a region's grid factor (repeatable)",
+    )
     return cli
 
 

@@ -36,8 +36,9 @@ class ItEnergy:
     embodied_co2e_kg: np.ndarray
 
 
-def device_energy(util_pct: np.ndarray, curve: Curve, unit_hours: np.ndarray, min_watts: np.ndarray,
-                  span_watts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def device_energy(
+    util_pct: np.ndarray, curve: Curve, unit_hours: np.ndarray, min_watts: np.ndarray, span_watts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(point, low, high) kWh of ``unit_hours`` device-hours at ``min + share(util) x span`` watts each.
 
     An unknown utilization (NaN) costs the default utilization at the point, 0 % at low and 100 % at high.
@@ -58,15 +59,25 @@ def instance_energy(usage: dict[str, np.ndarray], codes: Codes, setting: Setting
     hours = np.where(codes.serverless, 0.0, usage["hours"] * np.nan_to_num(usage["instance_count"]))
     cpu_missing = np.isnan(usage["cpu_util_pct"])
     vcpu_hours = hours * np.where(cpu_missing, profile["vcpus_without_metric"], profile["vcpus"])
-    cpu = device_energy(usage["cpu_util_pct"], setting.method.cpu_curve, vcpu_hours,
-                        profile["cpu_min_watts"], profile["cpu_span_watts"])
-    gpu = device_energy(usage["gpu_util_pct"], LINEAR, hours * profile["gpu_count"],
-                        profile["gpu_min_watts"], profile["gpu_span_watts"])
-    accelerator = device_energy(usage["gpu_util_pct"], LINEAR, hours * profile["acc_count"],
-                                profile["acc_min_watts"], profile["acc_span_watts"])
+    cpu = device_energy(
+        usage["cpu_util_pct"], setting.method.cpu_curve, vcpu_hours, profile["cpu_min_watts"], profile["cpu_span_watts"]
+    )
+    gpu = device_energy(
+        usage["gpu_util_pct"], LINEAR, hours * profile["gpu_count"], profile["gpu_min_watts"], profile["gpu_span_watts"]
+    )
+    accelerator = device_energy(
+        usage["gpu_util_pct"], LINEAR, hours * profile["acc_count"], profile["acc_min_watts"], profile["acc_span_watts"]
+    )
     memory = hours * profile["memory_excess_gb"] * constant("memory_watts_per_gb") * KWH_PER_WH
-    return ItEnergy(cpu[0], gpu[0], memory, accelerator[0], cpu[1] + gpu[1] + accelerator[1] + memory,
-                    cpu[2] + gpu[2] + accelerator[2] + memory, hours * profile["embodied_kg_per_hour"])
+    return ItEnergy(
+        cpu[0],
+        gpu[0],
+        memory,
+        accelerator[0],
+        cpu[1] + gpu[1] + accelerator[1] + memory,
+        cpu[2] + gpu[2] + accelerator[2] + memory,
+        hours * profile["embodied_kg_per_hour"],
+    )
 
 
 def add_serverless(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> None:
@@ -94,7 +105,8 @@ def emissions(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes, sett
     columns["co2e_kg_low"] = energy.low * (1 - power_spread) * pue.low * grid_kg * (1 - grid_spread)
     columns["co2e_kg_high"] = energy.high * (1 + power_spread) * pue.high * grid_kg * (1 + grid_spread)
     columns["gco2e_per_1k_invocations"] = per_thousand_invocations(
-        columns["co2e_kg"] + energy.embodied_co2e_kg, usage["invocations"])
+        columns["co2e_kg"] + energy.embodied_co2e_kg, usage["invocations"]
+    )
     return columns
 
 

@@ -10,8 +10,18 @@ from estimator.provenance import provenance_columns, provenance_keys
 from estimator.setting import Setting
 from estimator.validation import check_usage
 
-NUMERIC_OUTPUT = ("cpu_kwh", "gpu_kwh", "memory_kwh", "accelerator_kwh", "energy_kwh", "co2e_kg",
-                  "embodied_co2e_kg", "co2e_kg_low", "co2e_kg_high", "gco2e_per_1k_invocations")
+NUMERIC_OUTPUT = (
+    "cpu_kwh",
+    "gpu_kwh",
+    "memory_kwh",
+    "accelerator_kwh",
+    "energy_kwh",
+    "co2e_kg",
+    "embodied_co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "gco2e_per_1k_invocations",
+)
 OUTPUT_COLUMNS = (*NUMERIC_OUTPUT, "methodology", "methodology_version", "factors", "fallbacks")
 BLOCK_ROWS = 1 << 19  # bounds temporaries to a few tens of MB whatever the frame size
 
@@ -40,8 +50,9 @@ def estimate(frame: pd.DataFrame, methodology: str = "default", factors: Factors
 
 def row_codes(frame: pd.DataFrame, usage: dict[str, np.ndarray], setting: Setting) -> Codes:
     serverless = ~np.isnan(usage.get("serverless_memory_mb", np.full(len(frame), np.nan)))
-    return Codes(setting.type_codes(frame["instance_type"], serverless), setting.grid_codes(frame["region"]),
-                 serverless)
+    return Codes(
+        setting.type_codes(frame["instance_type"], serverless), setting.grid_codes(frame["region"]), serverless
+    )
 
 
 def estimate_blocks(usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> tuple[np.ndarray, np.ndarray]:

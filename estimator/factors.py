@@ -65,8 +65,8 @@ def grid_factors(method: Methodology, factors: Factors) -> pd.DataFrame:
     shipped["uncertainty"] = constant("grid_uncertainty")
     shipped.loc[ANY_REGION, "uncertainty"] = constant("grid_uncertainty_unknown_region")
     overrides = pd.DataFrame(
-        {"kgco2e_per_kwh": pd.Series(operator_grid(factors), dtype=float), "source_id": OPERATOR,
-         "uncertainty": 0.0})
+        {"kgco2e_per_kwh": pd.Series(operator_grid(factors), dtype=float), "source_id": OPERATOR, "uncertainty": 0.0}
+    )
     merged = pd.concat([shipped.drop(index=overrides.index, errors="ignore"), overrides])
     return merged.loc[[*merged.index.drop(ANY_REGION), ANY_REGION]]
 

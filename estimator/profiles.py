@@ -34,8 +34,12 @@ def build_profiles(method: Methodology, catalog: pd.DataFrame, lifetime_hours: f
     hardware = with_family_hosts(catalog)
     cpu = cpu_profile(hardware, method)
     hardware = hardware.assign(gb_per_chip=cpu["gb_per_chip"])
-    parts = [cpu, device_profile(hardware, "gpu"), device_profile(hardware, "accelerator"),
-             memory_and_embodied(hardware, method, lifetime_hours)]
+    parts = [
+        cpu,
+        device_profile(hardware, "gpu"),
+        device_profile(hardware, "accelerator"),
+        memory_and_embodied(hardware, method, lifetime_hours),
+    ]
     profiles = pd.concat(parts, axis=1)
     profiles["power_uncertainty"] = power_uncertainty(profiles)
     profiles["factor_ids"] = factor_ids(profiles)
@@ -52,6 +56,7 @@ def with_family_hosts(catalog: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- CPU ------------------------------------------------------------------------------------------------------
+
 
 def cpu_profile(hardware: pd.DataFrame, method: Methodology) -> pd.DataFrame:
     """Watts per vCPU (min and span), GB per chip, source ids and notes of each type's microarchitecture."""
@@ -91,12 +96,18 @@ def microarchitecture_coefficients(name: str) -> dict[str, Any]:
     rows = cpu.loc[parts]
     combine = np.median if MEDIAN_GROUPS & set(parts) else np.mean
     min_watts, max_watts = combine(rows["min_watts_per_vcpu"]), combine(rows["max_watts_per_vcpu"])
-    return {"cpu_min_watts": min_watts, "cpu_span_watts": max_watts - min_watts,
-            "gb_per_chip": rows["memory_gb_per_chip"].mean(), "cpu_assumed": rows["assumption"].eq("yes").any(),
-            "cpu_ids": f"cpu:{'+'.join(parts)}@{'+'.join(rows['source_id'].unique())}", "notes": note}
+    return {
+        "cpu_min_watts": min_watts,
+        "cpu_span_watts": max_watts - min_watts,
+        "gb_per_chip": rows["memory_gb_per_chip"].mean(),
+        "cpu_assumed": rows["assumption"].eq("yes").any(),
+        "cpu_ids": f"cpu:{'+'.join(parts)}@{'+'.join(rows['source_id'].unique())}",
+        "notes": note,
+    }
 
 
 # --- GPUs and accelerators ------------------------------------------------------------------------------------
+
 
 def device_profile(hardware: pd.DataFrame, kind: str) -> pd.DataFrame:
     """Per GPU (``kind="gpu"``) or accelerator chip: count, min and span watts, assumption flag, source id."""
@@ -107,25 +118,33 @@ def device_profile(hardware: pd.DataFrame, kind: str) -> pd.DataFrame:
         raise ValueError(f"instance_types.csv names {kind} models missing from {kind}_power.csv: {sorted(unknown)}")
     found = powers.reindex(models)
     prefix = "gpu" if kind == "gpu" else "acc"
-    return pd.DataFrame({
-        f"{prefix}_count": hardware[f"{kind}_count"].astype(float),
-        f"{prefix}_min_watts": found["min_watts"].fillna(0.0).to_numpy(),
-        f"{prefix}_span_watts": (found["max_watts"] - found["min_watts"]).fillna(0.0).to_numpy(),
-        f"{prefix}_assumed": found["assumption"].eq("yes").to_numpy(),
-        f"{prefix}_ids": (prefix + ":" + models + "@" + found["source_id"].fillna("").to_numpy()).where(models != ""),
-    }, index=hardware.index)
+    return pd.DataFrame(
+        {
+            f"{prefix}_count": hardware[f"{kind}_count"].astype(float),
+            f"{prefix}_min_watts": found["min_watts"].fillna(0.0).to_numpy(),
+            f"{prefix}_span_watts": (found["max_watts"] - found["min_watts"]).fillna(0.0).to_numpy(),
+            f"{prefix}_assumed": found["assumption"].eq("yes").to_numpy(),
+            f"{prefix}_ids": (prefix + ":" + models + "@" + found["source_id"].fillna("").to_numpy()).where(
+                models != ""
+            ),
+        },
+        index=hardware.index,
+    )
 
 
 # --- memory, embodied, uncertainty, provenance ----------------------------------------------------------------
 
+
 def memory_and_embodied(hardware: pd.DataFrame, method: Methodology, lifetime_hours: float) -> pd.DataFrame:
     """Memory above the CPU figures' baseline (GB per instance) and embodied kg per instance-hour (GSF SCI)."""
     vcpu_share = hardware["vcpus"] / hardware["host_vcpus"]
-    return pd.DataFrame({
-        "memory_excess_gb": method.memory_excess_gb(hardware),
-        "embodied_kg_per_hour": hardware["host_embodied_kgco2e"] * vcpu_share / lifetime_hours,
-        "embodied_ids": "emb:" + hardware["family"] + "@" + hardware["family_source_id"],
-    })
+    return pd.DataFrame(
+        {
+            "memory_excess_gb": method.memory_excess_gb(hardware),
+            "embodied_kg_per_hour": hardware["host_embodied_kgco2e"] * vcpu_share / lifetime_hours,
+            "embodied_ids": "emb:" + hardware["family"] + "@" + hardware["family_source_id"],
+        }
+    )
 
 
 def power_uncertainty(profiles: pd.DataFrame) -> pd.Series:
@@ -136,8 +155,13 @@ def power_uncertainty(profiles: pd.DataFrame) -> pd.Series:
 def factor_ids(profiles: pd.DataFrame) -> pd.Series:
     """``kind:what@source`` for each factor a type uses, e.g. ``cpu:Skylake@ccf2022;mem:ccf2022;emb:m5@ccf2022``."""
     memory_ids = pd.Series("mem:" + constant_source("memory_watts_per_gb"), index=profiles.index)
-    columns = [profiles["cpu_ids"], profiles["gpu_ids"], profiles["acc_ids"],
-               memory_ids.where(profiles["memory_excess_gb"] > 0), profiles["embodied_ids"]]
+    columns = [
+        profiles["cpu_ids"],
+        profiles["gpu_ids"],
+        profiles["acc_ids"],
+        memory_ids.where(profiles["memory_excess_gb"] > 0),
+        profiles["embodied_ids"],
+    ]
     return pd.concat(columns, axis=1).apply(lambda ids: ";".join(ids.dropna()), axis=1)
 
 

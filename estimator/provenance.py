@@ -53,12 +53,14 @@ def factor_text(key: int, setting: Setting) -> str:
     """e.g. ``cpu:Cascade Lake@ccf2022;mem:ccf2022;emb:c5@ccf2022;life:35040h@ccf2022;pue:1.15@aws2024;grid:...``"""
     type_row, grid_row, _ = split_key(key, setting)
     grid = setting.grid.iloc[grid_row]
-    return ";".join([
-        setting.profiles["factor_ids"].iloc[type_row],
-        f"life:{setting.lifetime_hours:g}h@{setting.lifetime_source_id}",
-        f"pue:{setting.pue.point:g}@{setting.pue.source_id}",
-        f"grid:{setting.grid.index[grid_row]}@{grid['source_id']}",
-    ])
+    return ";".join(
+        [
+            setting.profiles["factor_ids"].iloc[type_row],
+            f"life:{setting.lifetime_hours:g}h@{setting.lifetime_source_id}",
+            f"pue:{setting.pue.point:g}@{setting.pue.source_id}",
+            f"grid:{setting.grid.index[grid_row]}@{grid['source_id']}",
+        ]
+    )
 
 
 def fallback_text(key: int, setting: Setting) -> str:

@@ -12,9 +12,21 @@ from estimator.lookup import lookup_codes, position, region_codes
 from estimator.methods import Methodology
 from estimator.profiles import SERVERLESS, UNKNOWN, shipped_profiles
 
-HOT_PROFILE_COLUMNS = ("vcpus", "vcpus_without_metric", "cpu_min_watts", "cpu_span_watts", "gpu_count",
-                       "gpu_min_watts", "gpu_span_watts", "acc_count", "acc_min_watts", "acc_span_watts",
-                       "memory_excess_gb", "embodied_kg_per_hour", "power_uncertainty")
+HOT_PROFILE_COLUMNS = (
+    "vcpus",
+    "vcpus_without_metric",
+    "cpu_min_watts",
+    "cpu_span_watts",
+    "gpu_count",
+    "gpu_min_watts",
+    "gpu_span_watts",
+    "acc_count",
+    "acc_min_watts",
+    "acc_span_watts",
+    "memory_excess_gb",
+    "embodied_kg_per_hour",
+    "power_uncertainty",
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +43,14 @@ class Setting:
     @classmethod
     def resolve(cls, method: Methodology, factors: Factors) -> "Setting":
         lifetime_hours, lifetime_source = resolve_lifetime(factors)
-        return cls(method, resolve_pue(method, factors), lifetime_hours, lifetime_source,
-                   shipped_profiles(method.name, lifetime_hours), grid_factors(method, factors))
+        return cls(
+            method,
+            resolve_pue(method, factors),
+            lifetime_hours,
+            lifetime_source,
+            shipped_profiles(method.name, lifetime_hours),
+            grid_factors(method, factors),
+        )
 
     @cached_property
     def profile_arrays(self) -> dict[str, np.ndarray]:
@@ -52,4 +70,3 @@ class Setting:
     def grid_codes(self, regions: pd.Series) -> np.ndarray:
         """Grid row of each usage row; an unknown region gets the ``*`` row."""
         return region_codes(regions, self.grid)
-

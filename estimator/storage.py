@@ -12,12 +12,24 @@ from estimator.tables import constant, constant_source, read_table
 from estimator.validation import InputError, numeric_frame, require
 
 STORAGE_INPUT_COLUMNS = ("service", "storage_class", "stored_bytes", "hours", "region")
-STORAGE_OUTPUT_COLUMNS = ("storage_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "methodology",
-                          "methodology_version", "factors", "fallbacks")
+STORAGE_OUTPUT_COLUMNS = (
+    "storage_kwh",
+    "co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "methodology",
+    "methodology_version",
+    "factors",
+    "fallbacks",
+)
 BYTES_PER_TB = 1e12  # disk capacities, and so the coefficients per TB, are decimal
 ANY_CLASS = "*"
-UNKNOWN_SERVICE = {"media": "hdd", "replication_factor": 1.0, "source_id": "fallback",
-                   "note": "unknown storage service: HDD, no replication"}
+UNKNOWN_SERVICE = {
+    "media": "hdd",
+    "replication_factor": 1.0,
+    "source_id": "fallback",
+    "note": "unknown storage service: HDD, no replication",
+}
 
 
 def estimate_storage(frame: pd.DataFrame, methodology: str = "default", factors: Factors | None = None) -> pd.DataFrame:
@@ -42,8 +54,9 @@ def estimate_storage(frame: pd.DataFrame, methodology: str = "default", factors:
 def check_storage(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     missing = [column for column in STORAGE_INPUT_COLUMNS if column not in frame]
     if missing:
-        raise InputError(f"missing column {missing[0]!r} (needed: {', '.join(STORAGE_INPUT_COLUMNS)})",
-                         column=missing[0])
+        raise InputError(
+            f"missing column {missing[0]!r} (needed: {', '.join(STORAGE_INPUT_COLUMNS)})", column=missing[0]
+        )
     numbers = numeric_frame(frame, ("stored_bytes", "hours"))
     for column, values in numbers.items():
         require(frame, values, np.isnan(values), column, "is missing")
@@ -61,8 +74,9 @@ def storage_classes_of(frame: pd.DataFrame) -> pd.DataFrame:
     """Media, replication factor and source of each row: exact class, else the service's ``*`` class."""
     shipped = storage_class_table()
     services = frame["service"].astype(str).str.strip().str.lower()
-    exact = shipped.index.get_indexer(pd.MultiIndex.from_arrays([services, frame["storage_class"].astype(str)
-                                                                 .str.strip().str.upper()]))
+    exact = shipped.index.get_indexer(
+        pd.MultiIndex.from_arrays([services, frame["storage_class"].astype(str).str.strip().str.upper()])
+    )
     service_default = shipped.index.get_indexer(pd.MultiIndex.from_arrays([services, [ANY_CLASS] * len(frame)]))
     table_rows = pd.concat([shipped.reset_index(), pd.DataFrame([UNKNOWN_SERVICE])], ignore_index=True)
     chosen = np.where(exact >= 0, exact, np.where(service_default >= 0, service_default, len(shipped)))
@@ -87,17 +101,32 @@ def storage_emissions(it_kwh: np.ndarray, grid: pd.DataFrame, pue: Pue) -> dict[
     spread = grid["uncertainty"].to_numpy()
     power_spread = constant("power_uncertainty_assumed")  # storage coefficients are 2016 projections
     storage_kwh = it_kwh * pue.point
-    return {"storage_kwh": storage_kwh, "co2e_kg": storage_kwh * grid_kg,
-            "co2e_kg_low": it_kwh * (1 - power_spread) * pue.low * grid_kg * (1 - spread),
-            "co2e_kg_high": it_kwh * (1 + power_spread) * pue.high * grid_kg * (1 + spread)}
+    return {
+        "storage_kwh": storage_kwh,
+        "co2e_kg": storage_kwh * grid_kg,
+        "co2e_kg_low": it_kwh * (1 - power_spread) * pue.low * grid_kg * (1 - spread),
+        "co2e_kg_high": it_kwh * (1 + power_spread) * pue.high * grid_kg * (1 + spread),
+    }
 
 
 def storage_provenance(classes: pd.DataFrame, grid: pd.DataFrame, pue: Pue) -> tuple[np.ndarray, np.ndarray]:
     media_source = {media: constant_source(f"{media}_watt_hours_per_tb_hour") for media in ("ssd", "hdd")}
-    factors = ("storage:" + classes["service"] + "/" + classes["storage_class"]
-               + "@" + classes["source_id"] + ";" + classes["media"] + ":" + classes["media"].map(media_source)
-               + f";pue:{pue.point:g}@{pue.source_id};grid:" + grid.index.to_series().to_numpy()
-               + "@" + grid["source_id"].to_numpy())
+    factors = (
+        "storage:"
+        + classes["service"]
+        + "/"
+        + classes["storage_class"]
+        + "@"
+        + classes["source_id"]
+        + ";"
+        + classes["media"]
+        + ":"
+        + classes["media"].map(media_source)
+        + f";pue:{pue.point:g}@{pue.source_id};grid:"
+        + grid.index.to_series().to_numpy()
+        + "@"
+        + grid["source_id"].to_numpy()
+    )
     region_notes = np.where(grid.index == ANY_REGION, "unknown region: mean factor", "")
     fallbacks = ["; ".join(note for note in pair if note) for pair in zip(classes["note"], region_notes, strict=True)]
     return factors.to_numpy(), np.array(fallbacks, dtype=object)

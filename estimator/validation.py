@@ -5,8 +5,16 @@ from collections.abc import Hashable
 import numpy as np
 import pandas as pd
 
-USAGE_COLUMNS = ("instance_type", "region", "hours", "instance_count", "cpu_util_pct", "gpu_util_pct",
-                 "memory_util_pct", "invocations")
+USAGE_COLUMNS = (
+    "instance_type",
+    "region",
+    "hours",
+    "instance_count",
+    "cpu_util_pct",
+    "gpu_util_pct",
+    "memory_util_pct",
+    "invocations",
+)
 SERVERLESS_COLUMNS = ("serverless_memory_mb", "model_latency_ms")
 PERCENT_COLUMNS = ("cpu_util_pct", "gpu_util_pct", "memory_util_pct")
 NON_NEGATIVE_COLUMNS = ("hours", "instance_count", "invocations", "model_latency_ms")
@@ -51,8 +59,13 @@ def check_usage(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     numbers = numeric_frame(frame, (*USAGE_COLUMNS[2:], *SERVERLESS_COLUMNS))
     serverless = ~np.isnan(numbers.get("serverless_memory_mb", np.full(len(frame), np.nan)))
     require(frame, numbers["hours"], np.isnan(numbers["hours"]), "hours", "is missing")
-    require(frame, numbers["instance_count"], np.isnan(numbers["instance_count"]) & ~serverless, "instance_count",
-            "is missing (needed unless serverless_memory_mb is set)")
+    require(
+        frame,
+        numbers["instance_count"],
+        np.isnan(numbers["instance_count"]) & ~serverless,
+        "instance_count",
+        "is missing (needed unless serverless_memory_mb is set)",
+    )
     check_ranges(frame, numbers)
     return numbers
 
@@ -62,12 +75,22 @@ def check_ranges(frame: pd.DataFrame, numbers: dict[str, np.ndarray]) -> None:
         if column in numbers:
             require(frame, numbers[column], numbers[column] < 0, column, "is negative")
     for column in PERCENT_COLUMNS:
-        require(frame, numbers[column], numbers[column] > 100, column,
-                "is above 100: utilization must be normalised per vCPU / per GPU (0-100)")
+        require(
+            frame,
+            numbers[column],
+            numbers[column] > 100,
+            column,
+            "is above 100: utilization must be normalised per vCPU / per GPU (0-100)",
+        )
         require(frame, numbers[column], numbers[column] < 0, column, "is negative")
     if "serverless_memory_mb" in numbers:
-        require(frame, numbers["serverless_memory_mb"], numbers["serverless_memory_mb"] <= 0,
-                "serverless_memory_mb", "must be positive")
+        require(
+            frame,
+            numbers["serverless_memory_mb"],
+            numbers["serverless_memory_mb"] <= 0,
+            "serverless_memory_mb",
+            "must be positive",
+        )
 
 
 def require(frame: pd.DataFrame, values: np.ndarray, bad: np.ndarray, column: str, problem: str) -> None:

@@ -29,15 +29,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="sandbox", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback by default)")
     parser.add_argument("--port", type=int, default=5055, help="port (0 picks a free one)")
-    parser.add_argument("--scale", type=int, default=None, metavar="N",
-                        help="seed N endpoints instead of the 44-endpoint demo fleet (for benchmarks)")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed N endpoints instead of the 44-endpoint demo fleet (for benchmarks)",
+    )
     parser.add_argument("--no-seed", action="store_true", help="start empty")
     parser.add_argument("--no-live", action="store_true", help="do not publish new metrics every minute")
-    parser.add_argument("--ready-file", type=Path,
-                        help="write the URL and fleet summary here when ready (and progress to FILE.progress)")
-    parser.add_argument("--metrics-over-http", action="store_true",
-                        help="seed the metric history through PutMetricData over HTTP (about four times slower) "
-                             "instead of writing it straight into the in-process metric store")
+    parser.add_argument(
+        "--ready-file",
+        type=Path,
+        help="write the URL and fleet summary here when ready (and progress to FILE.progress)",
+    )
+    parser.add_argument(
+        "--metrics-over-http",
+        action="store_true",
+        help="seed the metric history through PutMetricData over HTTP (about four times slower) "
+        "instead of writing it straight into the in-process metric store",
+    )
     parser.add_argument("--fast-metrics", action="store_true", help=argparse.SUPPRESS)  # the default now
     return parser.parse_args(argv)
 
@@ -69,8 +80,9 @@ def wait_until_ready(process, ready_file: Path, stall_seconds: float = STALL_SEC
         if seen != last_seen:
             last_seen, last_change = seen, time.monotonic()
         elif time.monotonic() - last_change > stall_seconds:
-            raise SandboxNotReady(f"the sandbox made no progress for {stall_seconds:.0f} s "
-                                  f"(last step: {_last_line(progress)!r})")
+            raise SandboxNotReady(
+                f"the sandbox made no progress for {stall_seconds:.0f} s (last step: {_last_line(progress)!r})"
+            )
         time.sleep(0.5)
     return json.loads(ready_file.read_text())
 
@@ -124,10 +136,20 @@ def fleet_summary(endpoints, url: str, now: datetime) -> dict:
         "role_name": fl.ROLE_NAME,
         "scale": len(endpoints),
         "endpoints": [
-            {"name": e.name, "account": e.account, "region": e.region, "team": e.team, "behaviour": e.behaviour,
-             "mode": e.mode, "deleted": e.deleted, "status": e.status,
-             "variants": [{"name": v.name, "instance_type": v.instance_type, "instance_count": v.instance_count}
-                          for v in e.variants]}
+            {
+                "name": e.name,
+                "account": e.account,
+                "region": e.region,
+                "team": e.team,
+                "behaviour": e.behaviour,
+                "mode": e.mode,
+                "deleted": e.deleted,
+                "status": e.status,
+                "variants": [
+                    {"name": v.name, "instance_type": v.instance_type, "instance_count": v.instance_count}
+                    for v in e.variants
+                ],
+            }
             for e in endpoints
         ],
     }
@@ -168,8 +190,8 @@ def publish_minute(endpoints, url: str, minute: datetime) -> int:
         for variant in endpoint.variants:
             for namespace, data in variant_metrics(endpoint, variant, stamps, 0, minute.timestamp()).items():
                 for i in range(0, len(data), PUT_BATCH):
-                    sink(endpoint.account, endpoint.region, namespace, data[i:i + PUT_BATCH])
-                    sent += len(data[i:i + PUT_BATCH])
+                    sink(endpoint.account, endpoint.region, namespace, data[i : i + PUT_BATCH])
+                    sent += len(data[i : i + PUT_BATCH])
     return sent
 
 
@@ -194,9 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"Seeding {len(endpoints)} endpoints in {len(fl.ACCOUNTS)} accounts ...")
         sink = http_metric_sink(server.url) if args.metrics_over_http else direct_metric_sink(server)
         report = seed(server.url, endpoints, now=now, sink=with_heartbeat(sink, progress), progress=progress)
-        progress(f"Seeded {report.endpoints} endpoints, {report.variants} variants, {report.datapoints:,} metric "
-                 f"statistic sets, {report.log_groups} log groups, {report.lens_files} Storage Lens reports "
-                 f"in {report.seconds:.1f} s")
+        progress(
+            f"Seeded {report.endpoints} endpoints, {report.variants} variants, {report.datapoints:,} metric "
+            f"statistic sets, {report.log_groups} log groups, {report.lens_files} Storage Lens reports "
+            f"in {report.seconds:.1f} s"
+        )
         server.app.fleet = fleet_summary(endpoints, server.url, now)
     if args.ready_file:
         write_atomically(args.ready_file, json.dumps(server.app.fleet or {"url": server.url}))

@@ -30,7 +30,12 @@ ROLE_NAME = "WattsonReadOnly"
 
 # Behaviours: how traffic (0..1 of the variant's peak) moves over time.
 BUSY, OVERPROVISIONED, IDLE, INTERMITTENT, DIURNAL, STEADY = (
-    "busy", "overprovisioned", "idle", "intermittent", "diurnal", "steady",
+    "busy",
+    "overprovisioned",
+    "idle",
+    "intermittent",
+    "diurnal",
+    "steady",
 )
 
 
@@ -118,50 +123,172 @@ _CPU_LIGHT = Load(cpu_floor_pct=1.5, cpu_peak_pct=9, memory_pct=20, peak_rps=3, 
 _INF = Load(cpu_peak_pct=25, memory_pct=40, peak_rps=90, latency_ms=9)
 
 SHOWCASE = (
-    Endpoint("fraud-scoring", PROD, "us-east-1", "payments", BUSY,
-             (Variant("AllTraffic", "ml.c5.2xlarge", 3, max_instances=6, load=_CPU_BUSY),), capture_pct=20),
-    Endpoint("recsys-ranker", PROD, "us-east-1", "recommendations", DIURNAL,
-             (Variant("A", "ml.g5.2xlarge", 2, weight=0.8, load=_GPU_BUSY),
-              Variant("B", "ml.g5.xlarge", 1, weight=0.2, load=_GPU_BUSY)),
-             swap=Swap("A", "ml.g5.4xlarge", 2, days_ago=5.0)),
-    Endpoint("legacy-churn-model", PROD, "us-east-1", "growth", IDLE,
-             (Variant("AllTraffic", "ml.p3.2xlarge", 1, load=_GPU_WASTE),), idle_days=9),
-    Endpoint("image-tagger", PROD, "us-east-1", "vision", OVERPROVISIONED,
-             (Variant("AllTraffic", "ml.g4dn.12xlarge", 2, load=_GPU_WASTE),)),
-    Endpoint("sentiment-serverless", PROD, "us-east-1", "support", INTERMITTENT,
-             (Variant("AllTraffic", None, serverless_memory_mb=4096, load=Load(memory_pct=45, peak_rps=5)),),
-             mode="serverless"),
-    Endpoint("doc-summarizer-async", PROD, "us-east-1", "support", INTERMITTENT,
-             (Variant("AllTraffic", "ml.g5.xlarge", 1, load=_GPU_BUSY),), mode="async"),
-    Endpoint("multi-tenant-models", PROD, "us-east-1", "platform", STEADY,
-             (Variant("AllTraffic", "ml.m5.2xlarge", 2, load=Load(cpu_peak_pct=30, memory_pct=70)),),
-             mode="multi-model"),
-    Endpoint("search-embeddings", PROD, "us-east-1", "search", BUSY,
-             (Variant("AllTraffic", "ml.inf2.xlarge", 2, load=_INF),)),
-    Endpoint("old-forecast", PROD, "us-east-1", "planning", STEADY,
-             (Variant("AllTraffic", "ml.m5.xlarge", 1, load=_CPU_LIGHT),), deleted_days_ago=6.0),
-    Endpoint("clickstream-scorer", PROD, "us-east-1", "growth", BUSY,
-             (Variant("AllTraffic", "ml.c6i.xlarge", 2, load=_CPU_BUSY),), capture_pct=100),
-    Endpoint("translate-inf1", PROD, "eu-west-1", "localization", DIURNAL,
-             (Variant("AllTraffic", "ml.inf1.2xlarge", 1, load=_INF),), capture_pct=10),
-    Endpoint("tabular-xgb", PROD, "eu-west-1", "payments", STEADY,
-             (Variant("AllTraffic", "ml.c7g.xlarge", 2, load=Load(cpu_peak_pct=45, peak_rps=40)),)),
-    Endpoint("feature-lookup", PROD, "eu-west-1", "platform", STEADY,
-             (Variant("AllTraffic", "ml.m6g.large", 2, load=Load(cpu_peak_pct=38, peak_rps=70)),)),
-    Endpoint("ner-tagger", PROD, "eu-west-1", "localization", DIURNAL,
-             (Variant("AllTraffic", "ml.c5.xlarge", 1, load=_CPU_BUSY),), status="Updating"),
-    Endpoint("llm-playground", RESEARCH, "us-east-1", "research", INTERMITTENT,
-             (Variant("AllTraffic", "ml.g5.12xlarge", 1, load=_GPU_BUSY),), capture_pct=100),
-    Endpoint("bert-experiment-3", RESEARCH, "us-east-1", "research", IDLE,
-             (Variant("AllTraffic", "ml.g4dn.xlarge", 1, load=_GPU_WASTE),), idle_days=HISTORY_DAYS + 1),
-    Endpoint("green-classifier", RESEARCH, "eu-north-1", "research", DIURNAL,
-             (Variant("AllTraffic", "ml.c6i.large", 1, load=_CPU_BUSY),), capture_pct=50),
-    Endpoint("vision-exp-7", RESEARCH, "eu-north-1", "research", IDLE,
-             (Variant("AllTraffic", "ml.g5.2xlarge", 1, load=_GPU_WASTE),), status="Failed",
-             idle_days=HISTORY_DAYS + 1),
-    Endpoint("embed-serverless", RESEARCH, "eu-north-1", "research", INTERMITTENT,
-             (Variant("AllTraffic", None, serverless_memory_mb=2048, load=Load(memory_pct=30, peak_rps=2)),),
-             mode="serverless"),
+    Endpoint(
+        "fraud-scoring",
+        PROD,
+        "us-east-1",
+        "payments",
+        BUSY,
+        (Variant("AllTraffic", "ml.c5.2xlarge", 3, max_instances=6, load=_CPU_BUSY),),
+        capture_pct=20,
+    ),
+    Endpoint(
+        "recsys-ranker",
+        PROD,
+        "us-east-1",
+        "recommendations",
+        DIURNAL,
+        (
+            Variant("A", "ml.g5.2xlarge", 2, weight=0.8, load=_GPU_BUSY),
+            Variant("B", "ml.g5.xlarge", 1, weight=0.2, load=_GPU_BUSY),
+        ),
+        swap=Swap("A", "ml.g5.4xlarge", 2, days_ago=5.0),
+    ),
+    Endpoint(
+        "legacy-churn-model",
+        PROD,
+        "us-east-1",
+        "growth",
+        IDLE,
+        (Variant("AllTraffic", "ml.p3.2xlarge", 1, load=_GPU_WASTE),),
+        idle_days=9,
+    ),
+    Endpoint(
+        "image-tagger",
+        PROD,
+        "us-east-1",
+        "vision",
+        OVERPROVISIONED,
+        (Variant("AllTraffic", "ml.g4dn.12xlarge", 2, load=_GPU_WASTE),),
+    ),
+    Endpoint(
+        "sentiment-serverless",
+        PROD,
+        "us-east-1",
+        "support",
+        INTERMITTENT,
+        (Variant("AllTraffic", None, serverless_memory_mb=4096, load=Load(memory_pct=45, peak_rps=5)),),
+        mode="serverless",
+    ),
+    Endpoint(
+        "doc-summarizer-async",
+        PROD,
+        "us-east-1",
+        "support",
+        INTERMITTENT,
+        (Variant("AllTraffic", "ml.g5.xlarge", 1, load=_GPU_BUSY),),
+        mode="async",
+    ),
+    Endpoint(
+        "multi-tenant-models",
+        PROD,
+        "us-east-1",
+        "platform",
+        STEADY,
+        (Variant("AllTraffic", "ml.m5.2xlarge", 2, load=Load(cpu_peak_pct=30, memory_pct=70)),),
+        mode="multi-model",
+    ),
+    Endpoint(
+        "search-embeddings", PROD, "us-east-1", "search", BUSY, (Variant("AllTraffic", "ml.inf2.xlarge", 2, load=_INF),)
+    ),
+    Endpoint(
+        "old-forecast",
+        PROD,
+        "us-east-1",
+        "planning",
+        STEADY,
+        (Variant("AllTraffic", "ml.m5.xlarge", 1, load=_CPU_LIGHT),),
+        deleted_days_ago=6.0,
+    ),
+    Endpoint(
+        "clickstream-scorer",
+        PROD,
+        "us-east-1",
+        "growth",
+        BUSY,
+        (Variant("AllTraffic", "ml.c6i.xlarge", 2, load=_CPU_BUSY),),
+        capture_pct=100,
+    ),
+    Endpoint(
+        "translate-inf1",
+        PROD,
+        "eu-west-1",
+        "localization",
+        DIURNAL,
+        (Variant("AllTraffic", "ml.inf1.2xlarge", 1, load=_INF),),
+        capture_pct=10,
+    ),
+    Endpoint(
+        "tabular-xgb",
+        PROD,
+        "eu-west-1",
+        "payments",
+        STEADY,
+        (Variant("AllTraffic", "ml.c7g.xlarge", 2, load=Load(cpu_peak_pct=45, peak_rps=40)),),
+    ),
+    Endpoint(
+        "feature-lookup",
+        PROD,
+        "eu-west-1",
+        "platform",
+        STEADY,
+        (Variant("AllTraffic", "ml.m6g.large", 2, load=Load(cpu_peak_pct=38, peak_rps=70)),),
+    ),
+    Endpoint(
+        "ner-tagger",
+        PROD,
+        "eu-west-1",
+        "localization",
+        DIURNAL,
+        (Variant("AllTraffic", "ml.c5.xlarge", 1, load=_CPU_BUSY),),
+        status="Updating",
+    ),
+    Endpoint(
+        "llm-playground",
+        RESEARCH,
+        "us-east-1",
+        "research",
+        INTERMITTENT,
+        (Variant("AllTraffic", "ml.g5.12xlarge", 1, load=_GPU_BUSY),),
+        capture_pct=100,
+    ),
+    Endpoint(
+        "bert-experiment-3",
+        RESEARCH,
+        "us-east-1",
+        "research",
+        IDLE,
+        (Variant("AllTraffic", "ml.g4dn.xlarge", 1, load=_GPU_WASTE),),
+        idle_days=HISTORY_DAYS + 1,
+    ),
+    Endpoint(
+        "green-classifier",
+        RESEARCH,
+        "eu-north-1",
+        "research",
+        DIURNAL,
+        (Variant("AllTraffic", "ml.c6i.large", 1, load=_CPU_BUSY),),
+        capture_pct=50,
+    ),
+    Endpoint(
+        "vision-exp-7",
+        RESEARCH,
+        "eu-north-1",
+        "research",
+        IDLE,
+        (Variant("AllTraffic", "ml.g5.2xlarge", 1, load=_GPU_WASTE),),
+        status="Failed",
+        idle_days=HISTORY_DAYS + 1,
+    ),
+    Endpoint(
+        "embed-serverless",
+        RESEARCH,
+        "eu-north-1",
+        "research",
+        INTERMITTENT,
+        (Variant("AllTraffic", None, serverless_memory_mb=2048, load=Load(memory_pct=30, peak_rps=2)),),
+        mode="serverless",
+    ),
 )
 
 # --- the generated part: a realistic spread of everything else -------------------------------------
@@ -193,9 +320,18 @@ def generated_endpoints(count: int, start: int = 0) -> tuple[Endpoint, ...]:
         team = _TEAMS[i % len(_TEAMS)] if account == PROD else "research"
         name = f"{team}-{_MODELS[(i * 5) % len(_MODELS)]}-{i:04d}"
         variant = Variant("AllTraffic", instance_type, 1 + (i % 3 == 0), load=load)
-        endpoints.append(Endpoint(name, account, region, team, behaviour, (variant,),
-                                  idle_days=3 + i % 6 if behaviour == IDLE else 0.0,
-                                  created_days_ago=20 + (i * 13) % 300))
+        endpoints.append(
+            Endpoint(
+                name,
+                account,
+                region,
+                team,
+                behaviour,
+                (variant,),
+                idle_days=3 + i % 6 if behaviour == IDLE else 0.0,
+                created_days_ago=20 + (i * 13) % 300,
+            )
+        )
     return tuple(endpoints)
 
 
@@ -206,6 +342,7 @@ def build_fleet(size: int | None = None) -> tuple[Endpoint, ...]:
 
 
 # --- series --------------------------------------------------------------------------------------
+
 
 def _noise(timestamps: np.ndarray, seed: int, salt: int) -> np.ndarray:
     """Deterministic pseudo-random numbers in [0, 1) from the timestamp alone."""
@@ -251,8 +388,10 @@ def segments(endpoint: Endpoint, variant: Variant, now: float) -> list[Segment]:
     swap = endpoint.swap
     if swap and swap.variant == variant.name:
         cut = now - swap.days_ago * 86400
-        return [Segment(swap.old_instance_type, swap.old_instance_count, start, cut),
-                Segment(variant.instance_type, variant.instance_count, cut, end)]
+        return [
+            Segment(swap.old_instance_type, swap.old_instance_count, start, cut),
+            Segment(variant.instance_type, variant.instance_count, cut, end),
+        ]
     return [Segment(variant.instance_type, variant.instance_count, start, end)]
 
 

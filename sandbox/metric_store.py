@@ -86,8 +86,7 @@ def datum_rows(datum: dict) -> np.ndarray:
     ts = to_epoch(datum.get("Timestamp") or datetime.now(UTC))
     stats = datum.get("StatisticValues")
     if stats:
-        row = [ts, float(stats["SampleCount"]), float(stats["Sum"]), float(stats["Minimum"]),
-               float(stats["Maximum"])]
+        row = [ts, float(stats["SampleCount"]), float(stats["Sum"]), float(stats["Minimum"]), float(stats["Maximum"])]
         return np.array([row])
     values = datum.get("Values") or [datum.get("Value", 0)]
     counts = datum.get("Counts") or [1] * len(values)
@@ -202,9 +201,16 @@ class MetricStore:
         timestamps, values = aggregate(rows, start, end, period, stat)
         return QueryResult(query["Id"], label, timestamps, values)
 
-    def get_metric_data(self, queries: list[dict], start_time, end_time, scan_by: str = "TimestampDescending",
-                        max_datapoints: int | None = None, next_token: str | None = None,
-                        now: float | None = None) -> dict:
+    def get_metric_data(
+        self,
+        queries: list[dict],
+        start_time,
+        end_time,
+        scan_by: str = "TimestampDescending",
+        max_datapoints: int | None = None,
+        next_token: str | None = None,
+        now: float | None = None,
+    ) -> dict:
         if len(queries) > MAX_QUERIES_PER_CALL:
             raise MetricQueryError(
                 f"The collection MetricDataQueries must not have a size greater than {MAX_QUERIES_PER_CALL}."
@@ -223,15 +229,17 @@ class MetricStore:
                 result.values.reverse()
         return paginate(results, queries, max_datapoints, next_token)
 
-    def list_metrics(self, namespace=None, metric_name=None, dimensions=None, recently_active=None,
-                     now: float | None = None) -> list[Series]:
+    def list_metrics(
+        self, namespace=None, metric_name=None, dimensions=None, recently_active=None, now: float | None = None
+    ) -> list[Series]:
         now = datetime.now(UTC).timestamp() if now is None else now
         newest_allowed = now - (3 * 3600 if recently_active == "PT3H" else TWO_WEEKS_SECONDS)
         wanted = [(d["Name"], d.get("Value")) for d in dimensions or ()]
         with self._lock:
             candidates = list(self._series.values())
         found = [
-            s for s in candidates
+            s
+            for s in candidates
             if (namespace is None or s.namespace == namespace)
             and (metric_name is None or s.metric_name == metric_name)
             and all(_has_dimension(s.dimensions, name, value) for name, value in wanted)
@@ -255,8 +263,9 @@ def decode_token(token: str) -> int:
         raise MetricQueryError("The parameter NextToken is not valid.") from None
 
 
-def paginate(results: list[QueryResult], queries: list[dict], max_datapoints: int | None,
-             next_token: str | None) -> dict:
+def paginate(
+    results: list[QueryResult], queries: list[dict], max_datapoints: int | None, next_token: str | None
+) -> dict:
     """Cut the flattened datapoints of all queries into pages of at most ``max_datapoints``."""
     page_size = min(int(max_datapoints or MAX_DATAPOINTS_PER_CALL), MAX_DATAPOINTS_PER_CALL)
     offset = decode_token(next_token) if next_token else 0
@@ -271,13 +280,15 @@ def paginate(results: list[QueryResult], queries: list[dict], max_datapoints: in
         if hi <= lo and not (offset == 0 and size == 0):
             continue
         status = "PartialData" if hi < size else "Complete"
-        returned.append({
-            "Id": result.query_id,
-            "Label": result.label,
-            "Timestamps": [datetime.fromtimestamp(t, UTC) for t in result.timestamps[lo:hi]],
-            "Values": result.values[lo:hi],
-            "StatusCode": status,
-        })
+        returned.append(
+            {
+                "Id": result.query_id,
+                "Label": result.label,
+                "Timestamps": [datetime.fromtimestamp(t, UTC) for t in result.timestamps[lo:hi]],
+                "Values": result.values[lo:hi],
+                "StatusCode": status,
+            }
+        )
     response = {"MetricDataResults": returned, "Messages": []}
     if position > page_end:
         response["NextToken"] = encode_token(page_end)

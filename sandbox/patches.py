@@ -43,14 +43,15 @@ def naive_utc(iso: str) -> datetime:
 def split_sandbox_tags(tags, key="Key", value="Value"):
     """Return (ordinary tags, sandbox knobs) from a list of {Key, Value} or a {key: value} dict."""
     if isinstance(tags, dict):
-        knobs = {k[len(TAG_PREFIX):]: v for k, v in tags.items() if k.startswith(TAG_PREFIX)}
+        knobs = {k[len(TAG_PREFIX) :]: v for k, v in tags.items() if k.startswith(TAG_PREFIX)}
         return {k: v for k, v in tags.items() if not k.startswith(TAG_PREFIX)}, knobs
     tags = tags or []
-    knobs = {t[key][len(TAG_PREFIX):]: t[value] for t in tags if t[key].startswith(TAG_PREFIX)}
+    knobs = {t[key][len(TAG_PREFIX) :]: t[value] for t in tags if t[key].startswith(TAG_PREFIX)}
     return [t for t in tags if not t[key].startswith(TAG_PREFIX)], knobs
 
 
 # --- CloudWatch: a compact store with AWS's GetMetricData rules ------------------------------------
+
 
 def metric_store(backend) -> MetricStore:
     store = getattr(backend, "_sandbox_metric_store", None)
@@ -96,9 +97,8 @@ def _list_metrics(self) -> ActionResult:
         recently_active=params.get("RecentlyActive"),
     )
     start = int(params.get("NextToken") or 0)
-    page = found[start:start + LIST_METRICS_PAGE]
-    metrics = [{"Namespace": s.namespace, "MetricName": s.metric_name, "Dimensions": s.dimension_list()}
-               for s in page]
+    page = found[start : start + LIST_METRICS_PAGE]
+    metrics = [{"Namespace": s.namespace, "MetricName": s.metric_name, "Dimensions": s.dimension_list()} for s in page]
     result = {"Metrics": metrics}
     if start + LIST_METRICS_PAGE < len(found):
         result["NextToken"] = str(start + LIST_METRICS_PAGE)
@@ -113,6 +113,7 @@ def patch_cloudwatch() -> None:
 
 
 # --- SageMaker: current instance types, endpoint status, UpdateEndpoint ----------------------------
+
 
 def _validate_instance_type(self, instance_type: str) -> None:
     if not INSTANCE_TYPE.match(instance_type or ""):
@@ -212,9 +213,7 @@ def _describe_dict(self) -> dict:
 def _create_log_group_response(self) -> str:
     log_group_class = self._get_param("logGroupClass")
     if log_group_class and log_group_class not in LOG_GROUP_CLASSES:
-        raise logs_models.InvalidParameterException(
-            msg=f"logGroupClass must be one of {', '.join(LOG_GROUP_CLASSES)}"
-        )
+        raise logs_models.InvalidParameterException(msg=f"logGroupClass must be one of {', '.join(LOG_GROUP_CLASSES)}")
     self.logs_backend.create_log_group(
         self._get_param("logGroupName"),
         self._get_param("tags"),

@@ -9,12 +9,18 @@ from __future__ import annotations
 from sandbox import fleet as fl
 from sandbox.clients import client
 
-DEMO_CHANGE = {"account_id": fl.PROD, "region": "us-east-1", "endpoint": "image-tagger", "variant": "AllTraffic",
-               "instance_type": "ml.g4dn.2xlarge"}
+DEMO_CHANGE = {
+    "account_id": fl.PROD,
+    "region": "us-east-1",
+    "endpoint": "image-tagger",
+    "variant": "AllTraffic",
+    "instance_type": "ml.g4dn.2xlarge",
+}
 
 
-def change_instance_type(url: str, account_id: str, region: str, endpoint: str, variant: str, instance_type: str,
-                         count: int | None = None) -> str:
+def change_instance_type(
+    url: str, account_id: str, region: str, endpoint: str, variant: str, instance_type: str, count: int | None = None
+) -> str:
     """Point ``endpoint`` at a copy of its configuration with ``variant`` on ``instance_type``; returns the new
     configuration's name."""
     sagemaker = client("sagemaker", url, region, account_id)

@@ -31,8 +31,19 @@ CAPTURE_BYTES_PER_RECORD = 2_400  # request + response JSON lines of a typical t
 LENS_CONFIG_ID = "wattson-capture-lens"
 LENS_HOME_REGION = "us-east-1"
 LENS_FORMATS = {fl.PROD: "CSV", fl.RESEARCH: "Parquet"}
-LENS_COLUMNS = ["version_number", "configuration_id", "report_date", "aws_account_number", "aws_region",
-                "storage_class", "record_type", "record_value", "bucket_name", "metric_name", "metric_value"]
+LENS_COLUMNS = [
+    "version_number",
+    "configuration_id",
+    "report_date",
+    "aws_account_number",
+    "aws_region",
+    "storage_class",
+    "record_type",
+    "record_value",
+    "bucket_name",
+    "metric_name",
+    "metric_value",
+]
 
 
 @dataclass
@@ -48,6 +59,7 @@ class SeedReport:
 
 
 # --- metric datums -------------------------------------------------------------------------------
+
 
 def _stat_sets(values: np.ndarray, counts: np.ndarray, spread: float) -> np.ndarray:
     """Per minute statistic sets (count, sum, min, max) of ``counts`` instances reporting ``values``."""
@@ -73,19 +85,26 @@ def _datums(name: str, dimensions: list[dict], unit: str, hourly, hour_ts, minut
         for (count, total, low, high), ts in zip(sets, stamps, strict=True):
             if count <= 0:
                 continue
-            out.append({
-                "MetricName": name,
-                "Dimensions": dimensions,
-                "Timestamp": datetime.fromtimestamp(ts, UTC),
-                "StatisticValues": {"SampleCount": float(count), "Sum": float(total),
-                                    "Minimum": float(low), "Maximum": float(high)},
-                "Unit": unit,
-            })
+            out.append(
+                {
+                    "MetricName": name,
+                    "Dimensions": dimensions,
+                    "Timestamp": datetime.fromtimestamp(ts, UTC),
+                    "StatisticValues": {
+                        "SampleCount": float(count),
+                        "Sum": float(total),
+                        "Minimum": float(low),
+                        "Maximum": float(high),
+                    },
+                    "Unit": unit,
+                }
+            )
     return out
 
 
-def variant_metrics(endpoint: fl.Endpoint, variant: fl.Variant, minutes: np.ndarray, detail_index: int,
-                    now: float) -> dict[str, list[dict]]:
+def variant_metrics(
+    endpoint: fl.Endpoint, variant: fl.Variant, minutes: np.ndarray, detail_index: int, now: float
+) -> dict[str, list[dict]]:
     """Every datum of one variant, grouped by namespace."""
     s = fl.series(endpoint, variant, minutes, now)
     hour_ts, minute_ts = minutes[:detail_index:60], minutes[detail_index:]
@@ -106,8 +125,9 @@ def variant_metrics(endpoint: fl.Endpoint, variant: fl.Variant, minutes: np.ndar
         host += emit("DiskUtilization", s["disk_pct"], n, "Percent", spread=0.0)
         if s["gpus"].max() > 0:
             host += emit("GPUUtilization", s["gpu_pct"] * s["gpus"], np.where(s["gpus"] > 0, n, 0), "Percent")
-            host += emit("GPUMemoryUtilization", s["gpu_memory_pct"] * s["gpus"],
-                         np.where(s["gpus"] > 0, n, 0), "Percent")
+            host += emit(
+                "GPUMemoryUtilization", s["gpu_memory_pct"] * s["gpus"], np.where(s["gpus"] > 0, n, 0), "Percent"
+            )
     if endpoint.mode == "multi-model":
         host += emit("LoadedModelCount", np.full_like(n, 12.0), n, "None", spread=0.2)
     # Invocation counts: one datum per minute with traffic; async endpoints do not publish Invocations.
@@ -129,26 +149,35 @@ def daily_invocations(endpoint: fl.Endpoint, minutes: np.ndarray, now: float) ->
 
 # --- SageMaker control plane ---------------------------------------------------------------------
 
+
 def _production_variant(endpoint: fl.Endpoint, variant: fl.Variant, instance_type, count) -> dict:
-    spec = {"VariantName": variant.name, "ModelName": f"{endpoint.name}-model",
-            "InitialVariantWeight": variant.weight}
+    spec = {"VariantName": variant.name, "ModelName": f"{endpoint.name}-model", "InitialVariantWeight": variant.weight}
     if variant.serverless:
-        spec["ServerlessConfig"] = {"MemorySizeInMB": variant.serverless_memory_mb,
-                                    "MaxConcurrency": variant.serverless_max_concurrency}
+        spec["ServerlessConfig"] = {
+            "MemorySizeInMB": variant.serverless_memory_mb,
+            "MaxConcurrency": variant.serverless_max_concurrency,
+        }
     else:
         spec.update(InstanceType=instance_type, InitialInstanceCount=count, VolumeSizeInGB=30)
         if variant.max_instances:
-            spec["ManagedInstanceScaling"] = {"Status": "ENABLED", "MinInstanceCount": count,
-                                              "MaxInstanceCount": variant.max_instances}
+            spec["ManagedInstanceScaling"] = {
+                "Status": "ENABLED",
+                "MinInstanceCount": count,
+                "MaxInstanceCount": variant.max_instances,
+            }
     return spec
 
 
 def _endpoint_config(endpoint: fl.Endpoint, variants: list[dict], suffix: str) -> dict:
-    config = {"EndpointConfigName": f"{endpoint.name}-config-{suffix}", "ProductionVariants": variants,
-              "Tags": endpoint.tags()}
+    config = {
+        "EndpointConfigName": f"{endpoint.name}-config-{suffix}",
+        "ProductionVariants": variants,
+        "Tags": endpoint.tags(),
+    }
     if endpoint.capture_pct:
         config["DataCaptureConfig"] = {
-            "EnableCapture": True, "InitialSamplingPercentage": endpoint.capture_pct,
+            "EnableCapture": True,
+            "InitialSamplingPercentage": endpoint.capture_pct,
             "DestinationS3Uri": f"s3://{endpoint.capture_bucket()}/datacapture",
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
         }
@@ -165,17 +194,22 @@ def _model(endpoint: fl.Endpoint) -> dict:
     container = {"Image": image, "ModelDataUrl": f"s3://{fl.ACCOUNTS[endpoint.account]}-models/{endpoint.name}/"}
     if endpoint.mode == "multi-model":
         container["Mode"] = "MultiModel"
-    return {"ModelName": f"{endpoint.name}-model", "PrimaryContainer": container,
-            "ExecutionRoleArn": f"arn:aws:iam::{endpoint.account}:role/SageMakerExecution"}
+    return {
+        "ModelName": f"{endpoint.name}-model",
+        "PrimaryContainer": container,
+        "ExecutionRoleArn": f"arn:aws:iam::{endpoint.account}:role/SageMakerExecution",
+    }
 
 
 def seed_endpoint(sm, endpoint: fl.Endpoint, now: datetime) -> None:
     sm.create_model(**_model(endpoint))
     if endpoint.swap:
-        old = [_production_variant(endpoint, v, endpoint.swap.old_instance_type, endpoint.swap.old_instance_count)
-               if v.name == endpoint.swap.variant else _production_variant(endpoint, v, v.instance_type,
-                                                                            v.instance_count)
-               for v in endpoint.variants]
+        old = [
+            _production_variant(endpoint, v, endpoint.swap.old_instance_type, endpoint.swap.old_instance_count)
+            if v.name == endpoint.swap.variant
+            else _production_variant(endpoint, v, v.instance_type, v.instance_count)
+            for v in endpoint.variants
+        ]
         sm.create_endpoint_config(**_endpoint_config(endpoint, old, "v1"))
     current = [_production_variant(endpoint, v, v.instance_type, v.instance_count) for v in endpoint.variants]
     config = _endpoint_config(endpoint, current, "v2" if endpoint.swap else "v1")
@@ -183,25 +217,31 @@ def seed_endpoint(sm, endpoint: fl.Endpoint, now: datetime) -> None:
     if endpoint.deleted:
         return  # its config and model stay behind, as they do on AWS
     created = (now - timedelta(days=endpoint.created_days_ago)).isoformat()
-    knobs = [{"Key": "sandbox:status", "Value": endpoint.status},
-             {"Key": "sandbox:creationTime", "Value": created}]
+    knobs = [{"Key": "sandbox:status", "Value": endpoint.status}, {"Key": "sandbox:creationTime", "Value": created}]
     if endpoint.swap:  # the endpoint was last updated when its instance type was swapped
         swapped = (now - timedelta(days=endpoint.swap.days_ago)).isoformat()
         knobs.append({"Key": "sandbox:lastModifiedTime", "Value": swapped})
-    sm.create_endpoint(EndpointName=endpoint.name, EndpointConfigName=config["EndpointConfigName"],
-                       Tags=endpoint.tags() + knobs)
+    sm.create_endpoint(
+        EndpointName=endpoint.name, EndpointConfigName=config["EndpointConfigName"], Tags=endpoint.tags() + knobs
+    )
 
 
 # --- CloudWatch Logs -----------------------------------------------------------------------------
+
 
 def endpoint_log_group(endpoint: fl.Endpoint, index: int, now: datetime) -> dict:
     retention = {0: 30, 1: None, 2: None, 3: 14, 4: None, 5: 90, 6: None}[index % 7]
     peak_rps = sum(v.load.peak_rps * v.weight for v in endpoint.variants)
     bytes_per_day = 3_000_000 + peak_rps * 86400 * 0.6 * 45  # ~45 bytes of access log per request
     kept_days = min(endpoint.created_days_ago, retention or endpoint.created_days_ago)
-    group = {"logGroupName": f"/aws/sagemaker/Endpoints/{endpoint.name}",
-             "tags": {"team": endpoint.team, "sandbox:storedBytes": str(int(bytes_per_day * kept_days)),
-                      "sandbox:creationTime": (now - timedelta(days=endpoint.created_days_ago)).isoformat()}}
+    group = {
+        "logGroupName": f"/aws/sagemaker/Endpoints/{endpoint.name}",
+        "tags": {
+            "team": endpoint.team,
+            "sandbox:storedBytes": str(int(bytes_per_day * kept_days)),
+            "sandbox:creationTime": (now - timedelta(days=endpoint.created_days_ago)).isoformat(),
+        },
+    }
     return {**group, "retention": retention}
 
 
@@ -223,9 +263,14 @@ def seed_log_groups(logs, endpoints: list[fl.Endpoint], scale: float, now: datet
             logs.put_retention_policy(logGroupName=group["logGroupName"], retentionInDays=group["retention"])
         count += 1
     for name, gigabytes, retention, group_class in SHARED_LOG_GROUPS:
-        logs.create_log_group(logGroupName=name, logGroupClass=group_class, tags={
-            "sandbox:storedBytes": str(int(gigabytes * scale * 1e9)),
-            "sandbox:creationTime": (now - timedelta(days=400)).isoformat()})
+        logs.create_log_group(
+            logGroupName=name,
+            logGroupClass=group_class,
+            tags={
+                "sandbox:storedBytes": str(int(gigabytes * scale * 1e9)),
+                "sandbox:creationTime": (now - timedelta(days=400)).isoformat(),
+            },
+        )
         if retention:
             logs.put_retention_policy(logGroupName=name, retentionInDays=retention)
         count += 1
@@ -233,6 +278,7 @@ def seed_log_groups(logs, endpoints: list[fl.Endpoint], scale: float, now: datet
 
 
 # --- S3 Storage Lens -----------------------------------------------------------------------------
+
 
 def capture_prefix_sizes(endpoints: Iterable[fl.Endpoint], minutes, now: float) -> dict:
     """(bucket, prefix) -> stored bytes at the end of each history day, oldest first."""
@@ -254,16 +300,18 @@ def lens_rows(account: str, day: str, prefix_sizes: dict, day_index: int) -> lis
         stored = int(sizes[day_index])
         buckets[(bucket, region)] += stored
         rows.append(base + [region, "STANDARD", "PREFIX", quote(prefix, safe=""), bucket, "StorageBytes", stored])
-        rows.append(base + [region, "STANDARD", "PREFIX", quote(prefix, safe=""), bucket, "ObjectCount",
-                            stored // 180_000])
+        rows.append(
+            base + [region, "STANDARD", "PREFIX", quote(prefix, safe=""), bucket, "ObjectCount", stored // 180_000]
+        )
     training = f"{fl.ACCOUNTS[account]}-training-data"
     buckets[(training, "us-east-1")] += 0
     for (bucket, region), stored in sorted(buckets.items()):
         for storage_class, stored_bytes in (("STANDARD", stored or 8.5e11), ("GLACIER", 0 if stored else 4.2e12)):
             if stored_bytes:
                 rows.append(base + [region, storage_class, "BUCKET", "", bucket, "StorageBytes", int(stored_bytes)])
-                rows.append(base + [region, storage_class, "BUCKET", "", bucket, "ObjectCount",
-                                    int(stored_bytes // 180_000)])
+                rows.append(
+                    base + [region, storage_class, "BUCKET", "", bucket, "ObjectCount", int(stored_bytes // 180_000)]
+                )
     total = sum(int(r[-1]) for r in rows if r[6] == "BUCKET" and r[9] == "StorageBytes")
     rows.append(base + [LENS_HOME_REGION, "STANDARD", "ACCOUNT", "", "", "StorageBytes", total])
     return rows
@@ -296,25 +344,42 @@ def seed_storage_lens(endpoint_url: str, account: str, prefix_sizes: dict, now: 
         s3_regional.create_bucket(Bucket=bucket, **location)
     for (bucket, prefix), _ in sorted(prefix_sizes.items()):
         key = f"{prefix}AllTraffic/{now:%Y/%m/%d/%H}/sample-{uuid.UUID(int=len(prefix)).hex[:8]}.jsonl"
-        sample = {"captureData": {"endpointInput": {"mode": "INPUT", "data": "[0.1,0.2]"}},
-                  "eventMetadata": {"eventId": "sandbox"}}
+        sample = {
+            "captureData": {"endpointInput": {"mode": "INPUT", "data": "[0.1,0.2]"}},
+            "eventMetadata": {"eventId": "sandbox"},
+        }
         client("s3", endpoint_url, bucket.rsplit("-datacapture-", 1)[1], account).put_object(
-            Bucket=bucket, Key=key, Body=json.dumps(sample).encode())
+            Bucket=bucket, Key=key, Body=json.dumps(sample).encode()
+        )
     fmt = LENS_FORMATS.get(account, "CSV")
     config = {
-        "Id": LENS_CONFIG_ID, "IsEnabled": True,
-        "AccountLevel": {"BucketLevel": {"PrefixLevel": {"StorageMetrics": {
-            "IsEnabled": True,
-            "SelectionCriteria": {"Delimiter": "/", "MaxDepth": 3, "MinStorageBytesPercentage": 1.0}}}}},
+        "Id": LENS_CONFIG_ID,
+        "IsEnabled": True,
+        "AccountLevel": {
+            "BucketLevel": {
+                "PrefixLevel": {
+                    "StorageMetrics": {
+                        "IsEnabled": True,
+                        "SelectionCriteria": {"Delimiter": "/", "MaxDepth": 3, "MinStorageBytesPercentage": 1.0},
+                    }
+                }
+            }
+        },
         "DataExport": {
-            "S3BucketDestination": {"Format": fmt, "OutputSchemaVersion": "V_1", "AccountId": account,
-                                    "Arn": f"arn:aws:s3:::{export_bucket}", "Prefix": "lens"},
+            "S3BucketDestination": {
+                "Format": fmt,
+                "OutputSchemaVersion": "V_1",
+                "AccountId": account,
+                "Arn": f"arn:aws:s3:::{export_bucket}",
+                "Prefix": "lens",
+            },
             "CloudWatchMetrics": {"IsEnabled": account == fl.RESEARCH},
         },
     }
     s3control = client("s3control", endpoint_url, LENS_HOME_REGION, account)
-    s3control.put_storage_lens_configuration(ConfigId=LENS_CONFIG_ID, AccountId=account,
-                                             StorageLensConfiguration=config)
+    s3control.put_storage_lens_configuration(
+        ConfigId=LENS_CONFIG_ID, AccountId=account, StorageLensConfiguration=config
+    )
     days = len(next(iter(prefix_sizes.values()))) if prefix_sizes else fl.HISTORY_DAYS
     history_start = (now - timedelta(days=days)).date()
     files = 0
@@ -324,12 +389,19 @@ def seed_storage_lens(endpoint_url: str, account: str, prefix_sizes: dict, now: 
         base = f"lens/StorageLens/{account}/{LENS_CONFIG_ID}/V_1"
         key = f"{base}/reports/dt={day}/{uuid.UUID(int=day_index + 1).hex}.{'csv' if fmt == 'CSV' else 'par'}"
         s3.put_object(Bucket=export_bucket, Key=key, Body=body)
-        manifest = {"sourceAccountId": account, "configId": LENS_CONFIG_ID,
-                    "destinationBucket": f"arn:aws:s3:::{export_bucket}", "reportVersion": "V_1",
-                    "reportDate": day, "reportFormat": fmt, "reportSchema": ",".join(LENS_COLUMNS),
-                    "reportFiles": [{"key": key, "size": len(body), "md5Checksum": md5_hex(body)}]}
-        s3.put_object(Bucket=export_bucket, Key=f"{base}/manifests/dt={day}/manifest.json",
-                      Body=json.dumps(manifest).encode())
+        manifest = {
+            "sourceAccountId": account,
+            "configId": LENS_CONFIG_ID,
+            "destinationBucket": f"arn:aws:s3:::{export_bucket}",
+            "reportVersion": "V_1",
+            "reportDate": day,
+            "reportFormat": fmt,
+            "reportSchema": ",".join(LENS_COLUMNS),
+            "reportFiles": [{"key": key, "size": len(body), "md5Checksum": md5_hex(body)}],
+        }
+        s3.put_object(
+            Bucket=export_bucket, Key=f"{base}/manifests/dt={day}/manifest.json", Body=json.dumps(manifest).encode()
+        )
         files += 1
     if account == fl.RESEARCH:
         seed_lens_cloudwatch(endpoint_url, account, prefix_sizes, history_start)
@@ -344,17 +416,28 @@ def seed_lens_cloudwatch(endpoint_url: str, account: str, prefix_sizes: dict, hi
         by_bucket[bucket] = by_bucket[bucket] + sizes
     data = []
     for bucket, sizes in sorted(by_bucket.items()):
-        dims = [{"Name": "configuration_id", "Value": LENS_CONFIG_ID}, {"Name": "metrics_version", "Value": "1.0"},
-                {"Name": "aws_account_number", "Value": account},
-                {"Name": "aws_region", "Value": bucket.rsplit("-datacapture-", 1)[1]},
-                {"Name": "bucket_name", "Value": bucket}, {"Name": "storage_class", "Value": "STANDARD"},
-                {"Name": "record_type", "Value": "BUCKET"}]
+        dims = [
+            {"Name": "configuration_id", "Value": LENS_CONFIG_ID},
+            {"Name": "metrics_version", "Value": "1.0"},
+            {"Name": "aws_account_number", "Value": account},
+            {"Name": "aws_region", "Value": bucket.rsplit("-datacapture-", 1)[1]},
+            {"Name": "bucket_name", "Value": bucket},
+            {"Name": "storage_class", "Value": "STANDARD"},
+            {"Name": "record_type", "Value": "BUCKET"},
+        ]
         for day_index, stored in enumerate(sizes):
             stamp = datetime.combine(history_start + timedelta(days=day_index), datetime.min.time(), UTC)
-            data.append({"MetricName": "StorageBytes", "Dimensions": dims, "Timestamp": stamp,
-                         "Value": float(stored), "Unit": "Bytes"})
+            data.append(
+                {
+                    "MetricName": "StorageBytes",
+                    "Dimensions": dims,
+                    "Timestamp": stamp,
+                    "Value": float(stored),
+                    "Unit": "Bytes",
+                }
+            )
     for i in range(0, len(data), PUT_BATCH):
-        cw.put_metric_data(Namespace="AWS/S3/Storage-Lens", MetricData=data[i:i + PUT_BATCH])
+        cw.put_metric_data(Namespace="AWS/S3/Storage-Lens", MetricData=data[i : i + PUT_BATCH])
 
 
 # --- putting it together -------------------------------------------------------------------------
@@ -369,8 +452,14 @@ def http_metric_sink(endpoint_url: str) -> MetricSink:
     return put
 
 
-def seed_metrics(endpoints, now: datetime, sink: MetricSink, report: SeedReport, workers: int = 4,
-                 progress: Callable[[str], None] = print) -> None:
+def seed_metrics(
+    endpoints,
+    now: datetime,
+    sink: MetricSink,
+    report: SeedReport,
+    workers: int = 4,
+    progress: Callable[[str], None] = print,
+) -> None:
     """Put every variant's metrics, one endpoint at a time so memory stays bounded at fleet scale.
 
     ``sink`` receives the batches PutMetricData would carry: over HTTP (``http_metric_sink``) or straight into
@@ -385,16 +474,25 @@ def seed_metrics(endpoints, now: datetime, sink: MetricSink, report: SeedReport,
                 report.variants += 1
                 for namespace, data in variant_metrics(endpoint, variant, minutes, detail_index, stamp).items():
                     report.datapoints += len(data)
-                    batches += [(endpoint.account, endpoint.region, namespace, data[i:i + PUT_BATCH])
-                                for i in range(0, len(data), PUT_BATCH)]
+                    batches += [
+                        (endpoint.account, endpoint.region, namespace, data[i : i + PUT_BATCH])
+                        for i in range(0, len(data), PUT_BATCH)
+                    ]
             list(pool.map(lambda batch: sink(*batch), batches))
             report.put_calls += len(batches)
-    progress(f"  metrics: {report.datapoints:,} statistic sets for {report.variants} variants "
-             f"in {report.put_calls} PutMetricData-sized batches")
+    progress(
+        f"  metrics: {report.datapoints:,} statistic sets for {report.variants} variants "
+        f"in {report.put_calls} PutMetricData-sized batches"
+    )
 
 
-def seed(endpoint_url: str, endpoints: tuple[fl.Endpoint, ...], now: datetime | None = None,
-         sink: MetricSink | None = None, progress: Callable[[str], None] = print) -> SeedReport:
+def seed(
+    endpoint_url: str,
+    endpoints: tuple[fl.Endpoint, ...],
+    now: datetime | None = None,
+    sink: MetricSink | None = None,
+    progress: Callable[[str], None] = print,
+) -> SeedReport:
     """Create the whole fleet in the sandbox at ``endpoint_url``; returns what was created."""
     started = time.monotonic()
     now = now or datetime.now(UTC)
@@ -406,8 +504,9 @@ def seed(endpoint_url: str, endpoints: tuple[fl.Endpoint, ...], now: datetime | 
         sm = client("sagemaker", endpoint_url, region, account)
         for endpoint in group:
             seed_endpoint(sm, endpoint, now)
-        report.log_groups += seed_log_groups(client("logs", endpoint_url, region, account), group,
-                                             len(endpoints) / 44, now)
+        report.log_groups += seed_log_groups(
+            client("logs", endpoint_url, region, account), group, len(endpoints) / 44, now
+        )
         progress(f"  {account} {region}: {len(group)} endpoints and their log groups")
     seed_metrics(endpoints, now, sink or http_metric_sink(endpoint_url), report, progress=progress)
     minutes, _ = fl.minute_grid(now)

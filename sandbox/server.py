@@ -89,8 +89,10 @@ def error_response(call: CallInfo, fault: Fault) -> tuple[str, list[tuple[str, s
         headers = [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor")]
         return status, headers, cbor_error_body(fault.error, fault.message)
     if call.protocol == "query":
-        xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{fault.error}</Code>"
-               f"<Message>{fault.message}</Message></Error><RequestId>sandbox</RequestId></ErrorResponse>")
+        xml = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{fault.error}</Code>"
+            f"<Message>{fault.message}</Message></Error><RequestId>sandbox</RequestId></ErrorResponse>"
+        )
         return status, [("Content-Type", "text/xml")], xml.encode()
     xml = f"<Error><Code>{fault.error}</Code><Message>{fault.message}</Message></Error>"
     return status, [("Content-Type", "application/xml")], xml.encode()
@@ -99,14 +101,15 @@ def error_response(call: CallInfo, fault: Fault) -> tuple[str, list[tuple[str, s
 def _rest_operation(method: str, path: str, query: str) -> str:
     if path.startswith("/v20180820/storagelens"):
         verb = {"GET": "Get", "PUT": "Put", "DELETE": "Delete"}.get(method, method)
-        return "ListStorageLensConfigurations" if path.rstrip("/").endswith("storagelens") else \
-            f"{verb}StorageLensConfiguration"
+        return (
+            "ListStorageLensConfigurations"
+            if path.rstrip("/").endswith("storagelens")
+            else f"{verb}StorageLensConfiguration"
+        )
     parts = [p for p in path.split("/") if p]
     if method == "GET" and len(parts) <= 1:
         return "ListObjectsV2" if "list-type=2" in query else "ListObjects"
-    return {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(
-        method, method
-    )
+    return {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(method, method)
 
 
 def describe_call(environ: dict) -> CallInfo | None:
@@ -152,7 +155,7 @@ class SandboxApp:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_sandbox/"):
-            return self.control(environ, start_response, path[len("/_sandbox/"):])
+            return self.control(environ, start_response, path[len("/_sandbox/") :])
         call = describe_call(environ)
         if call is not None:
             if any(f.body_contains for f in self.faults):

@@ -46,6 +46,7 @@ def redis_url():
 
 # --- personas ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def teams(db):
     from dashboard.models import Team
@@ -83,6 +84,7 @@ def charlie(teams):
 
 # --- the sandbox (simulated AWS over HTTP) -------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory):
     """The seeded demo fleet behind a patched moto server, in its own process, for the whole session."""
@@ -91,7 +93,9 @@ def sandbox(tmp_path_factory):
     with log_file.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "sandbox", "--port", "0", "--no-live", "--ready-file", str(ready_file)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         try:

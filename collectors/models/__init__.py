@@ -5,6 +5,12 @@ from collectors.models.storage import LogGroupSnapshot, StorageLensDay
 from collectors.models.usage import VariantHour
 
 __all__ = [
-    "AwsAccount", "CollectionState", "Endpoint", "LogGroupSnapshot", "StorageLensDay", "VariantConfig",
-    "VariantHour", "WorkerHeartbeat",
+    "AwsAccount",
+    "CollectionState",
+    "Endpoint",
+    "LogGroupSnapshot",
+    "StorageLensDay",
+    "VariantConfig",
+    "VariantHour",
+    "WorkerHeartbeat",
 ]

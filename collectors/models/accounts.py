@@ -21,11 +21,15 @@ class AwsAccount(models.Model):
     team = models.ForeignKey("dashboard.Team", on_delete=models.CASCADE, related_name="aws_accounts")
     account_id = models.CharField(max_length=12, validators=[ACCOUNT_ID])
     name = models.CharField(max_length=100)
-    regions = models.JSONField(default=list, help_text="Region codes to collect, e.g. [\"us-east-1\"]")
+    regions = models.JSONField(default=list, help_text='Region codes to collect, e.g. ["us-east-1"]')
     enabled = models.BooleanField(default=True)
-    role_arn = models.CharField(max_length=2048, blank=True, validators=[ROLE_ARN],
-                                help_text="Empty: the workers' own AWS identity - operator-only, and only with "
-                                          "COLLECT_ALLOW_ROLELESS_ACCOUNTS on.")
+    role_arn = models.CharField(
+        max_length=2048,
+        blank=True,
+        validators=[ROLE_ARN],
+        help_text="Empty: the workers' own AWS identity - operator-only, and only with "
+        "COLLECT_ALLOW_ROLELESS_ACCOUNTS on.",
+    )
     external_id = models.CharField(max_length=64, default=new_external_id, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -67,8 +67,13 @@ class VariantConfig(models.Model):
     class Meta:
         ordering = ["endpoint", "variant_name", "valid_from"]
         indexes = [models.Index(fields=["endpoint", "variant_name", "valid_from"])]
-        constraints = [models.UniqueConstraint(fields=["endpoint", "variant_name"], condition=models.Q(
-            valid_to__isnull=True), name="one_open_config_per_variant")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "variant_name"],
+                condition=models.Q(valid_to__isnull=True),
+                name="one_open_config_per_variant",
+            )
+        ]
 
     def __str__(self) -> str:
         what = self.instance_type or f"serverless {self.serverless_memory_mb} MB"

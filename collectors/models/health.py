@@ -25,12 +25,16 @@ class CollectionState(models.Model):
     last_api_calls = models.PositiveIntegerField(default=0)
     last_summary = models.JSONField(default=dict)
     backfill_from = models.DateTimeField(
-        null=True, help_text="Utilization: where the first collection starts; kept until one succeeds, so a first "
-                             "run that fails never shortens the backfill")
+        null=True,
+        help_text="Utilization: where the first collection starts; kept until one succeeds, so a first "
+        "run that fails never shortens the backfill",
+    )
     resource_errors = models.JSONField(
-        default=list, help_text="Errors of single resources in the last run ({resource, error}); the run went on")
+        default=list, help_text="Errors of single resources in the last run ({resource, error}); the run went on"
+    )
     recovered_error = models.TextField(
-        blank=True, help_text="A transient error (database, broker) the last run was retried after")
+        blank=True, help_text="A transient error (database, broker) the last run was retried after"
+    )
 
     class Meta:
         ordering = ["account", "region", "source"]

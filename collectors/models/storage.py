@@ -16,8 +16,9 @@ class LogGroupSnapshot(models.Model):
 
     class Meta:
         ordering = ["account", "region", "name", "day"]
-        constraints = [models.UniqueConstraint(fields=["account", "region", "name", "day"],
-                                               name="one_log_group_row_per_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "region", "name", "day"], name="one_log_group_row_per_day")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.region}) on {self.day}"
@@ -44,8 +45,11 @@ class StorageLensDay(models.Model):
 
     class Meta:
         ordering = ["account", "day", "bucket", "prefix"]
-        constraints = [models.UniqueConstraint(fields=["account", "day", "bucket", "prefix", "storage_class"],
-                                               name="one_lens_row_per_day")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "day", "bucket", "prefix", "storage_class"], name="one_lens_row_per_day"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"s3://{self.bucket}/{self.prefix} {self.storage_class} on {self.day}"

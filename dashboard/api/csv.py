@@ -44,6 +44,7 @@ def wants_csv(request) -> bool:
 
 def stream(rows, fields: list[str], filename: str) -> StreamingHttpResponse:
     """``rows``: an iterable of dicts (serialized a chunk at a time by the caller)."""
+
     def lines():
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=fields, dialect=Rfc4180, extrasaction="ignore")

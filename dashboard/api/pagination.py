@@ -24,8 +24,13 @@ class StableCursor(CursorPagination):
                 self._position_field().to_python(cursor.position)
             return cursor
         except (NotFound, FieldError):  # DRF answers 404; a malformed parameter is the caller's 400
-            raise ValidationError({self.cursor_query_param: ["Invalid cursor: pass the `next` or `previous` link "
-                                                             "of an earlier page unchanged."]}) from None
+            raise ValidationError(
+                {
+                    self.cursor_query_param: [
+                        "Invalid cursor: pass the `next` or `previous` link of an earlier page unchanged."
+                    ]
+                }
+            ) from None
 
     def check(self, request, queryset) -> None:
         """``page_size`` and ``cursor`` checked as for a page: a CSV ignores them, but a bad one is still a 400."""

@@ -78,6 +78,7 @@ class QueryParams(serializers.Serializer):
 
 # --- django-filter: the same rules for the list resources' filters ----------------------------------------
 
+
 @extend_schema_field({"type": "string", "minLength": 1})
 class TextFilter(django_filters.CharFilter):
     """A non-empty text filter."""

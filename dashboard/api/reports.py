@@ -67,10 +67,12 @@ class GroupByField(serializers.CharField):
 
 
 class EmissionParams(PeriodParams):
-    grain = serializers.ChoiceField(["hour", "day", "week", "month"], default="day",
-                                    help_text=f"hour covers at most {HOURLY_MAX_DAYS} days")
-    group_by = GroupByField(default="none", help_text="none, account, region, endpoint, instance_type, team, or "
-                                                      "tag:<key>")
+    grain = serializers.ChoiceField(
+        ["hour", "day", "week", "month"], default="day", help_text=f"hour covers at most {HOURLY_MAX_DAYS} days"
+    )
+    group_by = GroupByField(
+        default="none", help_text="none, account, region, endpoint, instance_type, team, or tag:<key>"
+    )
 
     def validate_group_by(self, value: str) -> str:
         if value in GROUPS or (value.startswith("tag:") and 4 < len(value) <= 132):
@@ -107,16 +109,29 @@ def emission_rows(team, query: dict) -> list[dict]:
     if hourly:
         start = dt.datetime.combine(query["start"], dt.time(), dt.UTC)
         end = dt.datetime.combine(query["end"] + dt.timedelta(days=1), dt.time(), dt.UTC)
-        rows = _scope(VariantHour.objects.filter(endpoint__account_id__in=_account_keys(team), hour__gte=start,
-                                                 hour__lt=end, estimate__isnull=False), query, True)
-        sums = {**_sums("estimate__"), "t_invocations": Coalesce(Sum("invocations"), 0.0, output_field=FloatField()),
-                "t_instance_hours": Coalesce(Sum("instance_hours"), 0.0, output_field=FloatField())}
+        rows = _scope(
+            VariantHour.objects.filter(
+                endpoint__account_id__in=_account_keys(team), hour__gte=start, hour__lt=end, estimate__isnull=False
+            ),
+            query,
+            True,
+        )
+        sums = {
+            **_sums("estimate__"),
+            "t_invocations": Coalesce(Sum("invocations"), 0.0, output_field=FloatField()),
+            "t_instance_hours": Coalesce(Sum("instance_hours"), 0.0, output_field=FloatField()),
+        }
         rows = rows.annotate(bucket=F("hour"), g_region=F("endpoint__region"), g_account=F("endpoint__account_id"))
     else:
         # The accounts' keys, not a join on the team: PostgreSQL then estimates the rows right and groups them in
         # memory (with the join it expected 1 % of them and sorted to disk).
-        rows = _scope(VariantDay.objects.filter(account_id__in=_account_keys(team), day__gte=query["start"],
-                                                day__lte=query["end"]), query, False)
+        rows = _scope(
+            VariantDay.objects.filter(
+                account_id__in=_account_keys(team), day__gte=query["start"], day__lte=query["end"]
+            ),
+            query,
+            False,
+        )
         bucket = {"week": TruncWeek("day"), "month": TruncMonth("day")}.get(query["grain"], F("day"))
         rows = rows.annotate(bucket=bucket, g_region=F("region"), g_account=F("account_id"))
         sums = _sums("")
@@ -132,8 +147,9 @@ def _account_keys(team) -> list[int]:
 def _fold(team, grouped, group: str, group_key: str) -> list[dict]:
     labels = _labels(team, group)
     price_of = cache(prices.instance_hour_usd)  # a few dozen (type, region) pairs behind thousands of rows
-    totals: dict[tuple, dict] = defaultdict(lambda: {**dict.fromkeys(SUMS, 0.0), "cost_usd": None,
-                                                     "priced_instance_hours": 0.0})
+    totals: dict[tuple, dict] = defaultdict(
+        lambda: {**dict.fromkeys(SUMS, 0.0), "cost_usd": None, "priced_instance_hours": 0.0}
+    )
     for row in grouped:
         label = "all" if group == "none" else labels(row[group_key])
         cell = totals[(row["bucket"], label)]
@@ -143,8 +159,10 @@ def _fold(team, grouped, group: str, group_key: str) -> list[dict]:
         if price is not None:
             cell["cost_usd"] = add_cost(cell["cost_usd"], price * row["t_instance_hours"])
             cell["priced_instance_hours"] += row["t_instance_hours"]
-    return [{"period_start": bucket.isoformat(), "group": label, **values}
-            for (bucket, label), values in sorted(totals.items(), key=lambda item: (item[0][0], item[0][1]))]
+    return [
+        {"period_start": bucket.isoformat(), "group": label, **values}
+        for (bucket, label), values in sorted(totals.items(), key=lambda item: (item[0][0], item[0][1]))
+    ]
 
 
 def _labels(team, group: str):
@@ -153,8 +171,7 @@ def _labels(team, group: str):
     if group == "account":
         names = dict(AwsAccount.objects.filter(team=team).values_list("pk", "account_id"))
         return lambda value: names.get(value, "")
-    endpoints = {e["id"]: e for e in Endpoint.objects.filter(account__team=team).values("id", "name", "region",
-                                                                                          "tags")}
+    endpoints = {e["id"]: e for e in Endpoint.objects.filter(account__team=team).values("id", "name", "region", "tags")}
     if group == "endpoint":
         return lambda value: f"{endpoints[value]['name']} ({endpoints[value]['region']})"
     tag = TEAM_TAG if group == "team" else group.removeprefix("tag:")
@@ -192,10 +209,12 @@ class EmissionRowSerializer(serializers.Serializer):
     embodied_co2e_kg = serializers.FloatField()
     invocations = serializers.FloatField()
     instance_hours = serializers.FloatField()
-    cost_usd = serializers.FloatField(allow_null=True, help_text="List cost of the priced instance-hours; null when "
-                                                                 "none is priced")
-    priced_instance_hours = serializers.FloatField(help_text="The instance-hours cost_usd covers (a list price "
-                                                             "is known for them)")
+    cost_usd = serializers.FloatField(
+        allow_null=True, help_text="List cost of the priced instance-hours; null when none is priced"
+    )
+    priced_instance_hours = serializers.FloatField(
+        help_text="The instance-hours cost_usd covers (a list price is known for them)"
+    )
 
 
 class EmissionsSerializer(serializers.Serializer):
@@ -217,50 +236,102 @@ class EmissionsView(Api):
         rows = cached_emission_rows(team_of(request), query)
         if wants_csv(request):
             return stream(rows, EMISSION_FIELDS, f"wattson-emissions-{query['start']}-{query['end']}")
-        return Response({"grain": query["grain"], "group_by": query["group_by"], "start": query["start"],
-                         "end": query["end"], "results": rows})
+        return Response(
+            {
+                "grain": query["grain"],
+                "group_by": query["group_by"],
+                "start": query["start"],
+                "end": query["end"],
+                "results": rows,
+            }
+        )
 
 
-FOCUS_FIELDS = ["BillingAccountId", "BillingAccountName", "ChargePeriodStart", "ChargePeriodEnd", "RegionId",
-                "ResourceId", "ResourceName", "ResourceType", "ServiceName", "ServiceCategory", "ConsumedQuantity",
-                "ConsumedUnit", "ListCost", "BillingCurrency", "x_InstanceTypes", "x_EnergyKwh",
-                "x_CarbonEmissionsKgCo2e", "x_CarbonEmissionsKgCo2eLow", "x_CarbonEmissionsKgCo2eHigh",
-                "x_EmbodiedKgCo2e", "x_Invocations", "x_Methodology"]
+FOCUS_FIELDS = [
+    "BillingAccountId",
+    "BillingAccountName",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "RegionId",
+    "ResourceId",
+    "ResourceName",
+    "ResourceType",
+    "ServiceName",
+    "ServiceCategory",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ListCost",
+    "BillingCurrency",
+    "x_InstanceTypes",
+    "x_EnergyKwh",
+    "x_CarbonEmissionsKgCo2e",
+    "x_CarbonEmissionsKgCo2eLow",
+    "x_CarbonEmissionsKgCo2eHigh",
+    "x_EmbodiedKgCo2e",
+    "x_Invocations",
+    "x_Methodology",
+]
 
 
 def focus_rows(team, query: dict) -> list[dict]:
     """One row per endpoint and UTC day, FinOps FOCUS column names plus x_ extensions for energy and carbon."""
     from dashboard import footprint
 
-    endpoints = {e["id"]: e for e in Endpoint.objects.filter(account__team=team).values(
-        "id", "name", "arn", "region", "account__account_id", "account__name")}
-    days = _scope(VariantDay.objects.filter(account__team=team, day__gte=query["start"], day__lte=query["end"]),
-                  query, False)
+    endpoints = {
+        e["id"]: e
+        for e in Endpoint.objects.filter(account__team=team).values(
+            "id", "name", "arn", "region", "account__account_id", "account__name"
+        )
+    }
+    days = _scope(
+        VariantDay.objects.filter(account__team=team, day__gte=query["start"], day__lte=query["end"]), query, False
+    )
     grouped = days.values("endpoint_id", "day", "instance_type", "region").annotate(**_sums("")).order_by()
     cells: dict[tuple, dict] = {}
     method = f"{footprint.METHODOLOGY} {footprint.current_version()}"
     for row in grouped:
         endpoint = endpoints[row["endpoint_id"]]
-        cell = cells.setdefault((row["day"], row["endpoint_id"]), {
-            "BillingAccountId": endpoint["account__account_id"], "BillingAccountName": endpoint["account__name"],
-            "ChargePeriodStart": f"{row['day'].isoformat()}T00:00:00Z",
-            "ChargePeriodEnd": f"{(row['day'] + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
-            "RegionId": endpoint["region"], "ResourceId": endpoint["arn"] or endpoint["name"],
-            "ResourceName": endpoint["name"], "ResourceType": "SageMaker Endpoint",
-            "ServiceName": "Amazon SageMaker", "ServiceCategory": "AI and Machine Learning",
-            "ConsumedQuantity": 0.0, "ConsumedUnit": "Hours", "ListCost": None, "BillingCurrency": "USD",
-            "x_InstanceTypes": set(), "x_EnergyKwh": 0.0, "x_CarbonEmissionsKgCo2e": 0.0,
-            "x_CarbonEmissionsKgCo2eLow": 0.0, "x_CarbonEmissionsKgCo2eHigh": 0.0, "x_EmbodiedKgCo2e": 0.0,
-            "x_Invocations": 0.0, "x_Methodology": method})
+        cell = cells.setdefault(
+            (row["day"], row["endpoint_id"]),
+            {
+                "BillingAccountId": endpoint["account__account_id"],
+                "BillingAccountName": endpoint["account__name"],
+                "ChargePeriodStart": f"{row['day'].isoformat()}T00:00:00Z",
+                "ChargePeriodEnd": f"{(row['day'] + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
+                "RegionId": endpoint["region"],
+                "ResourceId": endpoint["arn"] or endpoint["name"],
+                "ResourceName": endpoint["name"],
+                "ResourceType": "SageMaker Endpoint",
+                "ServiceName": "Amazon SageMaker",
+                "ServiceCategory": "AI and Machine Learning",
+                "ConsumedQuantity": 0.0,
+                "ConsumedUnit": "Hours",
+                "ListCost": None,
+                "BillingCurrency": "USD",
+                "x_InstanceTypes": set(),
+                "x_EnergyKwh": 0.0,
+                "x_CarbonEmissionsKgCo2e": 0.0,
+                "x_CarbonEmissionsKgCo2eLow": 0.0,
+                "x_CarbonEmissionsKgCo2eHigh": 0.0,
+                "x_EmbodiedKgCo2e": 0.0,
+                "x_Invocations": 0.0,
+                "x_Methodology": method,
+            },
+        )
         cell["ConsumedQuantity"] += row["t_instance_hours"]
         cell["x_InstanceTypes"].add(row["instance_type"] or "serverless")
-        for column, name in (("x_EnergyKwh", "energy_kwh"), ("x_CarbonEmissionsKgCo2e", "co2e_kg"),
-                             ("x_CarbonEmissionsKgCo2eLow", "co2e_kg_low"),
-                             ("x_CarbonEmissionsKgCo2eHigh", "co2e_kg_high"), ("x_EmbodiedKgCo2e", "embodied_co2e_kg"),
-                             ("x_Invocations", "invocations")):
+        for column, name in (
+            ("x_EnergyKwh", "energy_kwh"),
+            ("x_CarbonEmissionsKgCo2e", "co2e_kg"),
+            ("x_CarbonEmissionsKgCo2eLow", "co2e_kg_low"),
+            ("x_CarbonEmissionsKgCo2eHigh", "co2e_kg_high"),
+            ("x_EmbodiedKgCo2e", "embodied_co2e_kg"),
+            ("x_Invocations", "invocations"),
+        ):
             cell[column] += row[f"t_{name}"]
-        cell["ListCost"] = add_cost(cell["ListCost"], part_cost_usd(row["instance_type"], row["region"],
-                                                                    row["t_instance_hours"]))
+        cell["ListCost"] = add_cost(
+            cell["ListCost"], part_cost_usd(row["instance_type"], row["region"], row["t_instance_hours"])
+        )
     rows = []
     for key in sorted(cells):
         cell = cells[key]
@@ -312,32 +383,52 @@ class TeamMetrics:
 
     def collect(self):
         families = {name: GaugeMetricFamily(name, text, labels=LABELS) for name, text in GAUGES}
-        latest = (VariantHour.objects.filter(endpoint__account__team=self.team, estimate__isnull=False,
-                                             endpoint__deleted_at__isnull=True,
-                                             hour__lt=self.now - dt.timedelta(hours=1))
-                  .order_by("-hour").values_list("hour", flat=True).first())
+        latest = (
+            VariantHour.objects.filter(
+                endpoint__account__team=self.team,
+                estimate__isnull=False,
+                endpoint__deleted_at__isnull=True,
+                hour__lt=self.now - dt.timedelta(hours=1),
+            )
+            .order_by("-hour")
+            .values_list("hour", flat=True)
+            .first()
+        )
         if latest is not None:
             for labels, values in endpoint_gauges(self.team, latest):
                 for name, value in values.items():
                     families[name].add_metric(labels, value)
         yield from families.values()
         if latest is not None:
-            yield GaugeMetricFamily("wattson_data_hour_timestamp_seconds",
-                                    "Start of the hour the endpoint gauges describe (Unix seconds)",
-                                    value=int(latest.timestamp()))
+            yield GaugeMetricFamily(
+                "wattson_data_hour_timestamp_seconds",
+                "Start of the hour the endpoint gauges describe (Unix seconds)",
+                value=int(latest.timestamp()),
+            )
 
 
 def endpoint_gauges(team, hour: dt.datetime):
     """(labels, {gauge: value}) per endpoint for ``hour``: its variants summed, utilization weighted by
     instance-hours (a gauge is left out when no variant reported it)."""
     rows = VariantHour.objects.filter(endpoint__account__team=team, hour=hour).values(
-        "endpoint_id", "endpoint__name", "endpoint__region", "endpoint__account__account_id", "instance_hours",
-        "cpu_util_pct", "gpu_util_pct", "memory_util_pct", "estimate__energy_kwh", "estimate__co2e_kg",
-        "estimate__embodied_co2e_kg")
+        "endpoint_id",
+        "endpoint__name",
+        "endpoint__region",
+        "endpoint__account__account_id",
+        "instance_hours",
+        "cpu_util_pct",
+        "gpu_util_pct",
+        "memory_util_pct",
+        "estimate__energy_kwh",
+        "estimate__co2e_kg",
+        "estimate__embodied_co2e_kg",
+    )
     per_endpoint: dict[int, dict] = {}
     for row in rows:
-        cell = per_endpoint.setdefault(row["endpoint_id"], {"labels": row, "kwh": 0.0, "g": 0.0, "ih": 0.0,
-                                                            "cpu": [0.0, 0.0], "gpu": [0.0, 0.0], "mem": [0.0, 0.0]})
+        cell = per_endpoint.setdefault(
+            row["endpoint_id"],
+            {"labels": row, "kwh": 0.0, "g": 0.0, "ih": 0.0, "cpu": [0.0, 0.0], "gpu": [0.0, 0.0], "mem": [0.0, 0.0]},
+        )
         cell["kwh"] += row["estimate__energy_kwh"] or 0.0
         cell["g"] += 1000 * ((row["estimate__co2e_kg"] or 0.0) + (row["estimate__embodied_co2e_kg"] or 0.0))
         cell["ih"] += row["instance_hours"]
@@ -348,10 +439,16 @@ def endpoint_gauges(team, hour: dt.datetime):
     for cell in per_endpoint.values():
         row = cell["labels"]
         labels = [row["endpoint__account__account_id"], row["endpoint__region"], row["endpoint__name"]]
-        values = {"wattson_endpoint_watts": cell["kwh"] * 1000, "wattson_endpoint_gco2e_per_hour": cell["g"],
-                  "wattson_endpoint_instances": cell["ih"]}
-        for key, name in (("cpu", "wattson_endpoint_cpu_util_pct"), ("gpu", "wattson_endpoint_gpu_util_pct"),
-                          ("mem", "wattson_endpoint_memory_util_pct")):
+        values = {
+            "wattson_endpoint_watts": cell["kwh"] * 1000,
+            "wattson_endpoint_gco2e_per_hour": cell["g"],
+            "wattson_endpoint_instances": cell["ih"],
+        }
+        for key, name in (
+            ("cpu", "wattson_endpoint_cpu_util_pct"),
+            ("gpu", "wattson_endpoint_gpu_util_pct"),
+            ("mem", "wattson_endpoint_memory_util_pct"),
+        ):
             if cell[key][1]:
                 values[name] = cell[key][0] / cell[key][1]
         yield labels, values

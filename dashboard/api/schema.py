@@ -8,6 +8,7 @@ def database_neutral(result, generator, request, public):
     """drf-spectacular takes integer bounds from the database backend (SQLite's are 64-bit, PostgreSQL's depend
     on the column type); those storage limits are dropped so the checked-in schema does not depend on the
     database. Bounds the code sets (validators) stay."""
+
     def walk(node):
         if isinstance(node, dict):
             if node.get("type") == "integer":
@@ -30,16 +31,16 @@ def database_neutral(result, generator, request, public):
 ERROR_SCHEMAS = {
     "Error": {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]},
     "ParameterErrors": {
-        "type": "object", "minProperties": 1,
+        "type": "object",
+        "minProperties": 1,
         "description": "Each invalid parameter or field by name, with what is wrong with it (a body that is not "
-                       "JSON at all: `detail`)",
+        "JSON at all: `detail`)",
         "properties": {"detail": {"type": "string"}},
         "additionalProperties": {"type": "array", "items": {"type": "string"}},
     },
 }
 ERRORS = {
-    "400": ("ParameterErrors", "A parameter or field is invalid or empty; the body names it, e.g. "
-                               "{\"grain\": [\"...\"]}"),
+    "400": ("ParameterErrors", 'A parameter or field is invalid or empty; the body names it, e.g. {"grain": ["..."]}'),
     "401": ("Error", "No token, or an unknown or revoked one"),
     "403": ("Error", "The token is read-only (for PATCH) or the user is in no team"),
     "406": ("Error", "`format` or `Accept` asks for a representation this resource does not have"),
@@ -52,8 +53,10 @@ CSV = {"type": "string", "description": "CSV: a header row of the JSON fields' n
 
 
 def _error(component: str, text: str) -> dict:
-    return {"description": text, "content": {"application/json": {"schema": {"$ref":
-                                                                             f"#/components/schemas/{component}"}}}}
+    return {
+        "description": text,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}},
+    }
 
 
 def documented_errors(result, generator, request, public):

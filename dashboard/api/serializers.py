@@ -5,8 +5,15 @@ from rest_framework import serializers
 from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay, VariantConfig
 from dashboard.models import Recommendation
 
-FOOTPRINT = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg", "invocations",
-             "instance_hours")
+FOOTPRINT = (
+    "energy_kwh",
+    "co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "embodied_co2e_kg",
+    "invocations",
+    "instance_hours",
+)
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -21,10 +28,25 @@ class VariantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = VariantConfig
-        fields = ["id", "endpoint_id", "variant_name", "valid_from", "valid_to", "instance_type", "instance_count",
-                  "initial_instance_count", "min_instance_count", "max_instance_count", "serverless_memory_mb",
-                  "serverless_max_concurrency", "accelerator_type", "model_name", "model_mode",
-                  "endpoint_config_name", "weight"]
+        fields = [
+            "id",
+            "endpoint_id",
+            "variant_name",
+            "valid_from",
+            "valid_to",
+            "instance_type",
+            "instance_count",
+            "initial_instance_count",
+            "min_instance_count",
+            "max_instance_count",
+            "serverless_memory_mb",
+            "serverless_max_concurrency",
+            "accelerator_type",
+            "model_name",
+            "model_mode",
+            "endpoint_config_name",
+            "weight",
+        ]
 
     def get_instance_count(self, config) -> int | None:
         return config.current_instance_count or config.initial_instance_count
@@ -47,9 +69,25 @@ class EndpointSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Endpoint
-        fields = ["id", "aws_account_id", "region", "name", "arn", "status", "mode", "tags", "capture_enabled",
-                  "capture_pct", "created_time", "last_modified_time", "first_seen", "last_seen", "deleted_at",
-                  "variants", "summary_30d"]
+        fields = [
+            "id",
+            "aws_account_id",
+            "region",
+            "name",
+            "arn",
+            "status",
+            "mode",
+            "tags",
+            "capture_enabled",
+            "capture_pct",
+            "created_time",
+            "last_modified_time",
+            "first_seen",
+            "last_seen",
+            "deleted_at",
+            "variants",
+            "summary_30d",
+        ]
 
     def get_variants(self, endpoint) -> list[dict]:
         configs = [c for c in endpoint.variant_configs.all() if c.valid_to is None]
@@ -103,8 +141,17 @@ class LogGroupSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LogGroupSnapshot
-        fields = ["id", "aws_account_id", "region", "name", "day", "stored_bytes", "retention_days",
-                  "log_group_class", "created_time"]
+        fields = [
+            "id",
+            "aws_account_id",
+            "region",
+            "name",
+            "day",
+            "stored_bytes",
+            "retention_days",
+            "log_group_class",
+            "created_time",
+        ]
 
 
 class StorageSerializer(serializers.ModelSerializer):
@@ -112,8 +159,18 @@ class StorageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StorageLensDay
-        fields = ["id", "aws_account_id", "day", "region", "bucket", "prefix", "storage_class", "stored_bytes",
-                  "object_count", "source"]
+        fields = [
+            "id",
+            "aws_account_id",
+            "day",
+            "region",
+            "bucket",
+            "prefix",
+            "storage_class",
+            "stored_bytes",
+            "object_count",
+            "source",
+        ]
 
 
 class TextOnly(serializers.CharField):
@@ -131,11 +188,36 @@ class RecommendationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Recommendation
-        fields = ["id", "kind", "subject", "aws_account_id", "region", "endpoint_id", "variant_name", "title",
-                  "proposal", "proposed", "evidence", "evidence_hours", "evidence_start", "evidence_end",
-                  "monthly_kwh_saved", "monthly_co2e_kg_saved", "monthly_co2e_kg_saved_low",
-                  "monthly_co2e_kg_saved_high", "monthly_usd_saved", "confidence", "caveats", "cli_command",
-                  "status", "dismissed_reason", "snoozed_until", "resolved_at", "first_seen", "computed_at"]
+        fields = [
+            "id",
+            "kind",
+            "subject",
+            "aws_account_id",
+            "region",
+            "endpoint_id",
+            "variant_name",
+            "title",
+            "proposal",
+            "proposed",
+            "evidence",
+            "evidence_hours",
+            "evidence_start",
+            "evidence_end",
+            "monthly_kwh_saved",
+            "monthly_co2e_kg_saved",
+            "monthly_co2e_kg_saved_low",
+            "monthly_co2e_kg_saved_high",
+            "monthly_usd_saved",
+            "confidence",
+            "caveats",
+            "cli_command",
+            "status",
+            "dismissed_reason",
+            "snoozed_until",
+            "resolved_at",
+            "first_seen",
+            "computed_at",
+        ]
         read_only_fields = [f for f in fields if f not in ("status", "dismissed_reason", "snoozed_until")]
 
     def validate(self, attrs):
@@ -220,7 +302,9 @@ class RecommendationPatchSerializer(serializers.Serializer):
     Other fields are read-only and ignored."""
 
     status = serializers.ChoiceField(["open", "dismissed", "snoozed"], required=False)
-    dismissed_reason = serializers.CharField(required=False, allow_blank=True,
-                                             help_text="Required, not blank, to dismiss")
-    snoozed_until = serializers.DateField(required=False, allow_null=True,
-                                          help_text="Required to snooze: a day after today")
+    dismissed_reason = serializers.CharField(
+        required=False, allow_blank=True, help_text="Required, not blank, to dismiss"
+    )
+    snoozed_until = serializers.DateField(
+        required=False, allow_null=True, help_text="Required to snooze: a day after today"
+    )

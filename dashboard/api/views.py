@@ -139,7 +139,8 @@ class EndpointViewSet(TeamScoped, mixins.RetrieveModelMixin):
     """Endpoints with their current variants and a 30-day footprint summary."""
 
     queryset = Endpoint.objects.select_related("account").prefetch_related(
-        Prefetch("variant_configs", queryset=VariantConfig.objects.filter(valid_to__isnull=True)))
+        Prefetch("variant_configs", queryset=VariantConfig.objects.filter(valid_to__isnull=True))
+    )
     serializer_class = out.EndpointSerializer
     filterset_class = EndpointFilter
     csv_name = "wattson-endpoints"
@@ -162,9 +163,12 @@ class EndpointViewSet(TeamScoped, mixins.RetrieveModelMixin):
 
 def summaries(endpoint_ids: list[int]) -> dict[int, dict]:
     since = timezone.now().date() - dt.timedelta(days=29)
-    rows = (VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=since).values("endpoint_id")
-            .annotate(**{f"t_{name}": Coalesce(Sum(name), 0.0, output_field=FloatField()) for name in out.FOOTPRINT})
-            .order_by())
+    rows = (
+        VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=since)
+        .values("endpoint_id")
+        .annotate(**{f"t_{name}": Coalesce(Sum(name), 0.0, output_field=FloatField()) for name in out.FOOTPRINT})
+        .order_by()
+    )
     return {row.pop("endpoint_id"): {k.removeprefix("t_"): v for k, v in row.items()} for row in rows}
 
 
@@ -189,8 +193,9 @@ class VariantViewSet(TeamScoped, mixins.RetrieveModelMixin):
 
 
 class UsageParams(QueryParams):
-    grain = serializers.ChoiceField(["hour", "day"], default="hour",
-                                    help_text="hour: variant-hours with their estimate; day: the daily rollups")
+    grain = serializers.ChoiceField(
+        ["hour", "day"], default="hour", help_text="hour: variant-hours with their estimate; day: the daily rollups"
+    )
     start = InstantField(required=False, help_text=f"Inclusive; default 7 days before end. {INSTANT_TEXT}")
     end = InstantField(required=False, help_text=f"Exclusive; default now. {INSTANT_TEXT}")
     endpoint = serializers.IntegerField(required=False, min_value=1, help_text="Endpoint id")
@@ -206,14 +211,21 @@ class UsageParams(QueryParams):
 
 
 USAGE_ROWS = PolymorphicProxySerializer(
-    component_name="UsageRow", serializers=[out.UsageHourSerializer, out.UsageDaySerializer],
-    resource_type_field_name=None, many=True)
+    component_name="UsageRow",
+    serializers=[out.UsageHourSerializer, out.UsageDaySerializer],
+    resource_type_field_name=None,
+    many=True,
+)
 
 
-@extend_schema_view(list=extend_schema(
-    parameters=[UsageParams], responses=USAGE_ROWS,
-    description="Hourly (`grain=hour`: UsageHour rows) or daily (`grain=day`: UsageDay rows, the rollups) "
-                "utilization and footprint per variant; every row of a page has its grain's shape."))
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[UsageParams],
+        responses=USAGE_ROWS,
+        description="Hourly (`grain=hour`: UsageHour rows) or daily (`grain=day`: UsageDay rows, the rollups) "
+        "utilization and footprint per variant; every row of a page has its grain's shape.",
+    )
+)
 class UsageViewSet(TeamScoped):
     """Hourly (``grain=hour``) or daily (``grain=day``) utilization and footprint per variant."""
 
@@ -229,16 +241,24 @@ class UsageViewSet(TeamScoped):
         # day) index in order, so every page and CSV chunk costs the same however deep into the year it is.
         if query["grain"] == "day":
             accounts = list(AwsAccount.objects.filter(team=team).values_list("pk", flat=True))
-            rows = VariantDay.objects.filter(account_id__in=accounts, day__gte=query["start"].date(),
-                                             day__lt=query["end"].date())
+            rows = VariantDay.objects.filter(
+                account_id__in=accounts, day__gte=query["start"].date(), day__lt=query["end"].date()
+            )
         else:
             endpoints = list(Endpoint.objects.filter(account__team=team).values_list("pk", flat=True))
-            rows = VariantHour.objects.select_related("estimate").defer(  # the CSV never needs the long texts
-                "estimate__factors", "estimate__fallbacks").filter(
-                endpoint_id__in=endpoints, hour__gte=query["start"], hour__lt=query["end"])
+            rows = (
+                VariantHour.objects.select_related("estimate")
+                .defer(  # the CSV never needs the long texts
+                    "estimate__factors", "estimate__fallbacks"
+                )
+                .filter(endpoint_id__in=endpoints, hour__gte=query["start"], hour__lt=query["end"])
+            )
         prefix = "" if query["grain"] == "day" else "endpoint__"
-        for name, lookup in (("endpoint", "endpoint_id"), ("account_id", f"{prefix}account__account_id"),
-                             ("region", "region" if query["grain"] == "day" else "endpoint__region")):
+        for name, lookup in (
+            ("endpoint", "endpoint_id"),
+            ("account_id", f"{prefix}account__account_id"),
+            ("region", "region" if query["grain"] == "day" else "endpoint__region"),
+        ):
             if name in query:
                 rows = rows.filter(**{lookup: query[name]})
         self.grain = query["grain"]
@@ -331,14 +351,17 @@ class MethodologyView(JsonErrors, APIView):
         import estimator
         from dashboard import footprint
 
-        return Response({
-            "in_use": {"methodology": footprint.METHODOLOGY, "version": footprint.current_version()},
-            "methodologies": [{"name": name, "version": method.version,
-                               "description": (getattr(method, "description", "") or "")}
-                              for name, method in estimator.METHODOLOGIES.items()],
-            "grid_factors": grid_factors(),
-            "documentation": "/methodology/",
-        })
+        return Response(
+            {
+                "in_use": {"methodology": footprint.METHODOLOGY, "version": footprint.current_version()},
+                "methodologies": [
+                    {"name": name, "version": method.version, "description": (getattr(method, "description", "") or "")}
+                    for name, method in estimator.METHODOLOGIES.items()
+                ],
+                "grid_factors": grid_factors(),
+                "documentation": "/methodology/",
+            }
+        )
 
 
 def grid_factors() -> list[dict]:

@@ -13,6 +13,19 @@ from dashboard.models.security import LoginFailure
 from dashboard.models.teams import Membership, Team
 from dashboard.models.tokens import ApiToken
 
-__all__ = ["Alert", "ApiToken", "Channel", "Delivery", "DigestClaim", "DigestSubscription", "LoginFailure",
-           "Membership", "NotificationSettings", "Recommendation", "Team", "TeamPolicy", "VariantDay",
-           "VariantHourEstimate"]
+__all__ = [
+    "Alert",
+    "ApiToken",
+    "Channel",
+    "Delivery",
+    "DigestClaim",
+    "DigestSubscription",
+    "LoginFailure",
+    "Membership",
+    "NotificationSettings",
+    "Recommendation",
+    "Team",
+    "TeamPolicy",
+    "VariantDay",
+    "VariantHourEstimate",
+]

@@ -16,8 +16,11 @@ class NotificationSettings(models.Model):
     idle_max_cpu_pct = models.FloatField(default=5.0, help_text="Corroboration: p95 CPU must stay under this")
     idle_max_gpu_pct = models.FloatField(default=5.0, help_text="Corroboration: p95 GPU must stay under this")
     reminder_hours = models.PositiveIntegerField(default=72, help_text="Remind about a still-open alert after this")
-    exclude_tags = models.JSONField(default=list, blank=True, help_text='Endpoints with any of these tags are never '
-                                    'alerted on, e.g. ["alerts=off", "env=dev"]')
+    exclude_tags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Endpoints with any of these tags are never alerted on, e.g. ["alerts=off", "env=dev"]',
+    )
 
     def __str__(self) -> str:
         return f"Notification settings of {self.team}"
@@ -37,8 +40,13 @@ class Channel(models.Model):
     name = models.CharField(max_length=100)
     target = models.CharField(max_length=2048, help_text="Email address(es), webhook URL or SNS topic ARN")
     secret = models.CharField(max_length=128, blank=True, help_text="HMAC key for signed webhooks (Wattson's own)")
-    account = models.ForeignKey("collectors.AwsAccount", on_delete=models.SET_NULL, null=True, blank=True,
-                                help_text="SNS: publish through this account's role")
+    account = models.ForeignKey(
+        "collectors.AwsAccount",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text="SNS: publish through this account's role",
+    )
     enabled = models.BooleanField(default=True)
     disabled_reason = models.TextField(blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
@@ -141,8 +149,13 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-opened_at"]
-        constraints = [models.UniqueConstraint(fields=["endpoint", "kind"], name="one_open_alert_per_endpoint",
-                                               condition=models.Q(resolved_at__isnull=True))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "kind"],
+                name="one_open_alert_per_endpoint",
+                condition=models.Q(resolved_at__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         state = "open" if self.resolved_at is None else f"resolved ({self.resolution})"

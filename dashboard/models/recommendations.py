@@ -11,11 +11,13 @@ class TeamPolicy(models.Model):
     """Thresholds and lookbacks of the recommendation rules for one team (docs/methodology.md, "Recommendations")."""
 
     team = models.OneToOneField("dashboard.Team", on_delete=models.CASCADE, related_name="policy")
-    lookback_days = models.PositiveSmallIntegerField(default=14, validators=[MinValueValidator(1),
-                                                                             MaxValueValidator(90)])
+    lookback_days = models.PositiveSmallIntegerField(
+        default=14, validators=[MinValueValidator(1), MaxValueValidator(90)]
+    )
     min_hours = models.PositiveSmallIntegerField(default=30, help_text="Hours of data a sizing rule needs")
-    idle_days = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(1)],
-                                                 help_text="No invocation for this many days: idle")
+    idle_days = models.PositiveSmallIntegerField(
+        default=7, validators=[MinValueValidator(1)], help_text="No invocation for this many days: idle"
+    )
     cpu_p95_max_pct = models.FloatField(default=40.0, help_text="Over-provisioned below this p95 CPU")
     gpu_p95_max_pct = models.FloatField(default=40.0, help_text="Over-provisioned below this p95 GPU")
     memory_p95_max_pct = models.FloatField(default=60.0, help_text="Over-provisioned below this p95 memory")
@@ -24,12 +26,15 @@ class TeamPolicy(models.Model):
     busy_hours_pct = models.FloatField(default=25.0, help_text="… in at least this share of hours")
     gpu_unused_pct = models.FloatField(default=10.0, help_text="GPU barely used below this p95")
     active_hours_max_pct = models.FloatField(default=25.0, help_text="Intermittent: traffic in fewer hours")
-    min_instances = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)],
-                                                     help_text="Keep at least this many instances per variant")
+    min_instances = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="Keep at least this many instances per variant"
+    )
     consolidation_max_invocations_per_hour = models.FloatField(
-        default=36000.0, help_text="Consolidation: low traffic is under this many inferences per hour (10 a second)")
-    allowed_regions = models.JSONField(default=list, blank=True,
-                                       help_text="Regions the team may move to; empty turns the region rule off")
+        default=36000.0, help_text="Consolidation: low traffic is under this many inferences per hour (10 a second)"
+    )
+    allowed_regions = models.JSONField(
+        default=list, blank=True, help_text="Regions the team may move to; empty turns the region rule off"
+    )
     log_retention_days = models.PositiveIntegerField(default=30, help_text="Longest retention the team wants")
     log_min_bytes = models.BigIntegerField(default=1 << 30, help_text="Log groups smaller than this are skipped")
     capture_min_bytes = models.BigIntegerField(default=1 << 30, help_text="Capture prefixes smaller are skipped")
@@ -80,8 +85,9 @@ class Recommendation(models.Model):
     subject = models.CharField(max_length=1200, help_text="What it is about; with kind, its identity")
     account = models.ForeignKey("collectors.AwsAccount", on_delete=models.CASCADE, related_name="+")
     region = models.CharField(max_length=32)
-    endpoint = models.ForeignKey("collectors.Endpoint", on_delete=models.CASCADE, null=True, blank=True,
-                                 related_name="recommendations")
+    endpoint = models.ForeignKey(
+        "collectors.Endpoint", on_delete=models.CASCADE, null=True, blank=True, related_name="recommendations"
+    )
     variant_name = models.CharField(max_length=63, blank=True)
     title = models.CharField(max_length=300)
     proposal = models.TextField(help_text="The proposed change, in words")

@@ -32,8 +32,11 @@ class VariantDay(models.Model):
     gpu_util_max_pct = models.FloatField(null=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["endpoint", "variant_name", "day", "instance_type"],
-                                               name="one_rollup_row_per_variant_day_type")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "variant_name", "day", "instance_type"], name="one_rollup_row_per_variant_day_type"
+            )
+        ]
         indexes = [models.Index(fields=["day"]), models.Index(fields=["endpoint", "day"])]
 
     def __str__(self) -> str:

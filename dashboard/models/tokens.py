@@ -56,8 +56,9 @@ class ApiToken(models.Model):
     def issue(cls, user, team, name: str, access: str = Access.READ) -> tuple["ApiToken", str]:
         """A new token and its plaintext, which is shown once and never stored."""
         plaintext = f"{PREFIX}_{secrets.token_urlsafe(32)}"
-        token = cls.objects.create(user=user, team=team, name=name, prefix=plaintext[:12], digest=digest(plaintext),
-                                   access=access)
+        token = cls.objects.create(
+            user=user, team=team, name=name, prefix=plaintext[:12], digest=digest(plaintext), access=access
+        )
         return token, plaintext
 
     @property

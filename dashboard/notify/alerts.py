@@ -60,9 +60,15 @@ def idle_evidence(hours: list[dict], config: NotificationSettings) -> dict | Non
     types = sorted({h["instance_type"] for h in hours if h["instance_type"]})
     energy = sum(h["estimate__energy_kwh"] or 0 for h in hours)
     co2e = sum((h["estimate__co2e_kg"] or 0) + (h["estimate__embodied_co2e_kg"] or 0) for h in hours)
-    return {"hours": len({h["hour"] for h in hours}), "instance_hours": round(instance_hours, 2),
-            "instance_types": types, "cpu_util_pct_p95": round(cpu, 2), "gpu_util_pct_p95": round(gpu, 2),
-            "energy_kwh": round(energy, 4), "co2e_kg": round(co2e, 4)}
+    return {
+        "hours": len({h["hour"] for h in hours}),
+        "instance_hours": round(instance_hours, 2),
+        "instance_types": types,
+        "cpu_util_pct_p95": round(cpu, 2),
+        "gpu_util_pct_p95": round(gpu, 2),
+        "energy_kwh": round(energy, 4),
+        "co2e_kg": round(co2e, 4),
+    }
 
 
 def window(team: Team, config: NotificationSettings, now: dt.datetime) -> tuple[dict[int, list[dict]], dt.datetime]:
@@ -70,8 +76,17 @@ def window(team: Team, config: NotificationSettings, now: dt.datetime) -> tuple[
     end = now.replace(minute=0, second=0, microsecond=0)
     start = end - dt.timedelta(hours=config.idle_hours)
     rows = VariantHour.objects.filter(endpoint__account__team=team, hour__gte=start, hour__lt=end).values(
-        "endpoint_id", "hour", "instance_type", "instance_hours", "invocations", "cpu_util_pct", "gpu_util_pct",
-        "estimate__energy_kwh", "estimate__co2e_kg", "estimate__embodied_co2e_kg")
+        "endpoint_id",
+        "hour",
+        "instance_type",
+        "instance_hours",
+        "invocations",
+        "cpu_util_pct",
+        "gpu_util_pct",
+        "estimate__energy_kwh",
+        "estimate__co2e_kg",
+        "estimate__embodied_co2e_kg",
+    )
     by_endpoint: dict[int, list[dict]] = {}
     for row in rows:
         by_endpoint.setdefault(row["endpoint_id"], []).append(row)
@@ -88,8 +103,11 @@ def evaluate(team: Team, now: dt.datetime | None = None) -> tuple[Outcome, list[
     open_alerts = {a.endpoint_id: a for a in Alert.objects.filter(team=team, resolved_at__isnull=True)}
     outcome, events = Outcome(), []
     for endpoint in endpoints.values():
-        evidence = None if endpoint.deleted_at or excluded(endpoint.tags, config.exclude_tags) else idle_evidence(
-            hours.get(endpoint.pk, []), config)
+        evidence = (
+            None
+            if endpoint.deleted_at or excluded(endpoint.tags, config.exclude_tags)
+            else idle_evidence(hours.get(endpoint.pk, []), config)
+        )
         alert = open_alerts.get(endpoint.pk)
         if alert is None and evidence:
             if opened := _open(team, endpoint, evidence, start, now):
@@ -110,8 +128,9 @@ def evaluate(team: Team, now: dt.datetime | None = None) -> tuple[Outcome, list[
 def _open(team, endpoint, evidence, start, now) -> Alert | None:
     try:
         with transaction.atomic():
-            return Alert.objects.create(team=team, endpoint=endpoint, idle_since=start, opened_at=now,
-                                        evidence=evidence, last_notified_at=now)
+            return Alert.objects.create(
+                team=team, endpoint=endpoint, idle_since=start, opened_at=now, evidence=evidence, last_notified_at=now
+            )
     except IntegrityError:  # another evaluation opened it first: one alert per incident
         return None
 
@@ -148,13 +167,25 @@ def message(alert: Alert, event: str, site_url: str) -> Message:
     else:
         hours = evidence.get("hours", 0)
         prefix = "Still idle" if event == "reminder" else "Idle"
-        subject = (f"{prefix}: {what} served no inference in {hours} h on "
-                   f"{', '.join(evidence.get('instance_types', [])) or 'its instances'}")
-        text = (f"{subject}. Over those hours it used {evidence.get('energy_kwh', 0):.2f} kWh and "
-                f"{evidence.get('co2e_kg', 0):.3f} kg CO2e (p95 CPU {evidence.get('cpu_util_pct_p95', 0):.1f} %, "
-                f"GPU {evidence.get('gpu_util_pct_p95', 0):.1f} %). Delete it or scale it to zero: {link}")
-    payload = {"alert_id": alert.pk, "endpoint": endpoint.name, "endpoint_id": endpoint.pk,
-               "account_id": endpoint.account.account_id, "region": endpoint.region, "event": event,
-               "idle_since": alert.idle_since.isoformat(), "evidence": evidence, "url": link,
-               "resolution": alert.resolution or None}
+        subject = (
+            f"{prefix}: {what} served no inference in {hours} h on "
+            f"{', '.join(evidence.get('instance_types', [])) or 'its instances'}"
+        )
+        text = (
+            f"{subject}. Over those hours it used {evidence.get('energy_kwh', 0):.2f} kWh and "
+            f"{evidence.get('co2e_kg', 0):.3f} kg CO2e (p95 CPU {evidence.get('cpu_util_pct_p95', 0):.1f} %, "
+            f"GPU {evidence.get('gpu_util_pct_p95', 0):.1f} %). Delete it or scale it to zero: {link}"
+        )
+    payload = {
+        "alert_id": alert.pk,
+        "endpoint": endpoint.name,
+        "endpoint_id": endpoint.pk,
+        "account_id": endpoint.account.account_id,
+        "region": endpoint.region,
+        "event": event,
+        "idle_since": alert.idle_since.isoformat(),
+        "evidence": evidence,
+        "url": link,
+        "resolution": alert.resolution or None,
+    }
     return Message(event=f"alert.{event}", subject=subject, text=text, payload=payload)

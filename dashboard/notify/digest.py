@@ -48,6 +48,7 @@ Status = DigestClaim.Status
 
 # --- when -----------------------------------------------------------------------------------------
 
+
 def zone(name: str) -> dt.tzinfo:
     try:
         return ZoneInfo(name or "UTC")
@@ -82,6 +83,7 @@ def schedule_of(team) -> NotificationSettings:
 
 # --- what -----------------------------------------------------------------------------------------
 
+
 def link(path: str, query: str = "") -> str:
     return f"{django_settings.SITE_URL}{path}" + (f"?{query}" if query else "")
 
@@ -97,7 +99,7 @@ def change_pct(now: float | None, before: float | None) -> float | None:
 
 
 def change_text(pct: float | None) -> str:
-    """"−5 %", "+12 %", "0 %"; empty without a previous week to compare with (a true minus sign, as typeset)."""
+    """ "−5 %", "+12 %", "0 %"; empty without a previous week to compare with (a true minus sign, as typeset)."""
     if pct is None:
         return ""
     rounded = round(pct)
@@ -106,35 +108,66 @@ def change_text(pct: float | None) -> str:
 
 def _daily(accounts: list[dict], view: filters.Filters) -> list[dict]:
     series = reports.daily_series(accounts, view, None)
-    totals = (series.assign(total=series["co2e_kg"] + series["embodied_co2e_kg"]).groupby("bucket")["total"].sum()
-              .to_dict() if len(series) else {})
+    totals = (
+        series.assign(total=series["co2e_kg"] + series["embodied_co2e_kg"]).groupby("bucket")["total"].sum().to_dict()
+        if len(series)
+        else {}
+    )
     days = [view.start + dt.timedelta(days=n) for n in range(view.days)]
-    return [{"day": day, "label": day.strftime("%a %d"), "total_co2e_kg": float(totals.get(day, 0.0))}
-            for day in days]
+    return [{"day": day, "label": day.strftime("%a %d"), "total_co2e_kg": float(totals.get(day, 0.0))} for day in days]
 
 
 def _top_emitters(per_endpoint, endpoints: list[dict]) -> list[dict]:
     rows = reports.breakdown(reports.label_columns(per_endpoint, endpoints), "endpoint").head(TOP)
-    return [{"name": row["endpoint"], "region": row["region"], "total_co2e_kg": float(row["total_co2e_kg"]),
-             "energy_kwh": float(row["energy_kwh"]),
-             "url": link(reverse("endpoint", args=[int(row["endpoint_id"])]))}
-            for row in rows.to_dict("records")]
+    return [
+        {
+            "name": row["endpoint"],
+            "region": row["region"],
+            "total_co2e_kg": float(row["total_co2e_kg"]),
+            "energy_kwh": float(row["energy_kwh"]),
+            "url": link(reverse("endpoint", args=[int(row["endpoint_id"])])),
+        }
+        for row in rows.to_dict("records")
+    ]
 
 
 def _newly_idle(team, view: filters.Filters) -> list[dict]:
-    alerts = (Alert.objects.filter(team=team, kind="idle", opened_at__gte=view.start_time,
-                                   opened_at__lt=view.end_time, resolved_at__isnull=True)
-              .select_related("endpoint").order_by("opened_at"))
-    return [{"name": a.endpoint.name, "region": a.endpoint.region, "idle_since": a.idle_since,
-             "opened_at": a.opened_at, "url": link(reverse("endpoint", args=[a.endpoint_id]))} for a in alerts]
+    alerts = (
+        Alert.objects.filter(
+            team=team,
+            kind="idle",
+            opened_at__gte=view.start_time,
+            opened_at__lt=view.end_time,
+            resolved_at__isnull=True,
+        )
+        .select_related("endpoint")
+        .order_by("opened_at")
+    )
+    return [
+        {
+            "name": a.endpoint.name,
+            "region": a.endpoint.region,
+            "idle_since": a.idle_since,
+            "opened_at": a.opened_at,
+            "url": link(reverse("endpoint", args=[a.endpoint_id])),
+        }
+        for a in alerts
+    ]
 
 
 def _recommendations(team) -> tuple[list[dict], int]:
     open_recs = Recommendation.objects.filter(team=team, status=Recommendation.Status.OPEN)
     top = open_recs.select_related("endpoint").order_by("-monthly_co2e_kg_saved", "pk")[:TOP]
-    return [{"title": r.title, "endpoint": r.endpoint.name if r.endpoint else "",
-             "monthly_co2e_kg_saved": r.monthly_co2e_kg_saved, "monthly_usd_saved": r.monthly_usd_saved,
-             "url": link(reverse("recommendations")) + f"#rec-{r.pk}"} for r in top], open_recs.count()
+    return [
+        {
+            "title": r.title,
+            "endpoint": r.endpoint.name if r.endpoint else "",
+            "monthly_co2e_kg_saved": r.monthly_co2e_kg_saved,
+            "monthly_usd_saved": r.monthly_usd_saved,
+            "url": link(reverse("recommendations")) + f"#rec-{r.pk}",
+        }
+        for r in top
+    ], open_recs.count()
 
 
 def content(team, week_start: dt.date) -> dict:
@@ -147,16 +180,28 @@ def content(team, week_start: dt.date) -> dict:
     changes = {name: change_pct(this[name], previous[name]) for name in ("total_co2e_kg", "energy_kwh", "cost_usd")}
     recommendations, open_count = _recommendations(team)
     return {
-        "team": team, "week_start": view.start, "week_end": view.end, "this": this, "previous": previous,
-        "change": changes, "change_text": {name: change_text(pct) for name, pct in changes.items()},
-        "daily": _daily(accounts, view), "top_emitters": _top_emitters(per_endpoint, endpoints),
-        "newly_idle": _newly_idle(team, view), "recommendations": recommendations, "open_recommendations": open_count,
-        "links": {"overview": link(reverse("home"), view.query()), "recommendations": link(reverse("recommendations")),
-                  "preferences": link(reverse("digest-preview"))},
+        "team": team,
+        "week_start": view.start,
+        "week_end": view.end,
+        "this": this,
+        "previous": previous,
+        "change": changes,
+        "change_text": {name: change_text(pct) for name, pct in changes.items()},
+        "daily": _daily(accounts, view),
+        "top_emitters": _top_emitters(per_endpoint, endpoints),
+        "newly_idle": _newly_idle(team, view),
+        "recommendations": recommendations,
+        "open_recommendations": open_count,
+        "links": {
+            "overview": link(reverse("home"), view.query()),
+            "recommendations": link(reverse("recommendations")),
+            "preferences": link(reverse("digest-preview")),
+        },
     }
 
 
 # --- the message ----------------------------------------------------------------------------------
+
 
 def unsubscribe_token(team, user) -> str:
     return signing.dumps({"u": user.pk, "t": team.pk}, salt=SALT)
@@ -177,8 +222,10 @@ def unsubscribe_url(team, user) -> str:
 def subject(data: dict) -> str:
     change = data["change_text"]["total_co2e_kg"]
     team = " ".join(data["team"].name.split())  # a header is one line
-    return (f"Wattson weekly: {kg(data['this']['total_co2e_kg'], 1)} CO2e"
-            f"{f' ({change} vs last week)' if change else ''} · {team}")
+    return (
+        f"Wattson weekly: {kg(data['this']['total_co2e_kg'], 1)} CO2e"
+        f"{f' ({change} vs last week)' if change else ''} · {team}"
+    )
 
 
 def chart(data: dict) -> bytes:
@@ -193,11 +240,21 @@ def bodies(team, user, week_start: dt.date, preview: bool = False) -> dict:
     data = content(team, week_start)
     png = chart(data)
     chart_src = f"data:image/png;base64,{base64.b64encode(png).decode()}" if preview else f"cid:{CHART_CID}"
-    context = {**data, "user": user, "subject": subject(data), "unsubscribe_url": unsubscribe_url(team, user),
-               "chart_src": chart_src, "preview": preview}
-    return {"subject": context["subject"], "text": _plain(render_to_string("email/digest.txt", context)),
-            "html": _plain(render_to_string("email/digest.html", context)), "png": png,
-            "unsubscribe_url": context["unsubscribe_url"]}
+    context = {
+        **data,
+        "user": user,
+        "subject": subject(data),
+        "unsubscribe_url": unsubscribe_url(team, user),
+        "chart_src": chart_src,
+        "preview": preview,
+    }
+    return {
+        "subject": context["subject"],
+        "text": _plain(render_to_string("email/digest.txt", context)),
+        "html": _plain(render_to_string("email/digest.html", context)),
+        "png": png,
+        "unsubscribe_url": context["unsubscribe_url"],
+    }
 
 
 def _plain(rendered: str) -> str:
@@ -226,17 +283,22 @@ def inline_png(png: bytes, cid: str) -> MIMEImage:
 
 def render(team, user, week_start: dt.date) -> EmailMultiAlternatives:
     parts = bodies(team, user, week_start)
-    headers = {"List-Unsubscribe": f"<{parts['unsubscribe_url']}>",
-               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "Auto-Submitted": "auto-generated",
-               "Message-ID": make_msgid("digest", domain=str(DNS_NAME))}
-    message = DigestMessage(parts["subject"], parts["text"], django_settings.DEFAULT_FROM_EMAIL, [user.email],
-                            headers=headers)
+    headers = {
+        "List-Unsubscribe": f"<{parts['unsubscribe_url']}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Auto-Submitted": "auto-generated",
+        "Message-ID": make_msgid("digest", domain=str(DNS_NAME)),
+    }
+    message = DigestMessage(
+        parts["subject"], parts["text"], django_settings.DEFAULT_FROM_EMAIL, [user.email], headers=headers
+    )
     message.attach_alternative(parts["html"], "text/html")
     message.attach(inline_png(parts["png"], CHART_CID))
     return message
 
 
 # --- sending once ---------------------------------------------------------------------------------
+
 
 def claim(team, user, week_start: dt.date, owner: str) -> DigestClaim | None:
     """The week's claim for this recipient, taken for ``owner``; None when sent, being sent, or given up."""
@@ -245,10 +307,12 @@ def claim(team, user, week_start: dt.date, owner: str) -> DigestClaim | None:
     except IntegrityError:  # created by a concurrent worker between the get and the create
         row = DigestClaim.objects.get(team=team, user=user, week_start=week_start)
     now = timezone.now()
-    claimable = Q(status__in=[Status.PENDING, Status.FAILED]) | Q(status=Status.SENDING,
-                                                                   claimed_at__lt=now - CLAIM_TIMEOUT)
+    claimable = Q(status__in=[Status.PENDING, Status.FAILED]) | Q(
+        status=Status.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
+    )
     changed = DigestClaim.objects.filter(claimable, pk=row.pk, attempts__lt=MAX_ATTEMPTS).update(
-        status=Status.SENDING, claimed_by=owner[:200], claimed_at=now, attempts=F("attempts") + 1)
+        status=Status.SENDING, claimed_by=owner[:200], claimed_at=now, attempts=F("attempts") + 1
+    )
     if changed != 1:
         return None
     row.refresh_from_db()
@@ -271,20 +335,35 @@ def send_one(team, user, week_start: dt.date, owner: str | None = None) -> bool:
     except Exception as exc:
         DigestClaim.objects.filter(pk=row.pk).update(status=Status.FAILED, last_error=repr(exc)[:2000])
         final = row.attempts >= MAX_ATTEMPTS
-        Delivery.objects.create(team=team, what=what, attempt=row.attempts, detail=repr(exc)[:2000],
-                                status=Delivery.Status.PERMANENT if final else Delivery.Status.FAILED)
+        Delivery.objects.create(
+            team=team,
+            what=what,
+            attempt=row.attempts,
+            detail=repr(exc)[:2000],
+            status=Delivery.Status.PERMANENT if final else Delivery.Status.FAILED,
+        )
         raise
     DigestClaim.objects.filter(pk=row.pk).update(status=Status.SENT, sent_at=timezone.now(), last_error="")
-    Delivery.objects.create(team=team, what=what, status=Delivery.Status.SENT, attempt=row.attempts,
-                            detail=f"{message.extra_headers['Message-ID']} to {user.email}")
+    Delivery.objects.create(
+        team=team,
+        what=what,
+        status=Delivery.Status.SENT,
+        attempt=row.attempts,
+        detail=f"{message.extra_headers['Message-ID']} to {user.email}",
+    )
     return True
 
 
 def recipients(team):
     """Members with an email address who have not unsubscribed (no subscription row means subscribed)."""
     unsubscribed = DigestSubscription.objects.filter(team=team, subscribed=False).values("user")
-    return (get_user_model().objects.filter(memberships__team=team, is_active=True).exclude(email="")
-            .exclude(pk__in=unsubscribed).order_by("pk"))
+    return (
+        get_user_model()
+        .objects.filter(memberships__team=team, is_active=True)
+        .exclude(email="")
+        .exclude(pk__in=unsubscribed)
+        .order_by("pk")
+    )
 
 
 def pending(now: dt.datetime):
@@ -297,8 +376,11 @@ def pending(now: dt.datetime):
         if not due(schedule, now):
             continue
         week_start = week_of(now, schedule.timezone)
-        done = DigestClaim.objects.filter(team=team, week_start=week_start).filter(
-            Q(status=Status.SENT) | Q(attempts__gte=MAX_ATTEMPTS)).values("user")
+        done = (
+            DigestClaim.objects.filter(team=team, week_start=week_start)
+            .filter(Q(status=Status.SENT) | Q(attempts__gte=MAX_ATTEMPTS))
+            .values("user")
+        )
         for user in recipients(team).exclude(pk__in=done):
             yield team, user, week_start
 

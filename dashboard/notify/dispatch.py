@@ -43,8 +43,9 @@ def deliver(channel: Channel, message: Message, what: str, attempt: int = 1) -> 
 
 
 def _record(channel: Channel, what: str, attempt: int, status: str, detail: str) -> Delivery:
-    return Delivery.objects.create(team_id=channel.team_id, channel=channel, what=what, status=status,
-                                   attempt=attempt, detail=detail[:DETAIL_MAX])
+    return Delivery.objects.create(
+        team_id=channel.team_id, channel=channel, what=what, status=status, attempt=attempt, detail=detail[:DETAIL_MAX]
+    )
 
 
 def _permanent_failure(channel: Channel, what: str, attempt: int, status: str, detail: str) -> Delivery:

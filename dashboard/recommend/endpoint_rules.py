@@ -19,8 +19,7 @@ from dashboard.recommend.history import Variant, live_variants, p95, summary
 from estimator.catalog import ec2_type, instance_catalog
 
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)  # what SageMaker Serverless Inference accepts
-GRAVITON = {"c5": "c7g", "c6i": "c7g", "c7i": "c7g", "m5": "m6g", "m6i": "m6g", "m7i": "m7g", "r5": "r6g",
-            "r6i": "r6g"}
+GRAVITON = {"c5": "c7g", "c6i": "c7g", "c7i": "c7g", "m5": "m6g", "m6i": "m6g", "m7i": "m7g", "r5": "r6g", "r6i": "r6g"}
 CPU_FAMILIES = ("c6i", "m6i", "r6i")  # x86: a model that ran on a GPU host runs here without a rebuild
 MIN_SAVING_SHARE = 0.05  # proposals saving less than 5 % of the variant's CO2e are noise
 REGION_MIN_SHARE = 0.10
@@ -43,8 +42,12 @@ def demand(variant: Variant) -> dict:
     work = savings.work(variant.hours, variant.instance_type)
     size = variant.size()
     per_instance_gb = variant.hours["memory_util_pct"].fillna(0) / 100 * size["memory_gb"]
-    return {"cpu": p95(work["cpu"]) or 0.0, "gpu": p95(work["gpu"]) or 0.0, "memory_gb": p95(per_instance_gb) or 0.0,
-            "uses_gpu": size["gpus"] > 0 or size["accelerators"] > 0}
+    return {
+        "cpu": p95(work["cpu"]) or 0.0,
+        "gpu": p95(work["gpu"]) or 0.0,
+        "memory_gb": p95(per_instance_gb) or 0.0,
+        "uses_gpu": size["gpus"] > 0 or size["accelerators"] > 0,
+    }
 
 
 def holds(instance_type: str, count: int, need: dict, headroom: float) -> bool:
@@ -52,8 +55,11 @@ def holds(instance_type: str, count: int, need: dict, headroom: float) -> bool:
     devices = max(size["gpus"], size["accelerators"])
     if need["uses_gpu"] and devices == 0:
         return False
-    return (need["cpu"] * headroom <= size["vcpus"] * count and need["gpu"] * headroom <= devices * count
-            and need["memory_gb"] * headroom <= size["memory_gb"])
+    return (
+        need["cpu"] * headroom <= size["vcpus"] * count
+        and need["gpu"] * headroom <= devices * count
+        and need["memory_gb"] * headroom <= size["memory_gb"]
+    )
 
 
 def footprint(variant: Variant, instance_type: str, count, region: str | None = None) -> Saving:
@@ -97,12 +103,25 @@ def draft(  # noqa: PLR0913 - one argument per Draft field it fills
     subject: str = "",
 ) -> Draft:
     hours = variant.hours
-    return Draft(kind=kind, subject=subject or variant.subject, account_id=variant.endpoint["account_id"],
-                 region=variant.region, title=title, proposal=proposal, saving=Saving.difference(now_fp, new_fp),
-                 confidence=confidence, cli_command=cli, endpoint_id=variant.endpoint["id"],
-                 variant_name=variant.config["variant_name"], proposed=proposed, evidence=summary(variant),
-                 evidence_hours=len(hours), evidence_start=hours["hour"].min().to_pydatetime() if len(hours) else None,
-                 evidence_end=hours["hour"].max().to_pydatetime() if len(hours) else None, caveats=caveats)
+    return Draft(
+        kind=kind,
+        subject=subject or variant.subject,
+        account_id=variant.endpoint["account_id"],
+        region=variant.region,
+        title=title,
+        proposal=proposal,
+        saving=Saving.difference(now_fp, new_fp),
+        confidence=confidence,
+        cli_command=cli,
+        endpoint_id=variant.endpoint["id"],
+        variant_name=variant.config["variant_name"],
+        proposed=proposed,
+        evidence=summary(variant),
+        evidence_hours=len(hours),
+        evidence_start=hours["hour"].min().to_pydatetime() if len(hours) else None,
+        evidence_end=hours["hour"].max().to_pydatetime() if len(hours) else None,
+        caveats=caveats,
+    )
 
 
 def idle(variant: Variant, policy, now: datetime) -> Draft | None:
@@ -116,13 +135,20 @@ def idle(variant: Variant, policy, now: datetime) -> Draft | None:
     quiet = all((p95(window[name]) or 0) < 5 for name in ("cpu_util_pct", "gpu_util_pct"))
     name = variant.endpoint["name"]
     now_fp = current(variant)
-    return draft(variant, Kind.IDLE, f"Delete idle endpoint {name}",
-                 f"{name} served no inference in {policy.idle_days} days while {variant.instances:.1f} × "
-                 f"{variant.instance_type} ran. Delete it, or make it asynchronous with scale-to-zero or serverless "
-                 "if it is still needed now and then.", now_fp, Saving(0, 0, 0, 0, 0.0),
-                 Confidence.HIGH if quiet else Confidence.MEDIUM,
-                 commands.delete_endpoint(name, variant.region), {"deleted": True},
-                 "" if quiet else "CPU or GPU showed activity without invocations (batch or health checks?).")
+    return draft(
+        variant,
+        Kind.IDLE,
+        f"Delete idle endpoint {name}",
+        f"{name} served no inference in {policy.idle_days} days while {variant.instances:.1f} × "
+        f"{variant.instance_type} ran. Delete it, or make it asynchronous with scale-to-zero or serverless "
+        "if it is still needed now and then.",
+        now_fp,
+        Saving(0, 0, 0, 0, 0.0),
+        Confidence.HIGH if quiet else Confidence.MEDIUM,
+        commands.delete_endpoint(name, variant.region),
+        {"deleted": True},
+        "" if quiet else "CPU or GPU showed activity without invocations (batch or health checks?).",
+    )
 
 
 def overprovisioned(variant: Variant, policy, now: datetime) -> Draft | None:
@@ -133,15 +159,18 @@ def overprovisioned(variant: Variant, policy, now: datetime) -> Draft | None:
     size = variant.size()
     if (size["gpus"] or size["accelerators"]) and "gpu_util_pct_p95" not in stats:
         return None  # the accelerator's load is unknown (Neuron cores publish no CloudWatch utilization)
-    low = (stats.get("cpu_util_pct_p95", 0) < policy.cpu_p95_max_pct
-           and stats.get("gpu_util_pct_p95", 0) < policy.gpu_p95_max_pct
-           and stats.get("memory_util_pct_p95", 0) < policy.memory_p95_max_pct)
+    low = (
+        stats.get("cpu_util_pct_p95", 0) < policy.cpu_p95_max_pct
+        and stats.get("gpu_util_pct_p95", 0) < policy.gpu_p95_max_pct
+        and stats.get("memory_util_pct_p95", 0) < policy.memory_p95_max_pct
+    )
     if not low:
         return None
     need, headroom = demand(variant), 1 + policy.headroom_pct / 100
     top = max(policy.min_instances, math.ceil(variant.instances - 1e-9))
-    fit = best_fit(variant, family_types(family_of(variant.instance_type)), range(policy.min_instances, top + 1),
-                   need, headroom)
+    fit = best_fit(
+        variant, family_types(family_of(variant.instance_type)), range(policy.min_instances, top + 1), need, headroom
+    )
     if fit is None:
         return None
     instance_type, count, new_fp = fit
@@ -151,46 +180,62 @@ def overprovisioned(variant: Variant, policy, now: datetime) -> Draft | None:
     if not worthwhile(now_fp, Saving.difference(now_fp, new_fp)):
         return None
     name, variant_name = variant.endpoint["name"], variant.config["variant_name"]
-    return draft(variant, Kind.OVERPROVISIONED,
-                 f"Right-size {name}/{variant_name}: {variant.configured_instances} × {variant.instance_type} → "
-                 f"{count} × {instance_type}",
-                 f"p95 utilization over {len(variant.hours)} hours is CPU {stats.get('cpu_util_pct_p95', 0):.0f} %, "
-                 f"GPU {stats.get('gpu_util_pct_p95', 0):.0f} %, memory {stats.get('memory_util_pct_p95', 0):.0f} %. "
-                 f"{count} × {instance_type} holds that load with {policy.headroom_pct:.0f} % headroom.",
-                 now_fp, new_fp, Confidence.HIGH if len(variant.hours) >= 7 * 24 else Confidence.MEDIUM,
-                 commands.update_variant(variant, instance_type, count),
-                 {"instance_type": instance_type, "instance_count": count},
-                 f"Keeps at least {policy.min_instances} instance(s) as the team's policy asks.")
+    return draft(
+        variant,
+        Kind.OVERPROVISIONED,
+        f"Right-size {name}/{variant_name}: {variant.configured_instances} × {variant.instance_type} → "
+        f"{count} × {instance_type}",
+        f"p95 utilization over {len(variant.hours)} hours is CPU {stats.get('cpu_util_pct_p95', 0):.0f} %, "
+        f"GPU {stats.get('gpu_util_pct_p95', 0):.0f} %, memory {stats.get('memory_util_pct_p95', 0):.0f} %. "
+        f"{count} × {instance_type} holds that load with {policy.headroom_pct:.0f} % headroom.",
+        now_fp,
+        new_fp,
+        Confidence.HIGH if len(variant.hours) >= 7 * 24 else Confidence.MEDIUM,
+        commands.update_variant(variant, instance_type, count),
+        {"instance_type": instance_type, "instance_count": count},
+        f"Keeps at least {policy.min_instances} instance(s) as the team's policy asks.",
+    )
 
 
 def underprovisioned(variant: Variant, policy, now: datetime) -> Draft | None:
     """Sustained high utilization: a performance risk, priced as what the next size up would add."""
     if variant.serverless or len(variant.hours) < policy.min_hours:
         return None
-    hot = pd.concat([variant.hours[name] > policy.busy_pct for name in
-                     ("cpu_util_pct", "gpu_util_pct", "memory_util_pct")], axis=1).any(axis=1)
+    hot = pd.concat(
+        [variant.hours[name] > policy.busy_pct for name in ("cpu_util_pct", "gpu_util_pct", "memory_util_pct")], axis=1
+    ).any(axis=1)
     share = 100 * hot.mean()
     if share < policy.busy_hours_pct:
         return None
     count = variant.configured_instances + 1
     now_fp = current(variant)
-    new_fp = footprint(variant, variant.instance_type, variant.hours["instance_hours"] * count / max(
-        variant.configured_instances, 1))
+    new_fp = footprint(
+        variant, variant.instance_type, variant.hours["instance_hours"] * count / max(variant.configured_instances, 1)
+    )
     name, variant_name = variant.endpoint["name"], variant.config["variant_name"]
-    return draft(variant, Kind.UNDERPROVISIONED, f"{name}/{variant_name} runs hot: {share:.0f} % of hours above "
-                 f"{policy.busy_pct:.0f} %",
-                 f"Utilization stayed above {policy.busy_pct:.0f} % in {share:.0f} % of {len(variant.hours)} hours; "
-                 f"latency is at risk. Add an instance ({count} × {variant.instance_type}) or autoscaling. The "
-                 "saving is negative: this costs energy.", now_fp, new_fp, Confidence.MEDIUM,
-                 commands.update_variant(variant, variant.instance_type, count),
-                 {"instance_type": variant.instance_type, "instance_count": count})
+    return draft(
+        variant,
+        Kind.UNDERPROVISIONED,
+        f"{name}/{variant_name} runs hot: {share:.0f} % of hours above {policy.busy_pct:.0f} %",
+        f"Utilization stayed above {policy.busy_pct:.0f} % in {share:.0f} % of {len(variant.hours)} hours; "
+        f"latency is at risk. Add an instance ({count} × {variant.instance_type}) or autoscaling. The "
+        "saving is negative: this costs energy.",
+        now_fp,
+        new_fp,
+        Confidence.MEDIUM,
+        commands.update_variant(variant, variant.instance_type, count),
+        {"instance_type": variant.instance_type, "instance_count": count},
+    )
 
 
 def intermittent(variant: Variant, policy, now: datetime) -> Draft | None:
     """Traffic in few hours of the day: serverless when it fits (no GPU, memory within 6 GB), else async with
     scale-to-zero."""
-    if variant.serverless or variant.endpoint["mode"] in ("async", "serverless") or len(variant.hours) < \
-            policy.min_hours:
+    if (
+        variant.serverless
+        or variant.endpoint["mode"] in ("async", "serverless")
+        or len(variant.hours) < policy.min_hours
+    ):
         return None
     active = variant.hours["invocations"].fillna(0) > 0
     share = 100 * active.mean()
@@ -203,27 +248,57 @@ def intermittent(variant: Variant, policy, now: datetime) -> Draft | None:
     name = variant.endpoint["name"]
     if fits:
         size_mb = next(size for size in SERVERLESS_MEMORY_MB if size >= memory_mb)
-        frame = pd.DataFrame({"instance_type": "", "region": variant.region, "hours": 1.0, "instance_count": 0.0,
-                              "cpu_util_pct": 0.0, "gpu_util_pct": float("nan"), "memory_util_pct": float("nan"),
-                              "invocations": variant.hours["invocations"].fillna(0.0),
-                              "serverless_memory_mb": float(size_mb),
-                              "model_latency_ms": variant.hours["model_latency_us"].fillna(0.0) / 1000})
+        frame = pd.DataFrame(
+            {
+                "instance_type": "",
+                "region": variant.region,
+                "hours": 1.0,
+                "instance_count": 0.0,
+                "cpu_util_pct": 0.0,
+                "gpu_util_pct": float("nan"),
+                "memory_util_pct": float("nan"),
+                "invocations": variant.hours["invocations"].fillna(0.0),
+                "serverless_memory_mb": float(size_mb),
+                "model_latency_ms": variant.hours["model_latency_us"].fillna(0.0) / 1000,
+            }
+        )
         new_fp = savings.monthly(frame, len(variant.hours))
         new_fp.usd = None  # serverless is billed per GB-second of processing, not in this table per hour
-        return draft(variant, Kind.INTERMITTENT, f"Make {name} serverless ({size_mb} MB)",
-                     f"Inferences arrived in {share:.0f} % of {len(variant.hours)} hours. Serverless Inference with "
-                     f"{size_mb} MB bills and draws power only while serving.", now_fp, new_fp, Confidence.MEDIUM,
-                     commands.to_serverless(variant, size_mb), {"serverless_memory_mb": size_mb},
-                     "Cold starts add latency to the first request after a quiet spell.")
-    frame = savings.replay(variant.hours[active], variant.instance_type, variant.instance_type,
-                           variant.hours.loc[active, "instance_hours"], variant.region)
+        return draft(
+            variant,
+            Kind.INTERMITTENT,
+            f"Make {name} serverless ({size_mb} MB)",
+            f"Inferences arrived in {share:.0f} % of {len(variant.hours)} hours. Serverless Inference with "
+            f"{size_mb} MB bills and draws power only while serving.",
+            now_fp,
+            new_fp,
+            Confidence.MEDIUM,
+            commands.to_serverless(variant, size_mb),
+            {"serverless_memory_mb": size_mb},
+            "Cold starts add latency to the first request after a quiet spell.",
+        )
+    frame = savings.replay(
+        variant.hours[active],
+        variant.instance_type,
+        variant.instance_type,
+        variant.hours.loc[active, "instance_hours"],
+        variant.region,
+    )
     new_fp = savings.monthly(frame, len(variant.hours))
-    return draft(variant, Kind.INTERMITTENT, f"Make {name} asynchronous with scale-to-zero",
-                 f"Inferences arrived in {share:.0f} % of {len(variant.hours)} hours"
-                 f"{' and it needs a GPU' if need['uses_gpu'] else ''}. Asynchronous inference can scale to zero "
-                 "instances between bursts.", now_fp, new_fp, Confidence.LOW,
-                 commands.to_async(variant), {"mode": "async"},
-                 "Callers must accept asynchronous responses (results in S3); scaling up from zero takes minutes.")
+    return draft(
+        variant,
+        Kind.INTERMITTENT,
+        f"Make {name} asynchronous with scale-to-zero",
+        f"Inferences arrived in {share:.0f} % of {len(variant.hours)} hours"
+        f"{' and it needs a GPU' if need['uses_gpu'] else ''}. Asynchronous inference can scale to zero "
+        "instances between bursts.",
+        now_fp,
+        new_fp,
+        Confidence.LOW,
+        commands.to_async(variant),
+        {"mode": "async"},
+        "Callers must accept asynchronous responses (results in S3); scaling up from zero takes minutes.",
+    )
 
 
 def gpu_unused(variant: Variant, policy, now: datetime) -> Draft | None:
@@ -247,14 +322,21 @@ def gpu_unused(variant: Variant, policy, now: datetime) -> Draft | None:
     if not worthwhile(now_fp, Saving.difference(now_fp, new_fp)):
         return None
     name, variant_name = variant.endpoint["name"], variant.config["variant_name"]
-    return draft(variant, Kind.GPU_UNUSED, f"{name}/{variant_name}: GPU at p95 {gpu:.1f} % → {count} × {instance_type}",
-                 f"The {variant.instance_type} GPU stayed under {policy.gpu_unused_pct:.0f} % (p95 {gpu:.1f} %) over "
-                 f"{len(variant.hours)} hours. {count} × {instance_type} holds the CPU and memory load; "
-                 "ml.inf2.xlarge (Inferentia) is the alternative for models compiled with the Neuron SDK.",
-                 now_fp, new_fp, Confidence.LOW, commands.update_variant(variant, instance_type, count),
-                 {"instance_type": instance_type, "instance_count": count},
-                 "Load-test on CPU first: latency on CPU can be several times higher. Inferentia needs the model "
-                 "compiled with AWS Neuron.")
+    return draft(
+        variant,
+        Kind.GPU_UNUSED,
+        f"{name}/{variant_name}: GPU at p95 {gpu:.1f} % → {count} × {instance_type}",
+        f"The {variant.instance_type} GPU stayed under {policy.gpu_unused_pct:.0f} % (p95 {gpu:.1f} %) over "
+        f"{len(variant.hours)} hours. {count} × {instance_type} holds the CPU and memory load; "
+        "ml.inf2.xlarge (Inferentia) is the alternative for models compiled with the Neuron SDK.",
+        now_fp,
+        new_fp,
+        Confidence.LOW,
+        commands.update_variant(variant, instance_type, count),
+        {"instance_type": instance_type, "instance_count": count},
+        "Load-test on CPU first: latency on CPU can be several times higher. Inferentia needs the model "
+        "compiled with AWS Neuron.",
+    )
 
 
 def silicon(variant: Variant, policy, now: datetime) -> Draft | None:
@@ -273,11 +355,19 @@ def silicon(variant: Variant, policy, now: datetime) -> Draft | None:
         return None
     name, variant_name = variant.endpoint["name"], variant.config["variant_name"]
     count = variant.configured_instances
-    return draft(variant, Kind.SILICON, f"Move {name}/{variant_name} to Graviton: {variant.instance_type} → {target}",
-                 f"{target} (AWS Graviton, Arm) has the same vCPUs and memory as {variant.instance_type} and draws "
-                 "less power for the same work.", now_fp, new_fp, Confidence.MEDIUM,
-                 commands.update_variant(variant, target, count), {"instance_type": target, "instance_count": count},
-                 "The container image must be built for arm64 (linux/arm64).")
+    return draft(
+        variant,
+        Kind.SILICON,
+        f"Move {name}/{variant_name} to Graviton: {variant.instance_type} → {target}",
+        f"{target} (AWS Graviton, Arm) has the same vCPUs and memory as {variant.instance_type} and draws "
+        "less power for the same work.",
+        now_fp,
+        new_fp,
+        Confidence.MEDIUM,
+        commands.update_variant(variant, target, count),
+        {"instance_type": target, "instance_count": count},
+        "The container image must be built for arm64 (linux/arm64).",
+    )
 
 
 def region(variant: Variant, policy, now: datetime) -> Draft | None:
@@ -292,11 +382,19 @@ def region(variant: Variant, policy, now: datetime) -> Draft | None:
     if saved.co2e_kg <= REGION_MIN_SHARE * now_fp.co2e_kg:
         return None
     name, variant_name = variant.endpoint["name"], variant.config["variant_name"]
-    return draft(variant, Kind.REGION, f"Serve {name}/{variant_name} from {best} instead of {variant.region}",
-                 f"The same {variant.instance_type} hours in {best} emit {100 * saved.co2e_kg / now_fp.co2e_kg:.0f} % "
-                 "less CO2e (grid carbon intensity).", now_fp, new_fp, Confidence.MEDIUM,
-                 commands.redeploy_in_region(variant, best), {"region": best},
-                 "Moving a region changes latency for callers and where data is processed (data residency).")
+    return draft(
+        variant,
+        Kind.REGION,
+        f"Serve {name}/{variant_name} from {best} instead of {variant.region}",
+        f"The same {variant.instance_type} hours in {best} emit {100 * saved.co2e_kg / now_fp.co2e_kg:.0f} % "
+        "less CO2e (grid carbon intensity).",
+        now_fp,
+        new_fp,
+        Confidence.MEDIUM,
+        commands.redeploy_in_region(variant, best),
+        {"region": best},
+        "Moving a region changes latency for callers and where data is processed (data residency).",
+    )
 
 
 VARIANT_RULES = (idle, overprovisioned, underprovisioned, intermittent, gpu_unused, silicon, region)
@@ -306,11 +404,16 @@ def consolidation(variants: list[Variant], policy, now: datetime) -> list[Draft]
     """Several low-traffic single-model CPU endpoints in one account and region → one multi-model endpoint."""
     groups: dict[tuple[int, str], list[Variant]] = defaultdict(list)
     for variant in variants:
-        small = (not variant.serverless and variant.endpoint["mode"] == "realtime"
-                 and variant.config["model_mode"] in ("", "SingleModel") and variant.variants_in_endpoint == 1
-                 and len(variant.hours) >= policy.min_hours and not demand(variant)["uses_gpu"]
-                 and variant.hours["invocations"].fillna(0).mean() < policy.consolidation_max_invocations_per_hour
-                 and variant.hours["invocations"].fillna(0).sum() > 0)
+        small = (
+            not variant.serverless
+            and variant.endpoint["mode"] == "realtime"
+            and variant.config["model_mode"] in ("", "SingleModel")
+            and variant.variants_in_endpoint == 1
+            and len(variant.hours) >= policy.min_hours
+            and not demand(variant)["uses_gpu"]
+            and variant.hours["invocations"].fillna(0).mean() < policy.consolidation_max_invocations_per_hour
+            and variant.hours["invocations"].fillna(0).sum() > 0
+        )
         if small:
             groups[(variant.endpoint["account_id"], variant.region)].append(variant)
     return [d for members in groups.values() if len(members) >= 2 if (d := _consolidate(members, policy))]
@@ -318,16 +421,23 @@ def consolidation(variants: list[Variant], policy, now: datetime) -> list[Draft]
 
 def _consolidate(members: list[Variant], policy) -> Draft | None:
     headroom = 1 + policy.headroom_pct / 100
-    frames = [savings.work(m.hours, m.instance_type).assign(hour=m.hours["hour"].to_numpy(),
-                                                             invocations=m.hours["invocations"].fillna(0).to_numpy())
-              for m in members]
+    frames = [
+        savings.work(m.hours, m.instance_type).assign(
+            hour=m.hours["hour"].to_numpy(), invocations=m.hours["invocations"].fillna(0).to_numpy()
+        )
+        for m in members
+    ]
     combined = pd.concat(frames).groupby("hour").sum()
     memory = sum(demand(m)["memory_gb"] for m in members)  # every model loaded at once
     need = {"cpu": p95(combined["cpu"]) or 0.0, "gpu": 0.0, "memory_gb": memory, "uses_gpu": False}
     families = pd.Series([family_of(m.instance_type) for m in members]).value_counts().index
     types = [t for family in families for t in family_types(family)]
-    options = [(t, n) for t in types for n in range(policy.min_instances, policy.min_instances + 4)
-               if holds(t, n, need, headroom)]
+    options = [
+        (t, n)
+        for t in types
+        for n in range(policy.min_instances, policy.min_instances + 4)
+        if holds(t, n, need, headroom)
+    ]
     if not options:
         return None
     region = members[0].region
@@ -335,40 +445,63 @@ def _consolidate(members: list[Variant], policy) -> Draft | None:
 
     def proposal_footprint(instance_type: str, count: int) -> Saving:
         size = savings.capacity(instance_type)
-        frame = pd.DataFrame({"instance_type": instance_type, "region": region, "hours": 1.0,
-                              "instance_count": float(count),
-                              "cpu_util_pct": (100 * combined["cpu"] / (size["vcpus"] * count)).clip(upper=100)
-                              .to_numpy(),
-                              "memory_util_pct": min(100.0, 100 * memory / size["memory_gb"]),
-                              "gpu_util_pct": float("nan"), "invocations": combined["invocations"].to_numpy()})
+        frame = pd.DataFrame(
+            {
+                "instance_type": instance_type,
+                "region": region,
+                "hours": 1.0,
+                "instance_count": float(count),
+                "cpu_util_pct": (100 * combined["cpu"] / (size["vcpus"] * count)).clip(upper=100).to_numpy(),
+                "memory_util_pct": min(100.0, 100 * memory / size["memory_gb"]),
+                "gpu_util_pct": float("nan"),
+                "invocations": combined["invocations"].to_numpy(),
+            }
+        )
         return savings.monthly(frame, observed)
 
-    new_fp, count, instance_type = min(((proposal_footprint(t, n), n, t) for t, n in options),
-                                       key=lambda option: (option[0].co2e_kg, option[1]))
+    new_fp, count, instance_type = min(
+        ((proposal_footprint(t, n), n, t) for t, n in options), key=lambda option: (option[0].co2e_kg, option[1])
+    )
     now_fp = _sum([current(m) for m in members])
     saved = Saving.difference(now_fp, new_fp)
     if not worthwhile(now_fp, saved):
         return None
     names = sorted(m.endpoint["name"] for m in members)
     account = members[0].endpoint["account__account_id"]
-    return Draft(kind=Kind.CONSOLIDATION, subject=f"consolidation:{account}/{region}",
-                 account_id=members[0].endpoint["account_id"], region=region,
-                 title=f"Consolidate {len(members)} small endpoints in {region} into one multi-model endpoint",
-                 proposal=f"{', '.join(names)} each serve little traffic on their own instances. One multi-model "
-                 f"endpoint on {count} × {instance_type} holds their combined p95 CPU load and all their models' "
-                 "memory at once.", saving=saved, confidence=Confidence.LOW,
-                 cli_command=commands.consolidate(names, instance_type, count, region),
-                 proposed={"deleted_endpoints": names, "instance_type": instance_type, "instance_count": count},
-                 evidence={"endpoints": names, "combined_cpu_p95_vcpus": round(need["cpu"], 2),
-                           "models_memory_gb": round(memory, 2), "hours": observed},
-                 evidence_hours=observed, caveats="Multi-model endpoints need models that share one serving "
-                 "container (framework and version); the first request to a model loads it.")
+    return Draft(
+        kind=Kind.CONSOLIDATION,
+        subject=f"consolidation:{account}/{region}",
+        account_id=members[0].endpoint["account_id"],
+        region=region,
+        title=f"Consolidate {len(members)} small endpoints in {region} into one multi-model endpoint",
+        proposal=f"{', '.join(names)} each serve little traffic on their own instances. One multi-model "
+        f"endpoint on {count} × {instance_type} holds their combined p95 CPU load and all their models' "
+        "memory at once.",
+        saving=saved,
+        confidence=Confidence.LOW,
+        cli_command=commands.consolidate(names, instance_type, count, region),
+        proposed={"deleted_endpoints": names, "instance_type": instance_type, "instance_count": count},
+        evidence={
+            "endpoints": names,
+            "combined_cpu_p95_vcpus": round(need["cpu"], 2),
+            "models_memory_gb": round(memory, 2),
+            "hours": observed,
+        },
+        evidence_hours=observed,
+        caveats="Multi-model endpoints need models that share one serving "
+        "container (framework and version); the first request to a model loads it.",
+    )
 
 
 def _sum(parts: list[Saving]) -> Saving:
     usd = None if any(p.usd is None for p in parts) else sum(p.usd for p in parts)
-    return Saving(sum(p.kwh for p in parts), sum(p.co2e_kg for p in parts), sum(p.co2e_kg_low for p in parts),
-                  sum(p.co2e_kg_high for p in parts), usd)
+    return Saving(
+        sum(p.kwh for p in parts),
+        sum(p.co2e_kg for p in parts),
+        sum(p.co2e_kg_low for p in parts),
+        sum(p.co2e_kg_high for p in parts),
+        usd,
+    )
 
 
 def endpoint_drafts(team, policy, now: datetime) -> list[Draft]:
@@ -376,8 +509,12 @@ def endpoint_drafts(team, policy, now: datetime) -> list[Draft]:
     lookback = pd.Timestamp(now - timedelta(days=policy.lookback_days))
     drafts = []
     for variant in variants:
-        recent = Variant(variant.endpoint, variant.config, variant.since(lookback).reset_index(drop=True),
-                         variant.variants_in_endpoint)
+        recent = Variant(
+            variant.endpoint,
+            variant.config,
+            variant.since(lookback).reset_index(drop=True),
+            variant.variants_in_endpoint,
+        )
         if not variant.serverless and variant.instance_type and not _known(variant.instance_type):
             continue  # no capacity to size against; the estimator's fallback covers the footprint
         for rule in VARIANT_RULES:
@@ -386,8 +523,11 @@ def endpoint_drafts(team, policy, now: datetime) -> list[Draft]:
                 drafts.append(found)
     idle_ids = {d.endpoint_id for d in drafts if d.kind == Kind.IDLE}
     drafts = [d for d in drafts if d.kind == Kind.IDLE or d.endpoint_id not in idle_ids]  # delete first
-    candidates = [Variant(v.endpoint, v.config, v.since(lookback).reset_index(drop=True), v.variants_in_endpoint)
-                  for v in variants if v.endpoint["id"] not in idle_ids and (v.serverless or _known(v.instance_type))]
+    candidates = [
+        Variant(v.endpoint, v.config, v.since(lookback).reset_index(drop=True), v.variants_in_endpoint)
+        for v in variants
+        if v.endpoint["id"] not in idle_ids and (v.serverless or _known(v.instance_type))
+    ]
     return drafts + consolidation(candidates, policy, now)
 
 

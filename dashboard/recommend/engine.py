@@ -45,14 +45,28 @@ def drafts_for(team: Team, policy: TeamPolicy, now: datetime) -> list[Draft]:
 
 def _fields(draft: Draft, now: datetime) -> dict:
     saving = draft.saving
-    return {"account_id": draft.account_id, "region": draft.region, "endpoint_id": draft.endpoint_id,
-            "variant_name": draft.variant_name, "title": draft.title, "proposal": draft.proposal,
-            "proposed": draft.proposed, "evidence": draft.evidence, "evidence_hours": draft.evidence_hours,
-            "evidence_start": draft.evidence_start, "evidence_end": draft.evidence_end,
-            "monthly_kwh_saved": saving.kwh, "monthly_co2e_kg_saved": saving.co2e_kg,
-            "monthly_co2e_kg_saved_low": saving.co2e_kg_low, "monthly_co2e_kg_saved_high": saving.co2e_kg_high,
-            "monthly_usd_saved": saving.usd, "confidence": draft.confidence, "caveats": draft.caveats,
-            "cli_command": draft.cli_command, "computed_at": now}
+    return {
+        "account_id": draft.account_id,
+        "region": draft.region,
+        "endpoint_id": draft.endpoint_id,
+        "variant_name": draft.variant_name,
+        "title": draft.title,
+        "proposal": draft.proposal,
+        "proposed": draft.proposed,
+        "evidence": draft.evidence,
+        "evidence_hours": draft.evidence_hours,
+        "evidence_start": draft.evidence_start,
+        "evidence_end": draft.evidence_end,
+        "monthly_kwh_saved": saving.kwh,
+        "monthly_co2e_kg_saved": saving.co2e_kg,
+        "monthly_co2e_kg_saved_low": saving.co2e_kg_low,
+        "monthly_co2e_kg_saved_high": saving.co2e_kg_high,
+        "monthly_usd_saved": saving.usd,
+        "confidence": draft.confidence,
+        "caveats": draft.caveats,
+        "cli_command": draft.cli_command,
+        "computed_at": now,
+    }
 
 
 def recompute(team: Team, now: datetime | None = None) -> Outcome:
@@ -81,7 +95,8 @@ def _upsert(team: Team, rec: Recommendation | None, draft: Draft, now: datetime,
     for name, value in fields.items():
         setattr(rec, name, value)
     if rec.status in (Status.RESOLVED, Status.WITHDRAWN) or (
-            rec.status == Status.SNOOZED and rec.snoozed_until and rec.snoozed_until <= now.date()):
+        rec.status == Status.SNOOZED and rec.snoozed_until and rec.snoozed_until <= now.date()
+    ):
         rec.status, rec.snoozed_until, rec.resolved_at = Status.OPEN, None, None
         outcome.reopened += 1
     rec.save()
@@ -108,14 +123,24 @@ class CurrentState:
 
     @classmethod
     def of(cls, team: Team) -> CurrentState:
-        endpoints = {e["id"]: e for e in Endpoint.objects.filter(account__team=team).values(
-            "id", "name", "deleted_at", "mode", "capture_enabled", "capture_pct")}
-        configs = {(c["endpoint_id"], c["variant_name"]): c for c in VariantConfig.objects.filter(
-            endpoint__account__team=team, valid_to__isnull=True).values(
-            "endpoint_id", "variant_name", "instance_type", "initial_instance_count", "serverless_memory_mb")}
+        endpoints = {
+            e["id"]: e
+            for e in Endpoint.objects.filter(account__team=team).values(
+                "id", "name", "deleted_at", "mode", "capture_enabled", "capture_pct"
+            )
+        }
+        configs = {
+            (c["endpoint_id"], c["variant_name"]): c
+            for c in VariantConfig.objects.filter(endpoint__account__team=team, valid_to__isnull=True).values(
+                "endpoint_id", "variant_name", "instance_type", "initial_instance_count", "serverless_memory_mb"
+            )
+        }
         latest = {}
-        for row in (LogGroupSnapshot.objects.filter(account__team=team).order_by("day")
-                    .values("account__account_id", "region", "name", "retention_days")):
+        for row in (
+            LogGroupSnapshot.objects.filter(account__team=team)
+            .order_by("day")
+            .values("account__account_id", "region", "name", "retention_days")
+        ):
             latest[(row["account__account_id"], row["region"], row["name"])] = row["retention_days"]
         return cls(endpoints, configs, latest)
 
@@ -125,21 +150,22 @@ class CurrentState:
             names = {e["name"]: e for e in self.endpoints.values()}
             return all(names.get(n) is None or names[n]["deleted_at"] for n in proposed["deleted_endpoints"])
         if proposed.get("deleted"):
-            return endpoint is None or endpoint["deleted_at"] is not None or endpoint["mode"] in ("async",
-                                                                                                  "serverless")
+            return endpoint is None or endpoint["deleted_at"] is not None or endpoint["mode"] in ("async", "serverless")
         if "retention_days" in proposed:
             account, region, name = rec.subject.removeprefix("log-group:").split("/", 2)
             retention = self.retention.get((account, region, name))
             return retention is not None and retention <= proposed["retention_days"]
         if "capture_pct" in proposed:
-            return endpoint is not None and (not endpoint["capture_enabled"] or (endpoint["capture_pct"] or 0)
-                                             <= proposed["capture_pct"])
+            return endpoint is not None and (
+                not endpoint["capture_enabled"] or (endpoint["capture_pct"] or 0) <= proposed["capture_pct"]
+            )
         config = self.configs.get((rec.endpoint_id, rec.variant_name))
         if endpoint is None or config is None:
             return False
         if "instance_type" in proposed:
-            return (config["instance_type"] == proposed["instance_type"]
-                    and (config["initial_instance_count"] or 0) <= proposed.get("instance_count", 10 ** 6))
+            return config["instance_type"] == proposed["instance_type"] and (
+                config["initial_instance_count"] or 0
+            ) <= proposed.get("instance_count", 10**6)
         if "serverless_memory_mb" in proposed:
             return config["serverless_memory_mb"] is not None
         if proposed.get("mode") == "async":

@@ -14,13 +14,44 @@ import pandas as pd
 from collectors.models import Endpoint, VariantConfig, VariantHour
 from dashboard.recommend.savings import capacity
 
-HOUR_FIELDS = ("endpoint_id", "variant_name", "hour", "instance_type", "instance_hours", "cpu_util_pct",
-               "gpu_util_pct", "memory_util_pct", "invocations", "model_latency_us")
-ENDPOINT_FIELDS = ("id", "name", "region", "mode", "status", "tags", "account_id", "account__account_id",
-                   "capture_enabled", "capture_pct", "capture_destination")
-CONFIG_FIELDS = ("endpoint_id", "variant_name", "valid_from", "instance_type", "initial_instance_count",
-                 "current_instance_count", "serverless_memory_mb", "model_mode", "model_name", "accelerator_type",
-                 "endpoint_config_name")
+HOUR_FIELDS = (
+    "endpoint_id",
+    "variant_name",
+    "hour",
+    "instance_type",
+    "instance_hours",
+    "cpu_util_pct",
+    "gpu_util_pct",
+    "memory_util_pct",
+    "invocations",
+    "model_latency_us",
+)
+ENDPOINT_FIELDS = (
+    "id",
+    "name",
+    "region",
+    "mode",
+    "status",
+    "tags",
+    "account_id",
+    "account__account_id",
+    "capture_enabled",
+    "capture_pct",
+    "capture_destination",
+)
+CONFIG_FIELDS = (
+    "endpoint_id",
+    "variant_name",
+    "valid_from",
+    "instance_type",
+    "initial_instance_count",
+    "current_instance_count",
+    "serverless_memory_mb",
+    "model_mode",
+    "model_name",
+    "accelerator_type",
+    "endpoint_config_name",
+)
 
 
 @dataclass
@@ -72,9 +103,13 @@ def p95(values: pd.Series) -> float | None:
 def summary(variant: Variant) -> dict:
     """The evidence every endpoint rule shows: hours, traffic and p50/p95 of each normalised utilization."""
     hours = variant.hours
-    out = {"hours": len(hours), "instance_type": variant.instance_type, "mean_instances": round(variant.instances, 2),
-           "invocations": float(hours["invocations"].fillna(0).sum()),
-           "active_hours": int((hours["invocations"].fillna(0) > 0).sum())}
+    out = {
+        "hours": len(hours),
+        "instance_type": variant.instance_type,
+        "mean_instances": round(variant.instances, 2),
+        "invocations": float(hours["invocations"].fillna(0).sum()),
+        "active_hours": int((hours["invocations"].fillna(0) > 0).sum()),
+    }
     for name in ("cpu_util_pct", "gpu_util_pct", "memory_util_pct"):
         values = hours[name].dropna()
         if len(values):
@@ -85,10 +120,15 @@ def summary(variant: Variant) -> dict:
 
 def live_variants(team, lookback_days: int, now: datetime) -> list[Variant]:
     """Every variant of the team's endpoints that still exist, with its hours on its current configuration."""
-    endpoints = {e["id"]: e for e in Endpoint.objects.filter(account__team=team, deleted_at__isnull=True)
-                 .values(*ENDPOINT_FIELDS)}
-    configs = list(VariantConfig.objects.filter(endpoint_id__in=list(endpoints), valid_to__isnull=True)
-                   .values(*CONFIG_FIELDS).order_by("endpoint_id", "variant_name"))
+    endpoints = {
+        e["id"]: e
+        for e in Endpoint.objects.filter(account__team=team, deleted_at__isnull=True).values(*ENDPOINT_FIELDS)
+    }
+    configs = list(
+        VariantConfig.objects.filter(endpoint_id__in=list(endpoints), valid_to__isnull=True)
+        .values(*CONFIG_FIELDS)
+        .order_by("endpoint_id", "variant_name")
+    )
     start = now - timedelta(days=lookback_days)
     rows = VariantHour.objects.filter(endpoint_id__in=list(endpoints), hour__gte=start).values(*HOUR_FIELDS)
     hours = pd.DataFrame.from_records(list(rows), columns=HOUR_FIELDS)
@@ -99,6 +139,12 @@ def live_variants(team, lookback_days: int, now: datetime) -> list[Variant]:
     for config in configs:
         frame = grouped.get((config["endpoint_id"], config["variant_name"]), hours.iloc[0:0])
         on_config = frame[frame["instance_type"] == config["instance_type"]].sort_values("hour")
-        variants.append(Variant(endpoints[config["endpoint_id"]], config, on_config.reset_index(drop=True),
-                                per_endpoint.get(config["endpoint_id"], 1)))
+        variants.append(
+            Variant(
+                endpoints[config["endpoint_id"]],
+                config,
+                on_config.reset_index(drop=True),
+                per_endpoint.get(config["endpoint_id"], 1),
+            )
+        )
     return variants

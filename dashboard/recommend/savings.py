@@ -22,23 +22,30 @@ GIB = 1 << 30
 def capacity(instance_type: str) -> dict:
     """vCPUs, GPUs (or accelerators) and memory (GB) of one instance."""
     row = hardware(instance_type)
-    return {"vcpus": float(row["vcpus"]), "gpus": float(row["gpu_count"] or 0),
-            "accelerators": float(row["accelerator_count"] or 0), "memory_gb": float(row["memory_gb"])}
+    return {
+        "vcpus": float(row["vcpus"]),
+        "gpus": float(row["gpu_count"] or 0),
+        "accelerators": float(row["accelerator_count"] or 0),
+        "memory_gb": float(row["memory_gb"]),
+    }
 
 
 def work(hours: pd.DataFrame, instance_type: str) -> pd.DataFrame:
     """Per hour: vCPUs, GPUs and GB of memory actually busy, from normalised utilization and instances."""
     size = capacity(instance_type)
     instances = hours["instance_hours"]
-    return pd.DataFrame({
-        "cpu": hours["cpu_util_pct"].fillna(0) / 100 * size["vcpus"] * instances,
-        "gpu": hours["gpu_util_pct"].fillna(0) / 100 * max(size["gpus"], size["accelerators"]) * instances,
-        "memory_gb": hours["memory_util_pct"].fillna(0) / 100 * size["memory_gb"] * instances,
-    })
+    return pd.DataFrame(
+        {
+            "cpu": hours["cpu_util_pct"].fillna(0) / 100 * size["vcpus"] * instances,
+            "gpu": hours["gpu_util_pct"].fillna(0) / 100 * max(size["gpus"], size["accelerators"]) * instances,
+            "memory_gb": hours["memory_util_pct"].fillna(0) / 100 * size["memory_gb"] * instances,
+        }
+    )
 
 
-def replay(hours: pd.DataFrame, current_type: str, proposed_type: str, instances: pd.Series | float,
-           region: str) -> pd.DataFrame:
+def replay(
+    hours: pd.DataFrame, current_type: str, proposed_type: str, instances: pd.Series | float, region: str
+) -> pd.DataFrame:
     """The estimator's input for these hours run on ``instances`` x ``proposed_type``."""
     busy = work(hours, current_type)
     size = capacity(proposed_type)
@@ -46,16 +53,24 @@ def replay(hours: pd.DataFrame, current_type: str, proposed_type: str, instances
     units = count.where(count > 0)
 
     def pct(amount, per_instance):
-        return (100 * amount / (per_instance * units)).clip(upper=100) if per_instance else pd.Series(np.nan,
-                                                                                                    index=hours.index)
+        return (
+            (100 * amount / (per_instance * units)).clip(upper=100)
+            if per_instance
+            else pd.Series(np.nan, index=hours.index)
+        )
 
-    return pd.DataFrame({
-        "instance_type": proposed_type, "region": region, "hours": 1.0, "instance_count": count.astype(float),
-        "cpu_util_pct": pct(busy["cpu"], size["vcpus"]).fillna(0.0),
-        "gpu_util_pct": pct(busy["gpu"], max(size["gpus"], size["accelerators"])),
-        "memory_util_pct": pct(busy["memory_gb"], size["memory_gb"]),
-        "invocations": hours["invocations"].astype(float),
-    })
+    return pd.DataFrame(
+        {
+            "instance_type": proposed_type,
+            "region": region,
+            "hours": 1.0,
+            "instance_count": count.astype(float),
+            "cpu_util_pct": pct(busy["cpu"], size["vcpus"]).fillna(0.0),
+            "gpu_util_pct": pct(busy["gpu"], max(size["gpus"], size["accelerators"])),
+            "memory_util_pct": pct(busy["memory_gb"], size["memory_gb"]),
+            "invocations": hours["invocations"].astype(float),
+        }
+    )
 
 
 def monthly(frame: pd.DataFrame, observed_hours: int) -> Saving:
@@ -67,20 +82,34 @@ def monthly(frame: pd.DataFrame, observed_hours: int) -> Saving:
     embodied = out["embodied_co2e_kg"].sum()
     hourly = prices.hourly_usd(frame["instance_type"], frame["region"]).to_numpy(dtype=float)
     cost = (hourly * frame["instance_count"].to_numpy(dtype=float)).sum()
-    return Saving(kwh=float(out["energy_kwh"].sum() * scale),
-                  co2e_kg=float((out["co2e_kg"].sum() + embodied) * scale),
-                  co2e_kg_low=float((out["co2e_kg_low"].sum() + embodied) * scale),
-                  co2e_kg_high=float((out["co2e_kg_high"].sum() + embodied) * scale),
-                  usd=None if np.isnan(hourly).any() else float(cost * scale))
+    return Saving(
+        kwh=float(out["energy_kwh"].sum() * scale),
+        co2e_kg=float((out["co2e_kg"].sum() + embodied) * scale),
+        co2e_kg_low=float((out["co2e_kg_low"].sum() + embodied) * scale),
+        co2e_kg_high=float((out["co2e_kg_high"].sum() + embodied) * scale),
+        usd=None if np.isnan(hourly).any() else float(cost * scale),
+    )
 
 
 def storage_monthly(service: str, storage_class: str, stored_bytes: float, region: str) -> Saving:
     """A month of keeping ``stored_bytes`` (``service`` "logs" or "s3"): energy, CO2e and list price."""
-    frame = pd.DataFrame([{"service": service, "storage_class": storage_class or "STANDARD",
-                           "stored_bytes": float(stored_bytes), "hours": float(HOURS_PER_MONTH),
-                           "region": region}])
+    frame = pd.DataFrame(
+        [
+            {
+                "service": service,
+                "storage_class": storage_class or "STANDARD",
+                "stored_bytes": float(stored_bytes),
+                "hours": float(HOURS_PER_MONTH),
+                "region": region,
+            }
+        ]
+    )
     out = estimator.estimate_storage(frame).iloc[0]
     price = prices.storage_usd_per_gb_month(service, storage_class or "STANDARD", region)
-    return Saving(kwh=float(out["storage_kwh"]), co2e_kg=float(out["co2e_kg"]), co2e_kg_low=float(out["co2e_kg_low"]),
-                  co2e_kg_high=float(out["co2e_kg_high"]),
-                  usd=None if price is None else float(price * stored_bytes / GIB))
+    return Saving(
+        kwh=float(out["storage_kwh"]),
+        co2e_kg=float(out["co2e_kg"]),
+        co2e_kg_low=float(out["co2e_kg_low"]),
+        co2e_kg_high=float(out["co2e_kg_high"]),
+        usd=None if price is None else float(price * stored_bytes / GIB),
+    )

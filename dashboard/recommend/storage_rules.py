@@ -38,14 +38,54 @@ SAMPLING_FLAG_PCT = 100  # the sampling rule fires on endpoints capturing every 
 ENDPOINT_LOG_PREFIX = "/aws/sagemaker/Endpoints/"
 DEFAULT_LOG_CLASS = "STANDARD"  # what CloudWatch Logs uses when DescribeLogGroups omits logGroupClass
 # The values PutRetentionPolicy accepts for retentionInDays.
-RETENTION_VALUES = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                    3288, 3653)
+RETENTION_VALUES = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 SHORTHAND_SPECIAL = set(",=[]{}\"' ")  # characters that would break the CLI's shorthand syntax
 VARIANTS_FILE = "production-variants.json"
-LOG_FIELDS = ("account_id", "region", "name", "day", "stored_bytes", "retention_days", "log_group_class",
-              "created_time")
-ENDPOINT_FIELDS = ("id", "account_id", "region", "name", "config_name", "capture_enabled", "capture_pct",
-                   "capture_destination", "created_time", "deleted_at")
+LOG_FIELDS = (
+    "account_id",
+    "region",
+    "name",
+    "day",
+    "stored_bytes",
+    "retention_days",
+    "log_group_class",
+    "created_time",
+)
+ENDPOINT_FIELDS = (
+    "id",
+    "account_id",
+    "region",
+    "name",
+    "config_name",
+    "capture_enabled",
+    "capture_pct",
+    "capture_destination",
+    "created_time",
+    "deleted_at",
+)
 
 
 def storage_drafts(team, policy, now: datetime) -> list[Draft]:
@@ -55,9 +95,11 @@ def storage_drafts(team, policy, now: datetime) -> list[Draft]:
         return []
     endpoints = list(Endpoint.objects.filter(account__team=team).only(*ENDPOINT_FIELDS).order_by("pk"))
     prefixes = capture_prefixes(team, endpoints, now)
-    return [*log_retention_drafts(log_groups(team, now), endpoints, accounts, policy, now),
-            *capture_sampling_drafts(endpoints, prefixes, policy),
-            *capture_lifecycle_drafts(endpoints, prefixes, accounts, policy, now)]
+    return [
+        *log_retention_drafts(log_groups(team, now), endpoints, accounts, policy, now),
+        *capture_sampling_drafts(endpoints, prefixes, policy),
+        *capture_lifecycle_drafts(endpoints, prefixes, accounts, policy, now),
+    ]
 
 
 def proposed_retention(policy_days: int) -> int | None:
@@ -76,22 +118,30 @@ def _gib(value: float) -> float:
 
 # --- log groups ---------------------------------------------------------------------------------------------------
 
+
 def log_groups(team, now: datetime) -> list[list[dict]]:
     """Each log group present on its account/region's latest snapshot day (up to ``now``), as its snapshots of
     the last ``LOOKBACK_DAYS`` days, oldest first; the last one is the group as it is now. Two queries."""
     today = now.date()
-    places = {(row["account_id"], row["region"]): row["last"] for row in
-              LogGroupSnapshot.objects.filter(account__team=team, day__lte=today)
-              .values("account_id", "region").annotate(last=Max("day")).order_by()}
+    places = {
+        (row["account_id"], row["region"]): row["last"]
+        for row in LogGroupSnapshot.objects.filter(account__team=team, day__lte=today)
+        .values("account_id", "region")
+        .annotate(last=Max("day"))
+        .order_by()
+    }
     if not places:
         return []
     window = Q()
     for (account_pk, region), last in places.items():
-        window |= Q(account_id=account_pk, region=region, day__gte=last - timedelta(days=LOOKBACK_DAYS),
-                    day__lte=last)
+        window |= Q(account_id=account_pk, region=region, day__gte=last - timedelta(days=LOOKBACK_DAYS), day__lte=last)
     groups: dict[tuple, list[dict]] = defaultdict(list)
-    for row in (LogGroupSnapshot.objects.filter(account__team=team).filter(window).values(*LOG_FIELDS)
-                .order_by("account_id", "region", "name", "day")):
+    for row in (
+        LogGroupSnapshot.objects.filter(account__team=team)
+        .filter(window)
+        .values(*LOG_FIELDS)
+        .order_by("account_id", "region", "name", "day")
+    ):
         groups[(row["account_id"], row["region"], row["name"])].append(row)
     return [snapshots for key, snapshots in groups.items() if snapshots[-1]["day"] == places[key[:2]]]
 
@@ -122,8 +172,9 @@ def ingestion_rate(snapshots: list[dict], now: datetime) -> tuple[float, str]:
 LOG_CONFIDENCE = {"snapshots": Confidence.HIGH, "age": Confidence.MEDIUM, "assumed": Confidence.LOW}
 
 
-def log_retention_drafts(groups: list[list[dict]], endpoints: list[Endpoint], accounts: dict[int, str], policy,
-                         now: datetime) -> list[Draft]:
+def log_retention_drafts(
+    groups: list[list[dict]], endpoints: list[Endpoint], accounts: dict[int, str], policy, now: datetime
+) -> list[Draft]:
     target = proposed_retention(policy.log_retention_days)
     if target is None:
         return []
@@ -138,8 +189,9 @@ def log_retention_drafts(groups: list[list[dict]], endpoints: list[Endpoint], ac
     return drafts
 
 
-def log_retention_draft(snapshots: list[dict], target: int, accounts: dict[int, str], endpoint_ids: dict,
-                        now: datetime) -> Draft:
+def log_retention_draft(
+    snapshots: list[dict], target: int, accounts: dict[int, str], endpoint_ids: dict, now: datetime
+) -> Draft:
     latest = snapshots[-1]
     account_pk, region, name = latest["account_id"], latest["region"], latest["name"]
     stored, retention = latest["stored_bytes"], latest["retention_days"]
@@ -147,40 +199,76 @@ def log_retention_draft(snapshots: list[dict], target: int, accounts: dict[int, 
     kept = min(float(stored), rate * target)
     dropped = stored - kept
     log_class = latest["log_group_class"] or DEFAULT_LOG_CLASS
-    endpoint_id = (endpoint_ids.get((account_pk, region, name.removeprefix(ENDPOINT_LOG_PREFIX)))
-                   if name.startswith(ENDPOINT_LOG_PREFIX) else None)
+    endpoint_id = (
+        endpoint_ids.get((account_pk, region, name.removeprefix(ENDPOINT_LOG_PREFIX)))
+        if name.startswith(ENDPOINT_LOG_PREFIX)
+        else None
+    )
     now_keeps = "never expires" if retention is None else f"{retention}-day retention"
     days = sorted({snapshot["day"] for snapshot in snapshots})
-    caveats = ["CloudWatch Logs deletes events older than the retention for good: export what audits or "
-               "investigations need (aws logs create-export-task) before applying it."]
+    caveats = [
+        "CloudWatch Logs deletes events older than the retention for good: export what audits or "
+        "investigations need (aws logs create-export-task) before applying it."
+    ]
     if basis == "assumed":
-        caveats.append(f"The group's creation time is unknown: its data is assumed to span "
-                       f"{min(ASSUMED_SPAN_DAYS, retention or ASSUMED_SPAN_DAYS)} days, so the saving is a guess.")
+        caveats.append(
+            f"The group's creation time is unknown: its data is assumed to span "
+            f"{min(ASSUMED_SPAN_DAYS, retention or ASSUMED_SPAN_DAYS)} days, so the saving is a guess."
+        )
     elif basis == "age":
-        caveats.append("Too few snapshots to measure growth: the ingestion rate is the stored bytes over the days "
-                       "they span (the group's age, at most its current retention), which assumes a steady rate.")
+        caveats.append(
+            "Too few snapshots to measure growth: the ingestion rate is the stored bytes over the days "
+            "they span (the group's age, at most its current retention), which assumes a steady rate."
+        )
     if dropped <= 0:
         caveats.append(f"Nothing in the group is older than {target} days yet: the saving starts once it is.")
     return Draft(
-        kind=Kind.LOG_RETENTION, subject=f"log-group:{accounts[account_pk]}/{region}/{name}",
-        account_id=account_pk, region=region, endpoint_id=endpoint_id,
+        kind=Kind.LOG_RETENTION,
+        subject=f"log-group:{accounts[account_pk]}/{region}/{name}",
+        account_id=account_pk,
+        region=region,
+        endpoint_id=endpoint_id,
         title=f"Set a {target}-day retention on {name} ({now_keeps}, {_gib(stored):.1f} GiB)",
-        proposal=(f"Set the retention of log group {name} ({region}) to {target} days (now: {now_keeps}). "
-                  f"It takes in about {_gib(rate):.2f} GiB a day, so about {_gib(dropped):.1f} GiB of its "
-                  f"{_gib(stored):.1f} GiB is older than {target} days and would be deleted."),
+        proposal=(
+            f"Set the retention of log group {name} ({region}) to {target} days (now: {now_keeps}). "
+            f"It takes in about {_gib(rate):.2f} GiB a day, so about {_gib(dropped):.1f} GiB of its "
+            f"{_gib(stored):.1f} GiB is older than {target} days and would be deleted."
+        ),
         saving=storage_monthly("logs", log_class, dropped, region),
         confidence=LOG_CONFIDENCE[basis],
-        cli_command=command("aws", "logs", "put-retention-policy", "--log-group-name", name,
-                            "--retention-in-days", str(target), "--region", region),
+        cli_command=command(
+            "aws",
+            "logs",
+            "put-retention-policy",
+            "--log-group-name",
+            name,
+            "--retention-in-days",
+            str(target),
+            "--region",
+            region,
+        ),
         proposed={"retention_days": target},
-        evidence={"stored_bytes": stored, "retention_days": retention, "log_group_class": log_class,
-                  "rate_bytes_per_day": rate, "basis": basis, "kept_bytes": kept, "dropped_bytes": dropped,
-                  "snapshot_days": len(days), "first_day": days[0].isoformat(), "last_day": days[-1].isoformat()},
-        evidence_hours=len(days) * 24, evidence_start=_midnight(days[0]), evidence_end=_midnight(days[-1]),
-        caveats=" ".join(caveats))
+        evidence={
+            "stored_bytes": stored,
+            "retention_days": retention,
+            "log_group_class": log_class,
+            "rate_bytes_per_day": rate,
+            "basis": basis,
+            "kept_bytes": kept,
+            "dropped_bytes": dropped,
+            "snapshot_days": len(days),
+            "first_day": days[0].isoformat(),
+            "last_day": days[-1].isoformat(),
+        },
+        evidence_hours=len(days) * 24,
+        evidence_start=_midnight(days[0]),
+        evidence_end=_midnight(days[-1]),
+        caveats=" ".join(caveats),
+    )
 
 
 # --- data-capture prefixes ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class CapturePrefix:
@@ -231,18 +319,25 @@ def capture_prefixes(team, endpoints: list[Endpoint], now: datetime) -> dict[tup
     locations = set(owners)
     if not locations:
         return {}
-    last_days = {row["account_id"]: row["last"] for row in
-                 StorageLensDay.objects.filter(account__team=team, day__lte=now.date())
-                 .values("account_id").annotate(last=Max("day")).order_by()}
+    last_days = {
+        row["account_id"]: row["last"]
+        for row in StorageLensDay.objects.filter(account__team=team, day__lte=now.date())
+        .values("account_id")
+        .annotate(last=Max("day"))
+        .order_by()
+    }
     if not last_days:
         return {}
     window = Q()
     for account_pk, last in last_days.items():
         window |= Q(account_id=account_pk, day__gte=last - timedelta(days=LOOKBACK_DAYS), day__lte=last)
     by_bucket: dict[tuple[int, str], list[dict]] = defaultdict(list)
-    for row in (StorageLensDay.objects.filter(account__team=team, bucket__in={b for b, _ in locations})
-                .exclude(prefix="").filter(window)
-                .values("account_id", "day", "region", "bucket", "prefix", "storage_class", "stored_bytes")):
+    for row in (
+        StorageLensDay.objects.filter(account__team=team, bucket__in={b for b, _ in locations})
+        .exclude(prefix="")
+        .filter(window)
+        .values("account_id", "day", "region", "bucket", "prefix", "storage_class", "stored_bytes")
+    ):
         by_bucket[(row["account_id"], row["bucket"])].append(row)
     found: dict[tuple[str, str], list[CapturePrefix]] = defaultdict(list)
     for (account_pk, bucket), rows in by_bucket.items():
@@ -264,46 +359,69 @@ def capture_prefixes(team, endpoints: list[Endpoint], now: datetime) -> dict[tup
                 prefix.region = prefix.region or next((row["region"] for row in matched if row["region"]), "")
             if prefix.days[-1] == last_days[account_pk]:
                 found[location].append(prefix)
-    return {location: min(candidates, key=lambda p: (p.account_id not in owners[location], p.account_id))
-            for location, candidates in found.items()}
+    return {
+        location: min(candidates, key=lambda p: (p.account_id not in owners[location], p.account_id))
+        for location, candidates in found.items()
+    }
 
 
 def capture_evidence(prefix: CapturePrefix, rate: float, basis: str) -> dict:
     days = prefix.days
-    return {"bucket": prefix.bucket, "prefix": prefix.prefix, "stored_bytes": prefix.stored,
-            "standard_bytes": prefix.stored_standard, "growth_bytes_per_day": rate, "basis": basis,
-            "lens_days": len(days), "first_day": days[0].isoformat(), "last_day": days[-1].isoformat()}
+    return {
+        "bucket": prefix.bucket,
+        "prefix": prefix.prefix,
+        "stored_bytes": prefix.stored,
+        "standard_bytes": prefix.stored_standard,
+        "growth_bytes_per_day": rate,
+        "basis": basis,
+        "lens_days": len(days),
+        "first_day": days[0].isoformat(),
+        "last_day": days[-1].isoformat(),
+    }
 
 
 def _window(prefix: CapturePrefix) -> dict:
     days = prefix.days
-    return {"evidence_hours": len(days) * 24, "evidence_start": _midnight(days[0]),
-            "evidence_end": _midnight(days[-1])}
+    return {"evidence_hours": len(days) * 24, "evidence_start": _midnight(days[0]), "evidence_end": _midnight(days[-1])}
 
 
 # --- capture sampling ---------------------------------------------------------------------------------------------
 
+
 def capture_config(destination: str, pct: int) -> str:
     """The ``--data-capture-config`` argument: CLI shorthand, or JSON when the destination would break it."""
     if SHORTHAND_SPECIAL & set(destination):
-        return json.dumps({"EnableCapture": True, "InitialSamplingPercentage": pct, "DestinationS3Uri": destination,
-                           "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]})
-    return (f"EnableCapture=true,InitialSamplingPercentage={pct},DestinationS3Uri={destination},"
-            "CaptureOptions=[{CaptureMode=Input},{CaptureMode=Output}]")
+        return json.dumps(
+            {
+                "EnableCapture": True,
+                "InitialSamplingPercentage": pct,
+                "DestinationS3Uri": destination,
+                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            }
+        )
+    return (
+        f"EnableCapture=true,InitialSamplingPercentage={pct},DestinationS3Uri={destination},"
+        "CaptureOptions=[{CaptureMode=Input},{CaptureMode=Output}]"
+    )
 
 
 def sampling_config_name(endpoint: Endpoint, pct: int) -> str:
     """A new endpoint-config name (at most 63 characters, alphanumerics and hyphens)."""
     suffix = f"-capture{pct}pct"
-    return endpoint.name[:63 - len(suffix)].rstrip("-") + suffix
+    return endpoint.name[: 63 - len(suffix)].rstrip("-") + suffix
 
 
 def capture_sampling_drafts(endpoints: list[Endpoint], prefixes: dict, policy) -> list[Draft]:
     new = policy.capture_sampling_pct
     drafts = []
     for endpoint in endpoints:
-        if (endpoint.deleted_at is not None or not endpoint.capture_enabled
-                or endpoint.capture_pct != SAMPLING_FLAG_PCT or not new or new >= endpoint.capture_pct):
+        if (
+            endpoint.deleted_at is not None
+            or not endpoint.capture_enabled
+            or endpoint.capture_pct != SAMPLING_FLAG_PCT
+            or not new
+            or new >= endpoint.capture_pct
+        ):
             continue
         prefix = prefixes.get(capture_location(endpoint))
         if prefix is None or prefix.stored < policy.capture_min_bytes:
@@ -331,33 +449,66 @@ def capture_sampling_draft(endpoint: Endpoint, prefix: CapturePrefix, new: int) 
         f"Model Monitor and any analysis reading the captures sees {new} % of requests afterwards.",
     ]
     if basis == "assumed":
-        caveats.append(f"Storage Lens has a single day for the prefix: its growth is assumed to be the stored bytes "
-                       f"over {LOOKBACK_DAYS} days.")
+        caveats.append(
+            f"Storage Lens has a single day for the prefix: its growth is assumed to be the stored bytes "
+            f"over {LOOKBACK_DAYS} days."
+        )
     return Draft(
-        kind=Kind.CAPTURE_SAMPLING, subject=f"capture-sampling:{endpoint.pk}", account_id=endpoint.account_id,
-        region=endpoint.region, endpoint_id=endpoint.pk,
-        title=(f"Capture {new} % of requests on {endpoint.name} instead of {old} % "
-               f"({_gib(prefix.stored):.1f} GiB captured)"),
-        proposal=(f"Lower the data-capture sampling of {endpoint.name} from {old} % to {new} %. Its captures grow "
-                  f"by about {_gib(rate):.2f} GiB a day in s3://{prefix.bucket}/{prefix.prefix}; sampling {new} % "
-                  f"writes about {_gib(avoided):.1f} GiB less a month."),
+        kind=Kind.CAPTURE_SAMPLING,
+        subject=f"capture-sampling:{endpoint.pk}",
+        account_id=endpoint.account_id,
+        region=endpoint.region,
+        endpoint_id=endpoint.pk,
+        title=(
+            f"Capture {new} % of requests on {endpoint.name} instead of {old} % "
+            f"({_gib(prefix.stored):.1f} GiB captured)"
+        ),
+        proposal=(
+            f"Lower the data-capture sampling of {endpoint.name} from {old} % to {new} %. Its captures grow "
+            f"by about {_gib(rate):.2f} GiB a day in s3://{prefix.bucket}/{prefix.prefix}; sampling {new} % "
+            f"writes about {_gib(avoided):.1f} GiB less a month."
+        ),
         saving=storage_monthly("s3", "STANDARD", avoided, region),
         confidence=confidence,
         cli_command=commands(
-            ["aws", "sagemaker", "create-endpoint-config", "--endpoint-config-name", config,
-             "--production-variants", f"file://{VARIANTS_FILE}",
-             "--data-capture-config", capture_config(endpoint.capture_destination, new), "--region", endpoint.region],
-            ["aws", "sagemaker", "update-endpoint", "--endpoint-name", endpoint.name,
-             "--endpoint-config-name", config, "--region", endpoint.region]),
+            [
+                "aws",
+                "sagemaker",
+                "create-endpoint-config",
+                "--endpoint-config-name",
+                config,
+                "--production-variants",
+                f"file://{VARIANTS_FILE}",
+                "--data-capture-config",
+                capture_config(endpoint.capture_destination, new),
+                "--region",
+                endpoint.region,
+            ],
+            [
+                "aws",
+                "sagemaker",
+                "update-endpoint",
+                "--endpoint-name",
+                endpoint.name,
+                "--endpoint-config-name",
+                config,
+                "--region",
+                endpoint.region,
+            ],
+        ),
         proposed={"capture_pct": new},
         evidence={**capture_evidence(prefix, rate, basis), "capture_pct": old, "avoided_bytes_per_month": avoided},
-        caveats=" ".join(caveats), **_window(prefix))
+        caveats=" ".join(caveats),
+        **_window(prefix),
+    )
 
 
 # --- capture lifecycle --------------------------------------------------------------------------------------------
 
-def capture_lifecycle_drafts(endpoints: list[Endpoint], prefixes: dict, accounts: dict[int, str], policy,
-                             now: datetime) -> list[Draft]:
+
+def capture_lifecycle_drafts(
+    endpoints: list[Endpoint], prefixes: dict, accounts: dict[int, str], policy, now: datetime
+) -> list[Draft]:
     expiry = policy.capture_expiry_days
     if not expiry:
         return []
@@ -398,12 +549,23 @@ def capture_rate(endpoint: Endpoint, prefix: CapturePrefix, expiry: int, now: da
 
 
 def lifecycle_configuration(endpoint: Endpoint, prefix: CapturePrefix, expiry: int) -> str:
-    return json.dumps({"Rules": [{"ID": f"wattson-capture-expiry-{endpoint.name}", "Status": "Enabled",
-                                  "Filter": {"Prefix": prefix.prefix}, "Expiration": {"Days": expiry}}]})
+    return json.dumps(
+        {
+            "Rules": [
+                {
+                    "ID": f"wattson-capture-expiry-{endpoint.name}",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": prefix.prefix},
+                    "Expiration": {"Days": expiry},
+                }
+            ]
+        }
+    )
 
 
-def capture_lifecycle_draft(endpoint: Endpoint, prefix: CapturePrefix, accounts: dict[int, str], expiry: int,
-                            now: datetime) -> Draft | None:
+def capture_lifecycle_draft(
+    endpoint: Endpoint, prefix: CapturePrefix, accounts: dict[int, str], expiry: int, now: datetime
+) -> Draft | None:
     found = capture_rate(endpoint, prefix, expiry, now)
     if found is None:
         return None
@@ -423,21 +585,37 @@ def capture_lifecycle_draft(endpoint: Endpoint, prefix: CapturePrefix, accounts:
         "it elsewhere, or move it to S3 Intelligent-Tiering instead (cheaper; the same bytes stay stored).",
     ]
     if basis in ("age", "assumed"):
-        caveats.append("Storage Lens has a single day for the prefix: the daily growth is the stored bytes over "
-                       + ("the endpoint's age." if basis == "age" else f"an assumed {ASSUMED_SPAN_DAYS} days."))
+        caveats.append(
+            "Storage Lens has a single day for the prefix: the daily growth is the stored bytes over "
+            + ("the endpoint's age." if basis == "age" else f"an assumed {ASSUMED_SPAN_DAYS} days.")
+        )
     return Draft(
-        kind=Kind.CAPTURE_LIFECYCLE, subject=f"capture-lifecycle:{accounts[prefix.account_id]}/{prefix.bucket}/"
-                                             f"{prefix.prefix}",
-        account_id=prefix.account_id, region=region, endpoint_id=endpoint.pk,
+        kind=Kind.CAPTURE_LIFECYCLE,
+        subject=f"capture-lifecycle:{accounts[prefix.account_id]}/{prefix.bucket}/{prefix.prefix}",
+        account_id=prefix.account_id,
+        region=region,
+        endpoint_id=endpoint.pk,
         title=f"Expire {endpoint.name}'s captures after {expiry} days ({location}, {_gib(stored):.1f} GiB)",
-        proposal=(f"Add a lifecycle rule to bucket {prefix.bucket} expiring objects under {prefix.prefix} after "
-                  f"{expiry} days (or moving them to Intelligent-Tiering). About {_gib(dropped):.1f} GiB of its "
-                  f"{_gib(stored):.1f} GiB in S3 Standard is older than that."),
+        proposal=(
+            f"Add a lifecycle rule to bucket {prefix.bucket} expiring objects under {prefix.prefix} after "
+            f"{expiry} days (or moving them to Intelligent-Tiering). About {_gib(dropped):.1f} GiB of its "
+            f"{_gib(stored):.1f} GiB in S3 Standard is older than that."
+        ),
         saving=storage_monthly("s3", "STANDARD", dropped, region),
         confidence=Confidence.LOW,
-        cli_command=command("aws", "s3api", "put-bucket-lifecycle-configuration", "--bucket", prefix.bucket,
-                            "--lifecycle-configuration", lifecycle_configuration(endpoint, prefix, expiry),
-                            "--region", region),
+        cli_command=command(
+            "aws",
+            "s3api",
+            "put-bucket-lifecycle-configuration",
+            "--bucket",
+            prefix.bucket,
+            "--lifecycle-configuration",
+            lifecycle_configuration(endpoint, prefix, expiry),
+            "--region",
+            region,
+        ),
         proposed={"expiry_days": expiry, "bucket": prefix.bucket, "prefix": prefix.prefix},
         evidence={**capture_evidence(prefix, rate, basis), "kept_bytes": kept, "dropped_bytes": dropped},
-        caveats=" ".join(caveats), **_window(prefix))
+        caveats=" ".join(caveats),
+        **_window(prefix),
+    )

@@ -7,8 +7,12 @@ register = template.Library()
 @register.simple_tag
 def chart(figure: dict):
     """A chart's container and its figure as escaped JSON, drawn by static/js/charts.js."""
-    return format_html('<div class="chart" id="{}" role="img" aria-label="{}"></div>{}', figure["id"],
-                       figure["layout"]["title"]["text"], json_script(figure, f"{figure['id']}-figure"))
+    return format_html(
+        '<div class="chart" id="{}" role="img" aria-label="{}"></div>{}',
+        figure["id"],
+        figure["layout"]["title"]["text"],
+        json_script(figure, f"{figure['id']}-figure"),
+    )
 
 
 @register.filter

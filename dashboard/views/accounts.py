@@ -16,8 +16,7 @@ from dashboard.teams import current_team, get_for_team_or_404
 
 
 def require_owner(request: HttpRequest, team) -> None:
-    if team is None or not Membership.objects.filter(team=team, user=request.user,
-                                                     role=Membership.Role.OWNER).exists():
+    if team is None or not Membership.objects.filter(team=team, user=request.user, role=Membership.Role.OWNER).exists():
         raise PermissionDenied("Only a team owner can change its AWS accounts.")
 
 

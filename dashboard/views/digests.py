@@ -39,8 +39,12 @@ def _send_now(request: HttpRequest, team, week_start) -> None:
         Delivery.objects.create(team=team, what=what, status=Delivery.Status.FAILED, detail=repr(exc)[:2000])
         messages.error(request, f"Could not send the digest: {exc}")
         return
-    Delivery.objects.create(team=team, what=what, status=Delivery.Status.SENT,
-                            detail=f"{message.extra_headers['Message-ID']} to {user.email}")
+    Delivery.objects.create(
+        team=team,
+        what=what,
+        status=Delivery.Status.SENT,
+        detail=f"{message.extra_headers['Message-ID']} to {user.email}",
+    )
     messages.success(request, f"Sent the digest of the week of {week_start} to {user.email}.")
 
 
@@ -55,10 +59,18 @@ def digest_preview(request: HttpRequest) -> HttpResponse:
         _send_now(request, team, week_start)
         return redirect("digest-preview")
     parts = digest.bodies(team, request.user, week_start, preview=True)
-    return render(request, "dashboard/digest_preview.html", {
-        "state": "ready", "parts": parts, "week_start": week_start, "schedule": schedule,
-        "weekday": WEEKDAYS[min(schedule.digest_weekday, 6)], "subscribed": is_subscribed(team, request.user),
-    })
+    return render(
+        request,
+        "dashboard/digest_preview.html",
+        {
+            "state": "ready",
+            "parts": parts,
+            "week_start": week_start,
+            "schedule": schedule,
+            "weekday": WEEKDAYS[min(schedule.digest_weekday, 6)],
+            "subscribed": is_subscribed(team, request.user),
+        },
+    )
 
 
 @require_POST
@@ -66,10 +78,10 @@ def digest_subscription(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
     if team is not None:
         subscribed = request.POST.get("subscribed") == "1"
-        DigestSubscription.objects.update_or_create(team=team, user=request.user,
-                                                    defaults={"subscribed": subscribed})
-        messages.success(request, f"You are {'subscribed to' if subscribed else 'unsubscribed from'} "
-                                  f"{team.name}'s weekly digest.")
+        DigestSubscription.objects.update_or_create(team=team, user=request.user, defaults={"subscribed": subscribed})
+        messages.success(
+            request, f"You are {'subscribed to' if subscribed else 'unsubscribed from'} {team.name}'s weekly digest."
+        )
     return redirect("digest-preview")
 
 
@@ -86,5 +98,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         DigestSubscription.objects.update_or_create(team=team, user=user, defaults={"subscribed": False})
         return render(request, "dashboard/unsubscribe.html", {"state": "done", "team": team, "who": user})
-    return render(request, "dashboard/unsubscribe.html", {"state": "confirm", "team": team, "who": user,
-                                                          "subscribed": is_subscribed(team, user)})
+    return render(
+        request,
+        "dashboard/unsubscribe.html",
+        {"state": "confirm", "team": team, "who": user, "subscribed": is_subscribed(team, user)},
+    )

@@ -20,9 +20,21 @@ from dashboard.views.overview import footprint_columns
 
 UTILIZATION = ("cpu_util_pct", "gpu_util_pct", "memory_util_pct")
 ESTIMATED = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
-CONFIG_FIELDS = ("variant_name", "valid_from", "valid_to", "instance_type", "initial_instance_count",
-                 "current_instance_count", "serverless_memory_mb", "model_mode", "model_name", "accelerator_type",
-                 "min_instance_count", "max_instance_count", "endpoint_config_name")
+CONFIG_FIELDS = (
+    "variant_name",
+    "valid_from",
+    "valid_to",
+    "instance_type",
+    "initial_instance_count",
+    "current_instance_count",
+    "serverless_memory_mb",
+    "model_mode",
+    "model_name",
+    "accelerator_type",
+    "min_instance_count",
+    "max_instance_count",
+    "endpoint_config_name",
+)
 
 
 def _link(row: dict) -> str:
@@ -30,9 +42,18 @@ def _link(row: dict) -> str:
 
 
 def current_configs(team) -> dict[int, list[dict]]:
-    configs = VariantConfig.objects.filter(endpoint__account__team=team, valid_to__isnull=True).values(
-        "endpoint_id", "variant_name", "instance_type", "initial_instance_count", "current_instance_count",
-        "serverless_memory_mb").order_by("variant_name")
+    configs = (
+        VariantConfig.objects.filter(endpoint__account__team=team, valid_to__isnull=True)
+        .values(
+            "endpoint_id",
+            "variant_name",
+            "instance_type",
+            "initial_instance_count",
+            "current_instance_count",
+            "serverless_memory_mb",
+        )
+        .order_by("variant_name")
+    )
     by_endpoint: dict[int, list[dict]] = {}
     for config in configs:
         by_endpoint.setdefault(config["endpoint_id"], []).append(config)
@@ -47,8 +68,7 @@ def hardware(configs: list[dict]) -> tuple[str, int]:
 
 def utilization_totals(accounts: list[dict], view: filters.Filters, ids) -> dict[int, dict]:
     """Instance-hour-weighted mean utilization per endpoint over the period."""
-    days = VariantDay.objects.filter(account_id__in=[a["pk"] for a in accounts], day__gte=view.start,
-                                     day__lte=view.end)
+    days = VariantDay.objects.filter(account_id__in=[a["pk"] for a in accounts], day__gte=view.start, day__lte=view.end)
     if ids is not None:
         days = days.filter(endpoint_id__in=ids)
     sums = {}
@@ -56,8 +76,12 @@ def utilization_totals(accounts: list[dict], view: filters.Filters, ids) -> dict
         sums[f"{name}_x"] = Sum(F(name) * F("instance_hours"), output_field=FloatField())
         sums[f"{name}_w"] = Sum("instance_hours", filter=Q(**{f"{name}__isnull": False}))
     rows = days.values("endpoint_id").annotate(**sums).order_by()
-    return {row["endpoint_id"]: {name: row[f"{name}_x"] / row[f"{name}_w"] if row[f"{name}_w"] else None
-                                 for name in UTILIZATION} for row in rows}
+    return {
+        row["endpoint_id"]: {
+            name: row[f"{name}_x"] / row[f"{name}_w"] if row[f"{name}_w"] else None for name in UTILIZATION
+        }
+        for row in rows
+    }
 
 
 @require_GET
@@ -68,56 +92,95 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
     endpoints = reports.team_endpoints(team) if team else []
     shown = reports.in_view(endpoints, view)
     ids = [e["id"] for e in shown] if view.narrows_endpoints else None
-    totals = reports.breakdown(reports.label_columns(reports.endpoint_totals(accounts, view, ids), endpoints),
-                               "endpoint")
+    totals = reports.breakdown(
+        reports.label_columns(reports.endpoint_totals(accounts, view, ids), endpoints), "endpoint"
+    )
     by_id = totals.set_index("endpoint_id").to_dict("index") if not totals.empty else {}
     usage = utilization_totals(accounts, view, ids)
     configs = current_configs(team)
     rows = []
     for endpoint in shown:
         kinds, instances = hardware(configs.get(endpoint["id"], []))
-        rows.append({"endpoint_id": endpoint["id"], "endpoint": endpoint["name"], "account": endpoint["account__name"],
-                     "region": endpoint["region"], "mode": endpoint["mode"],
-                     "status": "Deleted" if endpoint["deleted_at"] else endpoint["status"],
-                     "team": (endpoint["tags"] or {}).get(filters.TEAM_TAG, filters.UNTAGGED),
-                     "instance_types": kinds, "instances": instances,
-                     **usage.get(endpoint["id"], {}), **by_id.get(endpoint["id"], {})})
+        rows.append(
+            {
+                "endpoint_id": endpoint["id"],
+                "endpoint": endpoint["name"],
+                "account": endpoint["account__name"],
+                "region": endpoint["region"],
+                "mode": endpoint["mode"],
+                "status": "Deleted" if endpoint["deleted_at"] else endpoint["status"],
+                "team": (endpoint["tags"] or {}).get(filters.TEAM_TAG, filters.UNTAGGED),
+                "instance_types": kinds,
+                "instances": instances,
+                **usage.get(endpoint["id"], {}),
+                **by_id.get(endpoint["id"], {}),
+            }
+        )
     rows.sort(key=lambda row: (-(row.get("total_co2e_kg") or 0), row["endpoint"]))
-    columns = [Column("endpoint", "Endpoint", link=_link), Column("account", "Account"), Column("region", "Region"),
-               Column("mode", "Mode"), Column("status", "Status"), Column("team", "Team (tag)"),
-               Column("instance_types", "Instance types"), Column("instances", "Instances now", 0),
-               Column("cpu_util_pct", "CPU (%)", 1), Column("gpu_util_pct", "GPU (%)", 1),
-               Column("memory_util_pct", "Memory (%)", 1), *footprint_columns()]
-    table = Table("endpoints", "Endpoints", columns, rows,
-                  empty="No endpoint matches these filters." if endpoints else
-                  "No endpoint collected yet: connect an AWS account and wait for the first collection.",
-                  highlight=lambda row: "deleted" if row["status"] == "Deleted" else "")
+    columns = [
+        Column("endpoint", "Endpoint", link=_link),
+        Column("account", "Account"),
+        Column("region", "Region"),
+        Column("mode", "Mode"),
+        Column("status", "Status"),
+        Column("team", "Team (tag)"),
+        Column("instance_types", "Instance types"),
+        Column("instances", "Instances now", 0),
+        Column("cpu_util_pct", "CPU (%)", 1),
+        Column("gpu_util_pct", "GPU (%)", 1),
+        Column("memory_util_pct", "Memory (%)", 1),
+        *footprint_columns(),
+    ]
+    table = Table(
+        "endpoints",
+        "Endpoints",
+        columns,
+        rows,
+        empty="No endpoint matches these filters."
+        if endpoints
+        else "No endpoint collected yet: connect an AWS account and wait for the first collection.",
+        highlight=lambda row: "deleted" if row["status"] == "Deleted" else "",
+    )
     if wanted := request.GET.get("csv"):
         return csv_response([table], wanted, f"wattson-endpoints-{view.start}-{view.end}")
-    return render(request, "dashboard/endpoint_list.html", {
-        "view": view, "errors": view.errors, "tables": [table], "periods": filters.PERIODS, "query": view.query(),
-        "accounts": accounts,
-        "regions": sorted({e["region"] for e in endpoints}),
-        "teams": sorted({(e["tags"] or {}).get(filters.TEAM_TAG, filters.UNTAGGED) for e in endpoints})})
+    return render(
+        request,
+        "dashboard/endpoint_list.html",
+        {
+            "view": view,
+            "errors": view.errors,
+            "tables": [table],
+            "periods": filters.PERIODS,
+            "query": view.query(),
+            "accounts": accounts,
+            "regions": sorted({e["region"] for e in endpoints}),
+            "teams": sorted({(e["tags"] or {}).get(filters.TEAM_TAG, filters.UNTAGGED) for e in endpoints}),
+        },
+    )
 
 
 def variant_series(endpoint: Endpoint, view: filters.Filters) -> pd.DataFrame:
     """Per variant and period of the grain: sums, instance-hour-weighted utilization and mean instances."""
     if view.grain == "hour":  # one row per variant and hour already
         estimated = {name: F(f"estimate__{name}") for name in ESTIMATED}
-        rows = (VariantHour.objects.filter(endpoint=endpoint, hour__gte=view.start_time, hour__lt=view.end_time,
-                                           estimate__isnull=False)
-                .values("variant_name", "instance_type", "instance_hours", "invocations", *UTILIZATION,
-                        time=F("hour"), **estimated))
+        rows = VariantHour.objects.filter(
+            endpoint=endpoint, hour__gte=view.start_time, hour__lt=view.end_time, estimate__isnull=False
+        ).values(
+            "variant_name", "instance_type", "instance_hours", "invocations", *UTILIZATION, time=F("hour"), **estimated
+        )
         frame = pd.DataFrame.from_records(list(rows))
         if not frame.empty:
             idle = frame["invocations"].fillna(0) == 0
-            frame = frame.assign(hours=1, invocations=frame["invocations"].fillna(0.0),
-                                 idle_instance_hours=frame["instance_hours"].where(idle, 0.0),
-                                 idle_energy_kwh=frame["energy_kwh"].where(idle, 0.0))
+            frame = frame.assign(
+                hours=1,
+                invocations=frame["invocations"].fillna(0.0),
+                idle_instance_hours=frame["instance_hours"].where(idle, 0.0),
+                idle_energy_kwh=frame["energy_kwh"].where(idle, 0.0),
+            )
     else:
         rows = VariantDay.objects.filter(endpoint=endpoint, day__gte=view.start, day__lte=view.end).values(
-            "variant_name", "instance_type", "hours", *UTILIZATION, *reports.SUMMED, time=F("day"))
+            "variant_name", "instance_type", "hours", *UTILIZATION, *reports.SUMMED, time=F("day")
+        )
         frame = pd.DataFrame.from_records(list(rows))
     if frame.empty:
         return frame
@@ -147,11 +210,16 @@ def per_variant(frame: pd.DataFrame, grain: str) -> pd.DataFrame:
 
 
 def provenance(endpoint: Endpoint, view: filters.Filters) -> list[dict]:
-    return list(VariantHourEstimate.objects.filter(
-        variant_hour__endpoint=endpoint, variant_hour__hour__gte=view.start_time, variant_hour__hour__lt=view.end_time)
-        .values("methodology", "methodology_version", "factors", "fallbacks").annotate(hours=Count("id"),
-                                                                                      last=Max("computed_at"))
-        .order_by("-hours"))
+    return list(
+        VariantHourEstimate.objects.filter(
+            variant_hour__endpoint=endpoint,
+            variant_hour__hour__gte=view.start_time,
+            variant_hour__hour__lt=view.end_time,
+        )
+        .values("methodology", "methodology_version", "factors", "fallbacks")
+        .annotate(hours=Count("id"), last=Max("computed_at"))
+        .order_by("-hours")
+    )
 
 
 def variants_table(frame: pd.DataFrame, configs: list[dict]) -> Table:
@@ -161,8 +229,10 @@ def variants_table(frame: pd.DataFrame, configs: list[dict]) -> Table:
         for variant, group in frame.groupby("variant_name"):
             totals = {name: float(group[name].sum()) for name in reports.SUMMED}
             weights = {name: float(group["instance_hours"].where(group[name].notna(), 0).sum()) for name in UTILIZATION}
-            util = {name: float((group[name] * group["instance_hours"]).sum()) / weights[name] if weights[name]
-                    else None for name in UTILIZATION}
+            util = {
+                name: float((group[name] * group["instance_hours"]).sum()) / weights[name] if weights[name] else None
+                for name in UTILIZATION
+            }
             rows.append({"variant": variant, **util, **totals})
     table_frame = reports.add_ratios(pd.DataFrame(rows, columns=["variant", *UTILIZATION, *reports.SUMMED]))
     records = []
@@ -170,25 +240,47 @@ def variants_table(frame: pd.DataFrame, configs: list[dict]) -> Table:
         config = open_configs.get(row["variant"], {})
         kinds, instances = hardware([config]) if config else ("(removed)", 0)
         records.append({**row, "instance_type": kinds, "instances": instances})
-    columns = [Column("variant", "Variant"), Column("instance_type", "Instance type now"),
-               Column("instances", "Instances now", 0), Column("cpu_util_pct", "CPU (%)", 1),
-               Column("gpu_util_pct", "GPU (%)", 1), Column("memory_util_pct", "Memory (%)", 1),
-               *[c for c in footprint_columns() if c.key != "cost_usd"]]
+    columns = [
+        Column("variant", "Variant"),
+        Column("instance_type", "Instance type now"),
+        Column("instances", "Instances now", 0),
+        Column("cpu_util_pct", "CPU (%)", 1),
+        Column("gpu_util_pct", "GPU (%)", 1),
+        Column("memory_util_pct", "Memory (%)", 1),
+        *[c for c in footprint_columns() if c.key != "cost_usd"],
+    ]
     return Table("variants", "Variants over the period", columns, records, empty="No estimated hours in this period.")
 
 
 def config_table(configs: list[dict]) -> Table:
-    rows = [{**c, "kind": c["instance_type"] or f"serverless {c['serverless_memory_mb']} MB",
-             "from": c["valid_from"].strftime("%Y-%m-%d %H:%M"),
-             "to": c["valid_to"].strftime("%Y-%m-%d %H:%M") if c["valid_to"] else "now"}
-            for c in sorted(configs, key=lambda c: (c["variant_name"], c["valid_from"]))]
-    columns = [Column("variant_name", "Variant"), Column("from", "From (UTC)"), Column("to", "To (UTC)"),
-               Column("kind", "Instance type"), Column("initial_instance_count", "Instances (configured)", 0),
-               Column("min_instance_count", "Min", 0), Column("max_instance_count", "Max", 0),
-               Column("model_mode", "Model mode"), Column("endpoint_config_name", "Endpoint config")]
-    return Table("config-history", "Configuration history", columns, rows,
-                 empty="No configuration recorded yet.",
-                 highlight=lambda row: "current" if row["valid_to"] is None else "")
+    rows = [
+        {
+            **c,
+            "kind": c["instance_type"] or f"serverless {c['serverless_memory_mb']} MB",
+            "from": c["valid_from"].strftime("%Y-%m-%d %H:%M"),
+            "to": c["valid_to"].strftime("%Y-%m-%d %H:%M") if c["valid_to"] else "now",
+        }
+        for c in sorted(configs, key=lambda c: (c["variant_name"], c["valid_from"]))
+    ]
+    columns = [
+        Column("variant_name", "Variant"),
+        Column("from", "From (UTC)"),
+        Column("to", "To (UTC)"),
+        Column("kind", "Instance type"),
+        Column("initial_instance_count", "Instances (configured)", 0),
+        Column("min_instance_count", "Min", 0),
+        Column("max_instance_count", "Max", 0),
+        Column("model_mode", "Model mode"),
+        Column("endpoint_config_name", "Endpoint config"),
+    ]
+    return Table(
+        "config-history",
+        "Configuration history",
+        columns,
+        rows,
+        empty="No configuration recorded yet.",
+        highlight=lambda row: "current" if row["valid_to"] is None else "",
+    )
 
 
 @require_GET
@@ -204,21 +296,49 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not frame.empty:
         totals = frame.assign(region=endpoint.region)
         totals = reports.trend(reports.with_cost(totals), view)
-        chart_list = [charts.utilization("utilization-chart", per_variant(frame, view.grain), changes),
-                      charts.footprint_trend("footprint-chart", totals, f"CO2e and energy per {view.grain}", changes,
-                                             bars=len(totals) <= 120),
-                      charts.intensity("intensity-chart", totals, changes)]
-        tables.append(Table("series", f"Per {view.grain}", [Column("period", f"{view.grain.capitalize()} (UTC)"),
-                                                            *footprint_columns()],
-                            totals.assign(period=totals["time"].dt.strftime(
-                                "%Y-%m-%d %H:00" if view.grain == "hour" else "%Y-%m-%d")).to_dict("records"),
-                            long=True))
+        chart_list = [
+            charts.utilization("utilization-chart", per_variant(frame, view.grain), changes),
+            charts.footprint_trend(
+                "footprint-chart", totals, f"CO2e and energy per {view.grain}", changes, bars=len(totals) <= 120
+            ),
+            charts.intensity("intensity-chart", totals, changes),
+        ]
+        tables.append(
+            Table(
+                "series",
+                f"Per {view.grain}",
+                [Column("period", f"{view.grain.capitalize()} (UTC)"), *footprint_columns()],
+                totals.assign(
+                    period=totals["time"].dt.strftime("%Y-%m-%d %H:00" if view.grain == "hour" else "%Y-%m-%d")
+                ).to_dict("records"),
+                long=True,
+            )
+        )
     if wanted := request.GET.get("csv"):
         return csv_response(tables, wanted, f"wattson-{endpoint.name}-{view.start}-{view.end}")
-    return render(request, "dashboard/endpoint_detail.html", {
-        "endpoint": endpoint, "view": view, "errors": view.errors, "periods": filters.PERIODS,
-        "grains": filters.GRAINS, "query": view.query(), "charts": chart_list, "tables": tables, "changes": changes,
-        "provenance": provenance(endpoint, view), "tags": sorted((endpoint.tags or {}).items()),
-        "recommendations": list(endpoint.recommendations.filter(status__in=("open", "snoozed")).select_related(
-            "account", "endpoint").order_by("-monthly_co2e_kg_saved")), "today": timezone.now().date(),
-        "accounts": None, "regions": None, "teams": None})
+    return render(
+        request,
+        "dashboard/endpoint_detail.html",
+        {
+            "endpoint": endpoint,
+            "view": view,
+            "errors": view.errors,
+            "periods": filters.PERIODS,
+            "grains": filters.GRAINS,
+            "query": view.query(),
+            "charts": chart_list,
+            "tables": tables,
+            "changes": changes,
+            "provenance": provenance(endpoint, view),
+            "tags": sorted((endpoint.tags or {}).items()),
+            "recommendations": list(
+                endpoint.recommendations.filter(status__in=("open", "snoozed"))
+                .select_related("account", "endpoint")
+                .order_by("-monthly_co2e_kg_saved")
+            ),
+            "today": timezone.now().date(),
+            "accounts": None,
+            "regions": None,
+            "teams": None,
+        },
+    )

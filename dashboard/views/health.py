@@ -18,12 +18,24 @@ def lag_seconds(state: CollectionState, now) -> float | None:
 def collection_health(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
     now = timezone.now()
-    states = (CollectionState.objects.filter(account__team=team).select_related("account")
-              .order_by("account__name", "region", "source")) if team else CollectionState.objects.none()
-    rows = [{"state": s, "lag_minutes": None if lag_seconds(s, now) is None else round(lag_seconds(s, now) / 60)}
-            for s in states]
-    context = {"rows": rows, "failing": sum(1 for s in states if s.last_error),
-               "partial": sum(1 for s in states if s.resource_errors and not s.last_error),
-               "heartbeats": WorkerHeartbeat.objects.order_by("-last_seen")[:5],
-               "jobs": [(job, period_seconds(job)) for job in PERIODIC_JOBS]}
+    states = (
+        (
+            CollectionState.objects.filter(account__team=team)
+            .select_related("account")
+            .order_by("account__name", "region", "source")
+        )
+        if team
+        else CollectionState.objects.none()
+    )
+    rows = [
+        {"state": s, "lag_minutes": None if lag_seconds(s, now) is None else round(lag_seconds(s, now) / 60)}
+        for s in states
+    ]
+    context = {
+        "rows": rows,
+        "failing": sum(1 for s in states if s.last_error),
+        "partial": sum(1 for s in states if s.resource_errors and not s.last_error),
+        "heartbeats": WorkerHeartbeat.objects.order_by("-last_seen")[:5],
+        "jobs": [(job, period_seconds(job)) for job in PERIODIC_JOBS],
+    }
     return render(request, "collectors/health.html", context)

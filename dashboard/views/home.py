@@ -15,13 +15,15 @@ def switch_team(request: HttpRequest) -> HttpResponse:
     try:
         team_id = int(request.POST.get("team", ""))
     except ValueError:
-        return HttpResponseBadRequest("team must be the id of one of your teams, chosen from the list.",
-                                      content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(
+            "team must be the id of one of your teams, chosen from the list.", content_type="text/plain; charset=utf-8"
+        )
     team = get_object_or_404(teams_of(request.user), pk=team_id)
     request.session[SESSION_KEY] = team.pk
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = "home"  # never an open redirect
     return redirect(target or "home")
 

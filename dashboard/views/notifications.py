@@ -24,8 +24,16 @@ class SettingsForm(forms.ModelForm):
 
     class Meta:
         model = NotificationSettings
-        fields = ["digest_weekday", "digest_hour", "timezone", "idle_hours", "idle_max_cpu_pct", "idle_max_gpu_pct",
-                  "reminder_hours", "exclude_tags"]
+        fields = [
+            "digest_weekday",
+            "digest_hour",
+            "timezone",
+            "idle_hours",
+            "idle_max_cpu_pct",
+            "idle_max_gpu_pct",
+            "reminder_hours",
+            "exclude_tags",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,8 +88,9 @@ class ChannelForm(forms.ModelForm):
         if not account:
             self.add_error("account", "SNS publishes through one of the team's AWS accounts.")
         elif match and match["account"] != account.account_id:
-            self.add_error("target", f"The topic must belong to the account it is published through "
-                                     f"({account.account_id}).")
+            self.add_error(
+                "target", f"The topic must belong to the account it is published through ({account.account_id})."
+            )
 
 
 @require_http_methods(["GET", "POST"])
@@ -109,12 +118,18 @@ def notifications(request: HttpRequest) -> HttpResponse:
                 channel.save()
                 messages.success(request, f"Added {channel}. Send it a test to check it.")
                 return redirect("notifications")
-    return render(request, "dashboard/notifications.html", {
-        "settings_form": settings_form, "channel_form": channel_form,
-        "channels": Channel.objects.filter(team=team).select_related("account"),
-        "open_alerts": Alert.objects.filter(team=team, resolved_at__isnull=True).select_related("endpoint"),
-        "recent_alerts": Alert.objects.filter(team=team, resolved_at__isnull=False).select_related("endpoint")[:20],
-        "deliveries": Delivery.objects.filter(team=team).select_related("channel")[:50]})
+    return render(
+        request,
+        "dashboard/notifications.html",
+        {
+            "settings_form": settings_form,
+            "channel_form": channel_form,
+            "channels": Channel.objects.filter(team=team).select_related("account"),
+            "open_alerts": Alert.objects.filter(team=team, resolved_at__isnull=True).select_related("endpoint"),
+            "recent_alerts": Alert.objects.filter(team=team, resolved_at__isnull=False).select_related("endpoint")[:20],
+            "deliveries": Delivery.objects.filter(team=team).select_related("channel")[:50],
+        },
+    )
 
 
 @require_POST
@@ -127,8 +142,11 @@ def channel_action(request: HttpRequest, pk: int) -> HttpResponse:
         from dashboard.notify import dispatch
         from dashboard.notify.channels import Message, Transient
 
-        message = Message(event="test", subject=f"Wattson test message for {team.name}",
-                          text="If you can read this, Wattson's alerts will reach you here.")
+        message = Message(
+            event="test",
+            subject=f"Wattson test message for {team.name}",
+            text="If you can read this, Wattson's alerts will reach you here.",
+        )
         try:
             delivery = dispatch.deliver(channel, message, f"test:{channel.pk}")
         except Transient as exc:

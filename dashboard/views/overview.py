@@ -22,12 +22,18 @@ def endpoint_link(row: dict) -> str:
 
 
 def footprint_columns() -> list[Column]:
-    return [Column("energy_kwh", "Energy (kWh)", 2), Column("co2e_kg", "Operational CO2e (kg)", 3),
-            Column("co2e_kg_low", "CO2e low (kg)", 3), Column("co2e_kg_high", "CO2e high (kg)", 3),
-            Column("embodied_co2e_kg", "Embodied CO2e (kg)", 3), Column("cost_usd", "Cost (USD)", 2),
-            Column("idle_energy_pct", "Idle energy (%)", 1),
-            Column("gco2e_per_1k_invocations", "g CO2e / 1k inferences", 3),
-            Column("invocations", "Inferences", 0), Column("instance_hours", "Instance-hours", 1)]
+    return [
+        Column("energy_kwh", "Energy (kWh)", 2),
+        Column("co2e_kg", "Operational CO2e (kg)", 3),
+        Column("co2e_kg_low", "CO2e low (kg)", 3),
+        Column("co2e_kg_high", "CO2e high (kg)", 3),
+        Column("embodied_co2e_kg", "Embodied CO2e (kg)", 3),
+        Column("cost_usd", "Cost (USD)", 2),
+        Column("idle_energy_pct", "Idle energy (%)", 1),
+        Column("gco2e_per_1k_invocations", "g CO2e / 1k inferences", 3),
+        Column("invocations", "Inferences", 0),
+        Column("instance_hours", "Instance-hours", 1),
+    ]
 
 
 def breakdown_table(rows: pd.DataFrame, group: str, label: str) -> Table:
@@ -37,17 +43,27 @@ def breakdown_table(rows: pd.DataFrame, group: str, label: str) -> Table:
 
 
 def top_emitters_table(by_endpoint: pd.DataFrame) -> Table:
-    columns = [Column("endpoint", "Endpoint", link=endpoint_link), Column("region", "Region"),
-               Column("total_co2e_kg", "Total CO2e (kg)", 3), *footprint_columns()]
-    return Table("top-emitters", f"Top {TOP_EMITTERS} emitters", columns,
-                 by_endpoint.head(TOP_EMITTERS).to_dict("records"))
+    columns = [
+        Column("endpoint", "Endpoint", link=endpoint_link),
+        Column("region", "Region"),
+        Column("total_co2e_kg", "Total CO2e (kg)", 3),
+        *footprint_columns(),
+    ]
+    return Table(
+        "top-emitters", f"Top {TOP_EMITTERS} emitters", columns, by_endpoint.head(TOP_EMITTERS).to_dict("records")
+    )
 
 
 def trend_table(trend: pd.DataFrame, grain: str) -> Table:
     fmt = "%Y-%m-%d %H:00" if grain == "hour" else "%Y-%m-%d"
     rows = trend.assign(period=trend["time"].dt.strftime(fmt)).to_dict("records")
-    return Table("trend", f"Per {grain}", [Column("period", f"{grain.capitalize()} (UTC)"), *footprint_columns()],
-                 rows, long=True)
+    return Table(
+        "trend",
+        f"Per {grain}",
+        [Column("period", f"{grain.capitalize()} (UTC)"), *footprint_columns()],
+        rows,
+        long=True,
+    )
 
 
 def group_choices(endpoints: list[dict]) -> list[tuple[str, str]]:
@@ -73,8 +89,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     ids = [endpoint["id"] for endpoint in shown] if view.narrows_endpoints else None
     per_endpoint = reports.endpoint_totals(accounts, view, ids)
     series = (reports.hourly_series if view.grain == "hour" else reports.daily_series)(accounts, view, ids)
-    totals = reports.label_columns(per_endpoint, endpoints,
-                                   tag_key=group.removeprefix("tag:") if group.startswith("tag:") else "")
+    totals = reports.label_columns(
+        per_endpoint, endpoints, tag_key=group.removeprefix("tag:") if group.startswith("tag:") else ""
+    )
     trend = reports.trend(series, view)
     by_group = reports.breakdown(totals, group)
     by_endpoint = reports.breakdown(totals, "endpoint")
@@ -83,15 +100,24 @@ def overview(request: HttpRequest) -> HttpResponse:
     if wanted := request.GET.get("csv"):
         return csv_response(tables, wanted, f"wattson-overview-{view.start}-{view.end}")
     context = {
-        "state": _state(accounts, endpoints, totals), "view": view, "errors": errors, "group": group,
-        "group_choices": choices, "summary": reports.summary(totals), "tables": tables, "periods": filters.PERIODS,
-        "grains": filters.GRAINS, "accounts": accounts,
+        "state": _state(accounts, endpoints, totals),
+        "view": view,
+        "errors": errors,
+        "group": group,
+        "group_choices": choices,
+        "summary": reports.summary(totals),
+        "tables": tables,
+        "periods": filters.PERIODS,
+        "grains": filters.GRAINS,
+        "accounts": accounts,
         "regions": sorted({e["region"] for e in endpoints}),
         "teams": sorted({(e["tags"] or {}).get(filters.TEAM_TAG, filters.UNTAGGED) for e in endpoints}),
-        "endpoints_in_view": len(shown), "query": view.query(group=group if group != "team" else ""),
-        "charts": [charts.footprint_trend("trend-chart", trend, f"CO2e and energy per {view.grain}",
-                                          bars=len(trend) <= 120),
-                   charts.breakdown_bars("breakdown-chart", by_group, group, f"CO2e by {label.lower()}")],
+        "endpoints_in_view": len(shown),
+        "query": view.query(group=group if group != "team" else ""),
+        "charts": [
+            charts.footprint_trend("trend-chart", trend, f"CO2e and energy per {view.grain}", bars=len(trend) <= 120),
+            charts.breakdown_bars("breakdown-chart", by_group, group, f"CO2e by {label.lower()}"),
+        ],
     }
     return render(request, "dashboard/overview.html", context)
 

@@ -36,8 +36,11 @@ def chart_link(rec: Recommendation) -> str:
 def parse(query) -> tuple[dict, dict]:
     """Validated filters (kind, status, account, team tag, sort); bad values are named, defaults used."""
     errors, chosen = {}, {}
-    for name, allowed, default in (("kind", Recommendation.Kind.values, ""), ("status", Status.values, "open"),
-                                   ("sort", list(SORTS), "co2e")):
+    for name, allowed, default in (
+        ("kind", Recommendation.Kind.values, ""),
+        ("status", Status.values, "open"),
+        ("sort", list(SORTS), "co2e"),
+    ):
         value = query.get(name, default) or default
         if value and value not in allowed:
             errors[name] = f"{name.capitalize()} must be one of {', '.join(allowed)}."
@@ -67,21 +70,50 @@ def listing(team, chosen: dict) -> list[Recommendation]:
 
 
 def table(rows: list[Recommendation]) -> Table:
-    records = [{"id": r.pk, "title": r.title, "kind": r.get_kind_display(), "endpoint": r.endpoint.name if r.endpoint
-                else "", "endpoint_id": r.endpoint_id, "account": r.account.account_id, "region": r.region,
-                "kwh": r.monthly_kwh_saved, "co2e": r.monthly_co2e_kg_saved, "low": r.monthly_co2e_kg_saved_low,
-                "high": r.monthly_co2e_kg_saved_high, "usd": r.monthly_usd_saved, "confidence": r.confidence,
-                "status": r.get_status_display()} for r in rows]
-    columns = [Column("title", "Recommendation", link=lambda row: f"#rec-{row['id']}", css="wrap"),
-               Column("kind", "Kind"),
-               Column("endpoint", "Endpoint",
-                      link=lambda row: reverse("endpoint", args=[row["endpoint_id"]]) if row["endpoint_id"] else ""),
-               Column("account", "Account"), Column("region", "Region"),
-               Column("co2e", "kg CO2e / month saved", 2), Column("low", "low", 2), Column("high", "high", 2),
-               Column("kwh", "kWh / month saved", 1), Column("usd", "USD / month saved", 0),
-               Column("confidence", "Confidence"), Column("status", "Status")]
-    return Table("recommendations", "Recommendations", columns, records,
-                 empty="Nothing here. Recommendations are re-computed every hour from the collected history.")
+    records = [
+        {
+            "id": r.pk,
+            "title": r.title,
+            "kind": r.get_kind_display(),
+            "endpoint": r.endpoint.name if r.endpoint else "",
+            "endpoint_id": r.endpoint_id,
+            "account": r.account.account_id,
+            "region": r.region,
+            "kwh": r.monthly_kwh_saved,
+            "co2e": r.monthly_co2e_kg_saved,
+            "low": r.monthly_co2e_kg_saved_low,
+            "high": r.monthly_co2e_kg_saved_high,
+            "usd": r.monthly_usd_saved,
+            "confidence": r.confidence,
+            "status": r.get_status_display(),
+        }
+        for r in rows
+    ]
+    columns = [
+        Column("title", "Recommendation", link=lambda row: f"#rec-{row['id']}", css="wrap"),
+        Column("kind", "Kind"),
+        Column(
+            "endpoint",
+            "Endpoint",
+            link=lambda row: reverse("endpoint", args=[row["endpoint_id"]]) if row["endpoint_id"] else "",
+        ),
+        Column("account", "Account"),
+        Column("region", "Region"),
+        Column("co2e", "kg CO2e / month saved", 2),
+        Column("low", "low", 2),
+        Column("high", "high", 2),
+        Column("kwh", "kWh / month saved", 1),
+        Column("usd", "USD / month saved", 0),
+        Column("confidence", "Confidence"),
+        Column("status", "Status"),
+    ]
+    return Table(
+        "recommendations",
+        "Recommendations",
+        columns,
+        records,
+        empty="Nothing here. Recommendations are re-computed every hour from the collected history.",
+    )
 
 
 @require_GET
@@ -94,13 +126,25 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
         return csv_response(tables, wanted, "wattson-recommendations")
     query = urlencode({name: value for name, value in chosen.items() if value})  # a tag value may hold & or =
     open_recs = [r for r in rows if r.status == Status.OPEN]
-    return render(request, "dashboard/recommendations.html", {
-        "rows": rows, "tables": tables, "query": query, "chosen": chosen, "errors": errors,
-        "kinds": Recommendation.Kind.choices, "statuses": Status.choices, "sorts": SORTS,
-        "accounts": AwsAccount.objects.filter(team=team).values("account_id", "name") if team else [],
-        "total_co2e": sum(r.monthly_co2e_kg_saved for r in open_recs),
-        "total_usd": sum(r.monthly_usd_saved or 0 for r in open_recs), "today": timezone.now().date(),
-        "chart_links": {r.pk: chart_link(r) for r in rows}})
+    return render(
+        request,
+        "dashboard/recommendations.html",
+        {
+            "rows": rows,
+            "tables": tables,
+            "query": query,
+            "chosen": chosen,
+            "errors": errors,
+            "kinds": Recommendation.Kind.choices,
+            "statuses": Status.choices,
+            "sorts": SORTS,
+            "accounts": AwsAccount.objects.filter(team=team).values("account_id", "name") if team else [],
+            "total_co2e": sum(r.monthly_co2e_kg_saved for r in open_recs),
+            "total_usd": sum(r.monthly_usd_saved or 0 for r in open_recs),
+            "today": timezone.now().date(),
+            "chart_links": {r.pk: chart_link(r) for r in rows},
+        },
+    )
 
 
 @require_POST

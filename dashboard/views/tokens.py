@@ -31,12 +31,19 @@ def token_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and team is not None:
         form = TokenForm(request.POST)
         if form.is_valid():
-            token, created = ApiToken.issue(request.user, team, form.cleaned_data["name"],
-                                            form.cleaned_data["access"])
+            token, created = ApiToken.issue(request.user, team, form.cleaned_data["name"], form.cleaned_data["access"])
             form = TokenForm()
-    return render(request, "dashboard/tokens.html", {
-        "form": form, "tokens": visible_tokens(request, team), "created": created,
-        "owner_view": is_owner(request.user, team), "base_url": request.build_absolute_uri("/api/v1/")})
+    return render(
+        request,
+        "dashboard/tokens.html",
+        {
+            "form": form,
+            "tokens": visible_tokens(request, team),
+            "created": created,
+            "owner_view": is_owner(request.user, team),
+            "base_url": request.build_absolute_uri("/api/v1/"),
+        },
+    )
 
 
 @require_POST

@@ -27,8 +27,9 @@ def serverless_use(memory_mb: np.ndarray, busy_hours: np.ndarray, lifetime_hours
     min_watts, max_watts = average_cpu_watts()
     point_watts = min_watts + constant("default_util_pct") / 100 * (max_watts - min_watts)
     zeros = np.zeros_like(vcpu_hours)
-    return ServerlessUse(vcpu_hours * point_watts / 1000, vcpu_hours * min_watts / 1000,
-                         vcpu_hours * max_watts / 1000, zeros, zeros)
+    return ServerlessUse(
+        vcpu_hours * point_watts / 1000, vcpu_hours * min_watts / 1000, vcpu_hours * max_watts / 1000, zeros, zeros
+    )
 
 
 CCF = Methodology(

@@ -40,7 +40,5 @@ DEFAULT = Methodology(
     burstable_baseline_scaling=False,
     memory_excess_gb=memory_excess_gb,
     serverless_use=serverless_use,
-    serverless_factor_ids=(
-        "serverless:1769MB=1vCPU@awslambda2024;cpu:AWS average@ccf2022;mem:ccf2022;emb:m5@ccf2022"
-    ),
+    serverless_factor_ids=("serverless:1769MB=1vCPU@awslambda2024;cpu:AWS average@ccf2022;mem:ccf2022;emb:m5@ccf2022"),
 )

@@ -12,12 +12,26 @@ def fleet(teams):
     prod = factories.account(teams[0], "111122223333", "prod")
     other = factories.account(teams[1], "777788889999", "outsiders")
     rows = {
-        "ranker": factories.endpoint(prod, "ranker", instance_type="ml.g5.2xlarge", count=2, gpu_util_pct=40,
-                                     tags={"team": "recsys", "env": "prod"}),
-        "idle": factories.endpoint(prod, "idle-gpu", instance_type="ml.p3.2xlarge", invocations=0, gpu_util_pct=0.5,
-                                   hours=8 * 24, tags={"team": "growth"}),
-        "eu": factories.endpoint(prod, "eu-scorer", region="eu-west-1", instance_type="ml.c5.xlarge",
-                                 tags={"team": "<script>x</script>"}),
+        "ranker": factories.endpoint(
+            prod,
+            "ranker",
+            instance_type="ml.g5.2xlarge",
+            count=2,
+            gpu_util_pct=40,
+            tags={"team": "recsys", "env": "prod"},
+        ),
+        "idle": factories.endpoint(
+            prod,
+            "idle-gpu",
+            instance_type="ml.p3.2xlarge",
+            invocations=0,
+            gpu_util_pct=0.5,
+            hours=8 * 24,
+            tags={"team": "growth"},
+        ),
+        "eu": factories.endpoint(
+            prod, "eu-scorer", region="eu-west-1", instance_type="ml.c5.xlarge", tags={"team": "<script>x</script>"}
+        ),
         "theirs": factories.endpoint(other, "secret-endpoint", instance_type="ml.g5.48xlarge"),
     }
     factories.estimate()

@@ -16,8 +16,13 @@ from tests.api.conftest import bearer
 
 GROUPINGS = ("none", "account", "region", "endpoint", "instance_type", "team", "tag:env")
 NUMBERS = ("energy_kwh", "co2e_kg", "embodied_co2e_kg", "instance_hours", "cost_usd")
-FOCUS = {"energy_kwh": "x_EnergyKwh", "co2e_kg": "x_CarbonEmissionsKgCo2e", "embodied_co2e_kg": "x_EmbodiedKgCo2e",
-         "instance_hours": "ConsumedQuantity", "cost_usd": "ListCost"}
+FOCUS = {
+    "energy_kwh": "x_EnergyKwh",
+    "co2e_kg": "x_CarbonEmissionsKgCo2e",
+    "embodied_co2e_kg": "x_EmbodiedKgCo2e",
+    "instance_hours": "ConsumedQuantity",
+    "cost_usd": "ListCost",
+}
 
 
 def total(rows: list[dict], key: str) -> float | None:
@@ -38,8 +43,9 @@ def overview(client, start: dt.date, end: dt.date) -> dict:
 
 
 def emissions(client, token: str, start: dt.date, end: dt.date, **params) -> list[dict]:
-    response = client.get("/api/v1/emissions/", {"start": start.isoformat(), "end": end.isoformat(), **params},
-                          **bearer(token))
+    response = client.get(
+        "/api/v1/emissions/", {"start": start.isoformat(), "end": end.isoformat(), **params}, **bearer(token)
+    )
     assert response.status_code == 200, response.content
     return response.json()["results"]
 
@@ -57,8 +63,9 @@ def test_the_overview_the_api_focus_and_the_digest_agree(client, alice, fleet, t
             priced = sum(row["priced_instance_hours"] for row in rows)
             assert 100 * priced / expected["instance_hours"] == pytest.approx(expected["priced_pct"])
 
-    response = client.get("/api/v1/focus/", {"start": start.isoformat(), "end": end.isoformat()},
-                          **bearer(tokens["read"]))
+    response = client.get(
+        "/api/v1/focus/", {"start": start.isoformat(), "end": end.isoformat()}, **bearer(tokens["read"])
+    )
     focus = response.json()["results"]  # one row per endpoint and day, unpaged
     same(expected, {name: total(focus, column) for name, column in FOCUS.items()}, "FOCUS")
 

@@ -17,9 +17,19 @@ from dashboard.models import ApiToken, Recommendation
 from tests.api.conftest import bearer
 
 ROOT = Path(__file__).resolve().parents[2]
-LISTS = ["/api/v1/accounts/", "/api/v1/endpoints/", "/api/v1/variants/", "/api/v1/usage/", "/api/v1/log-groups/",
-         "/api/v1/storage/", "/api/v1/recommendations/", "/api/v1/emissions/", "/api/v1/focus/",
-         "/api/v1/methodology/", "/metrics"]
+LISTS = [
+    "/api/v1/accounts/",
+    "/api/v1/endpoints/",
+    "/api/v1/variants/",
+    "/api/v1/usage/",
+    "/api/v1/log-groups/",
+    "/api/v1/storage/",
+    "/api/v1/recommendations/",
+    "/api/v1/emissions/",
+    "/api/v1/focus/",
+    "/api/v1/methodology/",
+    "/metrics",
+]
 
 
 def rows_of(response) -> list[dict]:
@@ -62,46 +72,67 @@ def test_endpoints_carry_their_variants_and_a_30_day_summary(client, fleet, toke
     assert body["summary_30d"]["energy_kwh"] == pytest.approx(expected["e"])
 
 
-@pytest.mark.parametrize(("url", "params", "named"), [
-    ("/api/v1/usage/", {"grain": "minute"}, "grain"), ("/api/v1/usage/", {"start": "yesterday"}, "start"),
-    ("/api/v1/usage/", {"account_id": "42"}, "account_id"), ("/api/v1/emissions/", {"group_by": "horoscope"},
-                                                              "group_by"),
-    ("/api/v1/emissions/", {"grain": "hour", "start": "2026-01-01", "end": "2026-03-01"}, "grain"),
-    ("/api/v1/emissions/", {"start": "2026-05-02", "end": "2026-05-01"}, "start"),
-    ("/api/v1/recommendations/", {"kind": "magic"}, "kind"), ("/api/v1/log-groups/", {"since": "someday"}, "since"),
-    ("/api/v1/usage/", {"cursor": "not-a-cursor"}, "cursor"), ("/api/v1/usage/", {"page_size": "-3"}, "page_size"),
-])
+@pytest.mark.parametrize(
+    ("url", "params", "named"),
+    [
+        ("/api/v1/usage/", {"grain": "minute"}, "grain"),
+        ("/api/v1/usage/", {"start": "yesterday"}, "start"),
+        ("/api/v1/usage/", {"account_id": "42"}, "account_id"),
+        ("/api/v1/emissions/", {"group_by": "horoscope"}, "group_by"),
+        ("/api/v1/emissions/", {"grain": "hour", "start": "2026-01-01", "end": "2026-03-01"}, "grain"),
+        ("/api/v1/emissions/", {"start": "2026-05-02", "end": "2026-05-01"}, "start"),
+        ("/api/v1/recommendations/", {"kind": "magic"}, "kind"),
+        ("/api/v1/log-groups/", {"since": "someday"}, "since"),
+        ("/api/v1/usage/", {"cursor": "not-a-cursor"}, "cursor"),
+        ("/api/v1/usage/", {"page_size": "-3"}, "page_size"),
+    ],
+)
 def test_bad_parameters_are_400s_that_name_the_parameter(client, fleet, tokens, url, params, named):
     response = client.get(url, params, **bearer(tokens["read"]))
     assert response.status_code == 400
     assert named in response.json()
 
 
-@pytest.mark.parametrize(("url", "params", "named"), [
-    ("/api/v1/log-groups/", {"since": ""}, "since"), ("/api/v1/usage/", {"start": ""}, "start"),
-    ("/api/v1/emissions/", {"grain": ""}, "grain"), ("/api/v1/endpoints/", {"region": ""}, "region"),
-    ("/api/v1/recommendations/", {"kind": ""}, "kind"), ("/api/v1/accounts/", {"format": ""}, "format"),
-    ("/api/v1/endpoints/", {"deleted": "maybe"}, "deleted"), ("/api/v1/variants/", {"endpoint": "1.5"}, "endpoint"),
-    ("/api/v1/endpoints/", {"account_id": "1111222233334"}, "account_id"),
-    ("/api/v1/usage/", {"account_id": "111122223333\n"}, "account_id"),
-    ("/api/v1/recommendations/", {"account_id": " 111122223333"}, "account_id"),
-    ("/api/v1/log-groups/", {"since": "11/20/2026"}, "since"), ("/api/v1/emissions/", {"end": "2026-W47-5"}, "end"),
-    ("/api/v1/usage/", {"end": "20261120T100000"}, "end"),
-    ("/api/v1/storage/", {"page_size": "0"}, "page_size"), ("/api/v1/storage/", {"page_size": "1001"}, "page_size"),
-    ("/api/v1/variants/", {"page_size": "0", "format": "csv"}, "page_size"),
-    ("/api/v1/variants/", {"cursor": "not a cursor", "format": "csv"}, "cursor"),
-])
-def test_empty_or_out_of_bounds_parameters_are_400s_in_json_whatever_the_format(client, fleet, tokens, url, params,
-                                                                                 named):
+@pytest.mark.parametrize(
+    ("url", "params", "named"),
+    [
+        ("/api/v1/log-groups/", {"since": ""}, "since"),
+        ("/api/v1/usage/", {"start": ""}, "start"),
+        ("/api/v1/emissions/", {"grain": ""}, "grain"),
+        ("/api/v1/endpoints/", {"region": ""}, "region"),
+        ("/api/v1/recommendations/", {"kind": ""}, "kind"),
+        ("/api/v1/accounts/", {"format": ""}, "format"),
+        ("/api/v1/endpoints/", {"deleted": "maybe"}, "deleted"),
+        ("/api/v1/variants/", {"endpoint": "1.5"}, "endpoint"),
+        ("/api/v1/endpoints/", {"account_id": "1111222233334"}, "account_id"),
+        ("/api/v1/usage/", {"account_id": "111122223333\n"}, "account_id"),
+        ("/api/v1/recommendations/", {"account_id": " 111122223333"}, "account_id"),
+        ("/api/v1/log-groups/", {"since": "11/20/2026"}, "since"),
+        ("/api/v1/emissions/", {"end": "2026-W47-5"}, "end"),
+        ("/api/v1/usage/", {"end": "20261120T100000"}, "end"),
+        ("/api/v1/storage/", {"page_size": "0"}, "page_size"),
+        ("/api/v1/storage/", {"page_size": "1001"}, "page_size"),
+        ("/api/v1/variants/", {"page_size": "0", "format": "csv"}, "page_size"),
+        ("/api/v1/variants/", {"cursor": "not a cursor", "format": "csv"}, "cursor"),
+    ],
+)
+def test_empty_or_out_of_bounds_parameters_are_400s_in_json_whatever_the_format(
+    client, fleet, tokens, url, params, named
+):
     response = client.get(url, params, **bearer(tokens["read"]))
     assert response.status_code == 400 and response["Content-Type"] == "application/json"
     assert list(response.json()) == [named] and isinstance(response.json()[named], list)
 
 
-@pytest.mark.parametrize(("url", "position"), [
-    ("/api/v1/usage/", "1"), ("/api/v1/usage/", "2026-13-45T00:00:00Z"), ("/api/v1/log-groups/", "2026-13-45"),
-    ("/api/v1/endpoints/", "abc"),
-])
+@pytest.mark.parametrize(
+    ("url", "position"),
+    [
+        ("/api/v1/usage/", "1"),
+        ("/api/v1/usage/", "2026-13-45T00:00:00Z"),
+        ("/api/v1/log-groups/", "2026-13-45"),
+        ("/api/v1/endpoints/", "abc"),
+    ],
+)
 def test_a_forged_cursor_is_a_400_not_a_crash(client, fleet, tokens, url, position):
     import base64
 
@@ -122,8 +153,10 @@ def test_an_unknown_format_is_a_406_and_an_id_that_is_not_one_a_json_404(client,
 
 def test_usage_takes_a_date_or_a_date_and_time_with_or_without_an_offset(client, fleet, tokens):
     for start in ("2026-11-20", "2026-11-20T10:00:00Z", "2026-11-20T10:00+01:00", "2026-11-20 10:00:00.5"):
-        assert client.get("/api/v1/usage/", {"start": start, "end": "2026-11-21"},
-                          **bearer(tokens["read"])).status_code == 200, start
+        assert (
+            client.get("/api/v1/usage/", {"start": start, "end": "2026-11-21"}, **bearer(tokens["read"])).status_code
+            == 200
+        ), start
 
 
 def test_page_size_is_honoured_from_1_to_1000(client, fleet, tokens):
@@ -140,10 +173,17 @@ def test_usage_rows_have_their_grains_documented_shape(client, fleet, tokens):
         assert set(row) == set(schemas[component]["properties"]), grain
 
 
-@pytest.mark.parametrize(("url", "params"), [
-    ("/api/v1/endpoints/", {}), ("/api/v1/usage/", {"grain": "hour"}), ("/api/v1/usage/", {"grain": "day"}),
-    ("/api/v1/emissions/", {"group_by": "region"}), ("/api/v1/focus/", {}), ("/api/v1/recommendations/", {}),
-])
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/api/v1/endpoints/", {}),
+        ("/api/v1/usage/", {"grain": "hour"}),
+        ("/api/v1/usage/", {"grain": "day"}),
+        ("/api/v1/emissions/", {"group_by": "region"}),
+        ("/api/v1/focus/", {}),
+        ("/api/v1/recommendations/", {}),
+    ],
+)
 def test_csv_equals_json(client, fleet, tokens, url, params):
     json_rows, cursor = [], None
     while True:
@@ -170,14 +210,24 @@ def test_csv_equals_json(client, fleet, tokens, url, params):
 
 
 def test_cursor_pages_stay_stable_while_new_hours_arrive(client, fleet, tokens):
-    params = {"grain": "hour", "page_size": 20, "endpoint": fleet["ranker"].pk,
-              "start": (timezone.now() - timedelta(days=3)).isoformat()}
+    params = {
+        "grain": "hour",
+        "page_size": 20,
+        "endpoint": fleet["ranker"].pk,
+        "start": (timezone.now() - timedelta(days=3)).isoformat(),
+    }
     first = client.get("/api/v1/usage/", params, **bearer(tokens["read"])).json()
     ids = [row["id"] for row in first["results"]]
     endpoint = fleet["ranker"]
     earliest = VariantHour.objects.filter(endpoint=endpoint).order_by("hour").first()
-    VariantHour.objects.create(endpoint=endpoint, variant_name="B", hour=earliest.hour, instance_type="ml.g5.xlarge",
-                               instance_hours=1, collected_at=timezone.now())  # lands on the page already read
+    VariantHour.objects.create(
+        endpoint=endpoint,
+        variant_name="B",
+        hour=earliest.hour,
+        instance_type="ml.g5.xlarge",
+        instance_hours=1,
+        collected_at=timezone.now(),
+    )  # lands on the page already read
     ids_after, link = [], first["next"]
     while link:
         page = client.get(link.replace("http://testserver", ""), **bearer(tokens["read"])).json()
@@ -190,8 +240,18 @@ def test_cursor_pages_stay_stable_while_new_hours_arrive(client, fleet, tokens):
 def test_the_focus_export_agrees_with_the_emissions_series(client, fleet, tokens):
     focus = client.get("/api/v1/focus/", **bearer(tokens["read"])).json()
     emissions = client.get("/api/v1/emissions/", {"grain": "day"}, **bearer(tokens["read"])).json()["results"]
-    assert {"BillingAccountId", "RegionId", "ResourceId", "ResourceType", "ServiceName", "ChargePeriodStart",
-            "ChargePeriodEnd", "x_EnergyKwh", "x_CarbonEmissionsKgCo2e", "x_EmbodiedKgCo2e"} <= set(focus["columns"])
+    assert {
+        "BillingAccountId",
+        "RegionId",
+        "ResourceId",
+        "ResourceType",
+        "ServiceName",
+        "ChargePeriodStart",
+        "ChargePeriodEnd",
+        "x_EnergyKwh",
+        "x_CarbonEmissionsKgCo2e",
+        "x_EmbodiedKgCo2e",
+    } <= set(focus["columns"])
     for day in emissions:
         rows = [r for r in focus["results"] if r["ChargePeriodStart"].startswith(day["period_start"])]
         assert sum(r["x_EnergyKwh"] for r in rows) == pytest.approx(day["energy_kwh"])
@@ -209,9 +269,13 @@ def test_emissions_group_by_team_tag_and_every_grain_keep_the_totals(client, fle
     everything, groups = total({"group_by": "none"})
     assert groups == {"all"}
     nine_days = str(timezone.now().date() - timedelta(days=9))
-    for params in ({"group_by": "team"}, {"group_by": "tag:env"}, {"group_by": "region", "grain": "month"},
-                   {"group_by": "endpoint", "grain": "week"}, {"group_by": "account", "grain": "hour",
-                                                                 "start": nine_days}):
+    for params in (
+        {"group_by": "team"},
+        {"group_by": "tag:env"},
+        {"group_by": "region", "grain": "month"},
+        {"group_by": "endpoint", "grain": "week"},
+        {"group_by": "account", "grain": "hour", "start": nine_days},
+    ):
         assert total(params)[0] == pytest.approx(everything), params
     assert total({"group_by": "team"})[1] == {"recsys", "growth", "<script>x</script>"}
 
@@ -221,14 +285,15 @@ def test_recommendations_are_patched_only_with_a_writable_token(client, fleet, t
     url = f"/api/v1/recommendations/{rec.pk}/"
     body = {"status": "dismissed", "dismissed_reason": "kept for failover"}
     assert client.patch(url, body, content_type="application/json", **bearer(tokens["read"])).status_code == 403
-    response = client.patch(url, {"status": "dismissed"}, content_type="application/json",
-                            **bearer(tokens["write"]))
+    response = client.patch(url, {"status": "dismissed"}, content_type="application/json", **bearer(tokens["write"]))
     assert response.status_code == 400 and "dismissed_reason" in response.json()
     response = client.patch(url, body, content_type="application/json", **bearer(tokens["write"]))
     assert response.status_code == 200 and response.json()["status"] == "dismissed"
     snooze = {"status": "snoozed", "snoozed_until": str(timezone.now().date() + timedelta(days=7))}
-    assert client.patch(url, snooze, content_type="application/json", **bearer(tokens["write"])).json()[
-        "snoozed_until"] == snooze["snoozed_until"]
+    assert (
+        client.patch(url, snooze, content_type="application/json", **bearer(tokens["write"])).json()["snoozed_until"]
+        == snooze["snoozed_until"]
+    )
     not_text = {"status": "dismissed", "dismissed_reason": 0}
     response = client.patch(url, not_text, content_type="application/json", **bearer(tokens["write"]))
     assert response.status_code == 400 and "dismissed_reason" in response.json()
@@ -254,7 +319,8 @@ def test_the_checked_in_schema_matches_the_code(tmp_path):
     call_command("spectacular", "--file", str(generated), "--validate", "--fail-on-warn")
     checked_in = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text())
     assert yaml.safe_load(generated.read_text()) == checked_in, (
-        "docs/openapi.yaml is out of date: run `python manage.py spectacular --file docs/openapi.yaml`")
+        "docs/openapi.yaml is out of date: run `python manage.py spectacular --file docs/openapi.yaml`"
+    )
 
 
 def test_a_csv_streamed_in_many_chunks_has_every_row_once(client, fleet, tokens, monkeypatch):
@@ -263,8 +329,9 @@ def test_a_csv_streamed_in_many_chunks_has_every_row_once(client, fleet, tokens,
     monkeypatch.setattr(views, "CSV_CHUNK", 7)  # many keyset chunks, with chunk edges inside one hour
     rows = rows_of(client.get("/api/v1/usage/", {"grain": "hour", "format": "csv"}, **bearer(tokens["read"])))
     ids = [int(row["id"]) for row in rows]
-    expected = VariantHour.objects.filter(endpoint__account__team__name="ML Platform",
-                                          hour__gte=timezone.now() - timedelta(days=7))
+    expected = VariantHour.objects.filter(
+        endpoint__account__team__name="ML Platform", hour__gte=timezone.now() - timedelta(days=7)
+    )
     assert len(ids) == len(set(ids)) == expected.count() > 7 * 10
     assert [(row["hour"], int(row["id"])) for row in rows] == sorted((row["hour"], int(row["id"])) for row in rows)
 
@@ -278,4 +345,5 @@ def test_the_methodology_names_the_version_in_use_and_every_grid_factor_with_its
     table = read_table("grid_factors")
     assert len(factors) == len(table) and factors["us-east-1"]["source"]
     assert factors["eu-north-1"]["kgco2e_per_kwh"] == pytest.approx(
-        float(table.set_index("region").loc["eu-north-1", "kgco2e_per_kwh"]))
+        float(table.set_index("region").loc["eu-north-1", "kgco2e_per_kwh"])
+    )

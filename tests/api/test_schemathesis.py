@@ -55,12 +55,24 @@ def test_no_generated_input_breaks_the_api_or_its_schema(fleet, alice, teams, ws
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 15
     assert {check.__name__ for check in CHECKS} >= {
-        "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance",
-        "response_headers_conformance", "negative_data_rejection", "ignored_auth", "unsupported_method"}
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "response_headers_conformance",
+        "negative_data_rejection",
+        "ignored_auth",
+        "unsupported_method",
+    }
     statuses = []
 
-    @settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case):
         response = case.call_and_validate(headers=auth, checks=CHECKS)
         statuses.append(response.status_code)

@@ -92,8 +92,10 @@ def test_the_limit_holds_across_two_processes_hammering_redis_at_once():
     env = {**os.environ, "CACHE_URL": REDIS_URL, "DJANGO_SETTINGS_MODULE": "dashboard.settings"}
     script = SCRIPT % (LIMIT * 4, NOON + 7200 * int(user), LIMIT * 4)  # a window of its own
     start = str(time.time() + 4)
-    processes = [subprocess.Popen([sys.executable, "-c", script, user, start], cwd=ROOT, env=env,
-                                  stdout=subprocess.PIPE) for _ in range(2)]
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, user, start], cwd=ROOT, env=env, stdout=subprocess.PIPE)
+        for _ in range(2)
+    ]
     counts = [json.loads(process.communicate(timeout=120)[0]) for process in processes]
     assert sum(counts) == LIMIT * 4  # DRF's read-modify-write history let ~2x through here
 

@@ -19,8 +19,9 @@ def bobs_token(bob, teams):
 def read_and_patch(client, plaintext: str) -> tuple[int, int]:
     rec = Recommendation.objects.filter(team__name="ML Platform", status="open").first()
     read = client.get("/api/v1/endpoints/", **bearer(plaintext)).status_code
-    patch = client.patch(f"/api/v1/recommendations/{rec.pk}/", DISMISS, content_type="application/json",
-                         **bearer(plaintext)).status_code
+    patch = client.patch(
+        f"/api/v1/recommendations/{rec.pk}/", DISMISS, content_type="application/json", **bearer(plaintext)
+    ).status_code
     return read, patch
 
 
@@ -81,8 +82,7 @@ def test_the_owner_sees_and_revokes_a_members_token(client, fleet, alice, bobs_t
     assert client.get("/api/v1/accounts/", **bearer(plaintext)).status_code == 401
 
 
-def test_a_member_sees_only_their_own_tokens_and_cannot_revoke_the_owners(client, fleet, alice, bob, teams,
-                                                                          bobs_token):
+def test_a_member_sees_only_their_own_tokens_and_cannot_revoke_the_owners(client, fleet, alice, bob, teams, bobs_token):
     alices, _ = ApiToken.issue(alice, teams[0], "alice's export")
     client.force_login(bob)
     page = client.get(reverse("api-tokens")).content.decode()

@@ -21,8 +21,13 @@ def aws_env(sandbox, monkeypatch):
 
 
 def register(team, account_id: str, regions: list[str], name: str = "") -> AwsAccount:
-    return AwsAccount.objects.create(team=team, account_id=account_id, name=name or account_id, regions=regions,
-                                     role_arn=f"arn:aws:iam::{account_id}:role/{fl.ROLE_NAME}")
+    return AwsAccount.objects.create(
+        team=team,
+        account_id=account_id,
+        name=name or account_id,
+        regions=regions,
+        role_arn=f"arn:aws:iam::{account_id}:role/{fl.ROLE_NAME}",
+    )
 
 
 @pytest.fixture
@@ -41,13 +46,22 @@ def scratch(teams, aws_env):
     account_id = str(uuid.uuid4().int)[:12].rjust(12, "7")
     account = register(teams[0], account_id, ["us-west-2"], "scratch")
     sm = client("sagemaker", aws_env["url"], "us-west-2", account_id)
-    sm.create_model(ModelName="model", PrimaryContainer={"Image": "image"},
-                    ExecutionRoleArn=f"arn:aws:iam::{account_id}:role/x")
+    sm.create_model(
+        ModelName="model", PrimaryContainer={"Image": "image"}, ExecutionRoleArn=f"arn:aws:iam::{account_id}:role/x"
+    )
     account.sagemaker = sm
     return account
 
 
 def make_config(sm, name: str, instance_type: str, count: int = 1) -> None:
-    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "model", "InstanceType": instance_type,
-         "InitialInstanceCount": count}])
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "model",
+                "InstanceType": instance_type,
+                "InitialInstanceCount": count,
+            }
+        ],
+    )

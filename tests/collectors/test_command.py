@@ -17,8 +17,17 @@ def test_it_collects_one_region_of_one_account_and_summarises(prod, research, ca
 
 
 def test_a_failing_account_is_reported_while_the_others_are_collected(prod, research, sandbox_control, capsys):
-    sandbox_control("POST", "faults", {"operation": "*", "service": "sagemaker", "error": "AccessDeniedException",
-                                       "message": "not authorized", "account": fl.RESEARCH})
+    sandbox_control(
+        "POST",
+        "faults",
+        {
+            "operation": "*",
+            "service": "sagemaker",
+            "error": "AccessDeniedException",
+            "message": "not authorized",
+            "account": fl.RESEARCH,
+        },
+    )
     with pytest.raises(CommandError, match="1 of 2 collections failed"):
         call_command("collect", "--region", "eu-west-1", "--source", "inventory")
     with pytest.raises(CommandError, match="1 of 2 collections failed"):
@@ -27,16 +36,20 @@ def test_a_failing_account_is_reported_while_the_others_are_collected(prod, rese
     assert "failed: ml-research (444455556666) eu-west-1 utilization: waiting for a first successful inventory" in err
     assert Endpoint.objects.filter(account=prod, region="eu-west-1").exists()
     assert CollectionState.objects.get(account=research, source="inventory").last_error.startswith(
-        "AccessDeniedException")
+        "AccessDeniedException"
+    )
     # The failed account's utilization did not move its watermark: its first success will backfill in full.
     assert CollectionState.objects.get(account=research, source="utilization").watermark is None
     assert CollectionState.objects.get(account=prod, source="utilization").watermark is not None
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--account", "000000000000"], "No enabled AWS account 000000000000"),
-    (["--since", "last tuesday"], "--since must be an ISO date"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--account", "000000000000"], "No enabled AWS account 000000000000"),
+        (["--since", "last tuesday"], "--since must be an ISO date"),
+    ],
+)
 def test_bad_arguments_get_a_clear_error(prod, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("collect", *args)

@@ -13,8 +13,13 @@ from sandbox import fleet as fl
 from tests.collectors.conftest import aws_env, prod, register  # noqa: F401 - fixtures
 
 WORKERS_OWN_ACCOUNT = "123456789012"  # the sandbox's account for credentials that are not an assumed role
-VALID = {"name": "ml-prod", "account_id": "123412341234", "regions": ["us-east-1"], "enabled": "on",
-         "role_arn": "arn:aws:iam::123412341234:role/WattsonReadOnly"}
+VALID = {
+    "name": "ml-prod",
+    "account_id": "123412341234",
+    "regions": ["us-east-1"],
+    "enabled": "on",
+    "role_arn": "arn:aws:iam::123412341234:role/WattsonReadOnly",
+}
 
 
 def roleless(team, account_id: str) -> AwsAccount:
@@ -33,11 +38,14 @@ def test_a_team_owner_cannot_add_a_role_less_account(client, alice, settings):
     assert not AwsAccount.objects.exists()
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("account_id", "١٢٣٤١٢٣٤١٢٣٤", b"An AWS account id is 12 digits."),  # Arabic-Indic digits are not [0-9]
-    ("role_arn", "garbage", b"Not an IAM role ARN."),
-    ("role_arn", "arn:aws:iam::１２３４１２３４１２３４:role/x", b"Not an IAM role ARN."),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("account_id", "١٢٣٤١٢٣٤١٢٣٤", b"An AWS account id is 12 digits."),  # Arabic-Indic digits are not [0-9]
+        ("role_arn", "garbage", b"Not an IAM role ARN."),
+        ("role_arn", "arn:aws:iam::１２３４１２３４１２３４:role/x", b"Not an IAM role ARN."),
+    ],
+)
 def test_malformed_account_ids_and_roles_are_refused_not_a_500(client, alice, field, value, message):
     client.force_login(alice)
     response = client.post(reverse("aws-accounts"), {**VALID, field: value})
@@ -45,7 +53,7 @@ def test_malformed_account_ids_and_roles_are_refused_not_a_500(client, alice, fi
     assert not AwsAccount.objects.exists()
 
 
-def test_role_less_accounts_are_refused_by_default_before_any_aws_call(teams, aws_env, sandbox_control):  # noqa: F811
+def test_role_less_accounts_are_refused_by_default_before_any_aws_call(teams, aws_env, sandbox_control):
     account = roleless(teams[0], WORKERS_OWN_ACCOUNT)
     with pytest.raises(ValidationError, match="role-less accounts are off"):
         account.full_clean()
@@ -53,10 +61,11 @@ def test_role_less_accounts_are_refused_by_default_before_any_aws_call(teams, aw
         runner.run(account, "eu-north-1", "inventory")
     assert calls_to(sandbox_control, WORKERS_OWN_ACCOUNT) == 0
     assert CollectionState.objects.get(account=account, source="inventory").last_error.startswith(
-        f"IdentityError: account {WORKERS_OWN_ACCOUNT} has no role")
+        f"IdentityError: account {WORKERS_OWN_ACCOUNT} has no role"
+    )
 
 
-def test_a_forged_account_id_is_refused_by_the_identity_check(teams, aws_env, sandbox_control, settings):  # noqa: F811
+def test_a_forged_account_id_is_refused_by_the_identity_check(teams, aws_env, sandbox_control, settings):
     settings.COLLECT_ALLOW_ROLELESS_ACCOUNTS = True
     forged = roleless(teams[0], fl.PROD)  # claims ml-prod, but would run on the workers' own identity
     forged.full_clean()
@@ -70,13 +79,13 @@ def test_a_forged_account_id_is_refused_by_the_identity_check(teams, aws_env, sa
     assert runner.run(own, "eu-north-1", "inventory").details["endpoints"] == 0
 
 
-def test_an_assumed_role_session_is_verified_too(prod, sandbox_control):  # noqa: F811
+def test_an_assumed_role_session_is_verified_too(prod, sandbox_control):
     runner.run(prod, "eu-north-1", "inventory")
     operations = {c["operation"] for c in sandbox_control("GET", "calls")["calls"] if c["account"] == fl.PROD}
     assert {"GetCallerIdentity", "ListEndpoints"} <= operations
 
 
-def test_test_connection_names_the_identity_mismatch(client, alice, teams, aws_env, settings):  # noqa: F811
+def test_test_connection_names_the_identity_mismatch(client, alice, teams, aws_env, settings):
     settings.COLLECT_ALLOW_ROLELESS_ACCOUNTS = True
     forged = roleless(teams[0], fl.PROD)
     client.force_login(alice)
@@ -85,11 +94,13 @@ def test_test_connection_names_the_identity_mismatch(client, alice, teams, aws_e
     assert b"can read SageMaker" not in response.content
 
 
-def test_an_sns_topic_must_belong_to_the_channels_account(client, alice, prod):  # noqa: F811
+def test_an_sns_topic_must_belong_to_the_channels_account(client, alice, prod):
     client.force_login(alice)
     other_topic = f"arn:aws:sns:eu-west-1:{WORKERS_OWN_ACCOUNT}:operator-alerts"
-    response = client.post(reverse("notifications"), {"form": "channel", "kind": "sns", "name": "ops",
-                                                      "target": other_topic, "account": prod.pk})
+    response = client.post(
+        reverse("notifications"),
+        {"form": "channel", "kind": "sns", "name": "ops", "target": other_topic, "account": prod.pk},
+    )
     assert b"The topic must belong to the account it is published through" in response.content
     assert not Channel.objects.exists()
     channel = Channel.objects.create(team=prod.team, kind="sns", name="forged", target=other_topic, account=prod)

@@ -24,7 +24,9 @@ def test_it_records_every_endpoint_of_the_region_with_its_variants(prod):
     ranker = Endpoint.objects.get(name="recsys-ranker")
     configs = {c.variant_name: c for c in ranker.variant_configs.filter(valid_to__isnull=True)}
     assert {n: (c.instance_type, c.weight, c.current_instance_count) for n, c in configs.items()} == {
-        "A": ("ml.g5.2xlarge", 0.8, 2), "B": ("ml.g5.xlarge", 0.2, 1)}
+        "A": ("ml.g5.2xlarge", 0.8, 2),
+        "B": ("ml.g5.xlarge", 0.2, 1),
+    }
     assert ranker.tags == {"team": "recommendations", "owner": "recommendations@example.com"}
 
 

@@ -59,18 +59,38 @@ def test_the_capture_location_follows_sagemakers_layout(prod):
 def test_without_an_export_it_falls_back_to_bucket_level_cloudwatch(scratch, aws_env):
     url, account_id = aws_env["url"], scratch.account_id
     client("s3control", url, "us-east-1", account_id).put_storage_lens_configuration(
-        ConfigId="dashboard-only", AccountId=account_id,
-        StorageLensConfiguration={"Id": "dashboard-only", "IsEnabled": True, "AccountLevel": {"BucketLevel": {}},
-                                  "DataExport": {"CloudWatchMetrics": {"IsEnabled": True}}})
+        ConfigId="dashboard-only",
+        AccountId=account_id,
+        StorageLensConfiguration={
+            "Id": "dashboard-only",
+            "IsEnabled": True,
+            "AccountLevel": {"BucketLevel": {}},
+            "DataExport": {"CloudWatchMetrics": {"IsEnabled": True}},
+        },
+    )
     day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
-    dims = [{"Name": "configuration_id", "Value": "dashboard-only"}, {"Name": "metrics_version", "Value": "1.0"},
-            {"Name": "aws_account_number", "Value": account_id}, {"Name": "aws_region", "Value": "us-west-2"},
-            {"Name": "bucket_name", "Value": "capture-bucket"}, {"Name": "storage_class", "Value": "STANDARD"},
-            {"Name": "record_type", "Value": "BUCKET"}]
-    client("cloudwatch", url, "us-east-1", account_id).put_metric_data(Namespace="AWS/S3/Storage-Lens", MetricData=[
-        {"MetricName": "StorageBytes", "Dimensions": dims, "Timestamp": day, "Value": 5e11, "Unit": "Bytes"}])
+    dims = [
+        {"Name": "configuration_id", "Value": "dashboard-only"},
+        {"Name": "metrics_version", "Value": "1.0"},
+        {"Name": "aws_account_number", "Value": account_id},
+        {"Name": "aws_region", "Value": "us-west-2"},
+        {"Name": "bucket_name", "Value": "capture-bucket"},
+        {"Name": "storage_class", "Value": "STANDARD"},
+        {"Name": "record_type", "Value": "BUCKET"},
+    ]
+    client("cloudwatch", url, "us-east-1", account_id).put_metric_data(
+        Namespace="AWS/S3/Storage-Lens",
+        MetricData=[
+            {"MetricName": "StorageBytes", "Dimensions": dims, "Timestamp": day, "Value": 5e11, "Unit": "Bytes"}
+        ],
+    )
     result = runner.run(scratch, "us-east-1", "storage_lens")
     assert result.details["source"] == "cloudwatch"
     row = StorageLensDay.objects.get(account=scratch)
     assert (row.bucket, row.prefix, row.day, row.stored_bytes, row.source) == (
-        "capture-bucket", "", day.date(), 500_000_000_000, "cloudwatch")
+        "capture-bucket",
+        "",
+        day.date(),
+        500_000_000_000,
+        "cloudwatch",
+    )

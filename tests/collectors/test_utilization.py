@@ -25,12 +25,17 @@ def expected_hour(sandbox, name: str, variant: str, hour: datetime) -> dict:
     now = datetime.fromisoformat(sandbox["seeded_at"]).timestamp()
     s = fl.series(endpoint, spec, np.arange(hour.timestamp(), hour.timestamp() + 3600, 60.0), now)
     n = s["instances"]
+
     def weighted(values):
         return (n * values).sum() / n.sum()
 
-    return {"instance_hours": n.sum() / 60, "cpu_util_pct": weighted(s["cpu_pct"]),
-            "gpu_util_pct": weighted(s["gpu_pct"]), "memory_util_pct": weighted(s["memory_pct"]),
-            "invocations": s["invocations_per_minute"].sum()}
+    return {
+        "instance_hours": n.sum() / 60,
+        "cpu_util_pct": weighted(s["cpu_pct"]),
+        "gpu_util_pct": weighted(s["gpu_pct"]),
+        "memory_util_pct": weighted(s["memory_pct"]),
+        "invocations": s["invocations_per_minute"].sum(),
+    }
 
 
 @pytest.fixture
@@ -67,8 +72,9 @@ def test_idle_and_serverless_variants(collected, sandbox):
     # The five whole hours-days before the sandbox's seeding, not "now - 5 days": that straddles an hour boundary
     # differently depending on when the test runs.
     seeded = floor_hour(datetime.fromisoformat(sandbox["seeded_at"]))
-    idle = VariantHour.objects.filter(endpoint__name="legacy-churn-model", hour__gte=seeded - timedelta(days=5),
-                                      hour__lt=seeded)
+    idle = VariantHour.objects.filter(
+        endpoint__name="legacy-churn-model", hour__gte=seeded - timedelta(days=5), hour__lt=seeded
+    )
     assert idle.count() == 5 * 24 and all(r.invocations == 0 and r.instance_hours > 0 for r in idle)
     serverless = VariantHour.objects.filter(endpoint__name="sentiment-serverless")
     assert serverless.exists() and all(r.instance_hours == 0 and r.invocations > 0 for r in serverless)
@@ -81,21 +87,37 @@ def test_the_backfill_uses_the_minimum_number_of_calls(collected):
 
 
 def test_collecting_twice_gives_identical_rows(collected, prod):
-    snapshot = list(VariantHour.objects.order_by("pk").values_list(
-        "pk", "endpoint_id", "variant_name", "hour", "instance_hours", "cpu_util_pct", "invocations"))
+    snapshot = list(
+        VariantHour.objects.order_by("pk").values_list(
+            "pk", "endpoint_id", "variant_name", "hour", "instance_hours", "cpu_util_pct", "invocations"
+        )
+    )
     runner.run(prod, "us-east-1", "utilization", since=datetime.fromisoformat(collected.details["start"]))
-    again = list(VariantHour.objects.order_by("pk").values_list(
-        "pk", "endpoint_id", "variant_name", "hour", "instance_hours", "cpu_util_pct", "invocations"))
+    again = list(
+        VariantHour.objects.order_by("pk").values_list(
+            "pk", "endpoint_id", "variant_name", "hour", "instance_hours", "cpu_util_pct", "invocations"
+        )
+    )
     assert again == snapshot
 
 
 def put_cpu(sandbox, moment: datetime, value: float) -> None:
     cw = client("cloudwatch", sandbox["url"], "us-east-1", fl.PROD)
-    cw.put_metric_data(Namespace=fl.HOST_NAMESPACE, MetricData=[{
-        "MetricName": "CPUUtilization", "Timestamp": moment, "Unit": "Percent",
-        "Dimensions": [{"Name": "EndpointName", "Value": "fraud-scoring"},
-                       {"Name": "VariantName", "Value": "AllTraffic"}],
-        "StatisticValues": {"SampleCount": 600, "Sum": 600 * value, "Minimum": value, "Maximum": value}}])
+    cw.put_metric_data(
+        Namespace=fl.HOST_NAMESPACE,
+        MetricData=[
+            {
+                "MetricName": "CPUUtilization",
+                "Timestamp": moment,
+                "Unit": "Percent",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": "fraud-scoring"},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+                "StatisticValues": {"SampleCount": 600, "Sum": 600 * value, "Minimum": value, "Maximum": value},
+            }
+        ],
+    )
 
 
 def instance_hours(name: str, variant: str, hour: datetime) -> float:
@@ -115,7 +137,8 @@ def test_the_incremental_run_rereads_recent_hours_for_late_data(collected, prod,
     put_cpu(sandbox, old + timedelta(minutes=7), 790.0)  # arrives too late for an incremental run
     result = runner.run(prod, "us-east-1", "utilization")
     assert datetime.fromisoformat(result.details["start"]) == state.watermark - timedelta(
-        hours=settings.COLLECT_REREAD_HOURS)
+        hours=settings.COLLECT_REREAD_HOURS
+    )
     assert instance_hours("fraud-scoring", "AllTraffic", recent) == pytest.approx(before_recent + 10)
     assert row("fraud-scoring", "AllTraffic", recent).cpu_util_max_pct == pytest.approx(790.0 / 8)
     assert instance_hours("fraud-scoring", "AllTraffic", old) == before_old
@@ -132,9 +155,16 @@ def test_throttling_slows_the_collector_down_instead_of_failing(prod, sandbox_co
 
 
 def test_a_denied_account_fails_alone_and_is_recorded(prod, research, sandbox_control):
-    sandbox_control("POST", "faults", {"operation": "ListEndpoints", "error": "AccessDeniedException",
-                                       "message": "User is not authorized to perform sagemaker:ListEndpoints",
-                                       "account": fl.RESEARCH})
+    sandbox_control(
+        "POST",
+        "faults",
+        {
+            "operation": "ListEndpoints",
+            "error": "AccessDeniedException",
+            "message": "User is not authorized to perform sagemaker:ListEndpoints",
+            "account": fl.RESEARCH,
+        },
+    )
     with pytest.raises(runner.CollectionFailed, match="AccessDeniedException"):
         runner.run(research, "eu-north-1", "inventory")
     assert runner.run(prod, "eu-north-1", "inventory").details["endpoints"] > 0

@@ -57,19 +57,31 @@ def test_burstable_types_without_a_cpu_metric_scale_vcpus_by_baseline_and_have_n
     assert "CCF baseline scaling" in result["fallbacks"].iloc[0]
 
 
-@pytest.mark.parametrize(("region", "tonnes_per_kwh"), [
-    ("us-east-1", 0.000379069), ("us-east-2", 0.000410608), ("us-west-2", 0.000322167), ("eu-west-1", 0.0002786),
-    ("eu-north-1", 0.0000088), ("ap-southeast-3", 0.0007177), ("me-central-1", 0.0004041),
-    ("sa-east-1", 0.0000617), ("il-central-1", 0.00039278188),  # not in CCF's table: its stated mean
-])
+@pytest.mark.parametrize(
+    ("region", "tonnes_per_kwh"),
+    [
+        ("us-east-1", 0.000379069),
+        ("us-east-2", 0.000410608),
+        ("us-west-2", 0.000322167),
+        ("eu-west-1", 0.0002786),
+        ("eu-north-1", 0.0000088),
+        ("ap-southeast-3", 0.0007177),
+        ("me-central-1", 0.0004041),
+        ("sa-east-1", 0.0000617),
+        ("il-central-1", 0.00039278188),  # not in CCF's table: its stated mean
+    ],
+)
 def test_it_uses_ccfs_regional_factors(region, tonnes_per_kwh):
     result = ccf({"instance_type": "ml.m5.large", "region": region, "cpu_util_pct": 30})
     assert one(result, "co2e_kg") == pytest.approx(one(result, "energy_kwh") * tonnes_per_kwh * 1000)
 
 
 def test_embodied_follows_the_documented_gsf_formula_per_size():
-    result = ccf({"instance_type": "ml.p3dn.24xlarge", "hours": 24},
-                 {"instance_type": "ml.m5.large"}, {"instance_type": "ml.m5.24xlarge"})
+    result = ccf(
+        {"instance_type": "ml.p3dn.24xlarge", "hours": 24},
+        {"instance_type": "ml.m5.large"},
+        {"instance_type": "ml.m5.24xlarge"},
+    )
     assert result["embodied_co2e_kg"][0] == pytest.approx(3.5429488 * 1000 * 24 / 35040 * 96 / 96)  # 2.43e-3 t
     assert result["embodied_co2e_kg"][1] == pytest.approx(1.6103792 * 1000 / 35040 * 2 / 96)
     assert result["embodied_co2e_kg"][2] / result["embodied_co2e_kg"][1] == pytest.approx(48)
@@ -96,8 +108,9 @@ def test_serverless_follows_ccfs_lambda_rule():
 
 
 def test_s3_standard_terabyte_month_as_ccf_intends():
-    frame = usage()[[]].assign(service=["s3"], storage_class=["STANDARD"], stored_bytes=[1e12], hours=[720.0],
-                               region=["us-east-1"])
+    frame = usage()[[]].assign(
+        service=["s3"], storage_class=["STANDARD"], stored_bytes=[1e12], hours=[720.0], region=["us-east-1"]
+    )
     result = estimate_storage(frame, "ccf")
     assert one(result, "storage_kwh") == pytest.approx(720 * 0.65 * 1.135 * 6 / 1000)  # 3.19 kWh, replication 6
     assert one(result, "co2e_kg") == pytest.approx(3.18708 * US_EAST_1, rel=1e-5)

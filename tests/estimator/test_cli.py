@@ -18,8 +18,9 @@ GOOD_ROWS = ["ml.m5.xlarge,us-east-1,1,2,35,,60,1200", "ml.g5.xlarge,eu-west-1,1
 def run(tmp_path: Path, lines: list[str], *arguments: str) -> subprocess.CompletedProcess:
     path = tmp_path / "usage.csv"
     path.write_text("\n".join(lines) + "\n")
-    return subprocess.run([sys.executable, "-m", "estimator", *arguments, str(path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "estimator", *arguments, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize("methodology", ["ccf", "default"])
@@ -40,13 +41,16 @@ def test_operator_overrides_on_the_command_line(tmp_path):
     assert "pue:1.2@operator" in result["factors"][0]
 
 
-@pytest.mark.parametrize(("lines", "expected"), [
-    ([HEADER, GOOD_ROWS[0], "ml.g5.xlarge,eu-west-1,two,1,20,70,40,900"], "line 3, column 'hours'"),
-    ([HEADER.replace(",invocations", ""), "ml.m5.xlarge,us-east-1,1,2,35,,60"], "missing column 'invocations'"),
-    ([HEADER, "ml.m5.xlarge,us-east-1,1,2,350,,60,1200"], "line 2, column 'cpu_util_pct'"),
-    ([HEADER, "ml.m5.xlarge,us-east-1,1,,35,,60,1200"], "line 2, column 'instance_count'"),
-    (["\"unterminated,quote", "a,b"], "error:"),
-])
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ([HEADER, GOOD_ROWS[0], "ml.g5.xlarge,eu-west-1,two,1,20,70,40,900"], "line 3, column 'hours'"),
+        ([HEADER.replace(",invocations", ""), "ml.m5.xlarge,us-east-1,1,2,35,,60"], "missing column 'invocations'"),
+        ([HEADER, "ml.m5.xlarge,us-east-1,1,2,350,,60,1200"], "line 2, column 'cpu_util_pct'"),
+        ([HEADER, "ml.m5.xlarge,us-east-1,1,,35,,60,1200"], "line 2, column 'instance_count'"),
+        (['"unterminated,quote', "a,b"], "error:"),
+    ],
+)
 def test_a_malformed_file_is_named_and_exits_2_without_traceback(tmp_path, lines, expected):
     done = run(tmp_path, lines)
     assert done.returncode == 2
@@ -56,7 +60,12 @@ def test_a_malformed_file_is_named_and_exits_2_without_traceback(tmp_path, lines
 
 
 def test_a_missing_file_exits_2(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "estimator", str(tmp_path / "absent.csv")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "estimator", str(tmp_path / "absent.csv")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "absent.csv" in done.stderr and "Traceback" not in done.stderr

@@ -19,10 +19,16 @@ def default(*rows, factors=None):
     return estimate(usage(*rows), "default", factors)
 
 
-@pytest.mark.parametrize(("util", "share"), [
-    (0, 0.0), (10, TEADS_SHARE_AT_10), (50, TEADS_SHARE_AT_50), (100, 1.0),
-    (30, TEADS_SHARE_AT_10 + (TEADS_SHARE_AT_50 - TEADS_SHARE_AT_10) * 20 / 40),
-])
+@pytest.mark.parametrize(
+    ("util", "share"),
+    [
+        (0, 0.0),
+        (10, TEADS_SHARE_AT_10),
+        (50, TEADS_SHARE_AT_50),
+        (100, 1.0),
+        (30, TEADS_SHARE_AT_10 + (TEADS_SHARE_AT_50 - TEADS_SHARE_AT_10) * 20 / 40),
+    ],
+)
 def test_cpu_power_follows_the_teads_curve_between_min_and_max(util, share):
     result = default({"instance_type": "ml.g4dn.xlarge", "cpu_util_pct": util})
     watts_per_vcpu = 0.64 + share * (3.97 - 0.64)  # Cascade Lake; 2.971 W at 50 %
@@ -47,8 +53,10 @@ def test_accelerator_chips_use_the_flagged_per_chip_assumption():
 
 
 def test_memory_above_the_baseline_of_every_chip_of_the_host():
-    result = default({"instance_type": "ml.g5.48xlarge", "cpu_util_pct": 20, "gpu_util_pct": 20},
-                     {"instance_type": "ml.g5.xlarge", "cpu_util_pct": 20, "gpu_util_pct": 20})
+    result = default(
+        {"instance_type": "ml.g5.48xlarge", "cpu_util_pct": 20, "gpu_util_pct": 20},
+        {"instance_type": "ml.g5.xlarge", "cpu_util_pct": 20, "gpu_util_pct": 20},
+    )
     host_excess_gb = 768 - 2 * 129.78  # two chips of 96 vCPUs, EPYC 2nd Gen baseline 129.78 GB each
     assert result["memory_kwh"][0] == pytest.approx(host_excess_gb * 0.392 * PUE / 1000)
     assert result["memory_kwh"][1] == pytest.approx(host_excess_gb * 16 / 768 * 0.392 * PUE / 1000)
@@ -84,9 +92,11 @@ def test_serverless_energy_is_invocation_time_times_memory_size():
 
 
 def test_sci_per_thousand_invocations_includes_embodied():
-    result = default({"instance_type": "ml.m5.large", "cpu_util_pct": 20, "invocations": 250},
-                     {"instance_type": "ml.m5.large", "cpu_util_pct": 20, "invocations": 0},
-                     {"instance_type": "ml.m5.large", "cpu_util_pct": 20, "invocations": NAN})
+    result = default(
+        {"instance_type": "ml.m5.large", "cpu_util_pct": 20, "invocations": 250},
+        {"instance_type": "ml.m5.large", "cpu_util_pct": 20, "invocations": 0},
+        {"instance_type": "ml.m5.large", "cpu_util_pct": 20, "invocations": NAN},
+    )
     grams = (result["co2e_kg"][0] + result["embodied_co2e_kg"][0]) * 1000
     assert result["gco2e_per_1k_invocations"][0] == pytest.approx(grams / 250 * 1000)
     assert np.isnan(result["gco2e_per_1k_invocations"][1:]).all()
@@ -100,7 +110,8 @@ def test_operator_overrides_are_used_and_named():
     assert one(result, "co2e_kg") == pytest.approx(one(result, "energy_kwh") * 0.5)
     assert one(result, "embodied_co2e_kg") == pytest.approx(one(plain, "embodied_co2e_kg") * 35040 / 52560)
     assert {"pue:1.3@operator", "grid:us-east-1@operator", "life:52560h@operator"} <= set(
-        result["factors"].iloc[0].split(";"))
+        result["factors"].iloc[0].split(";")
+    )
 
 
 def test_the_range_is_power_pue_and_grid_uncertainty_around_the_point():

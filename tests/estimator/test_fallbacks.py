@@ -14,8 +14,12 @@ METHODS = sorted(METHODOLOGIES)
 
 @pytest.mark.parametrize("method", METHODS)
 def test_an_unknown_instance_type_is_costed_as_m5_xlarge_and_flagged(method):
-    result = estimate(usage({"instance_type": "ml.g9.huge", "cpu_util_pct": 40},
-                            {"instance_type": "ml.m5.xlarge", "cpu_util_pct": 40}), method)
+    result = estimate(
+        usage(
+            {"instance_type": "ml.g9.huge", "cpu_util_pct": 40}, {"instance_type": "ml.m5.xlarge", "cpu_util_pct": 40}
+        ),
+        method,
+    )
     assert result["energy_kwh"][0] == pytest.approx(result["energy_kwh"][1])
     assert "unknown instance type: costed as m5.xlarge" in result["fallbacks"][0]
     assert result["fallbacks"][1] == ""
@@ -38,8 +42,13 @@ def test_an_unknown_region_uses_the_mean_factor(method, mean_kg_per_kwh):
 
 
 def test_missing_metrics_are_flagged_only_where_they_matter():
-    result = estimate(usage({"instance_type": "ml.m5.large"}, {"instance_type": "ml.g5.xlarge"},
-                            {"instance_type": "ml.inf1.xlarge", "cpu_util_pct": 5}))
+    result = estimate(
+        usage(
+            {"instance_type": "ml.m5.large"},
+            {"instance_type": "ml.g5.xlarge"},
+            {"instance_type": "ml.inf1.xlarge", "cpu_util_pct": 5},
+        )
+    )
     assert result["fallbacks"][0] == "no CPU metric: 50 %"
     assert result["fallbacks"][1] == "no CPU metric: 50 %; no GPU metric: 50 %"
     assert result["fallbacks"][2] == "no accelerator metric: 50 %"

@@ -38,8 +38,14 @@ def test_no_service_sku_region_is_listed_twice():
 
 def test_units_follow_the_service():
     table = price_table()
-    expected = table["service"].map({"sagemaker-inference": "hour", "sagemaker-serverless": "gb-second",
-                                     "cloudwatch-logs": "gb-month", "s3": "gb-month"})
+    expected = table["service"].map(
+        {
+            "sagemaker-inference": "hour",
+            "sagemaker-serverless": "gb-second",
+            "cloudwatch-logs": "gb-month",
+            "s3": "gb-month",
+        }
+    )
     assert (table["unit"] == expected).all()
 
 
@@ -53,8 +59,7 @@ def test_the_vectorised_lookup_agrees_with_the_scalar_one():
     table = price_table()
     instances = table[table["service"] == "sagemaker-inference"]
     types = pd.concat([instances["sku"], pd.Series(["ml.nope.xlarge", "M5.XLARGE", None])], ignore_index=True)
-    regions = pd.concat([instances["region"], pd.Series(["us-east-1", "eu-west-1", "us-east-1"])],
-                        ignore_index=True)
+    regions = pd.concat([instances["region"], pd.Series(["us-east-1", "eu-west-1", "us-east-1"])], ignore_index=True)
     vectorised = hourly_usd(types, regions)
     scalar = [instance_hour_usd(t, r) for t, r in zip(types, regions, strict=True)]
     assert len(vectorised) == len(scalar)
@@ -67,8 +72,10 @@ def test_the_vectorised_lookup_keeps_the_index_and_takes_one_region_for_all():
     types = pd.Series(["ml.g5.xlarge", "ml.p3.2xlarge"], index=[10, 20])
     result = hourly_usd(types, "us-east-1")
     assert list(result.index) == [10, 20]
-    assert result.tolist() == [instance_hour_usd("ml.g5.xlarge", "us-east-1"),
-                               instance_hour_usd("ml.p3.2xlarge", "us-east-1")]
+    assert result.tolist() == [
+        instance_hour_usd("ml.g5.xlarge", "us-east-1"),
+        instance_hour_usd("ml.p3.2xlarge", "us-east-1"),
+    ]
 
 
 def test_unknown_types_regions_and_classes_give_nan_or_none():
@@ -93,15 +100,18 @@ def test_logs_have_one_stored_data_price_whatever_the_class():
     assert storage_usd_per_gb_month("cloudwatch-logs", None, "us-east-1") == standard
 
 
-@pytest.mark.parametrize(("lookup", "expected"), [
-    # aws-samples/sagemaker-ssh-helper Sample_Costs.md, December 2023 bill: "$7.91 per Hosting ml.g5.12xlarge hour
-    # in Europe (Ireland)".
-    (lambda: instance_hour_usd("ml.g5.12xlarge", "eu-west-1"), 7.91),
-    # aws-samples/foundation-model-benchmarking-tool pricing.yml: "ml.g5.xlarge: 1.4084".
-    (lambda: instance_hour_usd("ml.g5.xlarge", "us-east-1"), 1.4084),
-    # usage.ai S3 table (US East, May 2026): Glacier Deep Archive $0.00099 per GB-month.
-    (lambda: storage_usd_per_gb_month("s3", "DEEP_ARCHIVE", "us-east-1"), 0.00099),
-])
+@pytest.mark.parametrize(
+    ("lookup", "expected"),
+    [
+        # aws-samples/sagemaker-ssh-helper Sample_Costs.md, December 2023 bill: "$7.91 per Hosting ml.g5.12xlarge hour
+        # in Europe (Ireland)".
+        (lambda: instance_hour_usd("ml.g5.12xlarge", "eu-west-1"), 7.91),
+        # aws-samples/foundation-model-benchmarking-tool pricing.yml: "ml.g5.xlarge: 1.4084".
+        (lambda: instance_hour_usd("ml.g5.xlarge", "us-east-1"), 1.4084),
+        # usage.ai S3 table (US East, May 2026): Glacier Deep Archive $0.00099 per GB-month.
+        (lambda: storage_usd_per_gb_month("s3", "DEEP_ARCHIVE", "us-east-1"), 0.00099),
+    ],
+)
 def test_known_prices_are_returned_exactly(lookup, expected):
     assert lookup() == expected
 

@@ -20,15 +20,17 @@ def test_cloudwatch_logs_are_hdd_without_replication():
 
 
 def test_s3_classes_are_replicated_per_ccf():
-    result = estimate_storage(storage(("s3", "STANDARD", 1e12, 1.0, "us-east-1"),
-                                      ("s3", "onezone_ia", 1e12, 1.0, "us-east-1")))
+    result = estimate_storage(
+        storage(("s3", "STANDARD", 1e12, 1.0, "us-east-1"), ("s3", "onezone_ia", 1e12, 1.0, "us-east-1"))
+    )
     assert result["storage_kwh"][0] == pytest.approx(HDD_WH_PER_TB_HOUR * 6 * PUE / 1000)
     assert result["storage_kwh"][1] == pytest.approx(HDD_WH_PER_TB_HOUR * 2 * PUE / 1000)
 
 
 def test_unknown_classes_services_and_regions_fall_back_with_a_flag():
-    result = estimate_storage(storage(("s3", "SHINY_NEW", 1e12, 1.0, "us-east-1"),
-                                      ("efs", "standard", 1e12, 1.0, "nowhere-1")))
+    result = estimate_storage(
+        storage(("s3", "SHINY_NEW", 1e12, 1.0, "us-east-1"), ("efs", "standard", 1e12, 1.0, "nowhere-1"))
+    )
     assert result["storage_kwh"][0] == pytest.approx(HDD_WH_PER_TB_HOUR * 6 * PUE / 1000)
     assert result["fallbacks"][0] == "unknown storage class: service default"
     assert result["storage_kwh"][1] == pytest.approx(HDD_WH_PER_TB_HOUR * PUE / 1000)

@@ -20,10 +20,16 @@ def test_a_value_that_is_not_a_number_is_located():
     assert (caught.value.row, caught.value.column) == (1, "hours")
 
 
-@pytest.mark.parametrize(("column", "value", "message"), [
-    ("cpu_util_pct", 350.0, "normalised per vCPU"), ("gpu_util_pct", -1.0, "negative"),
-    ("hours", -2.0, "negative"), ("hours", float("nan"), "missing"), ("instance_count", float("nan"), "missing"),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("cpu_util_pct", 350.0, "normalised per vCPU"),
+        ("gpu_util_pct", -1.0, "negative"),
+        ("hours", -2.0, "negative"),
+        ("hours", float("nan"), "missing"),
+        ("instance_count", float("nan"), "missing"),
+    ],
+)
 def test_out_of_range_values_are_refused(column, value, message):
     with pytest.raises(InputError, match=message) as caught:
         estimate(usage({"instance_type": "ml.m5.large"}, {"instance_type": "ml.m5.large", column: value}))

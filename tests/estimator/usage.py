@@ -22,5 +22,11 @@ def one(row_frame: pd.DataFrame, column: str) -> float:
 
 
 def serverless(memory_mb: float, invocations: float, latency_ms: float, **extra) -> dict:
-    return {"instance_type": np.nan, "instance_count": NAN, "serverless_memory_mb": memory_mb,
-            "invocations": invocations, "model_latency_ms": latency_ms, **extra}
+    return {
+        "instance_type": np.nan,
+        "instance_count": NAN,
+        "serverless_memory_mb": memory_mb,
+        "invocations": invocations,
+        "model_latency_ms": latency_ms,
+        **extra,
+    }

@@ -1,6 +1,5 @@
 """Collected hours get estimates with the methodology version; new, re-collected and outdated ones are redone."""
 
-
 import pandas as pd
 import pytest
 from django.core.management import call_command
@@ -14,7 +13,7 @@ from tests.collectors.conftest import aws_env, prod, register, research  # noqa:
 
 
 @pytest.fixture
-def collected(prod):  # noqa: F811
+def collected(prod):
     runner.run(prod, "us-east-1", "inventory")
     runner.run(prod, "us-east-1", "utilization")
     return VariantHour.objects.filter(endpoint__account=prod)
@@ -24,16 +23,28 @@ def test_every_collected_hour_is_estimated_once(collected):
     assert footprint.estimate_pending() == collected.count() > 0
     assert VariantHourEstimate.objects.count() == collected.count()
     assert set(VariantHourEstimate.objects.values_list("methodology", "methodology_version")) == {
-        ("default", estimator.METHODOLOGIES["default"].version)}
+        ("default", estimator.METHODOLOGIES["default"].version)
+    }
     assert footprint.estimate_pending() == 0
 
 
 def test_an_hour_is_estimated_from_its_own_instance_hours_and_utilization(collected):
     footprint.estimate_pending()
     hour = collected.filter(endpoint__name="recsys-ranker", variant_name="A", instance_hours=2).first()
-    frame = pd.DataFrame([{"instance_type": "ml.g5.2xlarge", "region": "us-east-1", "hours": 2.0,
-                           "instance_count": 1.0, "cpu_util_pct": hour.cpu_util_pct, "gpu_util_pct": hour.gpu_util_pct,
-                           "memory_util_pct": hour.memory_util_pct, "invocations": hour.invocations}])
+    frame = pd.DataFrame(
+        [
+            {
+                "instance_type": "ml.g5.2xlarge",
+                "region": "us-east-1",
+                "hours": 2.0,
+                "instance_count": 1.0,
+                "cpu_util_pct": hour.cpu_util_pct,
+                "gpu_util_pct": hour.gpu_util_pct,
+                "memory_util_pct": hour.memory_util_pct,
+                "invocations": hour.invocations,
+            }
+        ]
+    )
     expected = estimator.estimate(frame).iloc[0]  # 2 instance-hours, described the other way round
     stored = hour.estimate
     assert stored.energy_kwh == pytest.approx(expected.energy_kwh)
@@ -51,16 +62,18 @@ def test_serverless_hours_cost_energy_only_while_serving(collected):
 
 def test_idle_gpu_hours_are_cheaper_than_busy_ones_but_not_free(collected):
     footprint.estimate_pending()
-    idle = VariantHourEstimate.objects.filter(variant_hour__endpoint__name="legacy-churn-model",
-                                              variant_hour__invocations=0).first()
+    idle = VariantHourEstimate.objects.filter(
+        variant_hour__endpoint__name="legacy-churn-model", variant_hour__invocations=0
+    ).first()
     assert idle is not None and idle.energy_kwh > 0
     assert idle.gco2e_per_1k_invocations is None  # no inferences: carbon per inference is undefined, not 0
 
 
-def test_recollected_and_outdated_hours_are_estimated_again(collected, prod):  # noqa: F811
+def test_recollected_and_outdated_hours_are_estimated_again(collected, prod):
     footprint.estimate_pending()
     VariantHourEstimate.objects.filter(variant_hour__endpoint__name="fraud-scoring").update(
-        methodology_version="0.0.1")  # as if estimated by an older methodology
+        methodology_version="0.0.1"
+    )  # as if estimated by an older methodology
     outdated = VariantHourEstimate.objects.filter(methodology_version="0.0.1").count()
     assert footprint.estimate_pending() == outdated > 0
     runner.run(prod, "us-east-1", "utilization")  # an incremental run re-reads the last hours
@@ -74,7 +87,7 @@ def test_the_estimate_command_reports_what_it_did(collected, capsys):
     assert f"Estimated {collected.count()} variant-hours with methodology default" in capsys.readouterr().out
 
 
-def test_the_overview_sums_the_teams_last_week(collected, client, alice, research):  # noqa: F811
+def test_the_overview_sums_the_teams_last_week(collected, client, alice, research):
     from datetime import UTC, datetime, timedelta
 
     from django.utils import timezone
@@ -83,8 +96,11 @@ def test_the_overview_sums_the_teams_last_week(collected, client, alice, researc
     runner.run(research, "eu-north-1", "utilization")  # another team's: not in alice's sums
     footprint.estimate_pending()
     since = datetime.combine(timezone.now().date() - timedelta(days=6), datetime.min.time(), UTC)
-    week = [e for e in VariantHourEstimate.objects.filter(variant_hour__endpoint__account__team=alice.teams.get())
-            if e.variant_hour.hour >= since]
+    week = [
+        e
+        for e in VariantHourEstimate.objects.filter(variant_hour__endpoint__account__team=alice.teams.get())
+        if e.variant_hour.hour >= since
+    ]
     client.force_login(alice)
     response = client.get("/", {"period": "7d"})
     summary = response.context["summary"]

@@ -15,7 +15,7 @@ from tests.collectors.conftest import aws_env, prod, register  # noqa: F401 - fi
 
 
 @pytest.fixture
-def estimated(prod):  # noqa: F811
+def estimated(prod):
     runner.run(prod, "us-east-1", "inventory")
     runner.run(prod, "us-east-1", "utilization")
     footprint.estimate_pending()
@@ -48,8 +48,16 @@ def assert_rollups_match_hours():
     assert rows.keys() == expected.keys()
     for key, cell in expected.items():
         row = rows[key]
-        for name in ("hours", "instance_hours", "idle_instance_hours", "invocations", "energy_kwh",
-                     "idle_energy_kwh", "co2e_kg_high", "embodied_co2e_kg"):
+        for name in (
+            "hours",
+            "instance_hours",
+            "idle_instance_hours",
+            "invocations",
+            "energy_kwh",
+            "idle_energy_kwh",
+            "co2e_kg_high",
+            "embodied_co2e_kg",
+        ):
             assert getattr(row, name) == pytest.approx(cell[name], rel=1e-9, abs=1e-12), (key, name)
         if cell["cpu_ih"]:
             assert row.cpu_util_pct == pytest.approx(cell["cpu_x_ih"] / cell["cpu_ih"])
@@ -73,18 +81,26 @@ def test_a_recollected_hour_and_a_mid_day_type_change_update_their_day(estimated
     hour.save()
     assert footprint.estimate_pending() == 1
     cells = VariantDay.objects.filter(endpoint=hour.endpoint, variant_name="A", day=day)
-    assert sorted(cells.values_list("instance_type", "hours")) == [("ml.g5.2xlarge", before.hours - 1),
-                                                                   ("ml.g5.xlarge", 1)]
+    assert sorted(cells.values_list("instance_type", "hours")) == [
+        ("ml.g5.2xlarge", before.hours - 1),
+        ("ml.g5.xlarge", 1),
+    ]
     assert_rollups_match_hours()
 
 
 def test_a_rebuild_gives_the_same_rows_as_incremental_refreshes(estimated):
-    incremental = sorted(VariantDay.objects.values_list("endpoint_id", "variant_name", "day", "instance_type",
-                                                        "energy_kwh", "invocations"))
+    incremental = sorted(
+        VariantDay.objects.values_list(
+            "endpoint_id", "variant_name", "day", "instance_type", "energy_kwh", "invocations"
+        )
+    )
     VariantDay.objects.all().delete()
     call_command("rollup")
-    rebuilt = sorted(VariantDay.objects.values_list("endpoint_id", "variant_name", "day", "instance_type",
-                                                    "energy_kwh", "invocations"))
+    rebuilt = sorted(
+        VariantDay.objects.values_list(
+            "endpoint_id", "variant_name", "day", "instance_type", "energy_kwh", "invocations"
+        )
+    )
     assert len(rebuilt) == len(incremental) > 0
     for a, b in zip(rebuilt, incremental, strict=True):
         assert a[:4] == b[:4] and a[4] == pytest.approx(b[4]) and a[5] == pytest.approx(b[5])

@@ -23,8 +23,9 @@ def now_for(endpoint):
 
 
 def test_an_idle_endpoint_opens_one_alert_and_only_one(teams, owner):
-    idle = factories.endpoint(owner, "idle", instance_type="ml.g5.xlarge", hours=48, invocations=0,
-                              cpu_util_pct=1.0, gpu_util_pct=0.3)
+    idle = factories.endpoint(
+        owner, "idle", instance_type="ml.g5.xlarge", hours=48, invocations=0, cpu_util_pct=1.0, gpu_util_pct=0.3
+    )
     busy = factories.endpoint(owner, "busy", hours=48, invocations=500)
     factories.estimate()
     now = now_for(idle)
@@ -95,8 +96,9 @@ def test_traffic_returning_or_deletion_resolves_the_alert_once(teams, owner):
 
 
 def test_the_alert_message_says_what_and_links_to_the_endpoint(teams, owner):
-    idle = factories.endpoint(owner, "<b>idle</b>", hours=48, invocations=0, cpu_util_pct=1.0,
-                              instance_type="ml.p3.2xlarge")
+    idle = factories.endpoint(
+        owner, "<b>idle</b>", hours=48, invocations=0, cpu_util_pct=1.0, instance_type="ml.p3.2xlarge"
+    )
     factories.estimate()
     alerts.evaluate(teams[0], now_for(idle))
     text = alerts.message(Alert.objects.get(), "opened", "https://wattson.example.com")

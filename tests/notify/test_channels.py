@@ -21,8 +21,13 @@ from tests.notify.conftest import free_port
 
 LOOPBACK = ["127.0.0.1/32"]
 SECRET = "s3cret-key-for-tests"
-ALERT = Message(event="alert.opened", subject="Idle endpoint: fraud-scorer", text="No invocations for 26 h.",
-                html="<p>No invocations for <b>26 h</b>.</p>", payload={"alert": 42, "endpoint": "fraud-scorer"})
+ALERT = Message(
+    event="alert.opened",
+    subject="Idle endpoint: fraud-scorer",
+    text="No invocations for 26 h.",
+    html="<p>No invocations for <b>26 h</b>.</p>",
+    payload={"alert": 42, "endpoint": "fraud-scorer"},
+)
 
 
 def channel(team, kind: str, target: str, **fields) -> Channel:
@@ -41,6 +46,7 @@ def allow_loopback(settings):
 
 
 # --- signed webhooks -----------------------------------------------------------------------------
+
 
 def test_signed_webhook_reaches_the_receiver_and_the_signature_verifies(team, receiver, allow_loopback):
     hook = channel(team, "webhook", f"{receiver.url}/hooks/wattson", secret=SECRET)
@@ -168,7 +174,8 @@ def test_a_closed_port_is_transient(team, allow_loopback):
 
 
 def test_the_connection_goes_to_the_checked_address_with_the_host_name_in_the_host_header(
-        team, receiver, allow_loopback, monkeypatch):
+    team, receiver, allow_loopback, monkeypatch
+):
     """One DNS lookup, checked, then the socket is opened to that IP: a rebinding DNS server gets no second
     chance to answer with another address. (Only the system resolver is replaced: hooks.example → loopback.)"""
     port = int(receiver.url.rsplit(":", 1)[1])
@@ -188,8 +195,7 @@ def test_the_connection_goes_to_the_checked_address_with_the_host_name_in_the_ho
     assert receiver.at("/pinned")[0]["headers"]["Host"] == f"hooks.example:{port}"
 
 
-def test_https_goes_to_the_checked_address_and_verifies_the_host_name(team, tls_receiver, allow_loopback,
-                                                                    monkeypatch):
+def test_https_goes_to_the_checked_address_and_verifies_the_host_name(team, tls_receiver, allow_loopback, monkeypatch):
     """TLS to the pinned IP still sends SNI and checks the certificate against the URL's host name."""
     port = int(tls_receiver.url.rsplit(":", 1)[1])
     real = socket.getaddrinfo
@@ -206,6 +212,7 @@ def test_https_goes_to_the_checked_address_and_verifies_the_host_name(team, tls_
 
 # --- Slack-compatible ----------------------------------------------------------------------------
 
+
 def test_slack_payload_has_text_and_blocks(team, receiver, allow_loopback):
     message = Message(event="alert.opened", subject="Idle endpoint <!channel>", text="p95 CPU 1% & no traffic")
     delivery = deliver(channel(team, "slack", f"{receiver.url}/services/T0/B0/x"), message, "alert:7:opened")
@@ -221,9 +228,16 @@ def test_slack_payload_has_text_and_blocks(team, receiver, allow_loopback):
 
 # --- unsafe destinations -------------------------------------------------------------------------
 
-UNSAFE = ["http://127.0.0.1:{port}/ok", "https://127.0.0.1:{port}/ok", "https://10.0.0.5/hook",
-          "http://169.254.169.254/latest/meta-data/", "http://[::1]:{port}/ok", "https://[::1]:{port}/ok",
-          "http://localhost:{port}/ok", "https://localhost:{port}/ok"]
+UNSAFE = [
+    "http://127.0.0.1:{port}/ok",
+    "https://127.0.0.1:{port}/ok",
+    "https://10.0.0.5/hook",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]:{port}/ok",
+    "https://[::1]:{port}/ok",
+    "http://localhost:{port}/ok",
+    "https://localhost:{port}/ok",
+]
 
 
 @pytest.mark.parametrize("kind", ["webhook", "slack"])
@@ -258,24 +272,56 @@ def test_send_alone_refuses_too(team, receiver, settings):
     assert receiver.hits == []
 
 
-@pytest.mark.parametrize("url", [
-    "https://127.0.0.1/", "https://127.1.2.3/", "https://2130706433/", "https://10.0.0.5/", "https://172.16.0.1/",
-    "https://192.168.1.1/", "https://169.254.169.254/", "https://100.64.0.1/", "https://0.0.0.0/",
-    "https://224.0.0.1/", "https://240.0.0.1/", "https://255.255.255.255/", "https://[::1]/", "https://[::]/",
-    "https://[fe80::1]/", "https://[fc00::1]/", "https://[fd12:3456::1]/", "https://[ff02::1]/",
-    "https://[::ffff:127.0.0.1]/", "https://[::ffff:169.254.169.254]/", "https://[64:ff9b::a00:5]/",
-    "https://[2002:7f00:1::]/", "https://[2001:db8::1]/", "https://localhost/",
-    "http://93.184.216.34/", "ftp://93.184.216.34/", "file:///etc/passwd", "https://user:pw@93.184.216.34/",
-    "https:///no-host", "https://93.184.216.34:99999/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/",
+        "https://127.1.2.3/",
+        "https://2130706433/",
+        "https://10.0.0.5/",
+        "https://172.16.0.1/",
+        "https://192.168.1.1/",
+        "https://169.254.169.254/",
+        "https://100.64.0.1/",
+        "https://0.0.0.0/",
+        "https://224.0.0.1/",
+        "https://240.0.0.1/",
+        "https://255.255.255.255/",
+        "https://[::1]/",
+        "https://[::]/",
+        "https://[fe80::1]/",
+        "https://[fc00::1]/",
+        "https://[fd12:3456::1]/",
+        "https://[ff02::1]/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://[::ffff:169.254.169.254]/",
+        "https://[64:ff9b::a00:5]/",
+        "https://[2002:7f00:1::]/",
+        "https://[2001:db8::1]/",
+        "https://localhost/",
+        "http://93.184.216.34/",
+        "ftp://93.184.216.34/",
+        "file:///etc/passwd",
+        "https://user:pw@93.184.216.34/",
+        "https:///no-host",
+        "https://93.184.216.34:99999/",
+    ],
+)
 def test_check_url_refuses(url, settings):
     settings.WEBHOOK_ALLOWED_NETWORKS = []
     with pytest.raises(UnsafeDestination):
         check_url(url)
 
 
-@pytest.mark.parametrize("url", ["https://93.184.216.34/hook?x=1", "https://[2606:4700::1111]/",
-                                 "https://[::ffff:93.184.216.34]/", "https://[64:ff9b::5db8:d822]/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://93.184.216.34/hook?x=1",
+        "https://[2606:4700::1111]/",
+        "https://[::ffff:93.184.216.34]/",
+        "https://[64:ff9b::5db8:d822]/",
+    ],
+)
 def test_check_url_accepts_public_https(url, settings):
     settings.WEBHOOK_ALLOWED_NETWORKS = []
     check_url(url)
@@ -291,6 +337,7 @@ def test_the_allow_list_admits_http_and_private_addresses(settings):
 
 
 # --- email ---------------------------------------------------------------------------------------
+
 
 def test_email_arrives_with_subject_text_and_html(team, smtp_server):
     mail = channel(team, "email", "ops@example.com, oncall@example.com")
@@ -339,6 +386,7 @@ def test_an_unreachable_smtp_server_is_transient(team, smtp_server, settings):
 
 # --- SNS -----------------------------------------------------------------------------------------
 
+
 def test_sns_publish_lands_in_the_sandbox(aws_env, prod, team):
     sns = client("sns", aws_env["url"], "us-east-1", prod.account_id)
     sqs = client("sqs", aws_env["url"], "us-east-1", prod.account_id)
@@ -365,10 +413,13 @@ def test_sns_to_a_missing_topic_is_permanent(aws_env, prod, team):
     assert delivery.status == Delivery.Status.PERMANENT and "NotFound" in delivery.detail
 
 
-@pytest.mark.parametrize(("error", "status", "outcome"), [
-    ("AuthorizationError", 403, Delivery.Status.PERMANENT),
-    ("KMSThrottling", 400, Delivery.Status.FAILED),  # not retried by botocore itself: the task retries it
-])
+@pytest.mark.parametrize(
+    ("error", "status", "outcome"),
+    [
+        ("AuthorizationError", 403, Delivery.Status.PERMANENT),
+        ("KMSThrottling", 400, Delivery.Status.FAILED),  # not retried by botocore itself: the task retries it
+    ],
+)
 def test_sns_errors_are_classified(aws_env, prod, team, sandbox_control, error, status, outcome):
     sns = client("sns", aws_env["url"], "us-east-1", prod.account_id)
     topic_arn = sns.create_topic(Name=f"wattson-alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]

@@ -94,8 +94,11 @@ def with_email(user, address: str):
 
 @pytest.fixture
 def members(teams, alice, bob, charlie):
-    return (with_email(alice, "alice@example.com"), with_email(bob, "bob@example.com"),
-            with_email(charlie, "charlie@example.com"))
+    return (
+        with_email(alice, "alice@example.com"),
+        with_email(bob, "bob@example.com"),
+        with_email(charlie, "charlie@example.com"),
+    )
 
 
 def this_monday_at(hour: int, tz=PARIS) -> dt.datetime:
@@ -107,8 +110,7 @@ def this_monday_at(hour: int, tz=PARIS) -> dt.datetime:
 
 @pytest.fixture
 def schedule(teams):
-    return NotificationSettings.objects.create(team=teams[0], digest_weekday=0, digest_hour=8,
-                                               timezone="Europe/Paris")
+    return NotificationSettings.objects.create(team=teams[0], digest_weekday=0, digest_hour=8, timezone="Europe/Paris")
 
 
 @pytest.fixture
@@ -119,10 +121,18 @@ def fleet(teams, members, schedule):
     other = factories.account(teams[1], "777788889999", "outsiders")
     hours = 15 * 24
     rows = {
-        "ranker": factories.endpoint(prod, "ranker", instance_type="ml.g5.2xlarge", count=2, gpu_util_pct=40,
-                                     hours=hours),
-        "oversized": factories.endpoint(prod, "oversized", instance_type="ml.m5.4xlarge", count=2, hours=hours,
-                                        cpu_util_pct=2.0, memory_util_pct=5.0),
+        "ranker": factories.endpoint(
+            prod, "ranker", instance_type="ml.g5.2xlarge", count=2, gpu_util_pct=40, hours=hours
+        ),
+        "oversized": factories.endpoint(
+            prod,
+            "oversized",
+            instance_type="ml.m5.4xlarge",
+            count=2,
+            hours=hours,
+            cpu_util_pct=2.0,
+            memory_util_pct=5.0,
+        ),
         "hostile": factories.endpoint(prod, HOSTILE, instance_type="ml.c5.xlarge", hours=hours),
         "theirs": factories.endpoint(other, "secret-endpoint", instance_type="ml.g5.48xlarge", hours=hours),
     }
@@ -131,20 +141,34 @@ def fleet(teams, members, schedule):
     NotificationSettings.objects.create(team=teams[1], digest_weekday=3, digest_hour=8)  # Thursdays
     week_start = digest.week_of(this_monday_at(8), PARIS)
     opened = dt.datetime.combine(week_start + dt.timedelta(days=2), dt.time(9), dt.UTC)
-    Alert.objects.create(team=teams[0], endpoint=rows["oversized"], idle_since=opened - dt.timedelta(hours=24),
-                         opened_at=opened)
-    Alert.objects.create(team=teams[0], endpoint=rows["ranker"], idle_since=opened, opened_at=opened,
-                         resolved_at=opened + dt.timedelta(hours=3), resolution="traffic")
+    Alert.objects.create(
+        team=teams[0], endpoint=rows["oversized"], idle_since=opened - dt.timedelta(hours=24), opened_at=opened
+    )
+    Alert.objects.create(
+        team=teams[0],
+        endpoint=rows["ranker"],
+        idle_since=opened,
+        opened_at=opened,
+        resolved_at=opened + dt.timedelta(hours=3),
+        resolution="traffic",
+    )
     return rows
 
 
 def week_totals(team, week_start: dt.date) -> dict:
     start = dt.datetime.combine(week_start, dt.time(), dt.UTC)
-    estimates = VariantHourEstimate.objects.filter(variant_hour__endpoint__account__team=team,
-                                                   variant_hour__hour__gte=start,
-                                                   variant_hour__hour__lt=start + dt.timedelta(days=7))
-    return estimates.aggregate(energy_kwh=Sum("energy_kwh"), co2e_kg=Sum("co2e_kg"), low=Sum("co2e_kg_low"),
-                               high=Sum("co2e_kg_high"), embodied=Sum("embodied_co2e_kg"))
+    estimates = VariantHourEstimate.objects.filter(
+        variant_hour__endpoint__account__team=team,
+        variant_hour__hour__gte=start,
+        variant_hour__hour__lt=start + dt.timedelta(days=7),
+    )
+    return estimates.aggregate(
+        energy_kwh=Sum("energy_kwh"),
+        co2e_kg=Sum("co2e_kg"),
+        low=Sum("co2e_kg_low"),
+        high=Sum("co2e_kg_high"),
+        embodied=Sum("embodied_co2e_kg"),
+    )
 
 
 def parts(message) -> dict[str, list]:
@@ -156,15 +180,19 @@ def parts(message) -> dict[str, list]:
 
 # --- when ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("utc", "expected"), [
-    ("2025-01-06T06:59", False),  # Monday 07:59 in Paris (winter, UTC+1)
-    ("2025-01-06T07:00", True),  # Monday 08:00 in Paris
-    ("2025-01-05T23:30", False),  # Monday 00:30 in Paris: a new local week, its hour not come yet
-    ("2025-01-05T22:30", True),  # Sunday 23:30 in Paris: still the previous week, long due
-    ("2025-01-08T12:00", True),  # Wednesday: still due (a claim makes it go out once)
-    ("2025-07-07T05:59", False),  # Monday 07:59 in Paris (summer, UTC+2)
-    ("2025-07-07T06:00", True),
-])
+
+@pytest.mark.parametrize(
+    ("utc", "expected"),
+    [
+        ("2025-01-06T06:59", False),  # Monday 07:59 in Paris (winter, UTC+1)
+        ("2025-01-06T07:00", True),  # Monday 08:00 in Paris
+        ("2025-01-05T23:30", False),  # Monday 00:30 in Paris: a new local week, its hour not come yet
+        ("2025-01-05T22:30", True),  # Sunday 23:30 in Paris: still the previous week, long due
+        ("2025-01-08T12:00", True),  # Wednesday: still due (a claim makes it go out once)
+        ("2025-07-07T05:59", False),  # Monday 07:59 in Paris (summer, UTC+2)
+        ("2025-07-07T06:00", True),
+    ],
+)
 def test_due_follows_the_teams_local_weekday_and_hour(utc, expected):
     settings = NotificationSettings(digest_weekday=0, digest_hour=8, timezone="Europe/Paris")
     assert digest.due(settings, dt.datetime.fromisoformat(utc).replace(tzinfo=dt.UTC)) is expected
@@ -173,8 +201,10 @@ def test_due_follows_the_teams_local_weekday_and_hour(utc, expected):
 def test_due_on_another_weekday_and_timezone():
     friday_5pm_new_york = NotificationSettings(digest_weekday=4, digest_hour=17, timezone="America/New_York")
     thursday = dt.datetime(2025, 3, 6, 23, 0, tzinfo=dt.UTC)
-    friday_before, friday_after = (dt.datetime(2025, 3, 7, 21, 59, tzinfo=dt.UTC),
-                                   dt.datetime(2025, 3, 7, 22, 0, tzinfo=dt.UTC))
+    friday_before, friday_after = (
+        dt.datetime(2025, 3, 7, 21, 59, tzinfo=dt.UTC),
+        dt.datetime(2025, 3, 7, 22, 0, tzinfo=dt.UTC),
+    )
     assert [digest.due(friday_5pm_new_york, t) for t in (thursday, friday_before, friday_after)] == [False, False, True]
     unknown = NotificationSettings(digest_weekday=0, digest_hour=8, timezone="Mars/Olympus_Mons")
     assert digest.due(unknown, dt.datetime(2025, 1, 6, 8, 0, tzinfo=dt.UTC))  # falls back to UTC
@@ -196,6 +226,7 @@ def test_the_chart_is_a_png_with_a_bar_per_day():
 
 
 # --- what -------------------------------------------------------------------------------------------
+
 
 def test_the_digests_numbers_are_the_sums_of_the_weeks_estimates(teams, members, fleet):
     week_start = digest.week_of(this_monday_at(8), PARIS)
@@ -219,8 +250,9 @@ def test_the_digests_numbers_are_the_sums_of_the_weeks_estimates(teams, members,
     recs = Recommendation.objects.filter(team=teams[0], status="open").order_by("-monthly_co2e_kg_saved")[:5]
     assert [r["url"] for r in data["recommendations"]] == [f"{SITE}/recommendations/#rec-{r.pk}" for r in recs]
     assert data["recommendations"], "the oversized endpoint has a recommendation"
-    assert data["links"]["overview"] == (f"{SITE}/?period=custom&grain=day&from={week_start}"
-                                         f"&to={week_start + dt.timedelta(days=6)}")
+    assert data["links"]["overview"] == (
+        f"{SITE}/?period=custom&grain=day&from={week_start}&to={week_start + dt.timedelta(days=6)}"
+    )
 
     bodies = digest.bodies(teams[0], members[0], week_start)
     assert f"{total:,.1f} kg" in bodies["subject"] and bodies["subject"].endswith(" · ML Platform")
@@ -245,6 +277,7 @@ def test_recipients_are_members_with_an_address_who_did_not_unsubscribe(teams, m
 
 
 # --- the message, end to end ------------------------------------------------------------------------
+
 
 def test_the_weekly_digest_goes_out_once_and_unsubscribes_in_one_click(teams, fleet, smtp):
     now = this_monday_at(8).astimezone(dt.UTC)
@@ -281,8 +314,9 @@ def test_the_weekly_digest_goes_out_once_and_unsubscribes_in_one_click(teams, fl
     assert Delivery.objects.get(what=f"digest:{week_start}:alice").status == Delivery.Status.SENT
 
     # RFC 8058: the mail client POSTs to the link, without a session or a CSRF token
-    response = Client(enforce_csrf_checks=True).post(urlsplit(link).path, data="List-Unsubscribe=One-Click",
-                                                     content_type="application/x-www-form-urlencoded")
+    response = Client(enforce_csrf_checks=True).post(
+        urlsplit(link).path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 200 and b"Unsubscribed" in response.content
     assert not DigestSubscription.objects.get(team=teams[0], user__username="alice").subscribed
 
@@ -299,8 +333,9 @@ def test_the_unsubscribe_link_asks_for_confirmation_on_get(teams, members, clien
     assert not DigestSubscription.objects.exists(), "a GET (a link scanner) changes nothing"
 
 
-@pytest.mark.parametrize("token", ["garbage", signing.dumps({"u": 1, "t": 1}, salt="another.salt"),
-                                   signing.dumps([1, 2], salt=digest.SALT)])
+@pytest.mark.parametrize(
+    "token", ["garbage", signing.dumps({"u": 1, "t": 1}, salt="another.salt"), signing.dumps([1, 2], salt=digest.SALT)]
+)
 def test_a_bad_unsubscribe_token_is_a_400(db, client, token):
     for method in (client.get, client.post):
         response = method(f"/digests/unsubscribe/{token}/")
@@ -309,6 +344,7 @@ def test_a_bad_unsubscribe_token_is_a_400(db, client, token):
 
 
 # --- sending once -----------------------------------------------------------------------------------
+
 
 def test_two_concurrent_sends_of_the_same_digest_send_one_mail(transactional_db, teams, members, smtp):
     alice = members[0]
@@ -354,8 +390,7 @@ def test_a_send_retried_after_an_smtp_failure_goes_out_once(teams, members, smtp
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["failed", "sent"]
 
 
-def test_send_due_keeps_going_past_a_failure_and_retries_it_on_the_next_run(teams, members, schedule, smtp,
-                                                                             settings):
+def test_send_due_keeps_going_past_a_failure_and_retries_it_on_the_next_run(teams, members, schedule, smtp, settings):
     factories.account(teams[0], "111122223333", "prod")
     now = this_monday_at(8).astimezone(dt.UTC)
     settings.EMAIL_PORT = free_port()
@@ -379,6 +414,7 @@ def test_a_lost_claim_is_taken_over_after_fifteen_minutes_and_a_fresh_one_is_not
 
 
 # --- the preview page -------------------------------------------------------------------------------
+
 
 def test_the_preview_shows_the_digest_and_toggles_the_subscription(teams, fleet, client, smtp):
     alice = teams[0].members.get(username="alice")

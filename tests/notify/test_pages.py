@@ -14,8 +14,14 @@ def test_the_page_shows_open_alerts_and_a_disabled_channels_notice(client, alice
     idle = factories.endpoint(owner, "idle-gpu", hours=48, invocations=0, cpu_util_pct=1.0)
     factories.estimate()
     alerts.evaluate(teams[0], idle.hours.order_by("-hour").first().hour + timedelta(hours=1, minutes=5))
-    Channel.objects.create(team=teams[0], kind="webhook", name="broken hook", target="https://example.com/x",
-                           enabled=False, disabled_reason="3 permanent failures in a row: HTTP 404")
+    Channel.objects.create(
+        team=teams[0],
+        kind="webhook",
+        name="broken hook",
+        target="https://example.com/x",
+        enabled=False,
+        disabled_reason="3 permanent failures in a row: HTTP 404",
+    )
     client.force_login(alice)
     page = client.get(reverse("notifications")).content.decode()
     assert Alert.objects.filter(resolved_at__isnull=True).count() == 1 and "idle-gpu" in page
@@ -24,25 +30,50 @@ def test_the_page_shows_open_alerts_and_a_disabled_channels_notice(client, alice
 
 def test_only_owners_add_channels_and_bad_input_is_explained(client, alice, bob, teams):
     client.force_login(bob)
-    response = client.post(reverse("notifications"), {"form": "channel", "kind": "slack", "name": "x",
-                                                      "target": "https://hooks.example.com/a"})
+    response = client.post(
+        reverse("notifications"),
+        {"form": "channel", "kind": "slack", "name": "x", "target": "https://hooks.example.com/a"},
+    )
     assert response.status_code == 403 and not Channel.objects.exists()
     client.force_login(alice)
-    page = client.post(reverse("notifications"), {"form": "channel", "kind": "webhook", "name": "x",
-                                                  "target": "ftp://example.com"}).content.decode()
+    page = client.post(
+        reverse("notifications"), {"form": "channel", "kind": "webhook", "name": "x", "target": "ftp://example.com"}
+    ).content.decode()
     assert "A webhook URL starts with https://" in page and not Channel.objects.exists()
-    client.post(reverse("notifications"), {"form": "channel", "kind": "webhook", "name": "ops",
-                                           "target": "https://hooks.example.com/a"})
+    client.post(
+        reverse("notifications"),
+        {"form": "channel", "kind": "webhook", "name": "ops", "target": "https://hooks.example.com/a"},
+    )
     assert len(Channel.objects.get().secret) == 64  # a signing key is generated for signed webhooks
-    page = client.post(reverse("notifications"), {"form": "settings", "digest_weekday": 0, "digest_hour": 8,
-                                                  "timezone": "Mars/Olympus", "idle_hours": 24,
-                                                  "idle_max_cpu_pct": 5, "idle_max_gpu_pct": 5,
-                                                  "reminder_hours": 72, "exclude_tags": ""}).content.decode()
+    page = client.post(
+        reverse("notifications"),
+        {
+            "form": "settings",
+            "digest_weekday": 0,
+            "digest_hour": 8,
+            "timezone": "Mars/Olympus",
+            "idle_hours": 24,
+            "idle_max_cpu_pct": 5,
+            "idle_max_gpu_pct": 5,
+            "reminder_hours": 72,
+            "exclude_tags": "",
+        },
+    ).content.decode()
     assert "Unknown time zone" in page
-    client.post(reverse("notifications"), {"form": "settings", "digest_weekday": 4, "digest_hour": 17,
-                                           "timezone": "Europe/Paris", "idle_hours": 12, "idle_max_cpu_pct": 5,
-                                           "idle_max_gpu_pct": 5, "reminder_hours": 48,
-                                           "exclude_tags": "alerts=off, env=dev"})
+    client.post(
+        reverse("notifications"),
+        {
+            "form": "settings",
+            "digest_weekday": 4,
+            "digest_hour": 17,
+            "timezone": "Europe/Paris",
+            "idle_hours": 12,
+            "idle_max_cpu_pct": 5,
+            "idle_max_gpu_pct": 5,
+            "reminder_hours": 48,
+            "exclude_tags": "alerts=off, env=dev",
+        },
+    )
     saved = NotificationSettings.objects.get(team=teams[0])
     assert (saved.timezone, saved.idle_hours, saved.exclude_tags) == ("Europe/Paris", 12, ["alerts=off", "env=dev"])
 

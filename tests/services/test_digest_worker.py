@@ -12,14 +12,22 @@ from tests.web import factories
 
 
 def mail_env(settings) -> dict:
-    return {"EMAIL_HOST": settings.EMAIL_HOST, "EMAIL_PORT": str(settings.EMAIL_PORT), "EMAIL_USE_TLS": "false",
-            "DEFAULT_FROM_EMAIL": "wattson@example.com", "SITE_URL": "https://wattson.example"}
+    return {
+        "EMAIL_HOST": settings.EMAIL_HOST,
+        "EMAIL_PORT": str(settings.EMAIL_PORT),
+        "EMAIL_USE_TLS": "false",
+        "DEFAULT_FROM_EMAIL": "wattson@example.com",
+        "SITE_URL": "https://wattson.example",
+    }
 
 
 def job_results(worker) -> list[str]:
     """What each finished ``send_digests`` returned (how many sends it queued), from the worker's log."""
-    return [line.rsplit(": ", 1)[-1].strip() for line in worker.log().splitlines()
-            if "dashboard.tasks.send_digests[" in line and " succeeded in " in line]
+    return [
+        line.rsplit(": ", 1)[-1].strip()
+        for line in worker.log().splitlines()
+        if "dashboard.tasks.send_digests[" in line and " succeeded in " in line
+    ]
 
 
 def run_job(redis_url: str, worker) -> None:
@@ -28,8 +36,9 @@ def run_job(redis_url: str, worker) -> None:
 
 
 @pytest.mark.services
-def test_the_digest_job_sends_each_members_digest_once_through_a_worker(start_worker, redis_url, teams, alice, bob,
-                                                                         charlie, smtp_server, settings):  # noqa: F811
+def test_the_digest_job_sends_each_members_digest_once_through_a_worker(
+    start_worker, redis_url, teams, alice, bob, charlie, smtp_server, settings
+):
     for user in (alice, bob, charlie):
         user.email = f"{user.username}@example.com"
         user.save(update_fields=["email"])

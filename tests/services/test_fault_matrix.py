@@ -43,8 +43,9 @@ def states(account) -> dict[str, CollectionState]:
 
 def all_succeeded(account) -> bool:
     found = states(account)
-    return set(found) == SOURCES and all(s.last_success and not s.last_error and not s.lease_owner
-                                         for s in found.values())
+    return set(found) == SOURCES and all(
+        s.last_success and not s.last_error and not s.lease_owner for s in found.values()
+    )
 
 
 def clean_run(team, since) -> dict:
@@ -72,32 +73,49 @@ def drained(broker_url: str, queue: str) -> bool:
     """Nothing waiting in the queue, nothing of it held unacknowledged, no lease taken: the worker is done."""
     broker = redis.Redis.from_url(broker_url)
     unacked = [json.loads(held) for held in broker.hvals("unacked")]  # Kombu: [message, exchange, routing key]
-    return (broker.llen(queue) == 0 and not any(held[2] == queue for held in unacked)
-            and not CollectionState.objects.exclude(lease_owner="").exists())
+    return (
+        broker.llen(queue) == 0
+        and not any(held[2] == queue for held in unacked)
+        and not CollectionState.objects.exclude(lease_owner="").exists()
+    )
 
 
 # --- a first collection that fails ------------------------------------------------------------------------------
 
+
 @pytest.mark.services
 @pytest.mark.parametrize("gap", ["trust policy missing", "DescribeEndpoint denied"])
-def test_a_first_collection_that_fails_backfills_in_full_once_fixed(gap, start_worker, redis_url, teams, aws_env,  # noqa: F811
-                                                                     sandbox_control):
+def test_a_first_collection_that_fails_backfills_in_full_once_fixed(
+    gap, start_worker, redis_url, teams, aws_env, sandbox_control
+):
     account = register(teams[0], fl.PROD, [REGION], "ml-prod")
     if gap == "trust policy missing":
         sandbox_control("POST", "trust", {"role_arn": account.role_arn, "external_id": "wattson-not-created-yet"})
     else:
-        sandbox_control("POST", "faults", {"operation": "DescribeEndpoint", "error": "AccessDeniedException",
-                                           "message": "not authorized", "account": fl.PROD})
+        sandbox_control(
+            "POST",
+            "faults",
+            {
+                "operation": "DescribeEndpoint",
+                "error": "AccessDeniedException",
+                "message": "not authorized",
+                "account": fl.PROD,
+            },
+        )
     worker = start_worker(worker_env(aws_env))
     first_attempt = timezone.now()
     send(redis_url, collect_all.s(), worker.queue)
-    assert wait_for(lambda: states(account).get("inventory") and states(account)["inventory"].last_error,
-                    SETTLE_SECONDS), worker.log()
+    assert wait_for(
+        lambda: states(account).get("inventory") and states(account)["inventory"].last_error, SETTLE_SECONDS
+    ), worker.log()
     assert wait_for(lambda: drained(redis_url, worker.queue), SETTLE_SECONDS), worker.log()
     utilization = states(account)["utilization"]
     assert utilization.watermark is None and not VariantHour.objects.filter(endpoint__account=account).exists()
-    assert floor_hour(first_attempt - timedelta(days=14)) <= utilization.backfill_from <= floor_hour(
-        timezone.now() - timedelta(days=14))
+    assert (
+        floor_hour(first_attempt - timedelta(days=14))
+        <= utilization.backfill_from
+        <= floor_hour(timezone.now() - timedelta(days=14))
+    )
 
     sandbox_control("DELETE", "trust")
     sandbox_control("DELETE", "faults")
@@ -110,12 +128,15 @@ def test_a_first_collection_that_fails_backfills_in_full_once_fixed(gap, start_w
 
 # --- AWS errors ---------------------------------------------------------------------------------------------------
 
-def test_access_denied_on_one_call_moves_no_watermark_and_the_next_run_completes(teams, aws_env,  # noqa: F811
-                                                                                   sandbox_control):
+
+def test_access_denied_on_one_call_moves_no_watermark_and_the_next_run_completes(teams, aws_env, sandbox_control):
     account = register(teams[0], fl.PROD, [REGION], "ml-prod")
     runner.run(account, REGION, "inventory")
-    sandbox_control("POST", "faults", {"operation": "GetMetricData", "error": "AccessDeniedException",
-                                       "message": "not authorized", "count": 1})
+    sandbox_control(
+        "POST",
+        "faults",
+        {"operation": "GetMetricData", "error": "AccessDeniedException", "message": "not authorized", "count": 1},
+    )
     with pytest.raises(runner.CollectionFailed, match="AccessDeniedException"):
         runner.run(account, REGION, "utilization")
     state = CollectionState.objects.get(account=account, source="utilization")
@@ -124,32 +145,57 @@ def test_access_denied_on_one_call_moves_no_watermark_and_the_next_run_completes
     assert fingerprint(account) == clean_run(teams[1], since=state.backfill_from)
 
 
-def test_throttling_is_absorbed_and_loses_nothing(teams, aws_env, sandbox_control):  # noqa: F811
+def test_throttling_is_absorbed_and_loses_nothing(teams, aws_env, sandbox_control):
     account = register(teams[0], fl.PROD, [REGION], "ml-prod")
     for operation, count in (("DescribeEndpoint", 3), ("ListTags", 3), ("GetMetricData", 4)):
         sandbox_control("POST", "faults", {"operation": operation, "error": "ThrottlingException", "count": count})
     runner.run(account, REGION, "inventory")
     runner.run(account, REGION, "utilization")
     assert sandbox_control("GET", "faults")["faults"] and all(
-        f["count"] == 0 for f in sandbox_control("GET", "faults")["faults"])  # every throttle was met, and retried
+        f["count"] == 0 for f in sandbox_control("GET", "faults")["faults"]
+    )  # every throttle was met, and retried
     sandbox_control("DELETE", "faults")
     assert fingerprint(account) == clean_run(teams[1], since=backfill_from(account))
 
 
-def test_one_broken_endpoint_never_stops_the_region(scratch, sandbox_control):  # noqa: F811
+def test_one_broken_endpoint_never_stops_the_region(scratch, sandbox_control):
     sm = scratch.sagemaker
     make_config(sm, "small", "ml.c5.large")
-    sm.create_model(ModelName="orphan", PrimaryContainer={"Image": "image"},
-                    ExecutionRoleArn=f"arn:aws:iam::{scratch.account_id}:role/x")
-    sm.create_endpoint_config(EndpointConfigName="orphaned", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "orphan", "InstanceType": "ml.g5.xlarge",
-         "InitialInstanceCount": 1}])
-    for name, config in (("healthy", "small"), ("model-deleted", "orphaned"), ("tags-failing", "small"),
-                         ("goes-away", "small")):
+    sm.create_model(
+        ModelName="orphan",
+        PrimaryContainer={"Image": "image"},
+        ExecutionRoleArn=f"arn:aws:iam::{scratch.account_id}:role/x",
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="orphaned",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "orphan",
+                "InstanceType": "ml.g5.xlarge",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    for name, config in (
+        ("healthy", "small"),
+        ("model-deleted", "orphaned"),
+        ("tags-failing", "small"),
+        ("goes-away", "small"),
+    ):
         sm.create_endpoint(EndpointName=name, EndpointConfigName=config)
     sm.delete_model(ModelName="orphan")  # AWS allows deleting a model that a running endpoint uses
-    sandbox_control("POST", "faults", {"operation": "ListTags", "error": "InternalFailure", "status": 400,
-                                       "message": "broken", "body_contains": "endpoint/tags-failing"})
+    sandbox_control(
+        "POST",
+        "faults",
+        {
+            "operation": "ListTags",
+            "error": "InternalFailure",
+            "status": 400,
+            "message": "broken",
+            "body_contains": "endpoint/tags-failing",
+        },
+    )
     result = runner.run(scratch, "us-west-2", "inventory")
     recorded = {e.name: e for e in Endpoint.objects.filter(account=scratch)}
     assert set(recorded) == {"healthy", "model-deleted", "tags-failing", "goes-away"}
@@ -170,17 +216,28 @@ def test_one_broken_endpoint_never_stops_the_region(scratch, sandbox_control):  
     assert recorded["tags-failing"].deleted_at is None  # failing, not gone
 
 
-def test_late_cloudwatch_data_is_picked_up_by_the_next_run(scratch, teams, sandbox):  # noqa: F811
+def test_late_cloudwatch_data_is_picked_up_by_the_next_run(scratch, teams, sandbox):
     make_config(scratch.sagemaker, "small", "ml.c5.large")
     scratch.sagemaker.create_endpoint(EndpointName="late", EndpointConfigName="small")
     cw = client("cloudwatch", sandbox["url"], "us-west-2", scratch.account_id)
     now = floor_hour(timezone.now())
 
     def put(hour, cpu_pct: float) -> None:
-        cw.put_metric_data(Namespace=fl.HOST_NAMESPACE, MetricData=[{
-            "MetricName": "CPUUtilization", "Timestamp": hour + timedelta(minutes=5), "Unit": "Percent",
-            "Dimensions": [{"Name": "EndpointName", "Value": "late"}, {"Name": "VariantName", "Value": "AllTraffic"}],
-            "StatisticValues": {"SampleCount": 30, "Sum": 30 * cpu_pct, "Minimum": cpu_pct, "Maximum": cpu_pct}}])
+        cw.put_metric_data(
+            Namespace=fl.HOST_NAMESPACE,
+            MetricData=[
+                {
+                    "MetricName": "CPUUtilization",
+                    "Timestamp": hour + timedelta(minutes=5),
+                    "Unit": "Percent",
+                    "Dimensions": [
+                        {"Name": "EndpointName", "Value": "late"},
+                        {"Name": "VariantName", "Value": "AllTraffic"},
+                    ],
+                    "StatisticValues": {"SampleCount": 30, "Sum": 30 * cpu_pct, "Minimum": cpu_pct, "Maximum": cpu_pct},
+                }
+            ],
+        )
 
     for hours_ago in range(1, 6):
         put(now - timedelta(hours=hours_ago), 40.0)
@@ -199,9 +256,11 @@ def test_late_cloudwatch_data_is_picked_up_by_the_next_run(scratch, teams, sandb
 
 # --- a worker killed, a database restarted, a broker restarted ---------------------------------------------------
 
+
 @pytest.mark.services
-def test_a_whole_worker_killed_mid_task_is_redelivered_and_loses_nothing(start_worker, redis_url, teams, aws_env,  # noqa: F811
-                                                                         sandbox_control):
+def test_a_whole_worker_killed_mid_task_is_redelivered_and_loses_nothing(
+    start_worker, redis_url, teams, aws_env, sandbox_control
+):
     account = register(teams[0], fl.PROD, [REGION], "ml-prod")
     runner.run(account, REGION, "inventory")
     env = {**worker_env(aws_env), "TASK_TIME_LIMIT_SECONDS": "30"}  # the broker gives it back ~45 s later
@@ -222,8 +281,9 @@ def test_a_whole_worker_killed_mid_task_is_redelivered_and_loses_nothing(start_w
 
 def manage(database_url: str, sandbox, *args: str) -> str:
     env = {**os.environ, "DATABASE_URL": database_url, **worker_env(sandbox)}
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -257,8 +317,9 @@ import json; print(json.dumps({"recovered_error": faulty.recovered_error, "last_
 
 
 @pytest.mark.services
-def test_a_database_restart_mid_task_is_retried_recorded_and_loses_nothing(private_postgres, start_worker,  # noqa: F811
-                                                                           redis_url, sandbox, sandbox_control):
+def test_a_database_restart_mid_task_is_retried_recorded_and_loses_nothing(
+    private_postgres, start_worker, redis_url, sandbox, sandbox_control
+):
     private_postgres.create_database("wattson")
     url = private_postgres.url("wattson")
     manage(url, sandbox, "migrate", "--no-input", "-v", "0")
@@ -270,23 +331,33 @@ def test_a_database_restart_mid_task_is_retried_recorded_and_loses_nothing(priva
     private_postgres.restart()  # every connection is terminated while the task waits for CloudWatch
 
     def collected() -> bool:
-        return shell(url, sandbox, f"""
+        return (
+            shell(
+                url,
+                sandbox,
+                f"""
 from collectors.models import CollectionState
-import json; s = CollectionState.objects.get(account_id={ids['faulty']}, source="utilization")
-print(json.dumps(s.last_success is not None))""") is True
+import json; s = CollectionState.objects.get(account_id={ids["faulty"]}, source="utilization")
+print(json.dumps(s.last_success is not None))""",
+            )
+            is True
+        )
 
     assert wait_for(collected, SETTLE_SECONDS), worker.log()
     outcome = shell(url, sandbox, CLEAN_RUN % {"faulty": ids["faulty"], "clean": ids["clean"], "region": REGION})
     assert outcome["recovered_error"].startswith(("OperationalError", "InterfaceError")), outcome
     assert outcome["last_error"] == ""
-    prints = {name: shell(url, sandbox, f"from tests.services.fingerprint import main; main({pk})")
-              for name, pk in ids.items()}
+    prints = {
+        name: shell(url, sandbox, f"from tests.services.fingerprint import main; main({pk})")
+        for name, pk in ids.items()
+    }
     assert prints["faulty"] == prints["clean"] and prints["faulty"]["hours"]["rows"] > 0
 
 
 @pytest.mark.services
-def test_a_broker_restart_mid_chain_is_re_derived_by_the_next_collection(private_redis, start_worker, teams,  # noqa: F811
-                                                                         aws_env, sandbox_control):  # noqa: F811
+def test_a_broker_restart_mid_chain_is_re_derived_by_the_next_collection(
+    private_redis, start_worker, teams, aws_env, sandbox_control
+):
     account = register(teams[0], fl.PROD, [REGION], "ml-prod")
     sandbox_control("POST", "faults", {"operation": "ListEndpoints", "delay_seconds": 5, "count": 1})
     worker = start_worker({**worker_env(aws_env), "CELERY_BROKER_URL": private_redis.url})

@@ -11,8 +11,15 @@ from tests.conftest import ROOT, require_or_skip
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 PAGE_TIMEOUT_MS = 60_000  # Playwright's 30 s bounds a hang, not speed; a loaded 2-core machine needs more
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -42,5 +49,3 @@ def page(browser):
     page.console_errors = errors
     yield page
     context.close()
-
-

@@ -41,8 +41,7 @@ def test_switching_to_someone_elses_team_is_a_404(client, alice, charlie, teams)
     assert client.post(reverse("switch-team"), {"team": teams[0].pk}).status_code == 302
 
 
-@pytest.mark.parametrize(("value", "status"), [("abc", 400), ("", 400), ("1.5", 400),
-                                               ("99999999999999999999999", 404)])
+@pytest.mark.parametrize(("value", "status"), [("abc", 400), ("", 400), ("1.5", 400), ("99999999999999999999999", 404)])
 def test_switching_to_a_team_that_is_not_an_id_is_a_400_not_a_500(client, alice, value, status):
     client.force_login(alice)
     response = client.post(reverse("switch-team"), {"team": value})
@@ -86,10 +85,12 @@ def test_every_form_post_without_its_csrf_token_is_refused(alice, teams):
     account = factories.account(teams[0], "111122223333")
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
-    posts = {reverse("switch-team"): {"team": teams[0].pk},
-             reverse("aws-accounts"): {"account_id": "123456789012", "name": "x", "regions": ["us-east-1"]},
-             reverse("aws-account-check", args=[account.pk]): {},
-             reverse("logout"): {}}
+    posts = {
+        reverse("switch-team"): {"team": teams[0].pk},
+        reverse("aws-accounts"): {"account_id": "123456789012", "name": "x", "regions": ["us-east-1"]},
+        reverse("aws-account-check", args=[account.pk]): {},
+        reverse("logout"): {},
+    }
     for url, data in posts.items():
         assert client.post(url, data).status_code == 403, url
     page = client.get(reverse("aws-accounts")).content.decode()

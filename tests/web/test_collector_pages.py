@@ -7,8 +7,13 @@ from collectors import runner
 from collectors.models import AwsAccount, CollectionState
 from tests.collectors.conftest import aws_env, prod, register, research  # noqa: F401 - fixtures
 
-VALID = {"name": "ml-prod", "account_id": "123412341234", "regions": ["us-east-1", "eu-west-1"], "enabled": "on",
-         "role_arn": "arn:aws:iam::123412341234:role/WattsonReadOnly"}
+VALID = {
+    "name": "ml-prod",
+    "account_id": "123412341234",
+    "regions": ["us-east-1", "eu-west-1"],
+    "enabled": "on",
+    "role_arn": "arn:aws:iam::123412341234:role/WattsonReadOnly",
+}
 
 
 def test_an_owner_adds_an_account_and_gets_its_trust_policy(client, alice):
@@ -20,11 +25,14 @@ def test_an_owner_adds_an_account_and_gets_its_trust_policy(client, alice):
     assert b"sts:ExternalId" in response.content and b"cloudwatch:GetMetricData" in response.content
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("account_id", "12345", b"An AWS account id is 12 digits."),
-    ("role_arn", "arn:aws:iam::999999999999:role/x", b"The role must belong to this account."),
-    ("regions", ["us-east-1", "mars-north-1"], b"Select a valid choice"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("account_id", "12345", b"An AWS account id is 12 digits."),
+        ("role_arn", "arn:aws:iam::999999999999:role/x", b"The role must belong to this account."),
+        ("regions", ["us-east-1", "mars-north-1"], b"Select a valid choice"),
+    ],
+)
 def test_bad_account_input_is_refused_with_a_reason(client, alice, field, value, message):
     client.force_login(alice)
     response = client.post(reverse("aws-accounts"), {**VALID, field: value})
@@ -45,7 +53,7 @@ def test_other_teams_accounts_are_invisible(client, alice, charlie, teams):
     assert client.post(reverse("aws-account-check", args=[theirs.pk])).status_code == 404
 
 
-def test_test_connection_reports_each_region(client, alice, prod, sandbox_control):  # noqa: F811
+def test_test_connection_reports_each_region(client, alice, prod, sandbox_control):
     client.force_login(alice)
     response = client.post(reverse("aws-account-check", args=[prod.pk]), follow=True)
     assert response.content.count(b"can read SageMaker") == len(prod.regions)
@@ -54,11 +62,14 @@ def test_test_connection_reports_each_region(client, alice, prod, sandbox_contro
     assert b"AccessDenied" in response.content and b"can read SageMaker" not in response.content
 
 
-def test_the_health_page_shows_successes_lag_and_errors(client, alice, prod, research, sandbox_control):  # noqa: F811
+def test_the_health_page_shows_successes_lag_and_errors(client, alice, prod, research, sandbox_control):
     runner.run(prod, "eu-north-1", "inventory")
     runner.run(research, "eu-north-1", "inventory")  # another team's: must not show
-    sandbox_control("POST", "faults", {"operation": "DescribeLogGroups", "error": "AccessDeniedException",
-                                       "message": "no logs for you"})
+    sandbox_control(
+        "POST",
+        "faults",
+        {"operation": "DescribeLogGroups", "error": "AccessDeniedException", "message": "no logs for you"},
+    )
     with pytest.raises(runner.CollectionFailed):
         runner.run(prod, "eu-north-1", "log_groups")
     client.force_login(alice)

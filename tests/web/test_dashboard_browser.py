@@ -53,7 +53,7 @@ def seeded_week(sandbox) -> str:
 
 
 @pytest.fixture
-def collected(prod):  # noqa: F811
+def collected(prod):
     """The demo fleet's production account in two regions, collected and estimated as the workers would."""
     for region in ("us-east-1", "eu-west-1"):
         runner.run(prod, region, "inventory")
@@ -89,8 +89,7 @@ def test_the_overview_draws_its_charts_and_a_filter_changes_the_numbers(page, li
 def test_a_downloaded_csv_equals_the_table_on_the_page(page, live_server, alice, collected, sandbox):
     log_in(page, live_server)
     page.goto(f"{live_server.url}/?{seeded_week(sandbox)}&group=family")
-    shown = [[cell.strip() for cell in row.split("\t")]
-             for row in page.locator("#breakdown tr").all_inner_texts()]
+    shown = [[cell.strip() for cell in row.split("\t")] for row in page.locator("#breakdown tr").all_inner_texts()]
     with page.expect_download() as download:
         page.click("#breakdown-card a.csv")
     with open(download.value.path(), newline="", encoding="utf-8") as handle:
@@ -110,27 +109,49 @@ def publish_hours(url: str, account_id: str, region: str, endpoint: str, hours: 
     cloudwatch = sandbox_client("cloudwatch", url, region, account_id)
     start = end - timedelta(hours=hours)
     dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}]
+
     def datum(name, hour, per_minute, unit):
-        return {"MetricName": name, "Dimensions": dimensions, "Timestamp": start + timedelta(hours=hour),
-                "Unit": unit, "StatisticValues": {"SampleCount": 60.0, "Sum": 60.0 * per_minute,
-                                                  "Minimum": per_minute, "Maximum": per_minute}}
+        return {
+            "MetricName": name,
+            "Dimensions": dimensions,
+            "Timestamp": start + timedelta(hours=hour),
+            "Unit": unit,
+            "StatisticValues": {
+                "SampleCount": 60.0,
+                "Sum": 60.0 * per_minute,
+                "Minimum": per_minute,
+                "Maximum": per_minute,
+            },
+        }
+
     for hour in range(hours):
-        cloudwatch.put_metric_data(Namespace="/aws/sagemaker/Endpoints", MetricData=[
-            datum("CPUUtilization", hour, 120.0, "Percent"), datum("MemoryUtilization", hour, 35.0, "Percent"),
-            datum("GPUUtilization", hour, 30.0, "Percent"), datum("GPUMemoryUtilization", hour, 20.0, "Percent")])
+        cloudwatch.put_metric_data(
+            Namespace="/aws/sagemaker/Endpoints",
+            MetricData=[
+                datum("CPUUtilization", hour, 120.0, "Percent"),
+                datum("MemoryUtilization", hour, 35.0, "Percent"),
+                datum("GPUUtilization", hour, 30.0, "Percent"),
+                datum("GPUMemoryUtilization", hour, 20.0, "Percent"),
+            ],
+        )
         cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=[datum("Invocations", hour, 50.0, "None")])
 
 
 @pytest.fixture
-def changed_endpoint(scratch, aws_env):  # noqa: F811
+def changed_endpoint(scratch, aws_env):
     """An endpoint created 8 hours ago on ml.g5.2xlarge and moved to ml.g5.xlarge 3 hours ago, through the
     SageMaker API, collected before and after the change. Every time is counted from one whole hour read once, so
     an hour boundary passing while the fixture runs changes nothing."""
     sagemaker, this_hour = scratch.sagemaker, floor_hour(timezone.now())
     make_config(sagemaker, "annotated-v1", "ml.g5.2xlarge")
-    arn = sagemaker.create_endpoint(EndpointName="annotated", EndpointConfigName="annotated-v1", Tags=[
-        {"Key": "sandbox:creationTime", "Value": (this_hour - timedelta(hours=HOURS + 1)).isoformat()},
-        {"Key": "team", "Value": "<img src=x onerror=alert(1)>"}])["EndpointArn"]
+    arn = sagemaker.create_endpoint(
+        EndpointName="annotated",
+        EndpointConfigName="annotated-v1",
+        Tags=[
+            {"Key": "sandbox:creationTime", "Value": (this_hour - timedelta(hours=HOURS + 1)).isoformat()},
+            {"Key": "team", "Value": "<img src=x onerror=alert(1)>"},
+        ],
+    )["EndpointArn"]
     publish_hours(aws_env["url"], scratch.account_id, "us-west-2", "annotated", HOURS, this_hour)
     runner.run(scratch, "us-west-2", "inventory")
     change_instance_type(aws_env["url"], scratch.account_id, "us-west-2", "annotated", "AllTraffic", "ml.g5.xlarge")
@@ -164,8 +185,12 @@ def test_the_endpoint_page_draws_the_configuration_change_on_every_chart(page, l
 def test_the_storage_page_and_navigation_render_without_errors(page, live_server, alice, collected):
     runner.run(collected, "us-east-1", "log_groups")
     log_in(page, live_server)
-    for link, heading in (("Storage", "Storage"), ("Endpoints", "Endpoints"),
-                          ("Collection health", "Collection health"), ("Methodology", "Estimation methodology")):
+    for link, heading in (
+        ("Storage", "Storage"),
+        ("Endpoints", "Endpoints"),
+        ("Collection health", "Collection health"),
+        ("Methodology", "Estimation methodology"),
+    ):
         page.click(f"nav.mainnav >> text={link}")
         page.wait_for_selector("h1")
         assert page.inner_text("h1").startswith(heading), link

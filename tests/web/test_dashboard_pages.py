@@ -23,12 +23,25 @@ def fleet(teams):
     lab = factories.account(teams[0], "444455556666", "lab")
     other = factories.account(teams[1], "777788889999", "outsiders")
     rows = {
-        "ranker": factories.endpoint(prod, "ranker", instance_type="ml.g5.2xlarge", count=2, gpu_util_pct=40,
-                                     tags={"team": "recsys", "env": "prod"}),
-        "idle": factories.endpoint(prod, "idle-gpu", instance_type="ml.p3.2xlarge", invocations=0, gpu_util_pct=0.5,
-                                   tags={"team": "growth", "env": "prod"}),
-        "eu": factories.endpoint(lab, "eu-scorer", region="eu-west-1", instance_type="ml.c5.xlarge",
-                                 tags={"team": HOSTILE, "env": "dev"}),
+        "ranker": factories.endpoint(
+            prod,
+            "ranker",
+            instance_type="ml.g5.2xlarge",
+            count=2,
+            gpu_util_pct=40,
+            tags={"team": "recsys", "env": "prod"},
+        ),
+        "idle": factories.endpoint(
+            prod,
+            "idle-gpu",
+            instance_type="ml.p3.2xlarge",
+            invocations=0,
+            gpu_util_pct=0.5,
+            tags={"team": "growth", "env": "prod"},
+        ),
+        "eu": factories.endpoint(
+            lab, "eu-scorer", region="eu-west-1", instance_type="ml.c5.xlarge", tags={"team": HOSTILE, "env": "dev"}
+        ),
         "theirs": factories.endpoint(other, "secret-endpoint", instance_type="ml.g5.48xlarge"),
     }
     factories.estimate()
@@ -37,8 +50,13 @@ def fleet(teams):
 
 def totals_of(*endpoints) -> dict:
     estimates = VariantHourEstimate.objects.filter(variant_hour__endpoint__in=endpoints)
-    return estimates.aggregate(energy_kwh=Sum("energy_kwh"), co2e_kg=Sum("co2e_kg"), low=Sum("co2e_kg_low"),
-                               high=Sum("co2e_kg_high"), embodied=Sum("embodied_co2e_kg"))
+    return estimates.aggregate(
+        energy_kwh=Sum("energy_kwh"),
+        co2e_kg=Sum("co2e_kg"),
+        low=Sum("co2e_kg_low"),
+        high=Sum("co2e_kg_high"),
+        embodied=Sum("embodied_co2e_kg"),
+    )
 
 
 def test_the_overview_totals_are_the_sums_of_the_teams_hourly_estimates(client, alice, fleet):
@@ -56,7 +74,7 @@ def test_the_overview_totals_are_the_sums_of_the_teams_hourly_estimates(client, 
     total_kg = expected["co2e_kg"] + expected["embodied"]
     assert summary["gco2e_per_1k_invocations"] == pytest.approx(total_kg * 1e6 / inferences)
     page = response.content.decode()
-    assert f'{summary["energy_kwh"]:,.1f} kWh' in page and "secret-endpoint" not in page
+    assert f"{summary['energy_kwh']:,.1f} kWh" in page and "secret-endpoint" not in page
     assert response.context["charts"][0]["data"], "the trend chart has traces"
 
 
@@ -71,8 +89,10 @@ def test_filters_in_the_url_narrow_the_numbers(client, alice, fleet):
     by_tag = client.get(reverse("home"), {"tag": "env=dev"}).context["summary"]
     assert by_tag["energy_kwh"] == pytest.approx(totals_of(fleet["eu"])["energy_kwh"])
     response = client.get(reverse("home"), {"region": "eu-west-1", "group": "tag:env", "period": "7d"})
-    assert 'href="?period=7d&amp;grain=day&amp;region=eu-west-1&amp;group=tag%3Aenv&amp;csv=breakdown"' in \
-        response.content.decode()
+    assert (
+        'href="?period=7d&amp;grain=day&amp;region=eu-west-1&amp;group=tag%3Aenv&amp;csv=breakdown"'
+        in response.content.decode()
+    )
 
 
 def test_every_grain_sums_to_the_same_totals(client, alice, fleet):
@@ -86,11 +106,19 @@ def test_every_grain_sums_to_the_same_totals(client, alice, fleet):
         assert len(trend.rows) == periods.get(grain, len(trend.rows)), grain
 
 
-@pytest.mark.parametrize(("params", "named"), [
-    ({"period": "fortnight"}, "period"), ({"region": "mars-north-1"}, "region"), ({"account": "12"}, "account"),
-    ({"tag": "no-equals-sign"}, "tag"), ({"period": "365d", "grain": "hour"}, "grain"), ({"grain": "second"}, "grain"),
-    ({"group": "'; drop table"}, "group"), ({"from": "2026-13-01", "to": "2026-01-01"}, "from"),
-])
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"period": "fortnight"}, "period"),
+        ({"region": "mars-north-1"}, "region"),
+        ({"account": "12"}, "account"),
+        ({"tag": "no-equals-sign"}, "tag"),
+        ({"period": "365d", "grain": "hour"}, "grain"),
+        ({"grain": "second"}, "grain"),
+        ({"group": "'; drop table"}, "group"),
+        ({"from": "2026-13-01", "to": "2026-01-01"}, "from"),
+    ],
+)
 def test_bad_filter_values_are_named_and_the_page_still_answers(client, alice, fleet, params, named):
     client.force_login(alice)
     response = client.get(reverse("home"), params)
@@ -179,13 +207,17 @@ def test_another_teams_endpoint_is_a_404_and_never_counted(client, charlie, alic
     page = client.get(reverse("endpoints")).content.decode()
     assert "secret-endpoint" in page and "ranker" not in page
     assert client.get(reverse("home")).context["summary"]["energy_kwh"] == pytest.approx(
-        totals_of(fleet["theirs"])["energy_kwh"])
+        totals_of(fleet["theirs"])["energy_kwh"]
+    )
 
 
 def test_hostile_tag_values_are_shown_as_text(client, alice, fleet):
     client.force_login(alice)
-    for response in (client.get(reverse("home"), {"group": "team"}), client.get(reverse("endpoints")),
-                     client.get(reverse("endpoint", args=[fleet["eu"].pk]))):
+    for response in (
+        client.get(reverse("home"), {"group": "team"}),
+        client.get(reverse("endpoints")),
+        client.get(reverse("endpoint", args=[fleet["eu"].pk])),
+    ):
         page = response.content.decode()
         assert HOSTILE not in page
         assert "&lt;script&gt;alert(" in page or "\\u003Cscript\\u003E" in page

@@ -23,6 +23,7 @@ def limits(settings):
 @pytest.fixture
 def clock(monkeypatch):
     """The throttle's clock, set by the test instead of slept through."""
+
     class Clock:
         at = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 
@@ -84,8 +85,10 @@ def test_an_address_is_locked_for_every_account_after_its_own_limit(client, alic
 def test_an_unknown_user_is_answered_exactly_like_a_known_one(client, alice, clock):
     def attempts(username: str, address: str) -> list[tuple[int, str]]:
         pages = [log_in(client, username, "wrong", address=address) for _ in range(4)]
-        return [(page.status_code, re.sub(r'value="[^"]{40,}"', "", page.content.decode().replace("ghost", "alice")))
-                for page in pages]  # the CSRF token aside
+        return [
+            (page.status_code, re.sub(r'value="[^"]{40,}"', "", page.content.decode().replace("ghost", "alice")))
+            for page in pages
+        ]  # the CSRF token aside
 
     assert attempts("alice", "198.51.100.1") == attempts("ghost", "198.51.100.2")
 

@@ -36,21 +36,41 @@ def log_days(owner, name: str, region: str) -> None:
     today = timezone.now().date()
     for days_ago in (0, 1, 2):
         day = today - timedelta(days=days_ago)
-        LogGroupSnapshot.objects.create(account=owner, region=region, name=name, day=day, collected_at=timezone.now(),
-                                        stored_bytes=10**9 * (3 - days_ago), retention_days=None)
-        StorageLensDay.objects.create(account=owner, day=day, region=region, bucket="capture",
-                                      prefix=f"{name.rsplit('/', 1)[-1]}/", storage_class="STANDARD",
-                                      stored_bytes=10**9, object_count=100, source="export",
-                                      collected_at=timezone.now())
+        LogGroupSnapshot.objects.create(
+            account=owner,
+            region=region,
+            name=name,
+            day=day,
+            collected_at=timezone.now(),
+            stored_bytes=10**9 * (3 - days_ago),
+            retention_days=None,
+        )
+        StorageLensDay.objects.create(
+            account=owner,
+            day=day,
+            region=region,
+            bucket="capture",
+            prefix=f"{name.rsplit('/', 1)[-1]}/",
+            storage_class="STANDARD",
+            stored_bytes=10**9,
+            object_count=100,
+            source="export",
+            collected_at=timezone.now(),
+        )
 
 
 def grow_fleet(team, endpoints: int) -> int:
     owner = factories.account(team, f"{len(str(endpoints)) * 111111111111 % 10**12:012d}")
     first = None
     for index in range(endpoints):
-        row = factories.endpoint(owner, f"ep-{endpoints}-{index}", region=("us-east-1", "eu-west-1")[index % 2],
-                                 tags={"env": "prod", "team": f"t{index % 3}"}, hours=30,
-                                 instance_type=("ml.g5.xlarge", "ml.c5.xlarge")[index % 2])
+        row = factories.endpoint(
+            owner,
+            f"ep-{endpoints}-{index}",
+            region=("us-east-1", "eu-west-1")[index % 2],
+            tags={"env": "prod", "team": f"t{index % 3}"},
+            hours=30,
+            instance_type=("ml.g5.xlarge", "ml.c5.xlarge")[index % 2],
+        )
         if index % 2 == 0:
             factories.change_type(row, "AllTraffic", "ml.g5.2xlarge", hours_ago=5)
         first = first or row

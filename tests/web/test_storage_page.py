@@ -25,6 +25,7 @@ NUMBER = re.compile(r"^-?\d+(\.\d+)?(e-?\d+)?$")  # the CSV writes tiny floats a
 
 # --- helpers ------------------------------------------------------------------------------------------------------
 
+
 def today() -> dt.date:
     return timezone.now().date()
 
@@ -38,27 +39,58 @@ def account(team, account_id="111122223333", name="ml-prod", regions=("us-east-1
 
 
 def log_group(acct, name, stored_bytes, day=None, region="us-east-1", retention=30, cls="STANDARD"):
-    return LogGroupSnapshot.objects.create(account=acct, region=region, name=name, day=day or today(),
-                                           stored_bytes=stored_bytes, retention_days=retention, log_group_class=cls,
-                                           collected_at=timezone.now())
+    return LogGroupSnapshot.objects.create(
+        account=acct,
+        region=region,
+        name=name,
+        day=day or today(),
+        stored_bytes=stored_bytes,
+        retention_days=retention,
+        log_group_class=cls,
+        collected_at=timezone.now(),
+    )
 
 
 def lens(acct, bucket, prefix, stored_bytes, day=None, region="us-east-1", storage_class="STANDARD", objects=10):
-    return StorageLensDay.objects.create(account=acct, day=day or today(), region=region, bucket=bucket, prefix=prefix,
-                                         storage_class=storage_class, stored_bytes=stored_bytes,
-                                         object_count=objects, source="export", collected_at=timezone.now())
+    return StorageLensDay.objects.create(
+        account=acct,
+        day=day or today(),
+        region=region,
+        bucket=bucket,
+        prefix=prefix,
+        storage_class=storage_class,
+        stored_bytes=stored_bytes,
+        object_count=objects,
+        source="export",
+        collected_at=timezone.now(),
+    )
 
 
 def endpoint(acct, name, region="us-east-1", destination="", pct=None) -> Endpoint:
     now = timezone.now()
-    return Endpoint.objects.create(account=acct, region=region, name=name, status="InService",
-                                   capture_enabled=bool(destination), capture_pct=pct,
-                                   capture_destination=destination, first_seen=now, last_seen=now)
+    return Endpoint.objects.create(
+        account=acct,
+        region=region,
+        name=name,
+        status="InService",
+        capture_enabled=bool(destination),
+        capture_pct=pct,
+        capture_destination=destination,
+        first_seen=now,
+        last_seen=now,
+    )
 
 
 def monthly(service, storage_class, stored_bytes, region) -> pd.Series:
-    frame = pd.DataFrame({"service": [service], "storage_class": [storage_class], "stored_bytes": [stored_bytes],
-                          "hours": [730.0], "region": [region]})
+    frame = pd.DataFrame(
+        {
+            "service": [service],
+            "storage_class": [storage_class],
+            "stored_bytes": [stored_bytes],
+            "hours": [730.0],
+            "region": [region],
+        }
+    )
     return estimate_storage(frame, methodology="default").iloc[0]
 
 
@@ -119,6 +151,7 @@ def names(content: bytes, table_id: str = "log-groups") -> list[str]:
 
 # --- fixtures -----------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def prod(teams):
     return account(teams[0])
@@ -145,6 +178,7 @@ def fleet(prod):
 
 
 # --- log groups ---------------------------------------------------------------------------------------------------
+
 
 def test_log_groups_are_largest_first_with_never_expire_highlighted_and_deleted_groups_left_out(client, alice, fleet):
     client.force_login(alice)
@@ -180,6 +214,7 @@ def test_monthly_co2e_energy_and_cost_are_the_estimators(client, alice, fleet):
     middle = monthly("logs", "INFREQUENT_ACCESS", 2 * GIB, "us-east-1")
     assert number(by_name["/app/middle"]["CO2e / month (kg)"]) == round(middle["co2e_kg"], 5)
     from estimator.prices import storage_usd_per_gb_month
+
     price = storage_usd_per_gb_month("logs", "", "us-east-1")
     assert number(by_name["/app/middle"]["Cost / month (USD)"]) == round(price * 2, 2)
 
@@ -192,8 +227,12 @@ def test_a_log_group_and_a_capture_prefix_link_to_their_endpoint(client, alice, 
     assert logs[0]["links"] == [link] and logs[1]["links"] == []
     _, capture = html_table(content, "capture")
     by_prefix = {(row["by"]["Prefix"], row["by"]["Storage class"]): row for row in capture}
-    assert set(by_prefix) == {("—", "STANDARD"), ("captures/ep-1/", "STANDARD"),
-                              ("captures/ep-1/AllTraffic/", "STANDARD"), ("captures/ep-10/", "STANDARD_IA")}
+    assert set(by_prefix) == {
+        ("—", "STANDARD"),
+        ("captures/ep-1/", "STANDARD"),
+        ("captures/ep-1/AllTraffic/", "STANDARD"),
+        ("captures/ep-10/", "STANDARD_IA"),
+    }
     row = by_prefix[("captures/ep-1/", "STANDARD")]
     assert row["links"] == [link] and row["by"]["Capture sampling (%)"] == "20" and row["by"]["Endpoint"] == "ep-1"
     assert number(row["by"]["Stored (GiB)"]) == 30.0 and number(row["by"]["Objects"]) == 1200
@@ -211,10 +250,14 @@ def test_the_summary_counts_bytes_never_expiring_share_and_capture_once(client, 
     assert summary["log_gib"] == pytest.approx(total / GIB)
     assert summary["never_expire_pct"] == pytest.approx(100 * (9 * GIB + 12345) / total)
     assert summary["capture_gib"] == pytest.approx(35.0)  # ep-1's prefix (not again its AllTraffic) + ep-10's
-    logs = sum(monthly("logs", cls, size, "us-east-1")["co2e_kg"] for cls, size in
-               [("STANDARD", 9 * GIB + 12345), ("STANDARD", 300 * 2**20), ("INFREQUENT_ACCESS", 2 * GIB)])
-    capture = (monthly("s3", "STANDARD", 30 * GIB, "us-east-1")["co2e_kg"]
-               + monthly("s3", "STANDARD_IA", 5 * GIB, "us-east-1")["co2e_kg"])
+    logs = sum(
+        monthly("logs", cls, size, "us-east-1")["co2e_kg"]
+        for cls, size in [("STANDARD", 9 * GIB + 12345), ("STANDARD", 300 * 2**20), ("INFREQUENT_ACCESS", 2 * GIB)]
+    )
+    capture = (
+        monthly("s3", "STANDARD", 30 * GIB, "us-east-1")["co2e_kg"]
+        + monthly("s3", "STANDARD_IA", 5 * GIB, "us-east-1")["co2e_kg"]
+    )
     assert summary["co2e_kg_month"] == pytest.approx(logs + capture)
 
 
@@ -246,6 +289,7 @@ def test_an_unknown_csv_table_is_a_404(client, alice, fleet):
 
 # --- scoping and escaping -----------------------------------------------------------------------------------------
 
+
 def test_other_teams_see_none_of_it(client, alice, charlie, teams, fleet):
     theirs = account(teams[1], "555566667777", "their-account")
     log_group(theirs, "/their/secret-group", GIB)
@@ -276,6 +320,7 @@ def test_hostile_names_are_escaped(client, alice, prod):
 
 
 # --- filters ------------------------------------------------------------------------------------------------------
+
 
 def test_account_and_region_filters_narrow_both_tables(client, alice, teams, prod):
     research = account(teams[0], "999988887777", "ml-research")
@@ -319,6 +364,7 @@ def test_a_past_custom_period_measures_growth_inside_it(client, alice, prod):
 
 # --- empty states -------------------------------------------------------------------------------------------------
 
+
 def test_without_a_team_the_page_says_so(client, db):
     user = get_user_model().objects.create_user(username="loner", password="correct horse battery staple")
     client.force_login(user)
@@ -341,6 +387,7 @@ def test_with_accounts_but_no_snapshots_it_waits_for_the_first_collection(client
 
 # --- queries ------------------------------------------------------------------------------------------------------
 
+
 def _queries(client) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(URL).status_code == 200
@@ -350,8 +397,14 @@ def _queries(client) -> int:
 def _grow(acct, groups: int):
     for i in range(groups):
         for day in (ago(10), ago(5), today()):
-            log_group(acct, f"/aws/sagemaker/Endpoints/ep-{i}", (i + 1) * GIB, day=day, retention=None if i % 2 else 7,
-                      region="eu-west-1" if i % 3 else "us-east-1")
+            log_group(
+                acct,
+                f"/aws/sagemaker/Endpoints/ep-{i}",
+                (i + 1) * GIB,
+                day=day,
+                retention=None if i % 2 else 7,
+                region="eu-west-1" if i % 3 else "us-east-1",
+            )
         endpoint(acct, f"ep-{i}", destination=f"s3://cap/data/{i}", pct=10)
         lens(acct, "cap", f"data/{i}/ep-{i}/", GIB)
 

@@ -70,6 +70,7 @@ class Command(BaseCommand):
             f"{totals['inventory.variants']} variants, {totals['utilization.hours']} variant-hours, "
             f"{totals['log_groups.log_groups']} log groups, {totals['storage_lens.rows']} Storage Lens rows; "
             f"{totals['api_calls']} AWS API calls (GetMetricData {totals['utilization.calls']}, "
-            f"minimum {totals['utilization.minimum_calls']})")
+            f"minimum {totals['utilization.minimum_calls']})"
+        )
         for failure in failures:
             self.stderr.write(self.style.ERROR(f"failed: {failure}"))

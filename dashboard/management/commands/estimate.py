@@ -11,5 +11,6 @@ class Command(BaseCommand):
         total = footprint.pending().count()
         with tqdm(total=total, unit="hour", disable=None, file=self.stderr._out) as bar:
             done = footprint.estimate_pending(progress=bar.update)
-        self.stdout.write(f"Estimated {done} variant-hours with methodology {footprint.METHODOLOGY} "
-                          f"{footprint.current_version()}")
+        self.stdout.write(
+            f"Estimated {done} variant-hours with methodology {footprint.METHODOLOGY} {footprint.current_version()}"
+        )

@@ -18,6 +18,8 @@ class Command(BaseCommand):
             outcome = engine.recompute(each)
             open_recs = Recommendation.objects.filter(team=each, status=Recommendation.Status.OPEN)
             kg = sum(r.monthly_co2e_kg_saved for r in open_recs)
-            self.stdout.write(f"{each.slug}: {outcome.created} new, {outcome.updated} updated, {outcome.resolved} "
-                              f"resolved, {outcome.withdrawn} withdrawn; {open_recs.count()} open, "
-                              f"{kg:.1f} kg CO2e a month to save")
+            self.stdout.write(
+                f"{each.slug}: {outcome.created} new, {outcome.updated} updated, {outcome.resolved} "
+                f"resolved, {outcome.withdrawn} withdrawn; {open_recs.count()} open, "
+                f"{kg:.1f} kg CO2e a month to save"
+            )

@@ -6,8 +6,10 @@ from dashboard import rollups
 
 
 class Command(BaseCommand):
-    help = ("Rebuild the daily rollups (VariantDay) from the hourly data. They are kept current as hours are "
-            "estimated; run this after restoring a backup or changing the rollup code.")
+    help = (
+        "Rebuild the daily rollups (VariantDay) from the hourly data. They are kept current as hours are "
+        "estimated; run this after restoring a backup or changing the rollup code."
+    )
 
     def handle(self, *args, **options):
         endpoints = VariantHour.objects.values("endpoint_id").distinct().count()

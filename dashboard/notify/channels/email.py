@@ -17,8 +17,14 @@ from django.core.validators import validate_email
 
 from dashboard.notify.channels import Message, Permanent, Transient
 
-SERVER_SIDE = (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, smtplib.SMTPSenderRefused,
-               smtplib.SMTPAuthenticationError, smtplib.SMTPHeloError, smtplib.SMTPNotSupportedError)
+SERVER_SIDE = (
+    smtplib.SMTPConnectError,
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPAuthenticationError,
+    smtplib.SMTPHeloError,
+    smtplib.SMTPNotSupportedError,
+)
 
 
 def send(channel, message: Message) -> str:

@@ -20,8 +20,17 @@ from collectors import aws
 from dashboard.notify.channels import Message, Permanent, Transient
 
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):[A-Za-z0-9_.-]{1,256}$")
-TRANSIENT_CODES = {"Throttled", "Throttling", "ThrottlingException", "ThrottledException", "KMSThrottling",
-                   "InternalError", "InternalFailure", "ServiceUnavailable", "RequestTimeout"}
+TRANSIENT_CODES = {
+    "Throttled",
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "KMSThrottling",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "RequestTimeout",
+}
 
 
 def send(channel, message: Message) -> str:
@@ -32,8 +41,11 @@ def send(channel, message: Message) -> str:
         raise Permanent(f"the topic does not belong to account {channel.account.account_id}, which publishes it")
     try:
         response = aws.client(channel.account, "sns", region).publish(
-            TopicArn=channel.target, Subject=subject(message.subject), Message=message.text or message.subject,
-            MessageAttributes={"event": {"DataType": "String", "StringValue": message.event}})
+            TopicArn=channel.target,
+            Subject=subject(message.subject),
+            Message=message.text or message.subject,
+            MessageAttributes={"event": {"DataType": "String", "StringValue": message.event}},
+        )
     except ClientError as exc:
         raise _classify(exc) from exc
     except BotoCoreError as exc:  # connection errors and timeouts, after botocore's own retries

@@ -48,15 +48,23 @@ def send(channel, message: Message) -> str:
         raise Permanent("signed webhook channel has no secret")
     timestamp = int(time.time())
     body = encode(message, timestamp)
-    headers = {"X-Wattson-Event": message.event, "X-Wattson-Timestamp": str(timestamp),
-               "X-Wattson-Signature": signature(channel.secret, timestamp, body)}
+    headers = {
+        "X-Wattson-Event": message.event,
+        "X-Wattson-Timestamp": str(timestamp),
+        "X-Wattson-Signature": signature(channel.secret, timestamp, body),
+    }
     return post_json(channel.target, body, headers)
 
 
 def encode(message: Message, timestamp: int) -> bytes:
     sent_at = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    document = {"event": message.event, "subject": message.subject, "text": message.text,
-                "payload": message.payload, "sent_at": sent_at}
+    document = {
+        "event": message.event,
+        "subject": message.subject,
+        "text": message.text,
+        "payload": message.payload,
+        "sent_at": sent_at,
+    }
     return json.dumps(document, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
 
 

@@ -42,8 +42,22 @@ class Command(BaseCommand):
             call_command("sandbox_accounts", env["SANDBOX_READY_FILE"], stdout=self.stdout)
             env = self.start_mail_sink(env)
             self.start("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env)
-            self.start("worker", [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "--loglevel",
-                                  "INFO", "--concurrency", "2"], env)
+            self.start(
+                "worker",
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "dashboard",
+                    "worker",
+                    "--loglevel",
+                    "INFO",
+                    "--concurrency",
+                    "2",
+                ],
+                env,
+            )
             self.start("beat", [sys.executable, "-m", "celery", "-A", "dashboard", "beat", "--loglevel", "INFO"], env)
             self.first_collection()
             self.stdout.write(self.style.SUCCESS(f"\nWattson is running at http://127.0.0.1:{port}/"))
@@ -62,18 +76,27 @@ class Command(BaseCommand):
         collect_all.delay()
         recommend.apply_async(countdown=FIRST_RECOMMENDATIONS_SECONDS)  # once the first hours are estimated
         check_alerts.apply_async(countdown=FIRST_ALERTS_SECONDS)
-        self.stdout.write("Queued the first collection of the sandbox accounts (see Collection health); "
-                          f"recommendations follow in {FIRST_RECOMMENDATIONS_SECONDS} s.")
+        self.stdout.write(
+            "Queued the first collection of the sandbox accounts (see Collection health); "
+            f"recommendations follow in {FIRST_RECOMMENDATIONS_SECONDS} s."
+        )
 
     def start_mail_sink(self, env: dict) -> dict:
         """A local SMTP server that writes every digest and alert mail to var/mail/ as .eml files."""
         port = int(os.environ.get("DEMO_SMTP_PORT", DEMO_SMTP_PORT))
         folder = settings.VAR_DIR / "mail"
-        self.start("mail", [sys.executable, "-m", "sandbox.mailsink", "--port", str(port), "--folder", str(folder)],
-                   env)
+        self.start(
+            "mail", [sys.executable, "-m", "sandbox.mailsink", "--port", str(port), "--folder", str(folder)], env
+        )
         self.stdout.write(f"Mail (digests, alerts) goes to a local SMTP sink on 127.0.0.1:{port}: see {folder}/")
-        return {**env, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "EMAIL_USE_TLS": "false",
-                "EMAIL_USE_SSL": "false", "SITE_URL": env.get("SITE_URL", f"http://127.0.0.1:{self.port}")}
+        return {
+            **env,
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(port),
+            "EMAIL_USE_TLS": "false",
+            "EMAIL_USE_SSL": "false",
+            "SITE_URL": env.get("SITE_URL", f"http://127.0.0.1:{self.port}"),
+        }
 
     def start(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
         process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, start_new_session=True)
@@ -84,8 +107,11 @@ class Command(BaseCommand):
         ready_file = settings.VAR_DIR / "sandbox-ready.json"
         ready_file.unlink(missing_ok=True)
         self.stdout.write(f"Starting the simulated AWS on 127.0.0.1:{port} and seeding the demo fleet ...")
-        self.start("sandbox", [sys.executable, "-m", "sandbox", "--port", str(port), "--ready-file",
-                               str(ready_file)], dict(os.environ))
+        self.start(
+            "sandbox",
+            [sys.executable, "-m", "sandbox", "--port", str(port), "--ready-file", str(ready_file)],
+            dict(os.environ),
+        )
         try:
             fleet = wait_until_ready(self.processes[-1][1], ready_file, SANDBOX_READY_SECONDS)
         except SandboxNotReady as exc:
@@ -120,13 +146,16 @@ class Command(BaseCommand):
         from dashboard.models import Recommendation
         from sandbox.scenarios import DEMO_CHANGE, demo_change
 
-        advice = Recommendation.objects.filter(endpoint__name=DEMO_CHANGE["endpoint"], status="open",
-                                               kind=Recommendation.Kind.OVERPROVISIONED).first()
+        advice = Recommendation.objects.filter(
+            endpoint__name=DEMO_CHANGE["endpoint"], status="open", kind=Recommendation.Kind.OVERPROVISIONED
+        ).first()
         proposed = advice.proposed if advice else {}
         what = demo_change(sandbox_url, proposed.get("instance_type"), proposed.get("instance_count"))
         collect_all.delay()
-        self.stdout.write(f"Demo: {what} in the simulated AWS{' as Wattson recommended' if advice else ''}; "
-                          "collecting now, so its page shows the change and the recommendation resolves.")
+        self.stdout.write(
+            f"Demo: {what} in the simulated AWS{' as Wattson recommended' if advice else ''}; "
+            "collecting now, so its page shows the change and the recommendation resolves."
+        )
 
     def stop_all(self) -> None:
         for _, process in reversed(self.processes):

@@ -28,8 +28,12 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(team=team, user=user, defaults={"role": Membership.Role.OWNER})
             # Alerts go to the demo's local mail sink (var/mail/); the digest goes out on Monday mornings, or now
             # from the Digest page.
-            Channel.objects.get_or_create(team=team, kind=Channel.Kind.EMAIL, name="On-call (demo mail sink)",
-                                          defaults={"target": f"oncall-{slug}@example.com"})
+            Channel.objects.get_or_create(
+                team=team,
+                kind=Channel.Kind.EMAIL,
+                name="On-call (demo mail sink)",
+                defaults={"target": f"oncall-{slug}@example.com"},
+            )
             NotificationSettings.objects.get_or_create(team=team)
         verb = "Created" if created else "Reset"
         self.stdout.write(self.style.SUCCESS(f"{verb} demo user  username: {username}  password: {password}"))

@@ -26,8 +26,14 @@ class Command(BaseCommand):
             team_name, slug = TEAM_OF_ACCOUNT.get(name, (name, name))
             team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": team_name})
             account, created = AwsAccount.objects.update_or_create(
-                team=team, account_id=account_id,
-                defaults={"name": name, "regions": fleet["regions"], "enabled": True,
-                          "role_arn": f"arn:aws:iam::{account_id}:role/{fleet['role_name']}"})
+                team=team,
+                account_id=account_id,
+                defaults={
+                    "name": name,
+                    "regions": fleet["regions"],
+                    "enabled": True,
+                    "role_arn": f"arn:aws:iam::{account_id}:role/{fleet['role_name']}",
+                },
+            )
             verb = "Registered" if created else "Updated"
             self.stdout.write(f"{verb} {account} for team {team.name} (external id {account.external_id})")
