@@ -70,7 +70,7 @@ APP_NAME = f"wattson-bench-api-{os.getpid()}"  # PGAPPNAME of gunicorn's databas
 
 
 def issue_token() -> tuple[object, str]:
-    from dashboard.models import ApiToken, Team
+    from dashboard.teams.models import ApiToken, Team
 
     team = Team.objects.filter(aws_accounts__isnull=False).distinct().get()
     membership = team.memberships.select_related("user").first()

@@ -51,7 +51,8 @@ def main() -> int:
         bench_web.setup_django(Path(folder))
         bench_web.dataset(args)
         bench_web.sizes()
-        from dashboard.models import Recommendation, Team
+        from dashboard.recommend.models import Recommendation
+        from dashboard.teams.models import Team
 
         team = Team.objects.filter(aws_accounts__isnull=False).distinct().get()
         Recommendation.objects.filter(team=team).delete()

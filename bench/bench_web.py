@@ -6,7 +6,7 @@ one team, 2 AWS accounts in 3 regions, 1,000 endpoints (5 % of them changed inst
 8.76 million variant-hours and as many estimates, and the daily rollups. Hours and estimates are generated inside
 PostgreSQL (``INSERT ... SELECT ... FROM generate_series``, see bench/webdata.py); the estimates come from simple
 SQL formulas, not from the estimator, because this benchmark measures pages, not the estimator (bench-estimate
-does). The rollups are built by the product's own ``dashboard.rollups.refresh()``, endpoint by endpoint as
+does). The rollups are built by the product's own ``dashboard.footprint.rollups.refresh()``, endpoint by endpoint as
 ``rebuild()`` does (its final clean-up is skipped, see bench/webdata.py). A data set already loaded for
 the same size, ending on the same UTC day, is reused unless --reload is given.
 
@@ -107,7 +107,7 @@ def sizes() -> None:
     from django.db import connection
 
     from collectors.models import Endpoint, VariantConfig, VariantHour
-    from dashboard.models import VariantDay, VariantHourEstimate
+    from dashboard.footprint.models import VariantDay, VariantHourEstimate
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")

@@ -2,8 +2,8 @@ from django.apps import AppConfig
 
 
 class DashboardConfig(AppConfig):
-    name = "dashboard"
-    verbose_name = "Dashboard, teams and users"
+    """The project package. As an app it holds only the migration history of the models that lived here before
+    they moved to the apps beside it (teams, footprint, recommend, notify); docs/adr/0008."""
 
-    def ready(self) -> None:
-        from dashboard import login_throttle, signals  # noqa: F401 - connects the receivers
+    name = "dashboard"
+    verbose_name = "Wattson (migration history)"

@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard import login_throttle
 from dashboard.api import urls as api_urls
-from dashboard.views import (
+from dashboard.teams import login_throttle
+from dashboard.web.views import (
     accounts,
     digests,
     endpoints,

@@ -49,7 +49,7 @@ def redis_url():
 
 @pytest.fixture
 def teams(db):
-    from dashboard.models import Team
+    from dashboard.teams.models import Team
 
     return Team.objects.create(name="ML Platform", slug="ml-platform"), Team.objects.create(name="Other", slug="other")
 
@@ -57,7 +57,7 @@ def teams(db):
 def _member(team, username: str, role: str):
     from django.contrib.auth import get_user_model
 
-    from dashboard.models import Membership
+    from dashboard.teams.models import Membership
 
     user = get_user_model().objects.create_user(username=username, password="correct horse battery staple")
     Membership.objects.create(team=team, user=user, role=role)

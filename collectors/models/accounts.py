@@ -18,7 +18,7 @@ def new_external_id() -> str:
 class AwsAccount(models.Model):
     """A customer AWS account a team monitors. Access is by AssumeRole with an external id; no secret is stored."""
 
-    team = models.ForeignKey("dashboard.Team", on_delete=models.CASCADE, related_name="aws_accounts")
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="aws_accounts")
     account_id = models.CharField(max_length=12, validators=[ACCOUNT_ID])
     name = models.CharField(max_length=100)
     regions = models.JSONField(default=list, help_text='Region codes to collect, e.g. ["us-east-1"]')

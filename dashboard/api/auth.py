@@ -6,9 +6,9 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
-from dashboard.models import ApiToken, Team
-from dashboard.models.tokens import digest
-from dashboard.teams import current_team
+from dashboard.teams.models import ApiToken, Team
+from dashboard.teams.models.tokens import digest
+from dashboard.teams.scoping import current_team
 
 TOUCH_SECONDS = 60  # last_used_at is written at most once a minute per token, not on every request
 

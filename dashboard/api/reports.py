@@ -28,9 +28,9 @@ from dashboard.api.csv import CsvRenderer, stream, wants_csv
 from dashboard.api.negotiation import JsonErrors
 from dashboard.api.params import AccountIdField, DayField, QueryParams, parsed
 from dashboard.api.serializers import FocusSerializer
-from dashboard.filters import TEAM_TAG, UNTAGGED
-from dashboard.models import VariantDay
-from dashboard.reports import add_cost, part_cost_usd
+from dashboard.footprint.filters import TEAM_TAG, UNTAGGED
+from dashboard.footprint.models import VariantDay
+from dashboard.footprint.queries import add_cost, part_cost_usd
 from estimator import prices
 
 SUMS = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg", "invocations", "instance_hours")
@@ -275,7 +275,7 @@ FOCUS_FIELDS = [
 
 def focus_rows(team, query: dict) -> list[dict]:
     """One row per endpoint and UTC day, FinOps FOCUS column names plus x_ extensions for energy and carbon."""
-    from dashboard import footprint
+    from dashboard.footprint import estimates as footprint
 
     endpoints = {
         e["id"]: e

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay, VariantConfig
-from dashboard.models import Recommendation
+from dashboard.recommend.models import Recommendation
 
 FOOTPRINT = (
     "energy_kwh",

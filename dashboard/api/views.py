@@ -37,7 +37,8 @@ from dashboard.api.params import (
     TextFilter,
     parsed,
 )
-from dashboard.models import Recommendation, VariantDay
+from dashboard.footprint.models import VariantDay
+from dashboard.recommend.models import Recommendation
 
 CSV_CHUNK = 2000
 
@@ -349,7 +350,7 @@ class MethodologyView(JsonErrors, APIView):
     @extend_schema(responses={200: out.MethodologySerializer})
     def get(self, request):
         import estimator
-        from dashboard import footprint
+        from dashboard.footprint import estimates as footprint
 
         return Response(
             {

@@ -16,8 +16,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from collectors.models import Endpoint, VariantHour
-from dashboard.models import Alert, NotificationSettings, Team
 from dashboard.notify.channels import Message
+from dashboard.notify.models import Alert, NotificationSettings
+from dashboard.teams.models import Team
 
 Resolution = Alert.Resolution
 COVERAGE = 0.9  # share of the window's hours that must have been collected: missing data is not idleness

@@ -31,10 +31,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard import filters, reports
-from dashboard.models import Alert, Delivery, DigestClaim, DigestSubscription, NotificationSettings, Recommendation
+from dashboard.footprint import filters
+from dashboard.footprint import queries as reports
+from dashboard.footprint.units import kg
 from dashboard.notify import digest_chart
-from dashboard.templatetags.wattson import kg
+from dashboard.notify.models import Alert, Delivery, DigestClaim, DigestSubscription, NotificationSettings
+from dashboard.recommend.models import Recommendation
 
 log = logging.getLogger(__name__)
 
@@ -369,7 +371,7 @@ def recipients(team):
 def pending(now: dt.datetime):
     """``(team, user, week_start)`` of every digest due at ``now`` and not yet sent (nor given up); teams
     without an AWS account have nothing to report."""
-    from dashboard.models import Team
+    from dashboard.teams.models import Team
 
     for team in Team.objects.filter(aws_accounts__isnull=False).distinct().select_related("notification_settings"):
         schedule = schedule_of(team)

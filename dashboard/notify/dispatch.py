@@ -19,8 +19,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import F
 
-from dashboard.models import Channel, Delivery
 from dashboard.notify.channels import Message, Permanent, Transient, send
+from dashboard.notify.models import Channel, Delivery
 from dashboard.notify.urlsafety import UnsafeDestination
 
 DETAIL_MAX = 2000

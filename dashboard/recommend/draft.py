@@ -6,7 +6,7 @@ import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dashboard.models import Recommendation
+from dashboard.recommend.models import Recommendation
 
 Kind = Recommendation.Kind
 Confidence = Recommendation.Confidence

@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from collectors.models import Endpoint, LogGroupSnapshot, VariantConfig
-from dashboard.models import Recommendation, Team, TeamPolicy
 from dashboard.recommend.draft import Draft
 from dashboard.recommend.endpoint_rules import endpoint_drafts
+from dashboard.recommend.models import Recommendation, TeamPolicy
+from dashboard.teams.models import Team
 
 log = logging.getLogger(__name__)
 Status = Recommendation.Status

@@ -2,8 +2,8 @@
 
 import pytest
 
-from dashboard.models import ApiToken
 from dashboard.recommend import engine
+from dashboard.teams.models import ApiToken
 from tests.web import factories
 
 

@@ -13,7 +13,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from collectors.models import VariantHour
-from dashboard.models import ApiToken, Recommendation
+from dashboard.recommend.models import Recommendation
+from dashboard.teams.models import ApiToken
 from tests.api.conftest import bearer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ def test_another_teams_objects_are_404_and_never_listed(client, fleet, tokens):
 def test_endpoints_carry_their_variants_and_a_30_day_summary(client, fleet, tokens):
     from django.db.models import Sum
 
-    from dashboard.models import VariantHourEstimate
+    from dashboard.footprint.models import VariantHourEstimate
 
     body = client.get(f"/api/v1/endpoints/{fleet['ranker'].pk}/", **bearer(tokens["read"])).json()
     assert body["variants"][0]["instance_type"] == "ml.g5.2xlarge" and body["variants"][0]["instance_count"] == 2

@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from dashboard.api.csv import CsvRenderer, stream
 from dashboard.csv_safety import spreadsheet_safe
-from dashboard.models import ApiToken, Recommendation
 from dashboard.recommend import engine
-from dashboard.tables import Column, Table
+from dashboard.recommend.models import Recommendation
+from dashboard.teams.models import ApiToken
+from dashboard.web.tables import Column, Table
 from tests.api.conftest import bearer
 from tests.web import factories
 

@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dashboard.models import ApiToken
 from dashboard.recommend import engine
+from dashboard.teams.models import ApiToken
 from tests.api.conftest import bearer
 from tests.web.test_query_counts import assert_constant_and_as_baseline, grow_fleet
 

@@ -21,7 +21,7 @@ from schemathesis import GenerationMode
 from schemathesis.generation.hypothesis.builder import HypothesisTestConfig, HypothesisTestMode, create_test
 
 from dashboard.api.auth import TokenRateThrottle
-from dashboard.models import ApiToken
+from dashboard.teams.models import ApiToken
 
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 EXAMPLES_PER_OPERATION = 50  # fuzzing; the coverage phase adds its boundary cases on top

@@ -101,7 +101,7 @@ def test_the_limit_holds_across_two_processes_hammering_redis_at_once():
 
 
 def test_a_throttled_api_call_is_a_429_with_retry_after(client, alice, teams, monkeypatch):
-    from dashboard.models import ApiToken
+    from dashboard.teams.models import ApiToken
 
     _, plaintext = ApiToken.issue(alice, teams[0], "hammer")
     monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "3/min"})

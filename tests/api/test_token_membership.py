@@ -5,7 +5,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from dashboard.models import ApiToken, Membership, Recommendation
+from dashboard.recommend.models import Recommendation
+from dashboard.teams.models import ApiToken, Membership
 from tests.api.conftest import bearer
 
 DISMISS = {"status": "dismissed", "dismissed_reason": "kept for failover"}

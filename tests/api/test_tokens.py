@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from dashboard.models import ApiToken
+from dashboard.teams.models import ApiToken
 from tests.api.conftest import bearer
 
 

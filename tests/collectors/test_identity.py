@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from collectors import aws, runner
 from collectors.models import AwsAccount, CollectionState, Endpoint
-from dashboard.models import Channel
 from dashboard.notify.channels import Permanent, sns
+from dashboard.notify.models import Channel
 from sandbox import fleet as fl
 from tests.collectors.conftest import aws_env, prod, register  # noqa: F401 - fixtures
 

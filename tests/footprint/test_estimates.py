@@ -7,8 +7,8 @@ from django.core.management import call_command
 import estimator
 from collectors import runner
 from collectors.models import VariantHour
-from dashboard import footprint
-from dashboard.models import VariantHourEstimate
+from dashboard.footprint import estimates as footprint
+from dashboard.footprint.models import VariantHourEstimate
 from tests.collectors.conftest import aws_env, prod, register, research  # noqa: F401 - fixtures
 
 

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from collectors import runner
 from collectors.models import VariantHour
-from dashboard import footprint, rollups
-from dashboard.models import VariantDay
+from dashboard.footprint import estimates as footprint
+from dashboard.footprint import rollups
+from dashboard.footprint.models import VariantDay
 from tests.collectors.conftest import aws_env, prod, register  # noqa: F401 - fixtures
 
 

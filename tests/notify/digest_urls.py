@@ -3,7 +3,7 @@
 from django.urls import path
 
 from dashboard.urls import urlpatterns as dashboard_patterns
-from dashboard.views import digests
+from dashboard.web.views import digests
 
 DIGEST_PATTERNS = [
     path("digests/", digests.digest_preview, name="digest-preview"),

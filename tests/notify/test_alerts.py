@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from collectors.models import VariantHour
-from dashboard.models import Alert, NotificationSettings
 from dashboard.notify import alerts
+from dashboard.notify.models import Alert, NotificationSettings
 from tests.web import factories
 
 

@@ -12,9 +12,9 @@ from email import policy
 
 import pytest
 
-from dashboard.models import Channel, Delivery
 from dashboard.notify.channels import Message, Permanent, Transient, send
 from dashboard.notify.dispatch import deliver
+from dashboard.notify.models import Channel, Delivery
 from dashboard.notify.urlsafety import UnsafeDestination, check_url
 from sandbox.clients import client
 from tests.notify.conftest import free_port

@@ -19,17 +19,11 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from dashboard.models import (
-    Alert,
-    Delivery,
-    DigestClaim,
-    DigestSubscription,
-    NotificationSettings,
-    Recommendation,
-    VariantHourEstimate,
-)
+from dashboard.footprint.models import VariantHourEstimate
 from dashboard.notify import digest, digest_chart
+from dashboard.notify.models import Alert, Delivery, DigestClaim, DigestSubscription, NotificationSettings
 from dashboard.recommend import engine
+from dashboard.recommend.models import Recommendation
 from tests.web import factories
 
 pytestmark = pytest.mark.urls("tests.notify.digest_urls")

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django.urls import reverse
 
-from dashboard.models import Alert, Channel, NotificationSettings
 from dashboard.notify import alerts
+from dashboard.notify.models import Alert, Channel, NotificationSettings
 from tests.web import factories
 
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 import estimator
 from collectors.models import VariantHour
-from dashboard.models import Recommendation, TeamPolicy
 from dashboard.recommend import engine
 from dashboard.recommend.endpoint_rules import endpoint_drafts
+from dashboard.recommend.models import Recommendation, TeamPolicy
 from estimator import prices
 from estimator.catalog import hardware
 from tests.web import factories

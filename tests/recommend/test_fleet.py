@@ -3,9 +3,9 @@
 import pytest
 
 from collectors import runner
-from dashboard import footprint
-from dashboard.models import Recommendation
+from dashboard.footprint import estimates as footprint
 from dashboard.recommend import engine
+from dashboard.recommend.models import Recommendation
 from tests.collectors.conftest import aws_env, prod, register, research  # noqa: F401 - fixtures
 from tests.recommend.test_endpoint_rules import monthly_now
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from collectors.models import VariantHour
-from dashboard.models import Recommendation, TeamPolicy
 from dashboard.recommend import engine
+from dashboard.recommend.models import Recommendation, TeamPolicy
 from tests.web import factories
 from tests.web.html import table
 

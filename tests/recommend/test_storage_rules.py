@@ -15,8 +15,8 @@ from django.utils import timezone
 from collectors import runner
 from collectors.capture import capture_days
 from collectors.models import Endpoint, LogGroupSnapshot, StorageLensDay
-from dashboard.models import Recommendation, TeamPolicy
 from dashboard.recommend import savings
+from dashboard.recommend.models import Recommendation, TeamPolicy
 from dashboard.recommend.storage_rules import proposed_retention, storage_drafts
 from estimator import estimate_storage
 from estimator.prices import storage_usd_per_gb_month

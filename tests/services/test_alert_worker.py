@@ -7,8 +7,8 @@ import hmac
 import pytest
 
 from dashboard.celery import app
-from dashboard.models import Alert, Channel, Delivery
-from dashboard.tasks import check_alerts
+from dashboard.notify.models import Alert, Channel, Delivery
+from dashboard.notify.tasks import check_alerts
 from tests.notify.conftest import receiver  # noqa: F401 - fixture
 from tests.services.conftest import wait_for
 from tests.web import factories

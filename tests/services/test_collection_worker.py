@@ -12,7 +12,7 @@ from collectors import runner
 from collectors.models import CollectionState, VariantHour
 from collectors.tasks import collect, collect_all
 from dashboard.celery import app
-from dashboard.models import VariantDay
+from dashboard.footprint.models import VariantDay
 from tests.collectors.conftest import aws_env, prod, register, research  # noqa: F401 - fixtures
 from tests.services.conftest import wait_for
 

@@ -4,8 +4,8 @@
 import pytest
 
 from dashboard.celery import app
-from dashboard.models import DigestClaim, NotificationSettings
-from dashboard.tasks import send_digests
+from dashboard.notify.models import DigestClaim, NotificationSettings
+from dashboard.notify.tasks import send_digests
 from tests.notify.conftest import smtp_server  # noqa: F401 - fixture
 from tests.services.conftest import wait_for
 from tests.web import factories

@@ -294,7 +294,7 @@ def shell(database_url: str, sandbox, code: str) -> dict:
 
 SETUP = """
 import json
-from dashboard.models import Team
+from dashboard.teams.models import Team
 from collectors import runner
 from collectors.models import AwsAccount
 ids = {}

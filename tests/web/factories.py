@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from collectors.models import AwsAccount, Endpoint, VariantConfig, VariantHour
-from dashboard import footprint
+from dashboard.footprint import estimates as footprint
 
 
 def this_hour():

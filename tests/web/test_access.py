@@ -5,8 +5,8 @@ from django.core.management import call_command
 from django.http import Http404
 from django.urls import reverse
 
-from dashboard.models import Membership, Team
-from dashboard.teams import get_for_team_or_404
+from dashboard.teams.models import Membership, Team
+from dashboard.teams.scoping import get_for_team_or_404
 
 PASSWORD = "correct horse battery staple"
 

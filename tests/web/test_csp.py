@@ -17,7 +17,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 @pytest.fixture
 def fleet(teams, alice):
-    from dashboard.models import Membership
+    from dashboard.teams.models import Membership
 
     prod = factories.account(teams[0], "111122223333", "prod")
     ranker = factories.endpoint(

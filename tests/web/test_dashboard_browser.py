@@ -14,7 +14,7 @@ from django.utils import timezone
 from collectors import runner
 from collectors.models import Endpoint
 from collectors.utilization import floor_hour
-from dashboard import footprint
+from dashboard.footprint import estimates as footprint
 from sandbox.clients import client as sandbox_client
 from sandbox.scenarios import change_instance_type
 from tests.collectors.conftest import aws_env, make_config, prod, register, scratch  # noqa: F401 - fixtures

@@ -9,7 +9,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.models import VariantHourEstimate
+from dashboard.footprint.models import VariantHourEstimate
 from tests.web import factories
 from tests.web.html import number, table
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from dashboard import login_throttle
+from dashboard.teams import login_throttle
 
 RIGHT = "correct horse battery staple"
 LOCKED = "Too many failed login attempts; try again in"

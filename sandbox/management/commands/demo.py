@@ -71,7 +71,8 @@ class Command(BaseCommand):
     def first_collection(self) -> None:
         """Queue a collection now rather than at beat's first tick; the dashboard fills within a minute."""
         from collectors.tasks import collect_all
-        from dashboard.tasks import check_alerts, recommend
+        from dashboard.notify.tasks import check_alerts
+        from dashboard.recommend.tasks import recommend
 
         collect_all.delay()
         recommend.apply_async(countdown=FIRST_RECOMMENDATIONS_SECONDS)  # once the first hours are estimated
@@ -143,7 +144,7 @@ class Command(BaseCommand):
         """A team applies Wattson's right-sizing of one endpoint in the simulated AWS; the next collection records
         the change, the endpoint's page draws it on every chart, and the next computation resolves the advice."""
         from collectors.tasks import collect_all
-        from dashboard.models import Recommendation
+        from dashboard.recommend.models import Recommendation
         from sandbox.scenarios import DEMO_CHANGE, demo_change
 
         advice = Recommendation.objects.filter(

@@ -4,7 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from dashboard.models import Channel, Membership, NotificationSettings, Team
+from dashboard.notify.models import Channel, NotificationSettings
+from dashboard.teams.models import Membership, Team
 
 DEMO_TEAMS = (("ML Platform", "ml-platform"), ("Research", "research"))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from collectors.models import AwsAccount
-from dashboard.models import Team
+from dashboard.teams.models import Team
 
 TEAM_OF_ACCOUNT = {"ml-prod": ("ML Platform", "ml-platform"), "ml-research": ("Research", "research")}
 

@@ -1,0 +1,238 @@
+"""The numbers behind the pages: a team's endpoints, their totals and trends, from the daily rollups.
+
+Every function issues a fixed number of queries whatever the fleet's size (one per function), and folds the
+rows in pandas: breakdowns by account, region, family, team or tag are re-groupings of one per-endpoint frame.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.db.models import F, FloatField, Sum
+from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+
+from collectors.models import AwsAccount, Endpoint, VariantHour
+from dashboard.footprint.filters import TEAM_TAG, UNTAGGED, Filters
+from dashboard.footprint.models import VariantDay
+from dashboard.footprint.rollups import footprint_sums
+from estimator import prices
+
+SUMMED = (
+    "instance_hours",
+    "idle_instance_hours",
+    "invocations",
+    "energy_kwh",
+    "idle_energy_kwh",
+    "co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "embodied_co2e_kg",
+)
+ENDPOINT_FIELDS = (
+    "id",
+    "name",
+    "region",
+    "mode",
+    "status",
+    "tags",
+    "deleted_at",
+    "account_id",
+    "account__account_id",
+    "account__name",
+)
+GROUPS = {
+    "team": "Team (tag)",
+    "account": "Account",
+    "region": "Region",
+    "family": "Instance family",
+    "instance_type": "Instance type",
+    "endpoint": "Endpoint",
+    "mode": "Mode",
+}
+
+
+def team_accounts(team) -> list[dict]:
+    """The team's AWS accounts (``pk``, ``account_id``, ``name``): the scope of every query below."""
+    return list(AwsAccount.objects.filter(team=team).values("pk", "account_id", "name").order_by("name"))
+
+
+def team_endpoints(team) -> list[dict]:
+    """Every endpoint the team has ever had, as plain rows: the pages' labels and the filters' choices."""
+    return list(Endpoint.objects.filter(account__team=team).values(*ENDPOINT_FIELDS).order_by("name", "region"))
+
+
+def in_view(endpoints: list[dict], filters: Filters) -> list[dict]:
+    return [endpoint for endpoint in endpoints if filters.matches(endpoint)]
+
+
+def _days(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None):
+    # The accounts' keys, not a join on the team: PostgreSQL then estimates the rows right and aggregates in
+    # parallel (a join made it expect 1 % of a year's rows).
+    days = VariantDay.objects.filter(
+        account_id__in=[a["pk"] for a in accounts], day__gte=filters.start, day__lte=filters.end
+    )
+    return days if endpoint_ids is None else days.filter(endpoint_id__in=endpoint_ids)
+
+
+def _sums() -> dict:
+    return {f"t_{name}": Coalesce(Sum(name), 0.0, output_field=FloatField()) for name in SUMMED}
+
+
+def _frame(rows, columns: list[str]) -> pd.DataFrame:
+    """Rows whose sums are annotated as ``t_<name>`` (an annotation may not shadow a field it sums)."""
+    frame = pd.DataFrame.from_records(list(rows), columns=[*columns, *(f"t_{name}" for name in SUMMED)])
+    return with_cost(frame.rename(columns={f"t_{name}": name for name in SUMMED}))
+
+
+def part_cost_usd(instance_type: str, region: str, instance_hours: float) -> float | None:
+    """On-demand list cost of some instance-hours of one type in one region; None where no list price is known
+    (serverless, or a type or region the price table lacks). With ``add_cost`` the one definition of cost that the
+    pages (``with_cost``, vectorised), the API's series and the FOCUS export share."""
+    price = prices.instance_hour_usd(instance_type, region) if instance_type else None
+    return None if price is None else price * instance_hours
+
+
+def add_cost(total: float | None, part: float | None) -> float | None:
+    """A cost is the sum of its priced parts; it is None only when no part is priced. Unpriced instance-hours are
+    counted apart (``priced_instance_hours``), so a total always says how much of it is priced."""
+    if part is None:
+        return total
+    return part if total is None else total + part
+
+
+def with_cost(frame: pd.DataFrame) -> pd.DataFrame:
+    """Adds ``cost_usd`` (on-demand list price x instance-hours; NaN where no price is known) and
+    ``priced_instance_hours``."""
+    hourly = prices.hourly_usd(frame["instance_type"], frame["region"]) if len(frame) else pd.Series(dtype=float)
+    frame["cost_usd"] = frame["instance_hours"] * hourly.to_numpy(dtype=float) if len(frame) else []
+    frame["priced_instance_hours"] = frame["instance_hours"].where(frame["cost_usd"].notna(), 0.0)
+    return frame
+
+
+def endpoint_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> pd.DataFrame:
+    """One row per (endpoint, instance type) over the period; ``endpoint_ids`` None means all the accounts'."""
+    rows = (
+        _days(accounts, filters, endpoint_ids)
+        .values("endpoint_id", "instance_type", "region")
+        .annotate(**_sums())
+        .order_by()
+    )
+    return _frame(rows, ["endpoint_id", "instance_type", "region"])
+
+
+def daily_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> pd.DataFrame:
+    """Sums per day, or per week or month when that is the grain (grouped in SQL: fewer rows to fold)."""
+    bucket = {"week": TruncWeek("day"), "month": TruncMonth("day")}.get(filters.grain, F("day"))
+    rows = (
+        _days(accounts, filters, endpoint_ids)
+        .annotate(bucket=bucket)
+        .values("bucket", "instance_type", "region")
+        .annotate(**_sums())
+        .order_by()
+    )
+    frame = _frame(rows, ["bucket", "instance_type", "region"])
+    frame["time"] = pd.to_datetime(frame["bucket"])
+    return frame
+
+
+def hourly_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> pd.DataFrame:
+    hours = VariantHour.objects.filter(
+        endpoint__account_id__in=[a["pk"] for a in accounts],
+        hour__gte=filters.start_time,
+        hour__lt=filters.end_time,
+        estimate__isnull=False,
+    )
+    if endpoint_ids is not None:
+        hours = hours.filter(endpoint_id__in=endpoint_ids)
+    rows = (
+        hours.annotate(time=F("hour"), region=F("endpoint__region"))
+        .values("time", "instance_type", "region")
+        .annotate(**footprint_sums())
+        .order_by()
+    )
+    frame = _frame(rows, ["time", "instance_type", "region"])
+    frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
+    return frame
+
+
+RESAMPLE = {"hour": "h", "day": "D", "week": "W-MON", "month": "MS"}
+
+
+def trend(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """Totals per period of the grain, from the first period with data to the last (zeros in between where
+    nothing ran)."""
+    numbers = [*SUMMED, "cost_usd", "priced_instance_hours"]
+    if frame.empty:
+        columns = {"time": pd.Series(dtype="datetime64[ns]"), **{n: pd.Series(dtype=float) for n in numbers}}
+        return add_ratios(pd.DataFrame(columns))
+    series = frame.groupby("time")[numbers].sum(min_count=1)
+    if filters.grain == "week":  # weeks start on Monday and are labelled by it
+        series = series.resample("W-MON", label="left", closed="left").sum(min_count=1)
+    elif filters.grain != "hour" or len(series) > 1:
+        series = series.resample(RESAMPLE[filters.grain]).sum(min_count=1)
+    series[list(SUMMED)] = series[list(SUMMED)].fillna(0.0)
+    return add_ratios(series.reset_index())
+
+
+def add_ratios(frame: pd.DataFrame) -> pd.DataFrame:
+    """Idle share of energy (%) and grams of CO2e (operational + embodied) per 1,000 inferences."""
+    energy = frame["energy_kwh"].where(frame["energy_kwh"] > 0)
+    frame["idle_energy_pct"] = 100 * frame["idle_energy_kwh"] / energy
+    invocations = frame["invocations"].where(frame["invocations"] > 0)
+    frame["gco2e_per_1k_invocations"] = (frame["co2e_kg"] + frame["embodied_co2e_kg"]) * 1e6 / invocations
+    frame["total_co2e_kg"] = frame["co2e_kg"] + frame["embodied_co2e_kg"]
+    return frame
+
+
+def summary(frame: pd.DataFrame) -> dict:
+    """Fleet totals of a per-endpoint frame; cost is the priced part, with the share of instance-hours priced."""
+    totals = {name: float(frame[name].sum()) for name in SUMMED}
+    totals["cost_usd"] = float(frame["cost_usd"].sum()) if frame["cost_usd"].notna().any() else None
+    priced = float(frame["priced_instance_hours"].sum())
+    totals["priced_pct"] = 100 * priced / totals["instance_hours"] if totals["instance_hours"] else None
+    one = add_ratios(pd.DataFrame([totals]))
+    return {
+        **totals,
+        **{
+            name: _number(one[name].iloc[0])
+            for name in ("idle_energy_pct", "gco2e_per_1k_invocations", "total_co2e_kg")
+        },
+    }
+
+
+def _number(value):
+    return None if pd.isna(value) else float(value)
+
+
+def family(instance_type: str) -> str:
+    """ml.g5.2xlarge -> g5; serverless variants have no type."""
+    parts = instance_type.split(".")
+    return parts[1] if len(parts) == 3 else (instance_type or "serverless")
+
+
+def label_columns(frame: pd.DataFrame, endpoints: list[dict], tag_key: str = "") -> pd.DataFrame:
+    """Adds the columns a breakdown groups by, from the endpoints' rows."""
+    meta = pd.DataFrame.from_records(endpoints, columns=ENDPOINT_FIELDS).set_index("id")
+    rows = meta.reindex(frame["endpoint_id"])
+    frame = frame.assign(
+        endpoint=rows["name"].to_numpy(),
+        account=rows["account__name"].to_numpy(),
+        account_id=rows["account__account_id"].to_numpy(),
+        mode=rows["mode"].to_numpy(),
+        family=frame["instance_type"].map(family),
+        team=[(tags or {}).get(TEAM_TAG, UNTAGGED) for tags in rows["tags"]],
+    )
+    if tag_key:
+        frame[f"tag:{tag_key}"] = [(tags or {}).get(tag_key, UNTAGGED) for tags in rows["tags"]]
+    return frame
+
+
+def breakdown(frame: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Totals per value of ``group`` (a column added by ``label_columns``), largest CO2e first."""
+    numbers = [*SUMMED, "cost_usd", "priced_instance_hours"]
+    keys = [group, "endpoint_id", "region"] if group == "endpoint" else [group]
+    if frame.empty:
+        return pd.DataFrame(columns=[*keys, *numbers])
+    grouped = frame.groupby(keys, dropna=False)[numbers].sum(min_count=1).reset_index()
+    grouped[list(SUMMED)] = grouped[list(SUMMED)].fillna(0.0)
+    grouped = add_ratios(grouped)
+    return grouped.sort_values(["total_co2e_kg", group], ascending=[False, True]).reset_index(drop=True)

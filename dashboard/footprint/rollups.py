@@ -1,0 +1,137 @@
+"""Daily rollups of the hourly data (``VariantDay``), kept current as hours are estimated.
+
+A refresh recomputes whole (endpoint, day) cells from their hours: it deletes the cells' rows and inserts the
+new sums in one transaction, so a re-collected or re-estimated hour, or a configuration change in the middle of
+a day, never leaves a stale or duplicated row behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, FloatField, Max, Min, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate
+
+from collectors.models import VariantHour
+from dashboard.footprint.models import VariantDay
+
+UTC = dt.UTC
+NO_INVOCATION = Q(invocations__isnull=True) | Q(invocations=0)
+WEIGHTED = {"cpu_util_pct": "cpu_util_pct", "gpu_util_pct": "gpu_util_pct", "memory_util_pct": "memory_util_pct"}
+ESTIMATED = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
+ENDPOINTS_PER_QUERY = 200
+ROLLUP_LOCK = 0x5761_7474  # PostgreSQL advisory lock key serialising refreshes across workers
+
+
+def serialise_refreshes() -> None:
+    """Two workers refreshing the same cells at once would both insert them; on PostgreSQL the second waits for
+    the first's transaction (SQLite's IMMEDIATE transactions already serialise writers)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
+
+
+def _zero(expression):
+    return Coalesce(expression, 0.0, output_field=FloatField())
+
+
+def footprint_sums() -> dict:
+    """The sums a rollup row and an hour-grain series share, over hours and their estimates, named ``t_<field>``
+    (an annotation may not share its name with the model field it sums)."""
+    sums = {
+        "instance_hours": _zero(Sum("instance_hours")),
+        "idle_instance_hours": _zero(Sum("instance_hours", filter=NO_INVOCATION)),
+        "invocations": _zero(Sum("invocations")),
+        "idle_energy_kwh": _zero(Sum("estimate__energy_kwh", filter=NO_INVOCATION)),
+        **{name: _zero(Sum(f"estimate__{name}")) for name in ESTIMATED},
+    }
+    return {f"t_{name}": aggregate for name, aggregate in sums.items()}
+
+
+def _aggregates() -> dict:
+    weighted = {}
+    for name in WEIGHTED:
+        weighted[f"{name}_x_ih"] = Sum(F(name) * F("instance_hours"), output_field=FloatField())
+        weighted[f"{name}_ih"] = Sum("instance_hours", filter=Q(**{f"{name}__isnull": False}))
+    extra = {
+        "hours": Count("id"),
+        "cpu_util_max_pct": Max("cpu_util_max_pct"),
+        "gpu_util_max_pct": Max("gpu_util_max_pct"),
+        **weighted,
+    }
+    return {**footprint_sums(), **{f"t_{name}": aggregate for name, aggregate in extra.items()}}
+
+
+def _row(grouped: dict) -> VariantDay:
+    values = {name.removeprefix("t_"): value for name, value in grouped.items()}
+    for name in WEIGHTED:
+        weight = values.pop(f"{name}_ih")
+        product = values.pop(f"{name}_x_ih")
+        values[name] = product / weight if weight else None
+    return VariantDay(**values)
+
+
+def _day_rows(endpoint_ids: list[int], first: dt.date, last: dt.date) -> list[VariantDay]:
+    hours = VariantHour.objects.filter(
+        endpoint_id__in=endpoint_ids,
+        estimate__isnull=False,
+        hour__gte=dt.datetime.combine(first, dt.time(), UTC),
+        hour__lt=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), UTC),
+    )
+    grouped = (
+        hours.annotate(day=TruncDate("hour", tzinfo=UTC))
+        .values("endpoint_id", "variant_name", "day", "instance_type")
+        .annotate(account_id=Max("endpoint__account_id"), region=Max("endpoint__region"), **_aggregates())
+        .order_by()
+    )
+    return [_row(values) for values in grouped]
+
+
+def refresh(cells: Iterable[tuple[int, dt.date]]) -> int:
+    """Recompute the rollup rows of these (endpoint id, UTC day) cells; returns how many rows were written."""
+    days_by_endpoint: dict[int, set[dt.date]] = defaultdict(set)
+    for endpoint_id, day in cells:
+        days_by_endpoint[endpoint_id].add(day)
+    # Endpoints that share a span of days are recomputed together: one query per group, not per cell.
+    spans: dict[tuple[dt.date, dt.date], list[int]] = defaultdict(list)
+    for endpoint_id, days in days_by_endpoint.items():
+        spans[(min(days), max(days))].append(endpoint_id)
+    written = 0
+    for (first, last), endpoint_ids in spans.items():
+        for start in range(0, len(endpoint_ids), ENDPOINTS_PER_QUERY):
+            written += _replace(endpoint_ids[start : start + ENDPOINTS_PER_QUERY], first, last)
+    return written
+
+
+def _replace(endpoint_ids: list[int], first: dt.date, last: dt.date) -> int:
+    with transaction.atomic():
+        serialise_refreshes()
+        rows = _day_rows(endpoint_ids, first, last)
+        VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=first, day__lte=last).delete()
+        VariantDay.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def cells_of(hours: Iterable[dict]) -> set[tuple[int, dt.date]]:
+    """The (endpoint id, UTC day) cells that hours given as ``{"endpoint_id", "hour"}`` fall in."""
+    return {(h["endpoint_id"], h["hour"].astimezone(UTC).date()) for h in hours}
+
+
+def rebuild(progress=None) -> int:
+    """Recompute every rollup row from the hourly data, an endpoint group at a time."""
+    spans = (
+        VariantHour.objects.values("endpoint_id").annotate(first=Min("hour"), last=Max("hour")).order_by("endpoint_id")
+    )
+    written = 0
+    for span in spans:
+        written += _replace(
+            [span["endpoint_id"]], span["first"].astimezone(UTC).date(), span["last"].astimezone(UTC).date()
+        )
+        if progress:
+            progress(1)
+    # NOT EXISTS, not NOT IN: PostgreSQL would rescan millions of hour ids for every rollup row.
+    VariantDay.objects.filter(~Exists(VariantHour.objects.filter(endpoint_id=OuterRef("endpoint_id")))).delete()
+    return written

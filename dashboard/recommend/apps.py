@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RecommendConfig(AppConfig):
+    name = "dashboard.recommend"
+    label = "recommend"
+    verbose_name = "Recommendations"

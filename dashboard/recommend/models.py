@@ -1,0 +1,124 @@
+"""Recommendations computed from a team's own history, and the team's policy that tunes the rules.
+
+Wattson never changes a customer's account: a recommendation carries the AWS CLI command that would apply it.
+"""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class TeamPolicy(models.Model):
+    """Thresholds and lookbacks of the recommendation rules for one team (docs/methodology.md, "Recommendations")."""
+
+    team = models.OneToOneField("teams.Team", on_delete=models.CASCADE, related_name="policy")
+    lookback_days = models.PositiveSmallIntegerField(
+        default=14, validators=[MinValueValidator(1), MaxValueValidator(90)]
+    )
+    min_hours = models.PositiveSmallIntegerField(default=30, help_text="Hours of data a sizing rule needs")
+    idle_days = models.PositiveSmallIntegerField(
+        default=7, validators=[MinValueValidator(1)], help_text="No invocation for this many days: idle"
+    )
+    cpu_p95_max_pct = models.FloatField(default=40.0, help_text="Over-provisioned below this p95 CPU")
+    gpu_p95_max_pct = models.FloatField(default=40.0, help_text="Over-provisioned below this p95 GPU")
+    memory_p95_max_pct = models.FloatField(default=60.0, help_text="Over-provisioned below this p95 memory")
+    headroom_pct = models.FloatField(default=30.0, help_text="Spare capacity kept above the p95 load")
+    busy_pct = models.FloatField(default=80.0, help_text="Under-provisioned: p95 above this …")
+    busy_hours_pct = models.FloatField(default=25.0, help_text="… in at least this share of hours")
+    gpu_unused_pct = models.FloatField(default=10.0, help_text="GPU barely used below this p95")
+    active_hours_max_pct = models.FloatField(default=25.0, help_text="Intermittent: traffic in fewer hours")
+    min_instances = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="Keep at least this many instances per variant"
+    )
+    consolidation_max_invocations_per_hour = models.FloatField(
+        default=36000.0, help_text="Consolidation: low traffic is under this many inferences per hour (10 a second)"
+    )
+    allowed_regions = models.JSONField(
+        default=list, blank=True, help_text="Regions the team may move to; empty turns the region rule off"
+    )
+    log_retention_days = models.PositiveIntegerField(default=30, help_text="Longest retention the team wants")
+    log_min_bytes = models.BigIntegerField(default=1 << 30, help_text="Log groups smaller than this are skipped")
+    capture_min_bytes = models.BigIntegerField(default=1 << 30, help_text="Capture prefixes smaller are skipped")
+    capture_sampling_pct = models.PositiveSmallIntegerField(default=10, help_text="Sampling rate to propose")
+    capture_expiry_days = models.PositiveIntegerField(default=30, help_text="Expiry proposed for capture data")
+
+    class Meta:
+        db_table = "dashboard_teampolicy"  # the table it had in the dashboard app (docs/adr/0008)
+
+    def __str__(self) -> str:
+        return f"Recommendation policy of {self.team}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from collectors.regions import COMMERCIAL_REGIONS
+
+        unknown = sorted(set(self.allowed_regions or []) - set(COMMERCIAL_REGIONS))
+        if unknown:
+            raise ValidationError({"allowed_regions": f"Unknown AWS region(s): {', '.join(unknown)}"})
+
+
+class Recommendation(models.Model):
+    class Kind(models.TextChoices):
+        IDLE = "idle", "Idle endpoint"
+        OVERPROVISIONED = "overprovisioned", "Over-provisioned"
+        UNDERPROVISIONED = "underprovisioned", "Under-provisioned (performance risk)"
+        INTERMITTENT = "intermittent", "Intermittent traffic"
+        GPU_UNUSED = "gpu-unused", "GPU barely used"
+        SILICON = "silicon", "More efficient silicon"
+        CONSOLIDATION = "consolidation", "Consolidate endpoints"
+        REGION = "region", "Lower-carbon region"
+        LOG_RETENTION = "log-retention", "Log retention"
+        CAPTURE_SAMPLING = "capture-sampling", "Data-capture sampling"
+        CAPTURE_LIFECYCLE = "capture-lifecycle", "Data-capture lifecycle"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Dismissed"
+        SNOOZED = "snoozed", "Snoozed"
+        RESOLVED = "resolved", "Resolved"  # the configuration changed as proposed
+        WITHDRAWN = "withdrawn", "No longer applies"  # the evidence changed (traffic, data, policy)
+
+    class Confidence(models.TextChoices):
+        HIGH = "high", "High"
+        MEDIUM = "medium", "Medium"
+        LOW = "low", "Low"
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="recommendations")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    subject = models.CharField(max_length=1200, help_text="What it is about; with kind, its identity")
+    account = models.ForeignKey("collectors.AwsAccount", on_delete=models.CASCADE, related_name="+")
+    region = models.CharField(max_length=32)
+    endpoint = models.ForeignKey(
+        "collectors.Endpoint", on_delete=models.CASCADE, null=True, blank=True, related_name="recommendations"
+    )
+    variant_name = models.CharField(max_length=63, blank=True)
+    title = models.CharField(max_length=300)
+    proposal = models.TextField(help_text="The proposed change, in words")
+    proposed = models.JSONField(default=dict, help_text="The proposed configuration, for automatic resolution")
+    evidence = models.JSONField(default=dict, help_text="Metric summary the rule saw")
+    evidence_hours = models.PositiveIntegerField(default=0)
+    evidence_start = models.DateTimeField(null=True)
+    evidence_end = models.DateTimeField(null=True)
+    monthly_kwh_saved = models.FloatField()
+    monthly_co2e_kg_saved = models.FloatField()
+    monthly_co2e_kg_saved_low = models.FloatField()
+    monthly_co2e_kg_saved_high = models.FloatField()
+    monthly_usd_saved = models.FloatField(null=True, help_text="Null where no price is known")
+    confidence = models.CharField(max_length=8, choices=Confidence.choices)
+    caveats = models.TextField(blank=True)
+    cli_command = models.TextField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    dismissed_reason = models.TextField(blank=True)
+    snoozed_until = models.DateField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    first_seen = models.DateTimeField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "dashboard_recommendation"  # the table it had in the dashboard app (docs/adr/0008)
+        ordering = ["-monthly_co2e_kg_saved"]
+        constraints = [models.UniqueConstraint(fields=["team", "kind", "subject"], name="one_recommendation_each")]
+        indexes = [models.Index(fields=["team", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.title}"

@@ -1,0 +1,55 @@
+"""The team's AWS accounts: list, add, and check that Wattson can reach them."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from collectors import iam
+from collectors.connection import check_account
+from collectors.forms import AwsAccountForm
+from collectors.models import AwsAccount
+from dashboard.teams.models import Membership
+from dashboard.teams.scoping import current_team, get_for_team_or_404
+
+
+def require_owner(request: HttpRequest, team) -> None:
+    if team is None or not Membership.objects.filter(team=team, user=request.user, role=Membership.Role.OWNER).exists():
+        raise PermissionDenied("Only a team owner can change its AWS accounts.")
+
+
+@require_http_methods(["GET", "POST"])
+def account_list(request: HttpRequest) -> HttpResponse:
+    team = current_team(request)
+    form = AwsAccountForm(team=team)
+    if request.method == "POST":
+        require_owner(request, team)
+        form = AwsAccountForm(request.POST, team=team)
+        if form.is_valid():
+            account = form.save()
+            messages.success(request, f"Added {account}. Create its role with the trust policy below.")
+            return redirect("aws-account", pk=account.pk)
+    accounts = AwsAccount.objects.filter(team=team) if team else AwsAccount.objects.none()
+    return render(request, "collectors/account_list.html", {"accounts": accounts, "form": form})
+
+
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_for_team_or_404(AwsAccount.objects.all(), "team", current_team(request), pk=pk)
+    context = {
+        "account": account,
+        "trust_policy": iam.trust_policy(settings.COLLECTOR_PRINCIPAL_ARN, account.external_id),
+        "permissions_policy": iam.permissions_policy(),
+        "states": account.collection_states.order_by("region", "source"),
+    }
+    return render(request, "collectors/account_detail.html", context)
+
+
+@require_POST
+def account_check(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_for_team_or_404(AwsAccount.objects.all(), "team", current_team(request), pk=pk)
+    for check in check_account(account):
+        level = messages.SUCCESS if check.ok else messages.ERROR
+        messages.add_message(request, level, f"{check.region}: {check.message}")
+    return redirect("aws-account", pk=account.pk)

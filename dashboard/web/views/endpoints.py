@@ -1,0 +1,346 @@
+"""Endpoints: the team's list, and one endpoint's page — its configuration timeline drawn on every chart,
+utilization per variant, energy and CO2e with their range, carbon per inference, and where the numbers come from."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.db.models import Count, F, FloatField, Max, Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from collectors.models import Endpoint, VariantConfig, VariantHour
+from dashboard.footprint import filters
+from dashboard.footprint import queries as reports
+from dashboard.footprint.models import VariantDay, VariantHourEstimate
+from dashboard.teams.scoping import current_team, get_for_team_or_404
+from dashboard.web import charts
+from dashboard.web.tables import Column, Table, csv_response
+from dashboard.web.views.overview import footprint_columns
+
+UTILIZATION = ("cpu_util_pct", "gpu_util_pct", "memory_util_pct")
+ESTIMATED = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
+CONFIG_FIELDS = (
+    "variant_name",
+    "valid_from",
+    "valid_to",
+    "instance_type",
+    "initial_instance_count",
+    "current_instance_count",
+    "serverless_memory_mb",
+    "model_mode",
+    "model_name",
+    "accelerator_type",
+    "min_instance_count",
+    "max_instance_count",
+    "endpoint_config_name",
+)
+
+
+def _link(row: dict) -> str:
+    return reverse("endpoint", args=[int(row["endpoint_id"])])
+
+
+def current_configs(team) -> dict[int, list[dict]]:
+    configs = (
+        VariantConfig.objects.filter(endpoint__account__team=team, valid_to__isnull=True)
+        .values(
+            "endpoint_id",
+            "variant_name",
+            "instance_type",
+            "initial_instance_count",
+            "current_instance_count",
+            "serverless_memory_mb",
+        )
+        .order_by("variant_name")
+    )
+    by_endpoint: dict[int, list[dict]] = {}
+    for config in configs:
+        by_endpoint.setdefault(config["endpoint_id"], []).append(config)
+    return by_endpoint
+
+
+def hardware(configs: list[dict]) -> tuple[str, int]:
+    """'ml.g5.2xlarge, ml.g5.xlarge' and the instances running now, over an endpoint's open variants."""
+    kinds = sorted({c["instance_type"] or f"serverless {c['serverless_memory_mb']} MB" for c in configs})
+    return ", ".join(kinds), sum(c["current_instance_count"] or 0 for c in configs)
+
+
+def utilization_totals(accounts: list[dict], view: filters.Filters, ids) -> dict[int, dict]:
+    """Instance-hour-weighted mean utilization per endpoint over the period."""
+    days = VariantDay.objects.filter(account_id__in=[a["pk"] for a in accounts], day__gte=view.start, day__lte=view.end)
+    if ids is not None:
+        days = days.filter(endpoint_id__in=ids)
+    sums = {}
+    for name in UTILIZATION:
+        sums[f"{name}_x"] = Sum(F(name) * F("instance_hours"), output_field=FloatField())
+        sums[f"{name}_w"] = Sum("instance_hours", filter=Q(**{f"{name}__isnull": False}))
+    rows = days.values("endpoint_id").annotate(**sums).order_by()
+    return {
+        row["endpoint_id"]: {
+            name: row[f"{name}_x"] / row[f"{name}_w"] if row[f"{name}_w"] else None for name in UTILIZATION
+        }
+        for row in rows
+    }
+
+
+@require_GET
+def endpoint_list(request: HttpRequest) -> HttpResponse:
+    team = current_team(request)
+    view = filters.parse(request.GET, timezone.now().date())
+    accounts = reports.team_accounts(team) if team else []
+    endpoints = reports.team_endpoints(team) if team else []
+    shown = reports.in_view(endpoints, view)
+    ids = [e["id"] for e in shown] if view.narrows_endpoints else None
+    totals = reports.breakdown(
+        reports.label_columns(reports.endpoint_totals(accounts, view, ids), endpoints), "endpoint"
+    )
+    by_id = totals.set_index("endpoint_id").to_dict("index") if not totals.empty else {}
+    usage = utilization_totals(accounts, view, ids)
+    configs = current_configs(team)
+    rows = []
+    for endpoint in shown:
+        kinds, instances = hardware(configs.get(endpoint["id"], []))
+        rows.append(
+            {
+                "endpoint_id": endpoint["id"],
+                "endpoint": endpoint["name"],
+                "account": endpoint["account__name"],
+                "region": endpoint["region"],
+                "mode": endpoint["mode"],
+                "status": "Deleted" if endpoint["deleted_at"] else endpoint["status"],
+                "team": (endpoint["tags"] or {}).get(filters.TEAM_TAG, filters.UNTAGGED),
+                "instance_types": kinds,
+                "instances": instances,
+                **usage.get(endpoint["id"], {}),
+                **by_id.get(endpoint["id"], {}),
+            }
+        )
+    rows.sort(key=lambda row: (-(row.get("total_co2e_kg") or 0), row["endpoint"]))
+    columns = [
+        Column("endpoint", "Endpoint", link=_link),
+        Column("account", "Account"),
+        Column("region", "Region"),
+        Column("mode", "Mode"),
+        Column("status", "Status"),
+        Column("team", "Team (tag)"),
+        Column("instance_types", "Instance types"),
+        Column("instances", "Instances now", 0),
+        Column("cpu_util_pct", "CPU (%)", 1),
+        Column("gpu_util_pct", "GPU (%)", 1),
+        Column("memory_util_pct", "Memory (%)", 1),
+        *footprint_columns(),
+    ]
+    table = Table(
+        "endpoints",
+        "Endpoints",
+        columns,
+        rows,
+        empty="No endpoint matches these filters."
+        if endpoints
+        else "No endpoint collected yet: connect an AWS account and wait for the first collection.",
+        highlight=lambda row: "deleted" if row["status"] == "Deleted" else "",
+    )
+    if wanted := request.GET.get("csv"):
+        return csv_response([table], wanted, f"wattson-endpoints-{view.start}-{view.end}")
+    return render(
+        request,
+        "dashboard/endpoint_list.html",
+        {
+            "view": view,
+            "errors": view.errors,
+            "tables": [table],
+            "periods": filters.PERIODS,
+            "query": view.query(),
+            "accounts": accounts,
+            "regions": sorted({e["region"] for e in endpoints}),
+            "teams": sorted({(e["tags"] or {}).get(filters.TEAM_TAG, filters.UNTAGGED) for e in endpoints}),
+        },
+    )
+
+
+def variant_series(endpoint: Endpoint, view: filters.Filters) -> pd.DataFrame:
+    """Per variant and period of the grain: sums, instance-hour-weighted utilization and mean instances."""
+    if view.grain == "hour":  # one row per variant and hour already
+        estimated = {name: F(f"estimate__{name}") for name in ESTIMATED}
+        rows = VariantHour.objects.filter(
+            endpoint=endpoint, hour__gte=view.start_time, hour__lt=view.end_time, estimate__isnull=False
+        ).values(
+            "variant_name", "instance_type", "instance_hours", "invocations", *UTILIZATION, time=F("hour"), **estimated
+        )
+        frame = pd.DataFrame.from_records(list(rows))
+        if not frame.empty:
+            idle = frame["invocations"].fillna(0) == 0
+            frame = frame.assign(
+                hours=1,
+                invocations=frame["invocations"].fillna(0.0),
+                idle_instance_hours=frame["instance_hours"].where(idle, 0.0),
+                idle_energy_kwh=frame["energy_kwh"].where(idle, 0.0),
+            )
+    else:
+        rows = VariantDay.objects.filter(endpoint=endpoint, day__gte=view.start, day__lte=view.end).values(
+            "variant_name", "instance_type", "hours", *UTILIZATION, *reports.SUMMED, time=F("day")
+        )
+        frame = pd.DataFrame.from_records(list(rows))
+    if frame.empty:
+        return frame
+    frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
+    return frame
+
+
+def per_variant(frame: pd.DataFrame, grain: str) -> pd.DataFrame:
+    """Utilization and instance count per variant and period of the grain."""
+    frame = frame.copy()
+    for name in UTILIZATION:
+        frame[f"{name}_x"] = frame[name] * frame["instance_hours"]
+        frame[f"{name}_w"] = frame["instance_hours"].where(frame[name].notna(), 0.0)
+    numbers = ["instance_hours", "hours", *(f"{n}_{s}" for n in UTILIZATION for s in "xw")]
+    rule = reports.RESAMPLE[grain]
+    out = []
+    for variant, rows in frame.groupby("variant_name"):
+        sums = rows.groupby("time")[numbers].sum()
+        if grain != "hour":
+            sums = (sums.resample(rule, label="left", closed="left") if grain == "week" else sums.resample(rule)).sum()
+        for name in UTILIZATION:
+            sums[name] = sums[f"{name}_x"] / sums[f"{name}_w"].where(sums[f"{name}_w"] > 0)
+        # Mean instances running: instance-hours over the variant-hours they were counted in.
+        sums["instances"] = sums["instance_hours"] / sums["hours"].where(sums["hours"] > 0)
+        out.append(sums.reset_index().assign(variant_name=variant))
+    return pd.concat(out, ignore_index=True)
+
+
+def provenance(endpoint: Endpoint, view: filters.Filters) -> list[dict]:
+    return list(
+        VariantHourEstimate.objects.filter(
+            variant_hour__endpoint=endpoint,
+            variant_hour__hour__gte=view.start_time,
+            variant_hour__hour__lt=view.end_time,
+        )
+        .values("methodology", "methodology_version", "factors", "fallbacks")
+        .annotate(hours=Count("id"), last=Max("computed_at"))
+        .order_by("-hours")
+    )
+
+
+def variants_table(frame: pd.DataFrame, configs: list[dict]) -> Table:
+    open_configs = {c["variant_name"]: c for c in configs if c["valid_to"] is None}
+    rows = []
+    if not frame.empty:
+        for variant, group in frame.groupby("variant_name"):
+            totals = {name: float(group[name].sum()) for name in reports.SUMMED}
+            weights = {name: float(group["instance_hours"].where(group[name].notna(), 0).sum()) for name in UTILIZATION}
+            util = {
+                name: float((group[name] * group["instance_hours"]).sum()) / weights[name] if weights[name] else None
+                for name in UTILIZATION
+            }
+            rows.append({"variant": variant, **util, **totals})
+    table_frame = reports.add_ratios(pd.DataFrame(rows, columns=["variant", *UTILIZATION, *reports.SUMMED]))
+    records = []
+    for row in table_frame.to_dict("records"):
+        config = open_configs.get(row["variant"], {})
+        kinds, instances = hardware([config]) if config else ("(removed)", 0)
+        records.append({**row, "instance_type": kinds, "instances": instances})
+    columns = [
+        Column("variant", "Variant"),
+        Column("instance_type", "Instance type now"),
+        Column("instances", "Instances now", 0),
+        Column("cpu_util_pct", "CPU (%)", 1),
+        Column("gpu_util_pct", "GPU (%)", 1),
+        Column("memory_util_pct", "Memory (%)", 1),
+        *[c for c in footprint_columns() if c.key != "cost_usd"],
+    ]
+    return Table("variants", "Variants over the period", columns, records, empty="No estimated hours in this period.")
+
+
+def config_table(configs: list[dict]) -> Table:
+    rows = [
+        {
+            **c,
+            "kind": c["instance_type"] or f"serverless {c['serverless_memory_mb']} MB",
+            "from": c["valid_from"].strftime("%Y-%m-%d %H:%M"),
+            "to": c["valid_to"].strftime("%Y-%m-%d %H:%M") if c["valid_to"] else "now",
+        }
+        for c in sorted(configs, key=lambda c: (c["variant_name"], c["valid_from"]))
+    ]
+    columns = [
+        Column("variant_name", "Variant"),
+        Column("from", "From (UTC)"),
+        Column("to", "To (UTC)"),
+        Column("kind", "Instance type"),
+        Column("initial_instance_count", "Instances (configured)", 0),
+        Column("min_instance_count", "Min", 0),
+        Column("max_instance_count", "Max", 0),
+        Column("model_mode", "Model mode"),
+        Column("endpoint_config_name", "Endpoint config"),
+    ]
+    return Table(
+        "config-history",
+        "Configuration history",
+        columns,
+        rows,
+        empty="No configuration recorded yet.",
+        highlight=lambda row: "current" if row["valid_to"] is None else "",
+    )
+
+
+@require_GET
+def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    team = current_team(request)
+    endpoint = get_for_team_or_404(Endpoint.objects.select_related("account"), "account__team", team, pk=pk)
+    view = filters.parse(request.GET, timezone.now().date(), default_period="14d", default_grain="hour")
+    configs = list(endpoint.variant_configs.values(*CONFIG_FIELDS))
+    frame = variant_series(endpoint, view)
+    changes = charts.config_changes(configs, view.start_time, view.end_time)
+    tables = [variants_table(frame, configs), config_table(configs)]
+    chart_list = []
+    if not frame.empty:
+        totals = frame.assign(region=endpoint.region)
+        totals = reports.trend(reports.with_cost(totals), view)
+        chart_list = [
+            charts.utilization("utilization-chart", per_variant(frame, view.grain), changes),
+            charts.footprint_trend(
+                "footprint-chart", totals, f"CO2e and energy per {view.grain}", changes, bars=len(totals) <= 120
+            ),
+            charts.intensity("intensity-chart", totals, changes),
+        ]
+        tables.append(
+            Table(
+                "series",
+                f"Per {view.grain}",
+                [Column("period", f"{view.grain.capitalize()} (UTC)"), *footprint_columns()],
+                totals.assign(
+                    period=totals["time"].dt.strftime("%Y-%m-%d %H:00" if view.grain == "hour" else "%Y-%m-%d")
+                ).to_dict("records"),
+                long=True,
+            )
+        )
+    if wanted := request.GET.get("csv"):
+        return csv_response(tables, wanted, f"wattson-{endpoint.name}-{view.start}-{view.end}")
+    return render(
+        request,
+        "dashboard/endpoint_detail.html",
+        {
+            "endpoint": endpoint,
+            "view": view,
+            "errors": view.errors,
+            "periods": filters.PERIODS,
+            "grains": filters.GRAINS,
+            "query": view.query(),
+            "charts": chart_list,
+            "tables": tables,
+            "changes": changes,
+            "provenance": provenance(endpoint, view),
+            "tags": sorted((endpoint.tags or {}).items()),
+            "recommendations": list(
+                endpoint.recommendations.filter(status__in=("open", "snoozed"))
+                .select_related("account", "endpoint")
+                .order_by("-monthly_co2e_kg_saved")
+            ),
+            "today": timezone.now().date(),
+            "accounts": None,
+            "regions": None,
+            "teams": None,
+        },
+    )

@@ -1,0 +1,41 @@
+"""Collection health: per account, region and source, when data last arrived and what went wrong."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from collectors.models import CollectionState, WorkerHeartbeat
+from dashboard.schedule import PERIODIC_JOBS, period_seconds
+from dashboard.teams.scoping import current_team
+
+
+def lag_seconds(state: CollectionState, now) -> float | None:
+    """How far behind the data is: from the watermark (utilization) or the last success (snapshots)."""
+    reference = state.watermark if state.source == "utilization" else state.last_success
+    return (now - reference).total_seconds() if reference else None
+
+
+def collection_health(request: HttpRequest) -> HttpResponse:
+    team = current_team(request)
+    now = timezone.now()
+    states = (
+        (
+            CollectionState.objects.filter(account__team=team)
+            .select_related("account")
+            .order_by("account__name", "region", "source")
+        )
+        if team
+        else CollectionState.objects.none()
+    )
+    rows = [
+        {"state": s, "lag_minutes": None if lag_seconds(s, now) is None else round(lag_seconds(s, now) / 60)}
+        for s in states
+    ]
+    context = {
+        "rows": rows,
+        "failing": sum(1 for s in states if s.last_error),
+        "partial": sum(1 for s in states if s.resource_errors and not s.last_error),
+        "heartbeats": WorkerHeartbeat.objects.order_by("-last_seen")[:5],
+        "jobs": [(job, period_seconds(job)) for job in PERIODIC_JOBS],
+    }
+    return render(request, "collectors/health.html", context)

@@ -1,0 +1,166 @@
+"""Alerts and notification channels: open and recent alerts, the team's channels (owners add, test, enable and
+remove them), the digest and alert settings, and every delivery attempt with its result."""
+
+from __future__ import annotations
+
+import secrets
+import zoneinfo
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from dashboard.notify.alerts import settings_of
+from dashboard.notify.channels import sns
+from dashboard.notify.models import Alert, Channel, Delivery, NotificationSettings
+from dashboard.teams.scoping import current_team, get_for_team_or_404
+from dashboard.web.views.accounts import require_owner
+
+
+class SettingsForm(forms.ModelForm):
+    exclude_tags = forms.CharField(required=False, help_text="Comma-separated key=value (or key) tags to ignore")
+
+    class Meta:
+        model = NotificationSettings
+        fields = [
+            "digest_weekday",
+            "digest_hour",
+            "timezone",
+            "idle_hours",
+            "idle_max_cpu_pct",
+            "idle_max_gpu_pct",
+            "reminder_hours",
+            "exclude_tags",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance and not self.is_bound:
+            self.initial["exclude_tags"] = ", ".join(self.instance.exclude_tags or [])
+
+    def clean_timezone(self):
+        name = self.cleaned_data["timezone"]
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise forms.ValidationError(f"Unknown time zone {name!r}; use an IANA name like Europe/Paris.") from None
+        return name
+
+    def clean_exclude_tags(self):
+        return [part.strip() for part in self.cleaned_data["exclude_tags"].split(",") if part.strip()]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("digest_weekday") is not None and data["digest_weekday"] > 6:
+            self.add_error("digest_weekday", "0 (Monday) to 6 (Sunday).")
+        if data.get("digest_hour") is not None and data["digest_hour"] > 23:
+            self.add_error("digest_hour", "0 to 23.")
+        return data
+
+
+class ChannelForm(forms.ModelForm):
+    class Meta:
+        model = Channel
+        fields = ["kind", "name", "target", "account"]
+
+    def __init__(self, *args, team=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = team.aws_accounts.all() if team else Channel.objects.none()
+        self.fields["account"].required = False
+
+    def clean(self):
+        data = super().clean()
+        kind, target = data.get("kind"), (data.get("target") or "").strip()
+        if kind in (Channel.Kind.SLACK, Channel.Kind.WEBHOOK) and not target.startswith(("https://", "http://")):
+            self.add_error("target", "A webhook URL starts with https://")
+        if kind == Channel.Kind.SNS:
+            self.clean_sns(target, data.get("account"))
+        if kind == Channel.Kind.EMAIL and "@" not in target:
+            self.add_error("target", "One or more email addresses, comma-separated.")
+        return data
+
+    def clean_sns(self, target: str, account) -> None:
+        match = sns.TOPIC_ARN.match(target)
+        if not match:
+            self.add_error("target", "An SNS topic ARN: arn:aws:sns:<region>:<account>:<topic>")
+        if not account:
+            self.add_error("account", "SNS publishes through one of the team's AWS accounts.")
+        elif match and match["account"] != account.account_id:
+            self.add_error(
+                "target", f"The topic must belong to the account it is published through ({account.account_id})."
+            )
+
+
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    team = current_team(request)
+    if team is None:
+        return render(request, "dashboard/notifications.html", {})
+    config = settings_of(team)
+    settings_form, channel_form = SettingsForm(instance=config), ChannelForm(team=team)
+    if request.method == "POST":
+        require_owner(request, team)
+        if request.POST.get("form") == "settings":
+            settings_form = SettingsForm(request.POST, instance=config)
+            if settings_form.is_valid():
+                settings_form.save()
+                messages.success(request, "Saved the digest and alert settings.")
+                return redirect("notifications")
+        else:
+            channel_form = ChannelForm(request.POST, team=team)
+            if channel_form.is_valid():
+                channel = channel_form.save(commit=False)
+                channel.team = team
+                if channel.kind == Channel.Kind.WEBHOOK:
+                    channel.secret = secrets.token_hex(32)
+                channel.save()
+                messages.success(request, f"Added {channel}. Send it a test to check it.")
+                return redirect("notifications")
+    return render(
+        request,
+        "dashboard/notifications.html",
+        {
+            "settings_form": settings_form,
+            "channel_form": channel_form,
+            "channels": Channel.objects.filter(team=team).select_related("account"),
+            "open_alerts": Alert.objects.filter(team=team, resolved_at__isnull=True).select_related("endpoint"),
+            "recent_alerts": Alert.objects.filter(team=team, resolved_at__isnull=False).select_related("endpoint")[:20],
+            "deliveries": Delivery.objects.filter(team=team).select_related("channel")[:50],
+        },
+    )
+
+
+@require_POST
+def channel_action(request: HttpRequest, pk: int) -> HttpResponse:
+    team = current_team(request)
+    channel = get_for_team_or_404(Channel.objects.all(), "team", team, pk=pk)
+    require_owner(request, team)
+    action = request.POST.get("action")
+    if action == "test":
+        from dashboard.notify import dispatch
+        from dashboard.notify.channels import Message, Transient
+
+        message = Message(
+            event="test",
+            subject=f"Wattson test message for {team.name}",
+            text="If you can read this, Wattson's alerts will reach you here.",
+        )
+        try:
+            delivery = dispatch.deliver(channel, message, f"test:{channel.pk}")
+        except Transient as exc:
+            messages.error(request, f"Could not reach {channel} (will not retry a test): {exc}")
+        else:
+            outcome = delivery.get_status_display() if delivery else "skipped: the channel is disabled"
+            messages.info(request, f"Test to {channel}: {outcome}. {delivery.detail if delivery else ''}")
+    elif action == "enable":
+        channel.enabled, channel.disabled_reason, channel.consecutive_failures = True, "", 0
+        channel.save()
+    elif action == "disable":
+        channel.enabled, channel.disabled_reason = False, f"Disabled by {request.user}"
+        channel.save()
+    elif action == "delete":
+        channel.delete()
+        messages.success(request, f"Removed {channel}.")
+    return redirect("notifications")

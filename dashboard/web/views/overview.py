@@ -1,0 +1,135 @@
+"""The team's overview: energy, CO2e (operational with its range, and embodied), cost where a price is known,
+idle share and carbon per inference over a period, as a trend and broken down by any dimension."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from dashboard.footprint import filters
+from dashboard.footprint import queries as reports
+from dashboard.teams.scoping import current_team
+from dashboard.web import charts
+from dashboard.web.tables import Column, Table, csv_response
+
+TOP_EMITTERS = 10
+
+
+def endpoint_link(row: dict) -> str:
+    return reverse("endpoint", args=[int(row["endpoint_id"])])
+
+
+def footprint_columns() -> list[Column]:
+    return [
+        Column("energy_kwh", "Energy (kWh)", 2),
+        Column("co2e_kg", "Operational CO2e (kg)", 3),
+        Column("co2e_kg_low", "CO2e low (kg)", 3),
+        Column("co2e_kg_high", "CO2e high (kg)", 3),
+        Column("embodied_co2e_kg", "Embodied CO2e (kg)", 3),
+        Column("cost_usd", "Cost (USD)", 2),
+        Column("idle_energy_pct", "Idle energy (%)", 1),
+        Column("gco2e_per_1k_invocations", "g CO2e / 1k inferences", 3),
+        Column("invocations", "Inferences", 0),
+        Column("instance_hours", "Instance-hours", 1),
+    ]
+
+
+def breakdown_table(rows: pd.DataFrame, group: str, label: str) -> Table:
+    key = Column(group, label, link=endpoint_link if group == "endpoint" else None)
+    extra = [Column("region", "Region")] if group == "endpoint" else []
+    return Table("breakdown", f"By {label.lower()}", [key, *extra, *footprint_columns()], rows.to_dict("records"))
+
+
+def top_emitters_table(by_endpoint: pd.DataFrame) -> Table:
+    columns = [
+        Column("endpoint", "Endpoint", link=endpoint_link),
+        Column("region", "Region"),
+        Column("total_co2e_kg", "Total CO2e (kg)", 3),
+        *footprint_columns(),
+    ]
+    return Table(
+        "top-emitters", f"Top {TOP_EMITTERS} emitters", columns, by_endpoint.head(TOP_EMITTERS).to_dict("records")
+    )
+
+
+def trend_table(trend: pd.DataFrame, grain: str) -> Table:
+    fmt = "%Y-%m-%d %H:00" if grain == "hour" else "%Y-%m-%d"
+    rows = trend.assign(period=trend["time"].dt.strftime(fmt)).to_dict("records")
+    return Table(
+        "trend",
+        f"Per {grain}",
+        [Column("period", f"{grain.capitalize()} (UTC)"), *footprint_columns()],
+        rows,
+        long=True,
+    )
+
+
+def group_choices(endpoints: list[dict]) -> list[tuple[str, str]]:
+    tag_keys = sorted({key for endpoint in endpoints for key in (endpoint["tags"] or {})} - {filters.TEAM_TAG})
+    return [*reports.GROUPS.items(), *((f"tag:{key}", f"Tag {key}") for key in tag_keys)]
+
+
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    team = current_team(request)
+    if team is None:
+        return render(request, "dashboard/overview.html", {"state": "no-team"})
+    view = filters.parse(request.GET, timezone.now().date())
+    accounts = reports.team_accounts(team)
+    endpoints = reports.team_endpoints(team)
+    choices = group_choices(endpoints)
+    group = request.GET.get("group", "team")
+    errors = dict(view.errors)
+    if group not in dict(choices):
+        errors["group"] = f"Cannot break down by {group!r}; choose one of the listed dimensions."
+        group = "team"
+    shown = reports.in_view(endpoints, view)
+    ids = [endpoint["id"] for endpoint in shown] if view.narrows_endpoints else None
+    per_endpoint = reports.endpoint_totals(accounts, view, ids)
+    series = (reports.hourly_series if view.grain == "hour" else reports.daily_series)(accounts, view, ids)
+    totals = reports.label_columns(
+        per_endpoint, endpoints, tag_key=group.removeprefix("tag:") if group.startswith("tag:") else ""
+    )
+    trend = reports.trend(series, view)
+    by_group = reports.breakdown(totals, group)
+    by_endpoint = reports.breakdown(totals, "endpoint")
+    label = dict(choices)[group]
+    tables = [breakdown_table(by_group, group, label), top_emitters_table(by_endpoint), trend_table(trend, view.grain)]
+    if wanted := request.GET.get("csv"):
+        return csv_response(tables, wanted, f"wattson-overview-{view.start}-{view.end}")
+    context = {
+        "state": _state(accounts, endpoints, totals),
+        "view": view,
+        "errors": errors,
+        "group": group,
+        "group_choices": choices,
+        "summary": reports.summary(totals),
+        "tables": tables,
+        "periods": filters.PERIODS,
+        "grains": filters.GRAINS,
+        "accounts": accounts,
+        "regions": sorted({e["region"] for e in endpoints}),
+        "teams": sorted({(e["tags"] or {}).get(filters.TEAM_TAG, filters.UNTAGGED) for e in endpoints}),
+        "endpoints_in_view": len(shown),
+        "query": view.query(group=group if group != "team" else ""),
+        "charts": [
+            charts.footprint_trend("trend-chart", trend, f"CO2e and energy per {view.grain}", bars=len(trend) <= 120),
+            charts.breakdown_bars("breakdown-chart", by_group, group, f"CO2e by {label.lower()}"),
+        ],
+    }
+    return render(request, "dashboard/overview.html", context)
+
+
+def _state(accounts: list[dict], endpoints: list[dict], totals: pd.DataFrame) -> str:
+    """What the page can show: data, or why not (the empty states say what to do next)."""
+    if not totals.empty:
+        return "data"
+    if endpoints:
+        return "no-data-in-view"
+    if accounts:
+        return "waiting"
+    return "no-accounts"

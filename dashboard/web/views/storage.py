@@ -1,0 +1,417 @@
+"""Storage: the team's CloudWatch log groups and S3 (data-capture) prefixes — size, retention, growth over the
+period, and what keeping them costs each month in energy, CO2e and list price.
+
+The page runs a fixed number of queries whatever the number of log groups or buckets: latest days per
+account/region, the rows on those days, the first rows inside the period, the Storage Lens rows and the team's
+endpoints are each fetched once and folded in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from django.db.models import Exists, Max, OuterRef, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from collectors.capture import capture_location
+from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay
+from dashboard.footprint import filters
+from dashboard.teams.scoping import current_team
+from dashboard.web.tables import Column, Table, csv_response
+from estimator import estimate_storage
+from estimator.prices import storage_usd_per_gb_month
+
+HOURS_PER_MONTH = 730
+BYTES_PER_GIB = 2**30  # AWS bills storage "GB-months" of 2^30 bytes
+ENDPOINT_LOG_PREFIX = "/aws/sagemaker/Endpoints/"
+DEFAULT_LOG_CLASS = "STANDARD"  # what CloudWatch Logs uses when DescribeLogGroups omits logGroupClass
+NEVER_EXPIRE = "never-expire"
+ENDPOINT_FIELDS = (
+    "id",
+    "account_id",
+    "region",
+    "name",
+    "capture_enabled",
+    "capture_pct",
+    "capture_destination",
+    "deleted_at",
+)
+
+
+def _endpoint_link(row: dict) -> str:
+    return reverse("endpoint", args=[int(row["endpoint_id"])]) if row.get("endpoint_id") else ""
+
+
+def _gib(value) -> float | None:
+    return None if value is None else value / BYTES_PER_GIB
+
+
+def monthly_footprint(rows: list[dict], service_of, class_of) -> None:
+    """Add ``co2e_kg_month``, ``energy_kwh_month`` and ``cost_usd_month`` to each row (one estimator call)."""
+    if not rows:
+        return
+    frame = pd.DataFrame(
+        {
+            "service": [service_of(row) for row in rows],
+            "storage_class": [class_of(row) for row in rows],
+            "stored_bytes": [float(row["stored_bytes"]) for row in rows],
+            "hours": float(HOURS_PER_MONTH),
+            "region": [row["region"] or "" for row in rows],
+        }
+    )
+    estimated = estimate_storage(frame, methodology="default")
+    prices: dict[tuple[str, str, str], float | None] = {}
+    for row, (_, estimate) in zip(rows, estimated.iterrows(), strict=True):
+        key = (estimate["service"], estimate["storage_class"], estimate["region"])
+        if key not in prices:
+            prices[key] = storage_usd_per_gb_month(*key)
+        price = prices[key]
+        row.update(
+            co2e_kg_month=float(estimate["co2e_kg"]),
+            energy_kwh_month=float(estimate["storage_kwh"]),
+            cost_usd_month=None if price is None else price * row["stored_bytes"] / BYTES_PER_GIB,
+        )
+
+
+# --- log groups ---------------------------------------------------------------------------------------------------
+
+
+def latest_days(model, team, end: dt.date, place: tuple[str, ...]) -> dict[tuple, dt.date | None]:
+    """Every place (e.g. account pk and region) the team has rows for, whatever the filters, with its most recent
+    day up to ``end`` (None when all its rows are later): the page's state, its region choices and its rows."""
+    rows = (
+        model.objects.filter(account__team=team)
+        .values(*place)
+        .annotate(last=Max("day", filter=Q(day__lte=end)))
+        .order_by()
+    )
+    return {tuple(row[name] for name in place): row["last"] for row in rows}
+
+
+def _in_view(view: filters.Filters, accounts: dict[int, dict], account_pk: int, region: str | None = None) -> bool:
+    return (not view.account or accounts[account_pk]["account_id"] == view.account) and (
+        region is None or not view.region or region == view.region
+    )
+
+
+def log_group_rows(
+    team,
+    view: filters.Filters,
+    accounts: dict[int, dict],
+    endpoints: list[Endpoint],
+    places: dict[tuple, dt.date | None],
+) -> list[dict]:
+    """The latest snapshot (up to the period's end) of every log group present on its account/region's latest
+    snapshot day — the others were deleted —, with its growth over the period."""
+    last_days = {
+        (account_pk, region): day
+        for (account_pk, region), day in places.items()
+        if day is not None and _in_view(view, accounts, account_pk, region)
+    }
+    if not last_days:
+        return []
+    on_last_day = Q()
+    for (account_id, region), day in last_days.items():
+        on_last_day |= Q(account_id=account_id, region=region, day=day)
+    base = LogGroupSnapshot.objects.filter(
+        account__team=team, account_id__in={pk for pk, _ in last_days}, day__lte=view.end
+    )
+    if view.region:
+        base = base.filter(region=view.region)
+    fields = ("account_id", "region", "name", "day", "stored_bytes", "retention_days", "log_group_class")
+    current = list(base.filter(on_last_day).values(*fields))
+    earlier_in_period = LogGroupSnapshot.objects.filter(
+        account_id=OuterRef("account_id"),
+        region=OuterRef("region"),
+        name=OuterRef("name"),
+        day__gte=view.start,
+        day__lt=OuterRef("day"),
+    )
+    firsts = {
+        (row["account_id"], row["region"], row["name"]): row
+        for row in base.filter(day__gte=view.start)
+        .filter(~Exists(earlier_in_period))
+        .values("account_id", "region", "name", "day", "stored_bytes")
+    }
+    endpoint_ids = {(e.account_id, e.region, e.name): e.pk for e in endpoints}
+    rows = []
+    for snapshot in current:
+        key = (snapshot["account_id"], snapshot["region"], snapshot["name"])
+        first = firsts.get(key)
+        span = (snapshot["day"] - first["day"]).days if first else 0
+        growth = snapshot["stored_bytes"] - first["stored_bytes"] if span > 0 else None
+        endpoint_name = (
+            snapshot["name"].removeprefix(ENDPOINT_LOG_PREFIX)
+            if snapshot["name"].startswith(ENDPOINT_LOG_PREFIX)
+            else ""
+        )
+        endpoint_id = endpoint_ids.get((snapshot["account_id"], snapshot["region"], endpoint_name))
+        account = accounts[snapshot["account_id"]]
+        rows.append(
+            {
+                **snapshot,
+                "account": account["name"],
+                "account_number": account["account_id"],
+                "stored_gib": _gib(snapshot["stored_bytes"]),
+                "retention": "Never expire"
+                if snapshot["retention_days"] is None
+                else f"{snapshot['retention_days']} days",
+                "growth_gib": _gib(growth),
+                "growth_gib_per_day": _gib(growth / span) if growth is not None else None,
+                "growth_since": first["day"].isoformat() if growth is not None else None,
+                "as_of": snapshot["day"].isoformat(),
+                "endpoint": endpoint_name if endpoint_id else None,
+                "endpoint_id": endpoint_id,
+            }
+        )
+    rows.sort(key=lambda row: (-row["stored_bytes"], row["name"], row["account"], row["region"]))
+    monthly_footprint(rows, lambda row: "logs", lambda row: row["log_group_class"] or DEFAULT_LOG_CLASS)
+    return rows
+
+
+def log_group_table(rows: list[dict]) -> Table:
+    columns = [
+        Column("name", "Log group"),
+        Column("account", "Account"),
+        Column("account_number", "Account id"),
+        Column("region", "Region"),
+        Column("stored_gib", "Stored (GiB)", 2),
+        Column("retention", "Retention"),
+        Column("log_group_class", "Class"),
+        Column("growth_gib", "Growth (GiB)", 2),
+        Column("growth_gib_per_day", "Growth (GiB / day)", 3),
+        Column("growth_since", "Growth since"),
+        Column("co2e_kg_month", "CO2e / month (kg)", 5),
+        Column("energy_kwh_month", "Energy / month (kWh)", 5),
+        Column("cost_usd_month", "Cost / month (USD)", 2),
+        Column("endpoint", "Endpoint", link=_endpoint_link),
+        Column("as_of", "As of"),
+    ]
+    return Table(
+        "log-groups",
+        "Log groups",
+        columns,
+        rows,
+        empty="No log group matches these filters.",
+        highlight=lambda row: NEVER_EXPIRE if row["retention_days"] is None else "",
+    )
+
+
+# --- data capture (S3 Storage Lens) -------------------------------------------------------------------------------
+
+
+def capture_targets(endpoints: list[Endpoint]) -> dict[str, list[tuple[str, Endpoint]]]:
+    """Bucket -> [(capture prefix, endpoint)] for every endpoint that has a capture destination."""
+    targets: dict[str, list[tuple[str, Endpoint]]] = {}
+    for endpoint in endpoints:
+        if location := capture_location(endpoint):
+            targets.setdefault(location[0], []).append((location[1], endpoint))
+    return targets
+
+
+def capture_endpoint(row: dict, targets: dict[str, list[tuple[str, Endpoint]]]) -> tuple[str, Endpoint] | None:
+    """The endpoint whose capture prefix holds this row: same account first, then the longest prefix."""
+    if not row["prefix"]:
+        return None
+    matches = [
+        (prefix, endpoint) for prefix, endpoint in targets.get(row["bucket"], []) if row["prefix"].startswith(prefix)
+    ]
+    if not matches:
+        return None
+    return min(
+        matches,
+        key=lambda match: (
+            match[1].account_id != row["account_id"],
+            -len(match[0]),
+            match[1].deleted_at is not None,
+            match[1].pk,
+        ),
+    )
+
+
+def capture_rows(
+    team,
+    view: filters.Filters,
+    accounts: dict[int, dict],
+    endpoints: list[Endpoint],
+    places: dict[tuple, dt.date | None],
+) -> list[dict]:
+    """Storage Lens rows of each account's latest day (up to the period's end), linked to capturing endpoints."""
+    last_days = {
+        account_pk: day
+        for (account_pk,), day in places.items()
+        if day is not None and _in_view(view, accounts, account_pk)
+    }
+    if not last_days:
+        return []
+    on_last_day = Q()
+    for account_pk, day in last_days.items():
+        on_last_day |= Q(account_id=account_pk, day=day)
+    lens = StorageLensDay.objects.filter(account__team=team).filter(on_last_day)
+    if view.region:
+        lens = lens.filter(region=view.region)
+    targets = capture_targets(endpoints)
+    rows = []
+    for lens_row in lens.values(
+        "account_id", "day", "region", "bucket", "prefix", "storage_class", "stored_bytes", "object_count"
+    ):
+        account = accounts[lens_row["account_id"]]
+        match = capture_endpoint(lens_row, targets)
+        endpoint = match[1] if match else None
+        rows.append(
+            {
+                **lens_row,
+                "account": account["name"],
+                "account_number": account["account_id"],
+                "prefix_shown": lens_row["prefix"] or None,
+                "stored_gib": _gib(lens_row["stored_bytes"]),
+                "as_of": lens_row["day"].isoformat(),
+                "capture_prefix": match[0] if match else None,
+                "endpoint": endpoint.name if endpoint else None,
+                "endpoint_id": endpoint.pk if endpoint else None,
+                "capture_pct": endpoint.capture_pct if endpoint else None,
+                "capture_state": None
+                if endpoint is None
+                else ("endpoint deleted" if endpoint.deleted_at else "on" if endpoint.capture_enabled else "off"),
+            }
+        )
+    rows.sort(key=lambda row: (row["bucket"], row["prefix"], row["storage_class"], row["account"]))
+    monthly_footprint(rows, lambda row: "s3", lambda row: row["storage_class"])
+    return rows
+
+
+def capture_totals(rows: list[dict]) -> list[dict]:
+    """The rows that hold endpoints' captures, without counting a prefix inside another counted one twice."""
+    counted: list[dict] = []
+    for row in sorted((r for r in rows if r["endpoint_id"]), key=lambda r: (len(r["prefix"]), r["prefix"])):
+        if not any(
+            row["account_id"] == kept["account_id"]
+            and row["bucket"] == kept["bucket"]
+            and row["storage_class"] == kept["storage_class"]
+            and row["prefix"].startswith(kept["prefix"])
+            for kept in counted
+        ):
+            counted.append(row)
+    return counted
+
+
+def capture_table(rows: list[dict]) -> Table:
+    columns = [
+        Column("bucket", "Bucket"),
+        Column("prefix_shown", "Prefix"),
+        Column("storage_class", "Storage class"),
+        Column("account", "Account"),
+        Column("account_number", "Account id"),
+        Column("region", "Region"),
+        Column("stored_gib", "Stored (GiB)", 2),
+        Column("object_count", "Objects", 0),
+        Column("co2e_kg_month", "CO2e / month (kg)", 5),
+        Column("energy_kwh_month", "Energy / month (kWh)", 5),
+        Column("cost_usd_month", "Cost / month (USD)", 2),
+        Column("endpoint", "Endpoint", link=_endpoint_link),
+        Column("capture_state", "Capture"),
+        Column("capture_pct", "Capture sampling (%)", 0),
+        Column("as_of", "As of"),
+    ]
+    return Table(
+        "capture", "Data capture (S3 Storage Lens)", columns, rows, empty="No S3 Storage Lens rows match these filters."
+    )
+
+
+# --- the page -----------------------------------------------------------------------------------------------------
+
+
+def _sum(rows: list[dict], key: str) -> float:
+    return float(sum(row[key] or 0 for row in rows))
+
+
+def summary(logs: list[dict], capture: list[dict]) -> dict:
+    log_bytes = _sum(logs, "stored_bytes")
+    never = sum(row["stored_bytes"] for row in logs if row["retention_days"] is None)
+    counted = capture_totals(capture)
+    log_co2e, capture_co2e = _sum(logs, "co2e_kg_month"), _sum(counted, "co2e_kg_month")
+    priced = [row["cost_usd_month"] for row in [*logs, *counted] if row["cost_usd_month"] is not None]
+    return {
+        "log_groups": len(logs),
+        "log_gib": log_bytes / BYTES_PER_GIB,
+        "never_expire_pct": 100 * never / log_bytes if log_bytes else None,
+        "never_expire_groups": sum(row["retention_days"] is None for row in logs),
+        "capture_gib": _sum(counted, "stored_bytes") / BYTES_PER_GIB,
+        "capture_endpoints": len({row["endpoint_id"] for row in counted}),
+        "bucket_gib": sum(row["stored_bytes"] for row in capture if not row["prefix"]) / BYTES_PER_GIB,
+        "log_co2e_kg_month": log_co2e,
+        "capture_co2e_kg_month": capture_co2e,
+        "co2e_kg_month": log_co2e + capture_co2e,
+        "energy_kwh_month": _sum(logs, "energy_kwh_month") + _sum(counted, "energy_kwh_month"),
+        "cost_usd_month": sum(priced) if priced else None,
+    }
+
+
+def _state(accounts: dict, has_logs: bool, has_lens: bool) -> str:
+    if not accounts:
+        return "no-accounts"
+    if not has_logs and not has_lens:
+        return "waiting"
+    return "data"
+
+
+@require_GET
+def storage(request: HttpRequest) -> HttpResponse:
+    team = current_team(request)
+    if team is None:
+        return render(request, "dashboard/storage.html", {"state": "no-team"})
+    view = filters.parse(request.GET, timezone.now().date())
+    errors = dict(view.errors)
+    for name in ("tag", "team"):
+        if request.GET.get(name):
+            errors[name] = "Log groups and buckets carry no endpoint tags: this filter does not apply here."
+    accounts = {
+        row["id"]: row
+        for row in AwsAccount.objects.filter(team=team)
+        .values("id", "account_id", "name", "regions")
+        .order_by("name", "account_id")
+    }
+    log_places = latest_days(LogGroupSnapshot, team, view.end, ("account_id", "region")) if accounts else {}
+    lens_places = latest_days(StorageLensDay, team, view.end, ("account_id",)) if accounts else {}
+    endpoints = (
+        list(Endpoint.objects.filter(account__team=team).only(*ENDPOINT_FIELDS).order_by("pk"))
+        if log_places or lens_places
+        else []
+    )
+    logs = log_group_rows(team, view, accounts, endpoints, log_places)
+    capture = capture_rows(team, view, accounts, endpoints, lens_places)
+    tables = [log_group_table(logs), capture_table(capture)]
+    if wanted := request.GET.get("csv"):
+        return csv_response(tables, wanted, f"wattson-storage-{view.start}-{view.end}")
+    regions = {region for account in accounts.values() for region in account["regions"] or []}
+    regions |= {region for _, region in log_places} | ({view.region} if view.region else set())
+    return render(
+        request,
+        "dashboard/storage.html",
+        {
+            "state": _state(accounts, bool(log_places), bool(lens_places)),
+            "view": view,
+            "errors": errors,
+            "periods": filters.PERIODS,
+            "grains": None,
+            "teams": None,
+            "group_choices": None,
+            "query": view.query(),
+            "accounts": [{"account_id": a["account_id"], "name": a["name"]} for a in accounts.values()],
+            "regions": sorted(regions),
+            "tables": tables,
+            "summary": summary(logs, capture),
+            "hours_per_month": HOURS_PER_MONTH,
+            "as_of": _as_of(logs, capture),
+        },
+    )
+
+
+def _as_of(logs: list[dict], capture: list[dict]) -> dt.date | None:
+    days = [row["day"] for row in [*logs, *capture]]
+    return max(days) if days else None
