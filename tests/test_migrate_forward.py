@@ -51,7 +51,8 @@ VariantHourEstimate.objects.create(variant_hour=vh, methodology="default", metho
                                    embodied_co2e_kg=0.01, factors="{}", fallbacks="")
 VariantDay.objects.create(endpoint=endpoint, account=account, region="eu-west-1", variant_name="AllTraffic",
                           day=hour.date(), instance_type="ml.g5.xlarge", hours=1, instance_hours=1.0,
-                          idle_instance_hours=1.0, invocations=0, idle_energy_kwh=0.25, energy_kwh=0.25, co2e_kg=0.07, co2e_kg_low=0.05, co2e_kg_high=0.09, embodied_co2e_kg=0.01)
+                          idle_instance_hours=1.0, invocations=0, idle_energy_kwh=0.25, energy_kwh=0.25,
+                          co2e_kg=0.07, co2e_kg_low=0.05, co2e_kg_high=0.09, embodied_co2e_kg=0.01)
 TeamPolicy.objects.create(team=team)
 Recommendation.objects.create(team=team, kind=Recommendation.Kind.choices[0][0], subject="ranker",
                               title="Delete ranker", region="eu-west-1", proposal="Delete it", account=account,

@@ -12,21 +12,11 @@ from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 
 from collectors.models import AwsAccount, Endpoint, VariantHour
 from dashboard.footprint.filters import TEAM_TAG, UNTAGGED, Filters
+from dashboard.footprint.measures import SUMMED
 from dashboard.footprint.models import VariantDay
 from dashboard.footprint.rollups import footprint_sums
 from estimator import prices
 
-SUMMED = (
-    "instance_hours",
-    "idle_instance_hours",
-    "invocations",
-    "energy_kwh",
-    "idle_energy_kwh",
-    "co2e_kg",
-    "co2e_kg_low",
-    "co2e_kg_high",
-    "embodied_co2e_kg",
-)
 ENDPOINT_FIELDS = (
     "id",
     "name",

@@ -12,16 +12,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, FloatField, Max, Min, OuterRef, Q, Sum
+from django.db.models import Count, Exists, FloatField, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from collectors.models import VariantHour
+from dashboard.footprint.measures import ESTIMATED, UTILIZATION, weighted_aggregates, weighted_means
 from dashboard.footprint.models import VariantDay
 
 UTC = dt.UTC
 NO_INVOCATION = Q(invocations__isnull=True) | Q(invocations=0)
-WEIGHTED = {"cpu_util_pct": "cpu_util_pct", "gpu_util_pct": "gpu_util_pct", "memory_util_pct": "memory_util_pct"}
-ESTIMATED = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
 ENDPOINTS_PER_QUERY = 200
 ROLLUP_LOCK = 0x5761_7474  # PostgreSQL advisory lock key serialising refreshes across workers
 
@@ -52,26 +51,21 @@ def footprint_sums() -> dict:
 
 
 def _aggregates() -> dict:
-    weighted = {}
-    for name in WEIGHTED:
-        weighted[f"{name}_x_ih"] = Sum(F(name) * F("instance_hours"), output_field=FloatField())
-        weighted[f"{name}_ih"] = Sum("instance_hours", filter=Q(**{f"{name}__isnull": False}))
     extra = {
         "hours": Count("id"),
         "cpu_util_max_pct": Max("cpu_util_max_pct"),
         "gpu_util_max_pct": Max("gpu_util_max_pct"),
-        **weighted,
+        **weighted_aggregates(),
     }
     return {**footprint_sums(), **{f"t_{name}": aggregate for name, aggregate in extra.items()}}
 
 
 def _row(grouped: dict) -> VariantDay:
     values = {name.removeprefix("t_"): value for name, value in grouped.items()}
-    for name in WEIGHTED:
-        weight = values.pop(f"{name}_ih")
-        product = values.pop(f"{name}_x_ih")
-        values[name] = product / weight if weight else None
-    return VariantDay(**values)
+    means = weighted_means(values)
+    for name in UTILIZATION:
+        values.pop(f"{name}_x"), values.pop(f"{name}_w")
+    return VariantDay(**values, **means)
 
 
 def _day_rows(endpoint_ids: list[int], first: dt.date, last: dt.date) -> list[VariantDay]:

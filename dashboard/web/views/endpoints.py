@@ -14,14 +14,13 @@ from django.views.decorators.http import require_GET
 from collectors.models import Endpoint, VariantConfig, VariantHour
 from dashboard.footprint import filters
 from dashboard.footprint import queries as reports
+from dashboard.footprint.measures import ESTIMATED, UTILIZATION
 from dashboard.footprint.models import VariantDay, VariantHourEstimate
 from dashboard.teams.scoping import current_team, get_for_team_or_404
 from dashboard.web import charts
 from dashboard.web.tables import Column, Table, csv_response
 from dashboard.web.views.overview import footprint_columns
 
-UTILIZATION = ("cpu_util_pct", "gpu_util_pct", "memory_util_pct")
-ESTIMATED = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
 CONFIG_FIELDS = (
     "variant_name",
     "valid_from",

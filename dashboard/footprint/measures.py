@@ -1,0 +1,69 @@
+"""What the footprint measures, named once: which columns add up, which are instance-hour-weighted means, and how
+a weighted mean is formed — in SQL (aggregates) and in pandas (frames) alike.
+
+Every surface (pages, API, FOCUS, Prometheus, digests, alerts, recommendations) takes its column lists and its
+weighted means from here; a new summed quantity is added to ``ESTIMATED`` or ``SUMMED`` and appears everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+from django.db.models import F, FloatField, Q, Sum
+
+# Columns of an hour's estimate that add up over hours, endpoints and accounts.
+ESTIMATED = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
+# Columns of a rollup row (day or month) that add up: usage, its idle share, and the estimates.
+SUMMED = (
+    "instance_hours",
+    "idle_instance_hours",
+    "invocations",
+    "energy_kwh",
+    "idle_energy_kwh",
+    "co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "embodied_co2e_kg",
+)
+# Utilization is summed over a host's cores and devices by SageMaker and normalised per vCPU / GPU by the
+# collectors; over time and variants it is a mean weighted by instance-hours, over the hours that report it.
+UTILIZATION = ("cpu_util_pct", "gpu_util_pct", "memory_util_pct")
+WEIGHT = "instance_hours"
+
+
+def weighted_aggregates(names: Iterable[str] = UTILIZATION, prefix: str = "") -> dict:
+    """SQL aggregates for the weighted means of ``names``: ``<name>_x`` (value x weight) and ``<name>_w`` (the
+    weight of the rows that report the value); ``prefix`` reaches a related model's columns."""
+    aggregates = {}
+    for name in names:
+        aggregates[f"{name}_x"] = Sum(F(f"{prefix}{name}") * F(f"{prefix}{WEIGHT}"), output_field=FloatField())
+        aggregates[f"{name}_w"] = Sum(
+            f"{prefix}{WEIGHT}", filter=Q(**{f"{prefix}{name}__isnull": False}), output_field=FloatField()
+        )
+    return aggregates
+
+
+def weighted_means(row: Mapping, names: Iterable[str] = UTILIZATION) -> dict[str, float | None]:
+    """The means of a row aggregated with ``weighted_aggregates`` (None where no row reported the value)."""
+    return {name: row[f"{name}_x"] / row[f"{name}_w"] if row.get(f"{name}_w") else None for name in names}
+
+
+def with_weights(frame: pd.DataFrame, names: Iterable[str] = UTILIZATION) -> pd.DataFrame:
+    """A frame of rows with a mean per row plus ``<name>_x`` and ``<name>_w`` columns, ready to be summed by any
+    grouping and finished with ``finish_weighted``."""
+    columns = {}
+    for name in names:
+        reported = frame[name].notna()
+        columns[f"{name}_x"] = (frame[name] * frame[WEIGHT]).where(reported, 0.0)
+        columns[f"{name}_w"] = frame[WEIGHT].where(reported, 0.0)
+    return frame.assign(**columns)
+
+
+def finish_weighted(frame: pd.DataFrame, names: Iterable[str] = UTILIZATION) -> pd.DataFrame:
+    """Replace summed ``<name>_x`` / ``<name>_w`` columns by the weighted means ``<name>``."""
+    frame = frame.copy()
+    for name in names:
+        weight = frame.pop(f"{name}_w")
+        frame[name] = (frame.pop(f"{name}_x") / weight).where(weight > 0)
+    return frame
