@@ -170,7 +170,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Login throttling (dashboard/login_throttle.py): Django's ModelBackend, refusing locked accounts and addresses
+# Login throttling (dashboard/teams/login_throttle.py): Django's ModelBackend, refusing locked accounts and addresses
 # before any password is checked, on the site's login and the admin's.
 AUTHENTICATION_BACKENDS = ["dashboard.teams.login_throttle.ThrottledModelBackend"]
 LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)  # failures per account …

@@ -1,4 +1,4 @@
-"""Failed logins, kept for the login throttle (``dashboard/login_throttle.py``) for one cool-off period."""
+"""Failed logins, kept for the login throttle (``dashboard/teams/login_throttle.py``) for one cool-off period."""
 
 from django.db import models
 
