@@ -1,8 +1,11 @@
 """``python -m estimator``: estimate a usage CSV and write the rows with their estimates as CSV to stdout."""
 
 import argparse
+import csv
+import io
 import sys
 from numbers import Integral
+from pathlib import Path
 
 import pandas as pd
 
@@ -38,14 +41,28 @@ def main(argv: list[str] | None = None) -> int:
         result = estimate(frame, arguments.methodology, factors)
     except InputError as error:
         return fail(f"{arguments.input}: {where(error)}{error}")
-    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+    except (OSError, ValueError, csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         return fail(f"{arguments.input}: {error}")
     result.to_csv(sys.stdout, index=False)
     return 0
 
 
 def read_usage(path: str) -> pd.DataFrame:
-    return pd.read_csv(sys.stdin if path == "-" else path, dtype={"instance_type": str, "region": str})
+    """The CSV as a frame. A row with more fields than the header is an error naming its line: pandas would
+    otherwise take the extra leading fields as an index and shift every value one column to the right."""
+    text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    check_field_counts(text)
+    return pd.read_csv(io.StringIO(text), dtype={"instance_type": str, "region": str}, index_col=False)
+
+
+def check_field_counts(text: str) -> None:
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, None)
+    if header is None:
+        return
+    for number, row in enumerate(rows, start=HEADER_LINES + 1):
+        if len(row) > len(header):
+            raise InputError(f"line {number} has {len(row)} fields, the header has {len(header)}")
 
 
 def grid_overrides(pairs: list[str]) -> dict[str, float]:

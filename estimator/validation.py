@@ -39,15 +39,40 @@ def numeric_frame(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, np
 
 
 def as_numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """The column as floats. A boolean is refused rather than read as 0 or 1 (a shifted or mistyped column
+    would otherwise pass as a utilization), and so is an infinite or overflowing value (``1e999``)."""
     values = frame[column]
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.to_numpy(dtype=np.float64, na_value=np.nan)
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() & values.notna() & (values.astype(str).str.strip() != "")
-    if bad.any():
-        first = int(np.argmax(bad.to_numpy()))
-        raise InputError(f"{column} is not a number: {values.iloc[first]!r}", row=values.index[first], column=column)
-    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    if pd.api.types.is_bool_dtype(values):
+        booleans = values.to_numpy(dtype=bool) | True
+    elif pd.api.types.is_object_dtype(values):  # mixed values: look at each (never for a numeric column)
+        booleans = values.map(lambda value: isinstance(value, bool | np.bool_)).to_numpy(dtype=bool)
+    else:
+        booleans = np.zeros(0, dtype=bool)
+    if booleans.any():
+        first = int(np.argmax(booleans))
+        raise InputError(
+            f"{column} is a boolean ({plain(values.iloc[first])}), not a number", row=values.index[first], column=column
+        )
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        coerced = pd.to_numeric(values, errors="coerce")
+        bad = coerced.isna() & values.notna() & (values.astype(str).str.strip() != "")
+        if bad.any():
+            first = int(np.argmax(bad.to_numpy()))
+            raise InputError(
+                f"{column} is not a number: {plain(values.iloc[first])}", row=values.index[first], column=column
+            )
+        numbers = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+    require(frame, numbers, np.isinf(numbers), column, "is not a finite number")
+    return numbers
+
+
+def plain(value: object) -> str:
+    """A value as a user wrote it: ``1.5``, ``'two'``, never ``np.float64(1.5)``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
 
 
 def check_usage(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -97,4 +122,6 @@ def require(frame: pd.DataFrame, values: np.ndarray, bad: np.ndarray, column: st
     """``InputError`` naming the first row where ``bad`` holds."""
     if bad.any():
         position = int(np.argmax(bad))
-        raise InputError(f"{column} {problem} (value {values[position]!r})", row=frame.index[position], column=column)
+        raise InputError(
+            f"{column} {problem} (value {plain(values[position])})", row=frame.index[position], column=column
+        )

@@ -49,13 +49,18 @@ def test_operator_overrides_on_the_command_line(tmp_path):
         ([HEADER, "ml.m5.xlarge,us-east-1,1,2,350,,60,1200"], "line 2, column 'cpu_util_pct'"),
         ([HEADER, "ml.m5.xlarge,us-east-1,1,,35,,60,1200"], "line 2, column 'instance_count'"),
         (['"unterminated,quote', "a,b"], "error:"),
+        ([HEADER, "ml.m5.xlarge,us-east-1,1e999,2,35,,60,1200"], "line 2, column 'hours': hours is not a finite"),
+        ([HEADER, "ml.m5.xlarge,us-east-1,inf,2,35,,60,1200"], "line 2, column 'hours': hours is not a finite"),
+        ([HEADER, GOOD_ROWS[0], "x,ml.m5.xlarge,us-east-1,1,2,35,,60,1200"], "line 3 has 9 fields, the header has 8"),
+        ([HEADER, "ml.m5.xlarge,us-east-1,1,2,True,,60,1200"], "line 2, column 'cpu_util_pct': cpu_util_pct is a bool"),
+        ([HEADER, "ml.m5.xlarge,us-east-1,1,2,-1.5,,60,1200"], "cpu_util_pct is negative (value -1.5)"),
     ],
 )
 def test_a_malformed_file_is_named_and_exits_2_without_traceback(tmp_path, lines, expected):
     done = run(tmp_path, lines)
     assert done.returncode == 2
     assert expected in done.stderr
-    assert "Traceback" not in done.stderr
+    assert "Traceback" not in done.stderr and "np.float64" not in done.stderr
     assert done.stdout == ""
 
 

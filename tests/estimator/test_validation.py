@@ -40,3 +40,22 @@ def test_a_serverless_frame_needs_the_latency_column():
     frame = usage({"instance_type": "ml.m5.large"}).assign(serverless_memory_mb=[2048.0])
     with pytest.raises(InputError, match="model_latency_ms"):
         estimate(frame)
+
+
+@pytest.mark.parametrize("column", ["cpu_util_pct", "gpu_util_pct", "memory_util_pct"])
+def test_a_boolean_utilization_is_refused_not_read_as_0_or_1(column):
+    frame = usage({"instance_type": "ml.g5.xlarge"}, {"instance_type": "ml.g5.xlarge"})
+    frame[column] = [False, True]
+    with pytest.raises(InputError, match="is a boolean") as caught:
+        estimate(frame)
+    assert caught.value.column == column
+
+
+@pytest.mark.parametrize("value", [float("inf"), -float("inf")])
+def test_an_infinite_value_is_refused_with_a_plain_number_in_the_message(value):
+    frame = usage({"instance_type": "ml.m5.large"}, {"instance_type": "ml.m5.large"})
+    frame.loc[1, "invocations"] = value
+    with pytest.raises(InputError, match="not a finite number") as caught:
+        estimate(frame)
+    assert (caught.value.row, caught.value.column) == (1, "invocations")
+    assert "np." not in str(caught.value)
