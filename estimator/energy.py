@@ -81,15 +81,32 @@ def instance_energy(usage: dict[str, np.ndarray], codes: Codes, setting: Setting
 
 
 def add_serverless(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> None:
-    """Fill serverless rows with the methodology's invocation-time x memory-size rule."""
+    """Fill serverless rows with the methodology's invocation-time x memory-size rule.
+
+    Invocation time unknown (invocations or model latency missing while there were invocations) never gives a
+    silent NaN: the point estimate takes the variant as busy for the whole hour (one invocation at a time),
+    the range runs from zero to that, and the row is flagged (``provenance.SERVERLESS_INCOMPLETE``)."""
     rows = np.flatnonzero(codes.serverless)
-    busy_hours = usage["invocations"][rows] * usage["model_latency_ms"][rows] / MS_PER_HOUR
-    use = setting.method.serverless_use(usage["serverless_memory_mb"][rows], busy_hours, setting.lifetime_hours)
-    energy.cpu[rows] = use.cpu_kwh
-    energy.memory[rows] = use.memory_kwh
-    energy.low[rows] = use.cpu_kwh_low + use.memory_kwh
-    energy.high[rows] = use.cpu_kwh_high + use.memory_kwh
-    energy.embodied_co2e_kg[rows] = use.embodied_co2e_kg
+    invocations, hours = usage["invocations"][rows], usage["hours"][rows]
+    busy_hours = np.where(invocations == 0, 0.0, invocations * usage["model_latency_ms"][rows] / MS_PER_HOUR)
+    unknown = np.isnan(busy_hours)
+    memory_mb = usage["serverless_memory_mb"][rows]
+    point = setting.method.serverless_use(memory_mb, np.where(unknown, hours, busy_hours), setting.lifetime_hours)
+    low = setting.method.serverless_use(memory_mb, np.where(unknown, 0.0, busy_hours), setting.lifetime_hours)
+    energy.cpu[rows] = point.cpu_kwh
+    energy.memory[rows] = point.memory_kwh
+    energy.low[rows] = low.cpu_kwh_low + low.memory_kwh
+    energy.high[rows] = point.cpu_kwh_high + point.memory_kwh
+    energy.embodied_co2e_kg[rows] = point.embodied_co2e_kg
+
+
+def serverless_time_unknown(usage: dict[str, np.ndarray], serverless: np.ndarray) -> np.ndarray:
+    """Serverless rows whose invocation time is unknown (the rows ``add_serverless`` costs as a busy hour)."""
+    invocations = usage["invocations"]
+    unknown: np.ndarray = serverless & (
+        np.isnan(invocations) | ((invocations > 0) & np.isnan(usage["model_latency_ms"]))
+    )
+    return unknown
 
 
 def emissions(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> dict[str, np.ndarray]:

@@ -7,7 +7,7 @@ codes, so millions of rows cost one small integer each and no string work per ro
 import numpy as np
 import pandas as pd
 
-from estimator.energy import Codes
+from estimator.energy import Codes, serverless_time_unknown
 from estimator.factors import ANY_REGION
 from estimator.setting import Setting
 from estimator.tables import constant
@@ -22,8 +22,7 @@ def provenance_keys(usage: dict[str, np.ndarray], codes: Codes, setting: Setting
     flags = (np.isnan(usage["cpu_util_pct"]) & instance) * CPU_MISSING
     flags |= (np.isnan(usage["gpu_util_pct"]) & instance) * GPU_MISSING
     if codes.serverless.any():
-        busy = usage["invocations"] * usage["model_latency_ms"]
-        flags |= (np.isnan(busy) & codes.serverless) * SERVERLESS_INCOMPLETE
+        flags |= serverless_time_unknown(usage, codes.serverless) * SERVERLESS_INCOMPLETE
     keys: np.ndarray = (codes.type.astype(np.int64) * len(setting.grid) + codes.grid) * FLAG_STATES + flags
     return keys
 
@@ -78,5 +77,5 @@ def fallback_text(key: int, setting: Setting) -> str:
     if setting.grid.index[grid_row] == ANY_REGION:
         notes.append("unknown region: mean factor")
     if flags & SERVERLESS_INCOMPLETE:
-        notes.append("serverless: invocations or model latency unknown")
+        notes.append("serverless: invocations or model latency unknown: costed as busy all hour (range from zero)")
     return "; ".join(note for note in notes if note)

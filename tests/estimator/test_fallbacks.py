@@ -62,7 +62,17 @@ def test_an_unknown_microarchitecture_gets_the_aws_average():
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_serverless_without_invocation_time_is_unknown_and_flagged(method):
-    result = estimate(usage(serverless(memory_mb=1024, invocations=np.nan, latency_ms=80)), method)
-    assert np.isnan(one(result, "energy_kwh"))
-    assert result["fallbacks"].iloc[0] == "serverless: invocations or model latency unknown"
+@pytest.mark.parametrize(("invocations", "latency_ms"), [(np.nan, 80.0), (120.0, np.nan), (np.nan, np.nan)])
+def test_serverless_without_invocation_time_is_costed_as_a_busy_hour_and_flagged(method, invocations, latency_ms):
+    result = estimate(usage(serverless(memory_mb=1024, invocations=invocations, latency_ms=latency_ms)), method)
+    busy_hour = estimate(usage(serverless(memory_mb=1024, invocations=3600, latency_ms=1000)), method)
+    assert one(result, "energy_kwh") == pytest.approx(one(busy_hour, "energy_kwh")) and one(result, "energy_kwh") > 0
+    assert one(result, "co2e_kg_low") == 0 < one(result, "co2e_kg") <= one(result, "co2e_kg_high")
+    assert result["fallbacks"].iloc[0].startswith("serverless: invocations or model latency unknown")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_serverless_without_invocations_costs_nothing_even_without_a_latency(method):
+    result = estimate(usage(serverless(memory_mb=1024, invocations=0, latency_ms=np.nan)), method)
+    assert one(result, "energy_kwh") == 0 and one(result, "co2e_kg_high") == 0
+    assert result["fallbacks"].iloc[0] == ""
