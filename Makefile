@@ -29,7 +29,7 @@ demo: $(VENV)/.installed-sandbox
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest
 
-## lint: ruff (rules and formatting), mypy --strict on estimator/ (no Django there), the production settings' deployment checks (no database needed)
+## lint: ruff (rules and formatting), mypy on estimator/ (strict, no Django there) and collectors/ (django-stubs), the import contracts, the production settings' deployment checks (no database needed)
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

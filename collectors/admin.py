@@ -11,20 +11,23 @@ class AwsAccountAdmin(admin.ModelAdmin):
     readonly_fields = ["external_id", "created_at"]
 
 
+VARIANT_CONFIG_FIELDS = (  # shown, all read-only (a tuple: Django's admin takes either, the stubs want one type)
+    "variant_name",
+    "valid_from",
+    "valid_to",
+    "instance_type",
+    "desired_instance_count",
+    "weight",
+    "serverless_memory_mb",
+)
+
+
 class VariantConfigInline(admin.TabularInline):
     model = VariantConfig
     extra = 0
     can_delete = False
-    fields = [
-        "variant_name",
-        "valid_from",
-        "valid_to",
-        "instance_type",
-        "desired_instance_count",
-        "weight",
-        "serverless_memory_mb",
-    ]
-    readonly_fields = fields
+    fields = VARIANT_CONFIG_FIELDS
+    readonly_fields = VARIANT_CONFIG_FIELDS
 
 
 @admin.register(Endpoint)

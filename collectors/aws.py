@@ -112,14 +112,14 @@ class ApiCalls(Counter):
         client.meta.events.register("before-call.*.*", count)
 
     @property
-    def total(self) -> int:
+    def total(self) -> int:  # type: ignore[override]  # a count, read as an attribute (Counter.total() is a method)
         return sum(self.values())
 
 
 def client(account, service: str, region: str, calls: ApiCalls | None = None):
     c = account_session(account).client(service, region_name=region, config=CLIENT_CONFIG)
-    if service == "s3control" and custom_endpoint(service):
-        c.meta.events.register("before-send.s3-control", s3control_custom_endpoint_handler(custom_endpoint(service)))
+    if service == "s3control" and (endpoint_url := custom_endpoint(service)):
+        c.meta.events.register("before-send.s3-control", s3control_custom_endpoint_handler(endpoint_url))
     if calls is not None:
         calls.attach(c)
     return c

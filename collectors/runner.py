@@ -19,6 +19,7 @@ import os
 import socket
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -233,12 +234,13 @@ def run(  # noqa: PLR0913 - the entry point of `manage.py collect` and the task:
 def plan(accounts, regions=None, sources=None) -> list[tuple[AwsAccount, str, str]]:
     """Every (account, region, source) to collect, inventory before utilization; Storage Lens once per account."""
     sources = sources or list(Source.values)
-    jobs = []
+    jobs: list[tuple[AwsAccount, str, str]] = []
     for account in accounts:
         for region in [r for r in account.regions if not regions or r in regions]:
             jobs += [
                 (account, region, s) for s in (Source.INVENTORY, Source.UTILIZATION, Source.LOG_GROUPS) if s in sources
             ]
-        if Source.STORAGE_LENS in sources and (not regions or settings.STORAGE_LENS_CONTROL_REGION in regions):
-            jobs.append((account, settings.STORAGE_LENS_CONTROL_REGION, Source.STORAGE_LENS))
+        control_region = cast(str, settings.STORAGE_LENS_CONTROL_REGION)  # envstr with a default: never None
+        if Source.STORAGE_LENS in sources and (not regions or control_region in regions):
+            jobs.append((account, control_region, Source.STORAGE_LENS))
     return jobs

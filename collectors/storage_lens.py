@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
 from urllib.parse import unquote
 
 import pandas as pd
@@ -92,6 +94,7 @@ def lens_rows(account, frame: pd.DataFrame, day: date, config_id: str, now: date
         values="metric_value",
         aggfunc="sum",
     ).reset_index()
+    records: Iterator[Any] = wide.itertuples(index=False)  # named tuples of the pivot's columns
     return [
         StorageLensDay(
             account=account,
@@ -106,7 +109,7 @@ def lens_rows(account, frame: pd.DataFrame, day: date, config_id: str, now: date
             configuration_id=config_id,
             collected_at=now,
         )
-        for r in wide.itertuples(index=False)
+        for r in records
     ]
 
 
@@ -126,7 +129,7 @@ def upsert(rows: list[StorageLensDay]) -> None:
 
 
 def collect_export(account, config: dict, now: datetime, calls: aws.ApiCalls, result: StorageLensResult) -> None:
-    destination = export_destination(config)
+    destination = cast(dict, export_destination(config))  # only configurations with an export come here
     bucket = destination["Arn"].split(":::", 1)[1]
     base = "/".join(
         p

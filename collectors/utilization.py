@@ -127,7 +127,9 @@ def targets(account, region: str, start: datetime) -> list[VariantTarget]:
 def chunks(variants: list[VariantTarget], hours: int) -> list[list[VariantTarget]]:
     """Whole variants per call, within both GetMetricData limits."""
     budget = max(1, min(MAX_QUERIES, MAX_DATAPOINTS // max(hours, 1)))
-    packed, current, used = [], [], 0
+    packed: list[list[VariantTarget]] = []
+    current: list[VariantTarget] = []
+    used = 0
     for variant in variants:
         size = len(variant.queries())
         if current and used + size > budget:
@@ -298,9 +300,9 @@ def collect_group(  # noqa: PLR0913 - one run's context (client, clock, result, 
 ) -> None:
     """Variants that share a start: packed into GetMetricData calls, upserted chunk by chunk."""
     hours = math.ceil((now - start).total_seconds() / PERIOD_SECONDS)
-    queries = sum(len(v.queries()) for v in variants)
-    result.queries += queries
-    result.minimum_calls += max(math.ceil(queries / MAX_QUERIES), math.ceil(queries * hours / MAX_DATAPOINTS))
+    query_count = sum(len(v.queries()) for v in variants)
+    result.queries += query_count
+    result.minimum_calls += max(math.ceil(query_count / MAX_QUERIES), math.ceil(query_count * hours / MAX_DATAPOINTS))
     for chunk in chunks(variants, hours):
         queries, index = metric_queries(chunk)
         values = fetch(cloudwatch, queries, start, now, result)

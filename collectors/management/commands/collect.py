@@ -49,7 +49,8 @@ class Command(BaseCommand):
             raise CommandError(f"{len(failures)} of {len(jobs)} collections failed")
 
     def run_jobs(self, jobs, since):
-        totals, failures = Counter(), []
+        totals: Counter[str] = Counter()
+        failures: list[str] = []
         with tqdm(jobs, unit="job", disable=None, file=self.stderr._out) as bar:
             for account, region, source in bar:
                 bar.set_description(f"{account.account_id} {region} {source}")
