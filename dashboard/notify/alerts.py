@@ -1,5 +1,7 @@
 """Idle-endpoint alerts: an endpoint that served no inference for ``idle_hours`` while its instances ran, with its
-CPU and GPU corroborating (a busy CPU without invocations is batch work or health checks, not idleness).
+CPU and GPU corroborating (a busy CPU without invocations is batch work or health checks, not idleness). What idle
+means, since when and what it cost is ``dashboard.footprint.idle`` (the one definition the digest and the
+recommendations read too); an alert states the idle period from the hourly history, not the detection window.
 
 One incident, one alert: opening is guarded by a unique constraint (one open alert per endpoint), a reminder goes
 out after ``reminder_hours``, and the alert resolves once — when traffic returns, the endpoint is deleted or
@@ -11,17 +13,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import numpy as np
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from collectors.models import Endpoint, VariantHour
+from collectors.models import Endpoint
+from dashboard.footprint.idle import Idleness, IdlePolicy
 from dashboard.notify.channels import Message
 from dashboard.notify.models import Alert, NotificationSettings
 from dashboard.teams.models import Team
 
 Resolution = Alert.Resolution
-COVERAGE = 0.9  # share of the window's hours that must have been collected: missing data is not idleness
 
 
 @dataclass
@@ -44,54 +45,14 @@ def excluded(tags: dict, rules: list[str]) -> bool:
     return False
 
 
-def _p95(values) -> float:
-    values = [v for v in values if v is not None]
-    return float(np.percentile(values, 95)) if values else 0.0
+def idle_policy(config: NotificationSettings) -> IdlePolicy:
+    """The team's definition of idle for alerts and digests: ``idle_hours`` without inference, corroborated."""
+    return IdlePolicy(config.idle_hours, config.idle_max_cpu_pct, config.idle_max_gpu_pct)
 
 
-def idle_evidence(hours: list[dict], config: NotificationSettings) -> dict | None:
-    """The evidence that these hours (one endpoint's window) were idle, or None."""
-    if len({h["hour"] for h in hours}) < COVERAGE * config.idle_hours:
-        return None
-    instance_hours = sum(h["instance_hours"] for h in hours)
-    invocations = sum(h["invocations"] or 0 for h in hours)
-    cpu, gpu = _p95(h["cpu_util_pct"] for h in hours), _p95(h["gpu_util_pct"] for h in hours)
-    if instance_hours <= 0 or invocations > 0 or cpu >= config.idle_max_cpu_pct or gpu >= config.idle_max_gpu_pct:
-        return None
-    types = sorted({h["instance_type"] for h in hours if h["instance_type"]})
-    energy = sum(h["estimate__energy_kwh"] or 0 for h in hours)
-    co2e = sum((h["estimate__co2e_kg"] or 0) + (h["estimate__embodied_co2e_kg"] or 0) for h in hours)
-    return {
-        "hours": len({h["hour"] for h in hours}),
-        "instance_hours": round(instance_hours, 2),
-        "instance_types": types,
-        "cpu_util_pct_p95": round(cpu, 2),
-        "gpu_util_pct_p95": round(gpu, 2),
-        "energy_kwh": round(energy, 4),
-        "co2e_kg": round(co2e, 4),
-    }
-
-
-def window(team: Team, config: NotificationSettings, now: dt.datetime) -> tuple[dict[int, list[dict]], dt.datetime]:
-    """Each of the team's endpoints' complete hours within the last ``idle_hours`` (one query)."""
-    end = now.replace(minute=0, second=0, microsecond=0)
-    start = end - dt.timedelta(hours=config.idle_hours)
-    rows = VariantHour.objects.filter(endpoint__account__team=team, hour__gte=start, hour__lt=end).values(
-        "endpoint_id",
-        "hour",
-        "instance_type",
-        "instance_hours",
-        "invocations",
-        "cpu_util_pct",
-        "gpu_util_pct",
-        "estimate__energy_kwh",
-        "estimate__co2e_kg",
-        "estimate__embodied_co2e_kg",
-    )
-    by_endpoint: dict[int, list[dict]] = {}
-    for row in rows:
-        by_endpoint.setdefault(row["endpoint_id"], []).append(row)
-    return by_endpoint, start
+def alerting(facts: Idleness) -> bool:
+    """An alert goes out only for corroborated idleness (a busy CPU without invocations is not paged about)."""
+    return facts.idle and facts.corroborated
 
 
 def evaluate(team: Team, now: dt.datetime | None = None) -> tuple[Outcome, list[tuple[int, str]]]:
@@ -99,19 +60,17 @@ def evaluate(team: Team, now: dt.datetime | None = None) -> tuple[Outcome, list[
     notify once the transaction has committed."""
     now = now or timezone.now()
     config = settings_of(team)
-    hours, start = window(team, config, now)
     endpoints = {e.pk: e for e in Endpoint.objects.filter(account__team=team)}
+    assessed = idle_policy(config).assess(endpoints, now)
     open_alerts = {a.endpoint_id: a for a in Alert.objects.filter(team=team, resolved_at__isnull=True)}
     outcome, events = Outcome(), []
     for endpoint in endpoints.values():
-        evidence = (
-            None
-            if endpoint.deleted_at or excluded(endpoint.tags, config.exclude_tags)
-            else idle_evidence(hours.get(endpoint.pk, []), config)
-        )
+        facts = assessed[endpoint.pk]
+        watched = not endpoint.deleted_at and not excluded(endpoint.tags, config.exclude_tags)
+        evidence = facts.evidence() if watched and alerting(facts) else None
         alert = open_alerts.get(endpoint.pk)
         if alert is None and evidence:
-            if opened := _open(team, endpoint, evidence, start, now):
+            if opened := _open(team, endpoint, evidence, facts.since, now):
                 outcome.opened += 1
                 events.append((opened.pk, "opened"))
         elif alert is not None and evidence:
@@ -119,18 +78,18 @@ def evaluate(team: Team, now: dt.datetime | None = None) -> tuple[Outcome, list[
                 _touch(alert, now, evidence)
                 outcome.reminded += 1
                 events.append((alert.pk, "reminder"))
-        elif alert is not None and (why := _why(endpoint, hours.get(endpoint.pk, []), config)):
+        elif alert is not None and (why := _why(endpoint, facts, config)):
             _resolve(alert, why, now)
             outcome.resolved += 1
             events.append((alert.pk, "resolved"))
     return outcome, events
 
 
-def _open(team, endpoint, evidence, start, now) -> Alert | None:
+def _open(team, endpoint, evidence, since, now) -> Alert | None:
     try:
         with transaction.atomic():
             return Alert.objects.create(
-                team=team, endpoint=endpoint, idle_since=start, opened_at=now, evidence=evidence, last_notified_at=now
+                team=team, endpoint=endpoint, idle_since=since, opened_at=now, evidence=evidence, last_notified_at=now
             )
     except IntegrityError:  # another evaluation opened it first: one alert per incident
         return None
@@ -140,15 +99,15 @@ def _touch(alert: Alert, now, evidence) -> None:
     Alert.objects.filter(pk=alert.pk).update(last_notified_at=now, reminders=alert.reminders + 1, evidence=evidence)
 
 
-def _why(endpoint: Endpoint, hours: list[dict], config) -> str | None:
+def _why(endpoint: Endpoint, facts: Idleness, config) -> str | None:
     """Why an open alert no longer holds, or None when the data cannot tell (collection gaps keep it open)."""
     if endpoint.deleted_at:
         return Resolution.DELETED
     if excluded(endpoint.tags, config.exclude_tags):
         return Resolution.EXCLUDED
-    if sum(h["invocations"] or 0 for h in hours) > 0:
+    if facts.window_invocations > 0:
         return Resolution.TRAFFIC
-    if hours and sum(h["instance_hours"] for h in hours) <= 0:
+    if facts.collected_hours and facts.window_instance_hours <= 0:
         return Resolution.SCALED
     return None
 
@@ -173,7 +132,8 @@ def message(alert: Alert, event: str, site_url: str) -> Message:
             f"{', '.join(evidence.get('instance_types', [])) or 'its instances'}"
         )
         text = (
-            f"{subject}. Over those hours it used {evidence.get('energy_kwh', 0):.2f} kWh and "
+            f"{subject}. It has been idle since {alert.idle_since:%Y-%m-%d %H:%M} UTC; over those hours it used "
+            f"{evidence.get('energy_kwh', 0):.2f} kWh and "
             f"{evidence.get('co2e_kg', 0):.3f} kg CO2e (p95 CPU {evidence.get('cpu_util_pct_p95', 0):.1f} %, "
             f"GPU {evidence.get('gpu_util_pct_p95', 0):.1f} %). Delete it or scale it to zero: {link}"
         )

@@ -34,8 +34,8 @@ from django.utils import timezone
 from dashboard.footprint import filters
 from dashboard.footprint import queries as reports
 from dashboard.footprint.units import kg
-from dashboard.notify import digest_chart
-from dashboard.notify.models import Alert, Delivery, DigestClaim, DigestSubscription, NotificationSettings
+from dashboard.notify import alerts, digest_chart
+from dashboard.notify.models import Delivery, DigestClaim, DigestSubscription, NotificationSettings
 from dashboard.recommend.models import Recommendation
 
 log = logging.getLogger(__name__)
@@ -133,28 +133,27 @@ def _top_emitters(per_endpoint, endpoints: list[dict]) -> list[dict]:
     ]
 
 
-def _newly_idle(team, view: filters.Filters) -> list[dict]:
-    alerts = (
-        Alert.objects.filter(
-            team=team,
-            kind="idle",
-            opened_at__gte=view.start_time,
-            opened_at__lt=view.end_time,
-            resolved_at__isnull=True,
-        )
-        .select_related("endpoint")
-        .order_by("opened_at")
-    )
-    return [
+def _newly_idle(team, view: filters.Filters, endpoints: list[dict]) -> list[dict]:
+    """Endpoints that became idle during the week by the team's definition (``alerts.idle_policy``: their idle
+    period reached ``idle_hours`` within it, as an alert would have opened) and were still idle at its end, from
+    the hourly history — whether or not an alert was opened, with the idle period's true start."""
+    config = schedule_of(team)
+    policy = alerts.idle_policy(config)
+    watched = [e for e in endpoints if not e["deleted_at"] and not alerts.excluded(e["tags"], config.exclude_tags)]
+    assessed = policy.assess([e["id"] for e in watched], view.end_time)
+    became = view.start_time - dt.timedelta(hours=policy.min_hours)
+    rows = [
         {
-            "name": a.endpoint.name,
-            "region": a.endpoint.region,
-            "idle_since": a.idle_since,
-            "opened_at": a.opened_at,
-            "url": link(reverse("endpoint", args=[a.endpoint_id])),
+            "name": endpoint["name"],
+            "region": endpoint["region"],
+            "idle_since": facts.since,
+            "idle_hours": facts.hours,
+            "url": link(reverse("endpoint", args=[endpoint["id"]])),
         }
-        for a in alerts
+        for endpoint in watched
+        if alerts.alerting(facts := assessed[endpoint["id"]]) and facts.since >= became
     ]
+    return sorted(rows, key=lambda row: (row["idle_since"], row["name"]))
 
 
 def _recommendations(team) -> tuple[list[dict], int]:
@@ -191,7 +190,7 @@ def content(team, week_start: dt.date) -> dict:
         "change_text": {name: change_text(pct) for name, pct in changes.items()},
         "daily": _daily(accounts, view),
         "top_emitters": _top_emitters(per_endpoint, endpoints),
-        "newly_idle": _newly_idle(team, view),
+        "newly_idle": _newly_idle(team, view, endpoints),
         "recommendations": recommendations,
         "open_recommendations": open_count,
         "links": {

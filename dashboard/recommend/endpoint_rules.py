@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
+from dashboard.footprint.idle import Idleness, IdlePolicy
 from dashboard.recommend import commands, savings
 from dashboard.recommend.draft import Confidence, Draft, Kind, Saving
 from dashboard.recommend.history import Variant, live_variants, p95, summary
@@ -124,31 +125,35 @@ def draft(  # noqa: PLR0913 - one argument per Draft field it fills
     )
 
 
-def idle(variant: Variant, policy, now: datetime) -> Draft | None:
-    """No invocation for ``idle_days`` while instances ran."""
-    window = variant.since(pd.Timestamp(now - timedelta(days=policy.idle_days)))
-    covered = len(window) >= 0.9 * policy.idle_days * 24  # hours missing from collection are not proof of idling
-    if variant.serverless or not covered or window["instance_hours"].sum() <= 0:
+def idle_policy(policy) -> IdlePolicy:
+    """The team's definition of idle for recommendations: no inference for ``idle_days``
+    (``dashboard.footprint.idle``, the definition alerts and digests read with their own threshold)."""
+    return IdlePolicy(policy.idle_days * 24)
+
+
+def idle(variant: Variant, policy, facts: Idleness | None) -> Draft | None:
+    """The variant's endpoint is idle (no invocation for ``idle_days`` while instances ran): delete it; with high
+    confidence when its CPU and GPU corroborate."""
+    if variant.serverless or facts is None or not facts.idle:
         return None
-    if window["invocations"].fillna(0).sum() > 0:
-        return None
-    quiet = all((p95(window[name]) or 0) < 5 for name in ("cpu_util_pct", "gpu_util_pct"))
     name = variant.endpoint["name"]
     now_fp = current(variant)
-    return draft(
+    found = draft(
         variant,
         Kind.IDLE,
         f"Delete idle endpoint {name}",
-        f"{name} served no inference in {policy.idle_days} days while {variant.instances:.1f} × "
-        f"{variant.instance_type} ran. Delete it, or make it asynchronous with scale-to-zero or serverless "
-        "if it is still needed now and then.",
+        f"{name} served no inference in {facts.hours // 24} days (since {facts.since:%Y-%m-%d %H:%M} UTC) while "
+        f"{variant.instances:.1f} × {variant.instance_type} ran. Delete it, or make it asynchronous with "
+        "scale-to-zero or serverless if it is still needed now and then.",
         now_fp,
         Saving(0, 0, 0, 0, 0.0),
-        Confidence.HIGH if quiet else Confidence.MEDIUM,
+        Confidence.HIGH if facts.corroborated else Confidence.MEDIUM,
         commands.delete_endpoint(name, variant.region),
         {"deleted": True},
-        "" if quiet else "CPU or GPU showed activity without invocations (batch or health checks?).",
+        "" if facts.corroborated else "CPU or GPU showed activity without invocations (batch or health checks?).",
     )
+    found.evidence.update(idle_since=facts.since.isoformat(), idle_hours=facts.hours)
+    return found
 
 
 def overprovisioned(variant: Variant, policy, now: datetime) -> Draft | None:
@@ -397,7 +402,7 @@ def region(variant: Variant, policy, now: datetime) -> Draft | None:
     )
 
 
-VARIANT_RULES = (idle, overprovisioned, underprovisioned, intermittent, gpu_unused, silicon, region)
+VARIANT_RULES = (overprovisioned, underprovisioned, intermittent, gpu_unused, silicon, region)
 
 
 def consolidation(variants: list[Variant], policy, now: datetime) -> list[Draft]:
@@ -507,6 +512,7 @@ def _sum(parts: list[Saving]) -> Saving:
 def endpoint_drafts(team, policy, now: datetime) -> list[Draft]:
     variants = live_variants(team, max(policy.lookback_days, policy.idle_days), now)
     lookback = pd.Timestamp(now - timedelta(days=policy.lookback_days))
+    idleness = idle_policy(policy).assess({v.endpoint["id"] for v in variants}, now)
     drafts = []
     for variant in variants:
         recent = Variant(
@@ -517,10 +523,9 @@ def endpoint_drafts(team, policy, now: datetime) -> list[Draft]:
         )
         if not variant.serverless and variant.instance_type and not _known(variant.instance_type):
             continue  # no capacity to size against; the estimator's fallback covers the footprint
-        for rule in VARIANT_RULES:
-            found = rule(variant if rule is idle else recent, policy, now)
-            if found:
-                drafts.append(found)
+        found = [idle(variant, policy, idleness.get(variant.endpoint["id"]))]
+        found += [rule(recent, policy, now) for rule in VARIANT_RULES]
+        drafts += [d for d in found if d]
     idle_ids = {d.endpoint_id for d in drafts if d.kind == Kind.IDLE}
     drafts = [d for d in drafts if d.kind == Kind.IDLE or d.endpoint_id not in idle_ids]  # delete first
     candidates = [

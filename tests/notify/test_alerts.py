@@ -32,7 +32,10 @@ def test_an_idle_endpoint_opens_one_alert_and_only_one(teams, owner):
     outcome, events = alerts.evaluate(teams[0], now)
     assert outcome.opened == 1 and [e[1] for e in events] == ["opened"]
     alert = Alert.objects.get()
-    assert alert.endpoint == idle and alert.evidence["hours"] == 24 and alert.evidence["energy_kwh"] > 0
+    assert alert.endpoint == idle and alert.evidence["energy_kwh"] > 0
+    # the idle period is the whole quiet history (48 h), not the 24-hour detection window (issue 16, item 3)
+    first = VariantHour.objects.filter(endpoint=idle).order_by("hour").first().hour
+    assert alert.idle_since == first and alert.evidence["hours"] == 48
     again, events = alerts.evaluate(teams[0], now + timedelta(minutes=10))
     assert again.opened == 0 and events == [] and Alert.objects.count() == 1
     assert not Alert.objects.filter(endpoint=busy).exists()
@@ -102,8 +105,10 @@ def test_the_alert_message_says_what_and_links_to_the_endpoint(teams, owner):
     factories.estimate()
     alerts.evaluate(teams[0], now_for(idle))
     text = alerts.message(Alert.objects.get(), "opened", "https://wattson.example.com")
-    assert text.event == "alert.opened" and "ml.p3.2xlarge" in text.subject and "24 h" in text.subject
+    assert text.event == "alert.opened" and "ml.p3.2xlarge" in text.subject and "48 h" in text.subject
     assert f"https://wattson.example.com/endpoints/{idle.pk}/" in text.text
+    first = VariantHour.objects.filter(endpoint=idle).order_by("hour").first().hour
+    assert f"idle since {first:%Y-%m-%d %H:%M} UTC" in text.text
     assert text.payload["endpoint"] == "<b>idle</b>" and text.payload["evidence"]["co2e_kg"] > 0
 
 

@@ -19,9 +19,10 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
+from collectors.models import VariantHour
 from dashboard.footprint.models import VariantHourEstimate
 from dashboard.notify import digest, digest_chart
-from dashboard.notify.models import Alert, Delivery, DigestClaim, DigestSubscription, NotificationSettings
+from dashboard.notify.models import Delivery, DigestClaim, DigestSubscription, NotificationSettings
 from dashboard.recommend import engine
 from dashboard.recommend.models import Recommendation
 from tests.web import factories
@@ -110,7 +111,7 @@ def schedule(teams):
 @pytest.fixture
 def fleet(teams, members, schedule):
     """Fifteen days of hours for three endpoints of the team (one oversized: a recommendation; one named by an
-    attacker) and one of another team's; an idle alert opened last week and still open."""
+    attacker) and one of another team's; one of the team's went idle last week."""
     prod = factories.account(teams[0], "111122223333", "prod")
     other = factories.account(teams[1], "777788889999", "outsiders")
     hours = 15 * 24
@@ -130,22 +131,18 @@ def fleet(teams, members, schedule):
         "hostile": factories.endpoint(prod, HOSTILE, instance_type="ml.c5.xlarge", hours=hours),
         "theirs": factories.endpoint(other, "secret-endpoint", instance_type="ml.g5.48xlarge", hours=hours),
     }
+    week_start = digest.week_of(this_monday_at(8), PARIS)
+    # "oversized" served its last inference on the week's Tuesday at 08:00 UTC and has been idle since; "ranker"
+    # paused for a few hours that same week (not idle: shorter than the team's 24 h)
+    since = dt.datetime.combine(week_start + dt.timedelta(days=1), dt.time(9), dt.UTC)
+    VariantHour.objects.filter(endpoint=rows["oversized"], hour__gte=since).update(invocations=0)
+    VariantHour.objects.filter(endpoint=rows["ranker"], hour__gte=since, hour__lt=since + dt.timedelta(hours=5)).update(
+        invocations=0
+    )
+    rows["oversized_idle_since"] = since
     factories.estimate()
     engine.recompute(teams[0])
     NotificationSettings.objects.create(team=teams[1], digest_weekday=3, digest_hour=8)  # Thursdays
-    week_start = digest.week_of(this_monday_at(8), PARIS)
-    opened = dt.datetime.combine(week_start + dt.timedelta(days=2), dt.time(9), dt.UTC)
-    Alert.objects.create(
-        team=teams[0], endpoint=rows["oversized"], idle_since=opened - dt.timedelta(hours=24), opened_at=opened
-    )
-    Alert.objects.create(
-        team=teams[0],
-        endpoint=rows["ranker"],
-        idle_since=opened,
-        opened_at=opened,
-        resolved_at=opened + dt.timedelta(hours=3),
-        resolution="traffic",
-    )
     return rows
 
 
@@ -240,7 +237,10 @@ def test_the_digests_numbers_are_the_sums_of_the_weeks_estimates(teams, members,
     names = [row["name"] for row in data["top_emitters"]]
     assert set(names) == {"ranker", "oversized", HOSTILE} and "secret-endpoint" not in names
     assert data["top_emitters"][0]["url"] == f"{SITE}/endpoints/{fleet['ranker'].pk}/"
-    assert [row["name"] for row in data["newly_idle"]] == ["oversized"]  # the resolved alert is left out
+    # from the hourly history, with the idle period's true start, whether or not an alert was opened
+    assert [(row["name"], row["idle_since"]) for row in data["newly_idle"]] == [
+        ("oversized", fleet["oversized_idle_since"])
+    ]
     recs = Recommendation.objects.filter(team=teams[0], status="open").order_by("-monthly_co2e_kg_saved")[:5]
     assert [r["url"] for r in data["recommendations"]] == [f"{SITE}/recommendations/#rec-{r.pk}" for r in recs]
     assert data["recommendations"], "the oversized endpoint has a recommendation"
