@@ -37,46 +37,46 @@ class ItEnergy:
 
 
 def device_energy(
-    util_pct: np.ndarray, curve: Curve, unit_hours: np.ndarray, min_watts: np.ndarray, span_watts: np.ndarray
+    util_pct: np.ndarray, curve: Curve, hours: np.ndarray, idle_watts: np.ndarray, span_watts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(point, low, high) kWh of ``unit_hours`` device-hours at ``min + share(util) x span`` watts each.
+    """(point, low, high) kWh of ``hours`` instance-hours of devices drawing ``idle + share(util) x span`` watts
+    per instance.
 
     An unknown utilization (NaN) costs the default utilization at the point, 0 % at low and 100 % at high.
     """
-    share = load_share(util_pct, curve)
+    share = util_pct / 100 if curve == LINEAR else load_share(util_pct, curve)  # the same values, cheaper
     missing = np.isnan(share)
+    kwh_per_share = hours * span_watts * KWH_PER_WH
+    known_kwh = hours * idle_watts * KWH_PER_WH
+    known_kwh += np.where(missing, 0.0, share) * kwh_per_share
+    if not missing.any():
+        return known_kwh, known_kwh, known_kwh
     default_share = load_share(np.array([constant("default_util_pct")]), curve)[0]
-    kwh_per_share = unit_hours * span_watts * KWH_PER_WH
-    idle_kwh = unit_hours * min_watts * KWH_PER_WH
-    known_kwh = idle_kwh + np.where(missing, 0.0, share) * kwh_per_share
-    point = np.where(missing, idle_kwh + default_share * kwh_per_share, known_kwh)
-    return point, known_kwh, np.where(missing, idle_kwh + kwh_per_share, known_kwh)
+    unknown_kwh = np.where(missing, kwh_per_share, 0.0)
+    return known_kwh + default_share * unknown_kwh, known_kwh, known_kwh + unknown_kwh
 
 
 def instance_energy(usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> ItEnergy:
     """CPU, GPU, accelerator and memory energy of instance rows (serverless rows come out as zero)."""
-    profile = {name: values[codes.type] for name, values in setting.profile_arrays.items()}
-    hours = np.where(codes.serverless, 0.0, usage["hours"] * np.nan_to_num(usage["instance_count"]))
-    cpu_missing = np.isnan(usage["cpu_util_pct"])
-    vcpu_hours = hours * np.where(cpu_missing, profile["vcpus_without_metric"], profile["vcpus"])
-    cpu = device_energy(
-        usage["cpu_util_pct"], setting.method.cpu_curve, vcpu_hours, profile["cpu_min_watts"], profile["cpu_span_watts"]
-    )
-    gpu = device_energy(
-        usage["gpu_util_pct"], LINEAR, hours * profile["gpu_count"], profile["gpu_min_watts"], profile["gpu_span_watts"]
-    )
-    accelerator = device_energy(
-        usage["gpu_util_pct"], LINEAR, hours * profile["acc_count"], profile["acc_min_watts"], profile["acc_span_watts"]
-    )
-    memory = hours * profile["memory_excess_gb"] * constant("memory_watts_per_gb") * KWH_PER_WH
+    watts, rows = setting.instance_watts, codes.type
+    hours = usage["hours"] * np.nan_to_num(usage["instance_count"])
+    hours[codes.serverless] = 0.0
+    cpu_idle, cpu_span = watts["cpu_idle"][rows], watts["cpu_span"][rows]
+    unmetered = np.flatnonzero(np.isnan(usage["cpu_util_pct"]))  # few rows: fixed up in place
+    cpu_idle[unmetered] = watts["cpu_idle_unmetered"][rows[unmetered]]
+    cpu_span[unmetered] = watts["cpu_span_unmetered"][rows[unmetered]]
+    cpu = device_energy(usage["cpu_util_pct"], setting.method.cpu_curve, hours, cpu_idle, cpu_span)
+    device = device_energy(usage["gpu_util_pct"], LINEAR, hours, watts["device_idle"][rows], watts["device_span"][rows])
+    gpu = np.where(watts["device_is_gpu"][rows], device[0], 0.0)
+    memory = hours * watts["memory"][rows] * KWH_PER_WH
     return ItEnergy(
         cpu[0],
-        gpu[0],
+        gpu,
         memory,
-        accelerator[0],
-        cpu[1] + gpu[1] + accelerator[1] + memory,
-        cpu[2] + gpu[2] + accelerator[2] + memory,
-        hours * profile["embodied_kg_per_hour"],
+        device[0] - gpu,
+        cpu[1] + device[1] + memory,
+        cpu[2] + device[2] + memory,
+        hours * setting.profile_arrays["embodied_kg_per_hour"][rows],
     )
 
 

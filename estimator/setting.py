@@ -11,6 +11,7 @@ from estimator.factors import Factors, Pue, grid_factors, resolve_lifetime, reso
 from estimator.lookup import lookup_codes, position, region_codes
 from estimator.methods import Methodology
 from estimator.profiles import SERVERLESS, UNKNOWN, shipped_profiles
+from estimator.tables import constant
 
 HOT_PROFILE_COLUMNS = (
     "vcpus",
@@ -56,6 +57,24 @@ class Setting:
     def profile_arrays(self) -> dict[str, np.ndarray]:
         """The profile columns the hot path needs, as float arrays to be indexed by type codes."""
         return {column: self.profiles[column].to_numpy(dtype=np.float64) for column in HOT_PROFILE_COLUMNS}
+
+    @cached_property
+    def instance_watts(self) -> dict[str, np.ndarray]:
+        """Per profile row, what one instance draws, so the hot path gathers a few arrays per row instead of
+        every coefficient: CPU idle and span watts (with and without a CPU metric), the GPU or accelerator
+        devices' idle and span watts together (no type has both), whether they are GPUs, memory watts."""
+        p = self.profile_arrays
+        memory_watts = p["memory_excess_gb"] * constant("memory_watts_per_gb")
+        return {
+            "cpu_idle": p["vcpus"] * p["cpu_min_watts"],
+            "cpu_span": p["vcpus"] * p["cpu_span_watts"],
+            "cpu_idle_unmetered": p["vcpus_without_metric"] * p["cpu_min_watts"],
+            "cpu_span_unmetered": p["vcpus_without_metric"] * p["cpu_span_watts"],
+            "device_idle": p["gpu_count"] * p["gpu_min_watts"] + p["acc_count"] * p["acc_min_watts"],
+            "device_span": p["gpu_count"] * p["gpu_span_watts"] + p["acc_count"] * p["acc_span_watts"],
+            "device_is_gpu": p["gpu_count"] > 0,
+            "memory": memory_watts,
+        }
 
     @cached_property
     def grid_arrays(self) -> dict[str, np.ndarray]:
