@@ -1,8 +1,10 @@
-"""Daily rollups of the hourly data (``VariantDay``), kept current as hours are estimated.
+"""Daily and monthly rollups of the hourly data (``VariantDay``, ``VariantMonth``), kept current as hours are
+estimated.
 
-A refresh recomputes whole (endpoint, day) cells from their hours: it deletes the cells' rows and inserts the
-new sums in one transaction, so a re-collected or re-estimated hour, or a configuration change in the middle of
-a day, never leaves a stale or duplicated row behind.
+A refresh recomputes whole (endpoint, day) cells from their hours, then the (endpoint, month) cells those days
+fall in from their day rows: it deletes the cells' rows and inserts the new sums in one transaction, so a
+re-collected or re-estimated hour, or a configuration change in the middle of a day, never leaves a stale or
+duplicated row behind, and a month always equals the sum of its days.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, FloatField, Max, Min, OuterRef, Q, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
 from collectors.models import VariantHour
-from dashboard.footprint.measures import ESTIMATED, UTILIZATION, weighted_aggregates, weighted_means
-from dashboard.footprint.models import VariantDay
+from dashboard.footprint.measures import ESTIMATED, SUMMED, UTILIZATION, weighted_aggregates, weighted_means
+from dashboard.footprint.models import VariantDay, VariantMonth
 
 UTC = dt.UTC
 NO_INVOCATION = Q(invocations__isnull=True) | Q(invocations=0)
@@ -106,7 +108,44 @@ def _replace(endpoint_ids: list[int], first: dt.date, last: dt.date) -> int:
         rows = _day_rows(endpoint_ids, first, last)
         VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=first, day__lte=last).delete()
         VariantDay.objects.bulk_create(rows, batch_size=1000)
+        _replace_months(endpoint_ids, month_of(first), month_of(last))
     return len(rows)
+
+
+def month_of(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def next_month(month: dt.date) -> dt.date:
+    return (month + dt.timedelta(days=32)).replace(day=1)
+
+
+def _month_aggregates() -> dict:
+    """A month's sums over its day rows; utilization as the days' weighted sums and weights (``<name>_x``,
+    ``<name>_w``), which is what the day rows combine into over any period."""
+    weighted = {name: _zero(aggregate) for name, aggregate in weighted_aggregates().items()}
+    extra = {"cpu_util_max_pct": Max("cpu_util_max_pct"), "gpu_util_max_pct": Max("gpu_util_max_pct")}
+    sums = {name: Sum(name) for name in ("hours", *SUMMED)}
+    return {f"t_{name}": aggregate for name, aggregate in {**sums, **weighted, **extra}.items()}
+
+
+def _month_rows(endpoint_ids: list[int], first: dt.date, last: dt.date) -> list[VariantMonth]:
+    grouped = (
+        VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=first, day__lt=next_month(last))
+        .annotate(month=TruncMonth("day"))
+        .values("endpoint_id", "variant_name", "month", "instance_type")
+        .annotate(account_id=Max("account_id"), region=Max("region"), **_month_aggregates())
+        .order_by()
+    )
+    return [VariantMonth(**{name.removeprefix("t_"): value for name, value in row.items()}) for row in grouped]
+
+
+def _replace_months(endpoint_ids: list[int], first: dt.date, last: dt.date) -> None:
+    """Recompute the months ``first``..``last`` (first days) of these endpoints from their day rows; called
+    inside the transaction that replaced the days."""
+    rows = _month_rows(endpoint_ids, first, last)
+    VariantMonth.objects.filter(endpoint_id__in=endpoint_ids, month__gte=first, month__lte=last).delete()
+    VariantMonth.objects.bulk_create(rows, batch_size=1000)
 
 
 def cells_of(hours: Iterable[dict]) -> set[tuple[int, dt.date]]:
@@ -127,5 +166,7 @@ def rebuild(progress=None) -> int:
         if progress:
             progress(1)
     # NOT EXISTS, not NOT IN: PostgreSQL would rescan millions of hour ids for every rollup row.
-    VariantDay.objects.filter(~Exists(VariantHour.objects.filter(endpoint_id=OuterRef("endpoint_id")))).delete()
+    without_hours = ~Exists(VariantHour.objects.filter(endpoint_id=OuterRef("endpoint_id")))
+    VariantDay.objects.filter(without_hours).delete()
+    VariantMonth.objects.filter(without_hours).delete()
     return written

@@ -1,4 +1,4 @@
 from dashboard.footprint.models.estimates import VariantHourEstimate
-from dashboard.footprint.models.rollups import VariantDay
+from dashboard.footprint.models.rollups import VariantDay, VariantMonth
 
-__all__ = ["VariantDay", "VariantHourEstimate"]
+__all__ = ["VariantDay", "VariantHourEstimate", "VariantMonth"]

@@ -42,3 +42,52 @@ class VariantDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint_id}/{self.variant_name} {self.day} {self.instance_type or 'serverless'}"
+
+
+class VariantMonth(models.Model):
+    """One production variant's UTC month on one instance type: the sums of its ``VariantDay`` rows.
+
+    Long periods read whole months here and only their partial edge days from ``VariantDay``
+    (``dashboard.footprint.queries``), so a year costs about as much as a month. Refreshed from the day rows in the
+    same transaction as they are (``dashboard.footprint.rollups``). Utilization is kept as ``<name>_x`` (the days'
+    means times their instance-hours, summed) and ``<name>_w`` (the instance-hours of the days that report it), so
+    months and edge days combine into exactly the mean the days give.
+    """
+
+    endpoint = models.ForeignKey("collectors.Endpoint", on_delete=models.CASCADE, related_name="months")
+    account = models.ForeignKey("collectors.AwsAccount", on_delete=models.CASCADE, related_name="+")
+    region = models.CharField(max_length=32)
+    variant_name = models.CharField(max_length=63)
+    month = models.DateField(help_text="First day of the UTC month")
+    instance_type = models.CharField(max_length=32, blank=True, help_text="Empty for serverless")
+    hours = models.PositiveIntegerField(help_text="Variant-hours summed into this row")
+    instance_hours = models.FloatField()
+    idle_instance_hours = models.FloatField(help_text="Instance-hours in hours with no invocation")
+    invocations = models.FloatField()
+    energy_kwh = models.FloatField()
+    idle_energy_kwh = models.FloatField(help_text="Energy of hours with no invocation")
+    co2e_kg = models.FloatField()
+    co2e_kg_low = models.FloatField()
+    co2e_kg_high = models.FloatField()
+    embodied_co2e_kg = models.FloatField()
+    cpu_util_pct_x = models.FloatField(help_text="Sum of daily mean CPU % x instance-hours")
+    cpu_util_pct_w = models.FloatField(help_text="Instance-hours of the days reporting CPU %")
+    gpu_util_pct_x = models.FloatField(help_text="Sum of daily mean GPU % x instance-hours")
+    gpu_util_pct_w = models.FloatField(help_text="Instance-hours of the days reporting GPU %")
+    memory_util_pct_x = models.FloatField(help_text="Sum of daily mean memory % x instance-hours")
+    memory_util_pct_w = models.FloatField(help_text="Instance-hours of the days reporting memory %")
+    cpu_util_max_pct = models.FloatField(null=True)
+    gpu_util_max_pct = models.FloatField(null=True)
+
+    class Meta:
+        db_table = "dashboard_variantmonth"  # beside dashboard_variantday
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "variant_name", "month", "instance_type"],
+                name="one_rollup_row_per_variant_month_type",
+            )
+        ]
+        indexes = [models.Index(fields=["month"]), models.Index(fields=["endpoint", "month"])]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id}/{self.variant_name} {self.month:%Y-%m} {self.instance_type or 'serverless'}"
