@@ -67,3 +67,18 @@ def finish_weighted(frame: pd.DataFrame, names: Iterable[str] = UTILIZATION) -> 
         weight = frame.pop(f"{name}_w")
         frame[name] = (frame.pop(f"{name}_x") / weight).where(weight > 0)
     return frame
+
+
+def stored_weighted_aggregates(names: Iterable[str] = UTILIZATION) -> dict:
+    """SQL aggregates named as ``weighted_aggregates``'s, over rows that store ``<name>_x`` and ``<name>_w``
+    themselves (the monthly rollups): the two kinds of rows add up into one weighted mean."""
+    aggregates = {}
+    for name in names:
+        aggregates[f"{name}_x"] = Sum(f"{name}_x", output_field=FloatField())
+        aggregates[f"{name}_w"] = Sum(f"{name}_w", output_field=FloatField())
+    return aggregates
+
+
+def weight_columns(names: Iterable[str] = UTILIZATION) -> list[str]:
+    """The ``<name>_x`` and ``<name>_w`` columns of ``with_weights``, for summing a frame by any grouping."""
+    return [f"{name}_{part}" for name in names for part in "xw"]

@@ -1,19 +1,33 @@
-"""The numbers behind the pages: a team's endpoints, their totals and trends, from the daily rollups.
+"""The numbers behind the pages: a team's endpoints, their totals and trends, from the rollups.
 
 Every function issues a fixed number of queries whatever the fleet's size (one per function), and folds the
 rows in pandas: breakdowns by account, region, family, team or tag are re-groupings of one per-endpoint frame.
+A period is read from the monthly rollups for its whole UTC months and from the daily ones for its partial edge
+days (``rollup_rows``, one ``UNION ALL`` query), so a year costs about what a month does.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 import pandas as pd
-from django.db.models import F, FloatField, Sum
+from django.db.models import F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 
 from collectors.models import AwsAccount, Endpoint, VariantHour
 from dashboard.footprint.filters import TEAM_TAG, UNTAGGED, Filters
-from dashboard.footprint.measures import SUMMED
-from dashboard.footprint.models import VariantDay
+from dashboard.footprint.measures import (
+    ESTIMATED,
+    SUMMED,
+    UTILIZATION,
+    stored_weighted_aggregates,
+    weight_columns,
+    weighted_aggregates,
+    with_weights,
+)
+from dashboard.footprint.measures import weighted_means as finish_means
+from dashboard.footprint.models import VariantDay, VariantMonth
 from dashboard.footprint.rollups import footprint_sums
 from estimator import prices
 
@@ -54,17 +68,95 @@ def in_view(endpoints: list[dict], filters: Filters) -> list[dict]:
     return [endpoint for endpoint in endpoints if filters.matches(endpoint)]
 
 
-def _days(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None):
+@dataclass(frozen=True)
+class Span:
+    """A period of UTC days split for the rollups: whole months ``first_month`` up to (excluding) ``stop_month``
+    come from ``VariantMonth``, the days before and after them from ``VariantDay``."""
+
+    start: dt.date
+    end: dt.date
+    first_month: dt.date
+    stop_month: dt.date
+
+    @classmethod
+    def of(cls, start: dt.date, end: dt.date) -> Span:
+        first = start if start.day == 1 else _next_month(start)
+        stop = (end + dt.timedelta(days=1)).replace(day=1)
+        return cls(start, end, first, max(first, stop))
+
+    @classmethod
+    def days_only(cls, start: dt.date, end: dt.date) -> Span:
+        """For series by day or week (a week straddles months): every day from the daily rollups."""
+        return cls(start, end, start, start)
+
+    @property
+    def has_months(self) -> bool:
+        return self.first_month < self.stop_month
+
+    def edge_days(self) -> Q:
+        if not self.has_months:
+            return Q(day__gte=self.start, day__lte=self.end)
+        return Q(day__gte=self.start, day__lt=self.first_month) | Q(day__gte=self.stop_month, day__lte=self.end)
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _scoped(model, accounts: list[dict], endpoint_ids: list[int] | None) -> QuerySet:
     # The accounts' keys, not a join on the team: PostgreSQL then estimates the rows right and aggregates in
     # parallel (a join made it expect 1 % of a year's rows).
-    days = VariantDay.objects.filter(
-        account_id__in=[a["pk"] for a in accounts], day__gte=filters.start, day__lte=filters.end
+    rows = model.objects.filter(account_id__in=[a["pk"] for a in accounts])
+    return rows if endpoint_ids is None else rows.filter(endpoint_id__in=endpoint_ids)
+
+
+def rollup_rows(  # noqa: PLR0913 - the scope (accounts, ids, period), then what to group by and what to add up
+    accounts: list[dict],
+    span: Span,
+    endpoint_ids: list[int] | None,
+    keys: list[str],
+    buckets: tuple[dict, dict] = ({}, {}),
+    utilization: bool = False,
+    summed: tuple[str, ...] = SUMMED,
+) -> list[dict]:
+    """Rows grouped by ``keys`` over the span, with the sums ``t_<summed>`` (and ``t_<UTILIZATION>_x`` / ``_w``
+    when ``utilization``): one query, whole months from ``VariantMonth`` and edge days from ``VariantDay``.
+
+    ``buckets`` are annotations among the keys, for days and for months (e.g. ``{"bucket": TruncMonth("day")}``
+    and ``{"bucket": F("month")}``). Each key comes back once: a key found in both months and edge days is
+    added up."""
+    day_sums, month_sums = _sums(summed), _sums(summed)
+    if utilization:
+        day_sums |= {f"t_{name}": value for name, value in weighted_aggregates().items()}
+        month_sums |= {f"t_{name}": value for name, value in stored_weighted_aggregates().items()}
+    days = _scoped(VariantDay, accounts, endpoint_ids).filter(span.edge_days())
+    days = days.annotate(**buckets[0]).values(*keys).annotate(**day_sums).order_by()
+    if not span.has_months:
+        return list(days)
+    months = _scoped(VariantMonth, accounts, endpoint_ids).filter(
+        month__gte=span.first_month, month__lt=span.stop_month
     )
-    return days if endpoint_ids is None else days.filter(endpoint_id__in=endpoint_ids)
+    months = months.annotate(**buckets[1]).values(*keys).annotate(**month_sums).order_by()
+    return _added_up(days.union(months, all=True), keys)
 
 
-def _sums() -> dict:
-    return {f"t_{name}": Coalesce(Sum(name), 0.0, output_field=FloatField()) for name in SUMMED}
+def _added_up(rows, keys: list[str]) -> list[dict]:
+    """Rows with each key once, the numbers of a repeated key added up (None where no part has a value)."""
+    merged: dict[tuple, dict] = {}
+    for row in rows:
+        key = tuple(row[name] for name in keys)
+        if key not in merged:
+            merged[key] = dict(row)
+            continue
+        total = merged[key]
+        for name, value in row.items():
+            if name not in keys and value is not None:
+                total[name] = value if total[name] is None else total[name] + value
+    return list(merged.values())
+
+
+def _sums(summed: tuple[str, ...] = SUMMED) -> dict:
+    return {f"t_{name}": Coalesce(Sum(name), 0.0, output_field=FloatField()) for name in summed}
 
 
 def _frame(rows, columns: list[str]) -> pd.DataFrame:
@@ -98,28 +190,35 @@ def with_cost(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+ENDPOINT_KEYS = ["endpoint_id", "instance_type", "region"]
+
+
 def endpoint_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> pd.DataFrame:
     """One row per (endpoint, instance type) over the period; ``endpoint_ids`` None means all the accounts'."""
-    rows = (
-        _days(accounts, filters, endpoint_ids)
-        .values("endpoint_id", "instance_type", "region")
-        .annotate(**_sums())
-        .order_by()
-    )
-    return _frame(rows, ["endpoint_id", "instance_type", "region"])
+    rows = rollup_rows(accounts, Span.of(filters.start, filters.end), endpoint_ids, ENDPOINT_KEYS)
+    return _frame(rows, ENDPOINT_KEYS)
+
+
+def utilization_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> dict[int, dict]:
+    """Instance-hour-weighted mean utilization per endpoint over the period (None where no hour reported it)."""
+    keys = ["endpoint_id"]
+    rows = rollup_rows(accounts, Span.of(filters.start, filters.end), endpoint_ids, keys, utilization=True)
+    return {
+        row["endpoint_id"]: finish_means({name.removeprefix("t_"): value for name, value in row.items()})
+        for row in rows
+    }
 
 
 def daily_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> pd.DataFrame:
-    """Sums per day, or per week or month when that is the grain (grouped in SQL: fewer rows to fold)."""
-    bucket = {"week": TruncWeek("day"), "month": TruncMonth("day")}.get(filters.grain, F("day"))
-    rows = (
-        _days(accounts, filters, endpoint_ids)
-        .annotate(bucket=bucket)
-        .values("bucket", "instance_type", "region")
-        .annotate(**_sums())
-        .order_by()
-    )
-    frame = _frame(rows, ["bucket", "instance_type", "region"])
+    """Sums per day, or per week or month when that is the grain (grouped in SQL: fewer rows to fold). Months
+    come from the monthly rollups where the period holds them whole."""
+    keys = ["bucket", "instance_type", "region"]
+    if filters.grain == "month":
+        span, buckets = Span.of(filters.start, filters.end), ({"bucket": TruncMonth("day")}, {"bucket": F("month")})
+    else:  # days and weeks (which straddle months) from the days alone
+        span = Span.days_only(filters.start, filters.end)
+        buckets = ({"bucket": TruncWeek("day") if filters.grain == "week" else F("day")}, {})
+    frame = _frame(rollup_rows(accounts, span, endpoint_ids, keys, buckets), keys)
     frame["time"] = pd.to_datetime(frame["bucket"])
     return frame
 
@@ -141,6 +240,54 @@ def hourly_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int
     )
     frame = _frame(rows, ["time", "instance_type", "region"])
     frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
+    return frame
+
+
+def variant_series(endpoint, filters: Filters) -> pd.DataFrame:
+    """One endpoint per variant, instance type and period of the grain (hours, days, or months; a week grain gets
+    days, which a caller resamples): ``hours``, the sums, and utilization as ``<name>_x`` / ``<name>_w``
+    (``measures.with_weights``), so that any regrouping ends with ``measures.finish_weighted``. Empty (no columns)
+    when nothing was estimated in the period."""
+    frame = _variant_hours(endpoint, filters) if filters.grain == "hour" else _variant_rollups(endpoint, filters)
+    if frame.empty:
+        return frame
+    frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
+    # Weights of values no row reported come back as NULL (None in an object column): zero, as floats.
+    weights = weight_columns()
+    frame[weights] = frame[weights].astype(float).fillna(0.0)
+    return frame
+
+
+def _variant_hours(endpoint, filters: Filters) -> pd.DataFrame:
+    estimated = {name: F(f"estimate__{name}") for name in ESTIMATED}
+    rows = VariantHour.objects.filter(
+        endpoint=endpoint, hour__gte=filters.start_time, hour__lt=filters.end_time, estimate__isnull=False
+    ).values(
+        "variant_name", "instance_type", "instance_hours", "invocations", *UTILIZATION, time=F("hour"), **estimated
+    )
+    frame = pd.DataFrame.from_records(list(rows.order_by()))
+    if frame.empty:
+        return frame
+    idle = frame["invocations"].fillna(0) == 0
+    frame = frame.assign(
+        hours=1,
+        invocations=frame["invocations"].fillna(0.0),
+        idle_instance_hours=frame["instance_hours"].where(idle, 0.0),
+        idle_energy_kwh=frame["energy_kwh"].where(idle, 0.0),
+    )
+    return with_weights(frame).drop(columns=list(UTILIZATION))
+
+
+def _variant_rollups(endpoint, filters: Filters) -> pd.DataFrame:
+    keys = ["variant_name", "instance_type", "time"]
+    if filters.grain == "month":
+        span, buckets = Span.of(filters.start, filters.end), ({"time": TruncMonth("day")}, {"time": F("month")})
+    else:
+        span, buckets = Span.days_only(filters.start, filters.end), ({"time": F("day")}, {})
+    scope = ([{"pk": endpoint.account_id}], span, [endpoint.pk])
+    rows = rollup_rows(*scope, keys, buckets, utilization=True, summed=("hours", *SUMMED))
+    frame = pd.DataFrame.from_records(rows)
+    frame = frame.rename(columns={name: name.removeprefix("t_") for name in frame.columns})
     return frame
 
 

@@ -4,18 +4,18 @@ utilization per variant, energy and CO2e with their range, carbon per inference,
 from __future__ import annotations
 
 import pandas as pd
-from django.db.models import Count, F, FloatField, Max, Q, Sum
+from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from collectors.models import Endpoint, VariantConfig, VariantHour
+from collectors.models import Endpoint, VariantConfig
 from dashboard.footprint import filters
 from dashboard.footprint import queries as reports
-from dashboard.footprint.measures import ESTIMATED, UTILIZATION
-from dashboard.footprint.models import VariantDay, VariantHourEstimate
+from dashboard.footprint.measures import UTILIZATION, finish_weighted, weight_columns
+from dashboard.footprint.models import VariantHourEstimate
 from dashboard.teams.scoping import current_team, get_for_team_or_404
 from dashboard.web import charts
 from dashboard.web.tables import Column, Table, csv_response
@@ -67,24 +67,6 @@ def hardware(configs: list[dict]) -> tuple[str, int]:
     return ", ".join(kinds), sum(c["current_instance_count"] or 0 for c in configs)
 
 
-def utilization_totals(accounts: list[dict], view: filters.Filters, ids) -> dict[int, dict]:
-    """Instance-hour-weighted mean utilization per endpoint over the period."""
-    days = VariantDay.objects.filter(account_id__in=[a["pk"] for a in accounts], day__gte=view.start, day__lte=view.end)
-    if ids is not None:
-        days = days.filter(endpoint_id__in=ids)
-    sums = {}
-    for name in UTILIZATION:
-        sums[f"{name}_x"] = Sum(F(name) * F("instance_hours"), output_field=FloatField())
-        sums[f"{name}_w"] = Sum("instance_hours", filter=Q(**{f"{name}__isnull": False}))
-    rows = days.values("endpoint_id").annotate(**sums).order_by()
-    return {
-        row["endpoint_id"]: {
-            name: row[f"{name}_x"] / row[f"{name}_w"] if row[f"{name}_w"] else None for name in UTILIZATION
-        }
-        for row in rows
-    }
-
-
 @require_GET
 def endpoint_list(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
@@ -97,7 +79,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
         reports.label_columns(reports.endpoint_totals(accounts, view, ids), endpoints), "endpoint"
     )
     by_id = totals.set_index("endpoint_id").to_dict("index") if not totals.empty else {}
-    usage = utilization_totals(accounts, view, ids)
+    usage = reports.utilization_totals(accounts, view, ids)
     configs = current_configs(team)
     rows = []
     for endpoint in shown:
@@ -160,50 +142,16 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def variant_series(endpoint: Endpoint, view: filters.Filters) -> pd.DataFrame:
-    """Per variant and period of the grain: sums, instance-hour-weighted utilization and mean instances."""
-    if view.grain == "hour":  # one row per variant and hour already
-        estimated = {name: F(f"estimate__{name}") for name in ESTIMATED}
-        rows = VariantHour.objects.filter(
-            endpoint=endpoint, hour__gte=view.start_time, hour__lt=view.end_time, estimate__isnull=False
-        ).values(
-            "variant_name", "instance_type", "instance_hours", "invocations", *UTILIZATION, time=F("hour"), **estimated
-        )
-        frame = pd.DataFrame.from_records(list(rows))
-        if not frame.empty:
-            idle = frame["invocations"].fillna(0) == 0
-            frame = frame.assign(
-                hours=1,
-                invocations=frame["invocations"].fillna(0.0),
-                idle_instance_hours=frame["instance_hours"].where(idle, 0.0),
-                idle_energy_kwh=frame["energy_kwh"].where(idle, 0.0),
-            )
-    else:
-        rows = VariantDay.objects.filter(endpoint=endpoint, day__gte=view.start, day__lte=view.end).values(
-            "variant_name", "instance_type", "hours", *UTILIZATION, *reports.SUMMED, time=F("day")
-        )
-        frame = pd.DataFrame.from_records(list(rows))
-    if frame.empty:
-        return frame
-    frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
-    return frame
-
-
 def per_variant(frame: pd.DataFrame, grain: str) -> pd.DataFrame:
-    """Utilization and instance count per variant and period of the grain."""
-    frame = frame.copy()
-    for name in UTILIZATION:
-        frame[f"{name}_x"] = frame[name] * frame["instance_hours"]
-        frame[f"{name}_w"] = frame["instance_hours"].where(frame[name].notna(), 0.0)
-    numbers = ["instance_hours", "hours", *(f"{n}_{s}" for n in UTILIZATION for s in "xw")]
+    """Utilization and instance count per variant and period of the grain, from ``reports.variant_series``."""
+    numbers = ["instance_hours", "hours", *weight_columns()]
     rule = reports.RESAMPLE[grain]
     out = []
     for variant, rows in frame.groupby("variant_name"):
         sums = rows.groupby("time")[numbers].sum()
         if grain != "hour":
             sums = (sums.resample(rule, label="left", closed="left") if grain == "week" else sums.resample(rule)).sum()
-        for name in UTILIZATION:
-            sums[name] = sums[f"{name}_x"] / sums[f"{name}_w"].where(sums[f"{name}_w"] > 0)
+        sums = finish_weighted(sums)
         # Mean instances running: instance-hours over the variant-hours they were counted in.
         sums["instances"] = sums["instance_hours"] / sums["hours"].where(sums["hours"] > 0)
         out.append(sums.reset_index().assign(variant_name=variant))
@@ -225,17 +173,12 @@ def provenance(endpoint: Endpoint, view: filters.Filters) -> list[dict]:
 
 def variants_table(frame: pd.DataFrame, configs: list[dict]) -> Table:
     open_configs = {c["variant_name"]: c for c in configs if c["valid_to"] is None}
-    rows = []
-    if not frame.empty:
-        for variant, group in frame.groupby("variant_name"):
-            totals = {name: float(group[name].sum()) for name in reports.SUMMED}
-            weights = {name: float(group["instance_hours"].where(group[name].notna(), 0).sum()) for name in UTILIZATION}
-            util = {
-                name: float((group[name] * group["instance_hours"]).sum()) / weights[name] if weights[name] else None
-                for name in UTILIZATION
-            }
-            rows.append({"variant": variant, **util, **totals})
-    table_frame = reports.add_ratios(pd.DataFrame(rows, columns=["variant", *UTILIZATION, *reports.SUMMED]))
+    if frame.empty:
+        names = ["variant", *UTILIZATION, *reports.SUMMED]
+        table_frame = reports.add_ratios(pd.DataFrame(columns=names, dtype=float))
+    else:
+        sums = frame.groupby("variant_name")[[*reports.SUMMED, *weight_columns()]].sum()
+        table_frame = reports.add_ratios(finish_weighted(sums).rename_axis("variant").reset_index())
     records = []
     for row in table_frame.to_dict("records"):
         config = open_configs.get(row["variant"], {})
@@ -290,7 +233,7 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = get_for_team_or_404(Endpoint.objects.select_related("account"), "account__team", team, pk=pk)
     view = filters.parse(request.GET, timezone.now().date(), default_period="14d", default_grain="hour")
     configs = list(endpoint.variant_configs.values(*CONFIG_FIELDS))
-    frame = variant_series(endpoint, view)
+    frame = reports.variant_series(endpoint, view)
     changes = charts.config_changes(configs, view.start_time, view.end_time)
     tables = [variants_table(frame, configs), config_table(configs)]
     chart_list = []
