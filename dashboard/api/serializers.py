@@ -3,17 +3,28 @@
 from rest_framework import serializers
 
 from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay, VariantConfig
+from dashboard.footprint.measures import ESTIMATED, SUMMED
 from dashboard.recommend.models import Recommendation
 
-FOOTPRINT = (
-    "energy_kwh",
-    "co2e_kg",
-    "co2e_kg_low",
-    "co2e_kg_high",
-    "embodied_co2e_kg",
-    "invocations",
-    "instance_hours",
-)
+# The summed measures the API reports, in the order of its columns: the estimates, then the usage they cost.
+FOOTPRINT = (*ESTIMATED, "invocations", "instance_hours")
+assert set(FOOTPRINT) <= set(SUMMED), "the API reports only what the footprint sums"
+# Their FOCUS names (FOCUS columns, x_ for our extensions): a measure added to FOOTPRINT needs one here.
+FOCUS_NAMES = {
+    "energy_kwh": "x_EnergyKwh",
+    "co2e_kg": "x_CarbonEmissionsKgCo2e",
+    "co2e_kg_low": "x_CarbonEmissionsKgCo2eLow",
+    "co2e_kg_high": "x_CarbonEmissionsKgCo2eHigh",
+    "embodied_co2e_kg": "x_EmbodiedKgCo2e",
+    "invocations": "x_Invocations",
+    "instance_hours": "ConsumedQuantity",
+}
+FOCUS_MEASURES = {name: FOCUS_NAMES[name] for name in FOOTPRINT}
+
+
+def measure_fields(names=FOOTPRINT) -> dict:
+    """A float field per summed measure, in ``names``' order (fields are ordered by creation)."""
+    return {name: serializers.FloatField() for name in names}
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -52,14 +63,7 @@ class VariantSerializer(serializers.ModelSerializer):
         return config.current_instance_count or config.initial_instance_count
 
 
-class Summary30dSerializer(serializers.Serializer):
-    energy_kwh = serializers.FloatField()
-    co2e_kg = serializers.FloatField()
-    co2e_kg_low = serializers.FloatField()
-    co2e_kg_high = serializers.FloatField()
-    embodied_co2e_kg = serializers.FloatField()
-    invocations = serializers.FloatField()
-    instance_hours = serializers.FloatField()
+Summary30dSerializer = type("Summary30dSerializer", (serializers.Serializer,), measure_fields())
 
 
 class EndpointSerializer(serializers.ModelSerializer):
@@ -263,31 +267,43 @@ class MethodologySerializer(serializers.Serializer):
     documentation = serializers.CharField(help_text="Path of the methodology page")
 
 
-class FocusRowSerializer(serializers.Serializer):
-    """One endpoint's UTC day in FinOps FOCUS columns, and x_ columns for energy and emissions."""
+def _focus_row_fields() -> dict:
+    """FOCUS columns, then the footprint's measures under their FOCUS names (instance-hours are FOCUS's own
+    ConsumedQuantity, in its place)."""
+    text = {
+        "BillingAccountId": serializers.CharField(),
+        "BillingAccountName": serializers.CharField(allow_blank=True),
+        "ChargePeriodStart": serializers.DateTimeField(),
+        "ChargePeriodEnd": serializers.DateTimeField(),
+        "RegionId": serializers.CharField(),
+        "ResourceId": serializers.CharField(),
+        "ResourceName": serializers.CharField(),
+        "ResourceType": serializers.CharField(),
+        "ServiceName": serializers.CharField(),
+        "ServiceCategory": serializers.CharField(),
+        "ConsumedQuantity": serializers.FloatField(help_text="Instance-hours"),
+        "ConsumedUnit": serializers.CharField(),
+        "ListCost": serializers.FloatField(allow_null=True, help_text="USD at list price; null where unpriced"),
+        "BillingCurrency": serializers.CharField(),
+        "x_InstanceTypes": serializers.CharField(help_text="Comma-separated"),
+    }
+    extensions = [column for column in FOCUS_MEASURES.values() if column not in text]
+    return {
+        **text,
+        **{column: serializers.FloatField() for column in extensions},
+        "x_Methodology": serializers.CharField(),
+    }
 
-    BillingAccountId = serializers.CharField()
-    BillingAccountName = serializers.CharField(allow_blank=True)
-    ChargePeriodStart = serializers.DateTimeField()
-    ChargePeriodEnd = serializers.DateTimeField()
-    RegionId = serializers.CharField()
-    ResourceId = serializers.CharField()
-    ResourceName = serializers.CharField()
-    ResourceType = serializers.CharField()
-    ServiceName = serializers.CharField()
-    ServiceCategory = serializers.CharField()
-    ConsumedQuantity = serializers.FloatField(help_text="Instance-hours")
-    ConsumedUnit = serializers.CharField()
-    ListCost = serializers.FloatField(allow_null=True, help_text="USD at list price; null where unpriced")
-    BillingCurrency = serializers.CharField()
-    x_InstanceTypes = serializers.CharField(help_text="Comma-separated")
-    x_EnergyKwh = serializers.FloatField()
-    x_CarbonEmissionsKgCo2e = serializers.FloatField()
-    x_CarbonEmissionsKgCo2eLow = serializers.FloatField()
-    x_CarbonEmissionsKgCo2eHigh = serializers.FloatField()
-    x_EmbodiedKgCo2e = serializers.FloatField()
-    x_Invocations = serializers.FloatField()
-    x_Methodology = serializers.CharField()
+
+FocusRowSerializer = type(
+    "FocusRowSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "One endpoint's UTC day in FinOps FOCUS columns, and x_ columns for energy and emissions.",
+        **_focus_row_fields(),
+    },
+)
+FOCUS_FIELDS = list(FocusRowSerializer._declared_fields)
 
 
 class FocusSerializer(serializers.Serializer):
