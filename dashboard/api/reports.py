@@ -27,17 +27,18 @@ from dashboard.api.auth import team_of
 from dashboard.api.csv import CsvRenderer, stream, wants_csv
 from dashboard.api.negotiation import JsonErrors
 from dashboard.api.params import AccountIdField, DayField, QueryParams, parsed
-from dashboard.api.serializers import FocusSerializer
-from dashboard.footprint.filters import TEAM_TAG, UNTAGGED
+from dashboard.api.serializers import FOCUS_FIELDS, FOCUS_MEASURES, FOOTPRINT, FocusSerializer, measure_fields
+from dashboard.footprint import queries
+from dashboard.footprint.filters import PERIODS, TEAM_TAG, UNTAGGED, Filters
+from dashboard.footprint.measures import ESTIMATED, UTILIZATION, weighted_aggregates, weighted_means
 from dashboard.footprint.models import VariantDay
 from dashboard.footprint.queries import add_cost, part_cost_usd
 from estimator import prices
 
-SUMS = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg", "invocations", "instance_hours")
+SUMS = FOOTPRINT  # the footprint's summed measures the API reports (``measures.ESTIMATED`` and usage)
 HOURLY_MAX_DAYS = 31
 MAX_DAYS = 3 * 366
 GROUPS = ("none", "account", "region", "endpoint", "instance_type", "team")
-EMISSION_FIELDS = ["period_start", "group", *SUMS, "cost_usd", "priced_instance_hours"]
 
 
 class Api(JsonErrors, APIView):
@@ -97,8 +98,12 @@ def _scope(rows, query: dict, hourly: bool):
     return rows
 
 
+def _total(column: str):
+    return Coalesce(Sum(column), 0.0, output_field=FloatField())
+
+
 def _sums(prefix: str) -> dict:
-    return {f"t_{name}": Coalesce(Sum(f"{prefix}{name}"), 0.0, output_field=FloatField()) for name in SUMS}
+    return {f"t_{name}": _total(f"{prefix}{name}") for name in SUMS}
 
 
 def emission_rows(team, query: dict) -> list[dict]:
@@ -116,11 +121,7 @@ def emission_rows(team, query: dict) -> list[dict]:
             query,
             True,
         )
-        sums = {
-            **_sums("estimate__"),
-            "t_invocations": Coalesce(Sum("invocations"), 0.0, output_field=FloatField()),
-            "t_instance_hours": Coalesce(Sum("instance_hours"), 0.0, output_field=FloatField()),
-        }
+        sums = {f"t_{name}": _total(f"estimate__{name}" if name in ESTIMATED else name) for name in SUMS}
         rows = rows.annotate(bucket=F("hour"), g_region=F("endpoint__region"), g_account=F("endpoint__account_id"))
     else:
         # The accounts' keys, not a join on the team: PostgreSQL then estimates the rows right and groups them in
@@ -199,22 +200,22 @@ def cached_emission_rows(team, query: dict) -> list[dict]:
     return rows
 
 
-class EmissionRowSerializer(serializers.Serializer):
-    period_start = serializers.CharField()
-    group = serializers.CharField()
-    energy_kwh = serializers.FloatField()
-    co2e_kg = serializers.FloatField()
-    co2e_kg_low = serializers.FloatField()
-    co2e_kg_high = serializers.FloatField()
-    embodied_co2e_kg = serializers.FloatField()
-    invocations = serializers.FloatField()
-    instance_hours = serializers.FloatField()
-    cost_usd = serializers.FloatField(
-        allow_null=True, help_text="List cost of the priced instance-hours; null when none is priced"
-    )
-    priced_instance_hours = serializers.FloatField(
-        help_text="The instance-hours cost_usd covers (a list price is known for them)"
-    )
+EmissionRowSerializer = type(
+    "EmissionRowSerializer",
+    (serializers.Serializer,),
+    {
+        "period_start": serializers.CharField(),
+        "group": serializers.CharField(),
+        **measure_fields(SUMS),
+        "cost_usd": serializers.FloatField(
+            allow_null=True, help_text="List cost of the priced instance-hours; null when none is priced"
+        ),
+        "priced_instance_hours": serializers.FloatField(
+            help_text="The instance-hours cost_usd covers (a list price is known for them)"
+        ),
+    },
+)
+EMISSION_FIELDS = list(EmissionRowSerializer._declared_fields)
 
 
 class EmissionsSerializer(serializers.Serializer):
@@ -247,30 +248,27 @@ class EmissionsView(Api):
         )
 
 
-FOCUS_FIELDS = [
-    "BillingAccountId",
-    "BillingAccountName",
-    "ChargePeriodStart",
-    "ChargePeriodEnd",
-    "RegionId",
-    "ResourceId",
-    "ResourceName",
-    "ResourceType",
-    "ServiceName",
-    "ServiceCategory",
-    "ConsumedQuantity",
-    "ConsumedUnit",
-    "ListCost",
-    "BillingCurrency",
-    "x_InstanceTypes",
-    "x_EnergyKwh",
-    "x_CarbonEmissionsKgCo2e",
-    "x_CarbonEmissionsKgCo2eLow",
-    "x_CarbonEmissionsKgCo2eHigh",
-    "x_EmbodiedKgCo2e",
-    "x_Invocations",
-    "x_Methodology",
-]
+def _focus_cell(endpoint: dict, day: dt.date, method: str) -> dict:
+    """An endpoint's day before its rows are added: the FOCUS columns, and zero for every measure."""
+    values = {
+        "BillingAccountId": endpoint["account__account_id"],
+        "BillingAccountName": endpoint["account__name"],
+        "ChargePeriodStart": f"{day.isoformat()}T00:00:00Z",
+        "ChargePeriodEnd": f"{(day + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
+        "RegionId": endpoint["region"],
+        "ResourceId": endpoint["arn"] or endpoint["name"],
+        "ResourceName": endpoint["name"],
+        "ResourceType": "SageMaker Endpoint",
+        "ServiceName": "Amazon SageMaker",
+        "ServiceCategory": "AI and Machine Learning",
+        "ConsumedUnit": "Hours",
+        "ListCost": None,
+        "BillingCurrency": "USD",
+        "x_InstanceTypes": set(),
+        "x_Methodology": method,
+        **dict.fromkeys(FOCUS_MEASURES.values(), 0.0),
+    }
+    return {column: values[column] for column in FOCUS_FIELDS}
 
 
 def focus_rows(team, query: dict) -> list[dict]:
@@ -290,44 +288,12 @@ def focus_rows(team, query: dict) -> list[dict]:
     cells: dict[tuple, dict] = {}
     method = f"{footprint.METHODOLOGY} {footprint.current_version()}"
     for row in grouped:
-        endpoint = endpoints[row["endpoint_id"]]
-        cell = cells.setdefault(
-            (row["day"], row["endpoint_id"]),
-            {
-                "BillingAccountId": endpoint["account__account_id"],
-                "BillingAccountName": endpoint["account__name"],
-                "ChargePeriodStart": f"{row['day'].isoformat()}T00:00:00Z",
-                "ChargePeriodEnd": f"{(row['day'] + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
-                "RegionId": endpoint["region"],
-                "ResourceId": endpoint["arn"] or endpoint["name"],
-                "ResourceName": endpoint["name"],
-                "ResourceType": "SageMaker Endpoint",
-                "ServiceName": "Amazon SageMaker",
-                "ServiceCategory": "AI and Machine Learning",
-                "ConsumedQuantity": 0.0,
-                "ConsumedUnit": "Hours",
-                "ListCost": None,
-                "BillingCurrency": "USD",
-                "x_InstanceTypes": set(),
-                "x_EnergyKwh": 0.0,
-                "x_CarbonEmissionsKgCo2e": 0.0,
-                "x_CarbonEmissionsKgCo2eLow": 0.0,
-                "x_CarbonEmissionsKgCo2eHigh": 0.0,
-                "x_EmbodiedKgCo2e": 0.0,
-                "x_Invocations": 0.0,
-                "x_Methodology": method,
-            },
-        )
-        cell["ConsumedQuantity"] += row["t_instance_hours"]
+        key = (row["day"], row["endpoint_id"])
+        if key not in cells:
+            cells[key] = _focus_cell(endpoints[row["endpoint_id"]], row["day"], method)
+        cell = cells[key]
         cell["x_InstanceTypes"].add(row["instance_type"] or "serverless")
-        for column, name in (
-            ("x_EnergyKwh", "energy_kwh"),
-            ("x_CarbonEmissionsKgCo2e", "co2e_kg"),
-            ("x_CarbonEmissionsKgCo2eLow", "co2e_kg_low"),
-            ("x_CarbonEmissionsKgCo2eHigh", "co2e_kg_high"),
-            ("x_EmbodiedKgCo2e", "embodied_co2e_kg"),
-            ("x_Invocations", "invocations"),
-        ):
+        for name, column in FOCUS_MEASURES.items():
             cell[column] += row[f"t_{name}"]
         cell["ListCost"] = add_cost(
             cell["ListCost"], part_cost_usd(row["instance_type"], row["region"], row["t_instance_hours"])
@@ -361,14 +327,33 @@ class PrometheusRenderer(BaseRenderer):
         return data if isinstance(data, str) else str(data)
 
 
+UTILIZATION_HELP = {
+    "cpu_util_pct": "CPU utilization normalised per vCPU, instance-hour weighted (%)",
+    "gpu_util_pct": "GPU utilization normalised per GPU, instance-hour weighted (%)",
+    "memory_util_pct": "Memory utilization, instance-hour weighted (%)",
+}
 GAUGES = (
     ("wattson_endpoint_watts", "Mean electrical power of the endpoint in its last complete hour, PUE included (W)"),
     ("wattson_endpoint_gco2e_per_hour", "Operational plus embodied emissions in the last complete hour (g CO2e)"),
-    ("wattson_endpoint_cpu_util_pct", "CPU utilization normalised per vCPU, instance-hour weighted (%)"),
-    ("wattson_endpoint_gpu_util_pct", "GPU utilization normalised per GPU, instance-hour weighted (%)"),
-    ("wattson_endpoint_memory_util_pct", "Memory utilization, instance-hour weighted (%)"),
+    *((f"wattson_endpoint_{name}", UTILIZATION_HELP[name]) for name in UTILIZATION),
     ("wattson_endpoint_instances", "Mean instances running in the last complete hour"),
 )
+# The team's totals over a period, from the query layer (the overview's numbers for the same period). Gauges, not
+# counters: a period total moves both ways (late data, re-estimation under a new methodology version, days
+# leaving the window), which a counter may not do. One family per quantity with a ``period`` label (the
+# overview's period names), so another period is a new series of the same family rather than a new name.
+TEAM_TOTALS = (
+    ("wattson_team_energy_kwh", "energy_kwh", "Energy of the team's endpoints over the period, PUE included (kWh)"),
+    ("wattson_team_co2e_kg", "co2e_kg", "Operational emissions of the team's endpoints over the period (kg CO2e)"),
+    ("wattson_team_embodied_co2e_kg", "embodied_co2e_kg", "Embodied emissions over the period (kg CO2e)"),
+    ("wattson_team_instance_hours", "instance_hours", "Instance-hours of the team's endpoints over the period"),
+    (
+        "wattson_team_cost_usd",
+        "cost_usd",
+        "On-demand list cost of the priced instance-hours over the period (USD); absent when none is priced",
+    ),
+)
+TOTAL_PERIODS = ("30d",)  # UTC days: the last 30 including today, as the overview's 30d
 
 
 LABELS = ("account_id", "region", "endpoint")
@@ -399,6 +384,7 @@ class TeamMetrics:
                 for name, value in values.items():
                     families[name].add_metric(labels, value)
         yield from families.values()
+        yield from team_totals(self.team, self.now.date())
         if latest is not None:
             yield GaugeMetricFamily(
                 "wattson_data_hour_timestamp_seconds",
@@ -408,50 +394,47 @@ class TeamMetrics:
 
 
 def endpoint_gauges(team, hour: dt.datetime):
-    """(labels, {gauge: value}) per endpoint for ``hour``: its variants summed, utilization weighted by
-    instance-hours (a gauge is left out when no variant reported it)."""
-    rows = VariantHour.objects.filter(endpoint__account__team=team, hour=hour).values(
-        "endpoint_id",
-        "endpoint__name",
-        "endpoint__region",
-        "endpoint__account__account_id",
-        "instance_hours",
-        "cpu_util_pct",
-        "gpu_util_pct",
-        "memory_util_pct",
-        "estimate__energy_kwh",
-        "estimate__co2e_kg",
-        "estimate__embodied_co2e_kg",
-    )
-    per_endpoint: dict[int, dict] = {}
-    for row in rows:
-        cell = per_endpoint.setdefault(
-            row["endpoint_id"],
-            {"labels": row, "kwh": 0.0, "g": 0.0, "ih": 0.0, "cpu": [0.0, 0.0], "gpu": [0.0, 0.0], "mem": [0.0, 0.0]},
+    """(labels, {gauge: value}) per endpoint for ``hour``: its variants summed, utilization the footprint's
+    instance-hour-weighted mean (``measures``; a gauge is left out when no variant reported it)."""
+    rows = (
+        VariantHour.objects.filter(endpoint__account__team=team, hour=hour)
+        .values("endpoint_id", "endpoint__name", "endpoint__region", "endpoint__account__account_id")
+        .annotate(
+            t_energy_kwh=_total("estimate__energy_kwh"),
+            t_co2e_kg=_total("estimate__co2e_kg"),
+            t_embodied_co2e_kg=_total("estimate__embodied_co2e_kg"),
+            t_instance_hours=_total("instance_hours"),  # an annotation may not shadow a field it sums
+            **weighted_aggregates(UTILIZATION),
         )
-        cell["kwh"] += row["estimate__energy_kwh"] or 0.0
-        cell["g"] += 1000 * ((row["estimate__co2e_kg"] or 0.0) + (row["estimate__embodied_co2e_kg"] or 0.0))
-        cell["ih"] += row["instance_hours"]
-        for key, field in (("cpu", "cpu_util_pct"), ("gpu", "gpu_util_pct"), ("mem", "memory_util_pct")):
-            if row[field] is not None:
-                cell[key][0] += row[field] * row["instance_hours"]
-                cell[key][1] += row["instance_hours"]
-    for cell in per_endpoint.values():
-        row = cell["labels"]
+        .order_by("endpoint__name", "endpoint_id")  # by name, as the series were before they were grouped in SQL
+    )
+    for row in rows:
         labels = [row["endpoint__account__account_id"], row["endpoint__region"], row["endpoint__name"]]
         values = {
-            "wattson_endpoint_watts": cell["kwh"] * 1000,
-            "wattson_endpoint_gco2e_per_hour": cell["g"],
-            "wattson_endpoint_instances": cell["ih"],
+            "wattson_endpoint_watts": row["t_energy_kwh"] * 1000,
+            "wattson_endpoint_gco2e_per_hour": 1000 * (row["t_co2e_kg"] + row["t_embodied_co2e_kg"]),
+            "wattson_endpoint_instances": row["t_instance_hours"],
         }
-        for key, name in (
-            ("cpu", "wattson_endpoint_cpu_util_pct"),
-            ("gpu", "wattson_endpoint_gpu_util_pct"),
-            ("mem", "wattson_endpoint_memory_util_pct"),
-        ):
-            if cell[key][1]:
-                values[name] = cell[key][0] / cell[key][1]
+        means = weighted_means(row, UTILIZATION)
+        values.update({f"wattson_endpoint_{name}": mean for name, mean in means.items() if mean is not None})
         yield labels, values
+
+
+def period_view(period: str, today: dt.date) -> Filters:
+    return Filters(period=period, start=today - dt.timedelta(days=PERIODS[period] - 1), end=today, grain="day")
+
+
+def team_totals(team, today: dt.date):
+    """The ``TEAM_TOTALS`` gauge families, one sample per period in ``TOTAL_PERIODS``: ``queries.summary`` of
+    the period, the totals the overview shows for it."""
+    families = {name: GaugeMetricFamily(name, text, labels=("period",)) for name, _, text in TEAM_TOTALS}
+    accounts = queries.team_accounts(team)
+    for period in TOTAL_PERIODS:
+        totals = queries.summary(queries.endpoint_totals(accounts, period_view(period, today), None))
+        for name, key, _ in TEAM_TOTALS:
+            if totals[key] is not None:
+                families[name].add_metric([period], totals[key])
+    yield from families.values()
 
 
 def prometheus_text(team, now: dt.datetime) -> str:

@@ -2,7 +2,7 @@
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboard.api.reports import GAUGES
+from dashboard.api.reports import GAUGES, TEAM_TOTALS
 from tests.api.conftest import bearer
 from tests.web import factories
 
@@ -14,7 +14,7 @@ def test_every_family_has_help_and_type_and_hostile_names_are_escaped(client, fl
     response = client.get("/metrics", **bearer(tokens["read"]))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/plain; version=0.0.4")
     text = response.content.decode()
-    for name, _ in GAUGES:
+    for name in [name for name, _ in GAUGES] + [name for name, _, _ in TEAM_TOTALS]:
         assert f"# HELP {name} " in text and f"# TYPE {name} gauge" in text
     assert 'endpoint="quote\\"back\\\\slash"' in text  # escaped, so the line still parses
     families = {family.name: family for family in text_string_to_metric_families(text)}
