@@ -10,33 +10,31 @@ Three rules read the team's daily log-group snapshots and S3 Storage Lens days
 * **Capture lifecycle**: a capture prefix holding at least ``policy.capture_min_bytes`` in S3 Standard: expire
   objects after ``policy.capture_expiry_days`` days.
 
-Savings are a month of not storing the bytes the change removes, through ``savings.storage_monthly``. Every query
-is scoped to the team and their number is fixed (accounts, endpoints, then latest days and the rows of the last
-``LOOKBACK_DAYS`` days for each table), whatever the number of log groups, prefixes or endpoints; rows are folded
-in Python.
+The snapshots, the latest days and the capture prefixes are read by ``dashboard.footprint.storage``, as the storage
+page reads them. Savings are a month of not storing the bytes the change removes, through
+``savings.storage_monthly``. Every query is scoped to the team and their number is fixed (accounts, endpoints,
+then latest days and the rows of the last ``LOOKBACK_DAYS`` days for each table), whatever the number of log
+groups, prefixes or endpoints; rows are folded in Python.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Max, Q
-
 from collectors.capture import capture_location
-from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay
+from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot
+from dashboard.footprint import storage
+from dashboard.footprint.storage import CapturePrefix
 from dashboard.recommend.draft import Confidence, Draft, Kind, command, commands
 from dashboard.recommend.savings import storage_monthly
 
-GIB = 2**30  # titles and proposals show GiB, as AWS bills "GB-months" of 2^30 bytes
+GIB = storage.GIB  # titles and proposals show GiB
 LOOKBACK_DAYS = 14  # growth is measured over the snapshots of the last 14 days
 DAYS_PER_MONTH = 30
 ASSUMED_SPAN_DAYS = 365  # how long a log group's data is assumed to span when its creation time is unknown
 SAMPLING_FLAG_PCT = 100  # the sampling rule fires on endpoints capturing every request
-ENDPOINT_LOG_PREFIX = "/aws/sagemaker/Endpoints/"
-DEFAULT_LOG_CLASS = "STANDARD"  # what CloudWatch Logs uses when DescribeLogGroups omits logGroupClass
+DEFAULT_LOG_CLASS = storage.DEFAULT_LOG_CLASS
 # The values PutRetentionPolicy accepts for retentionInDays.
 RETENTION_VALUES = (
     1,
@@ -64,16 +62,7 @@ RETENTION_VALUES = (
 )
 SHORTHAND_SPECIAL = set(",=[]{}\"' ")  # characters that would break the CLI's shorthand syntax
 VARIANTS_FILE = "production-variants.json"
-LOG_FIELDS = (
-    "account_id",
-    "region",
-    "name",
-    "day",
-    "stored_bytes",
-    "retention_days",
-    "log_group_class",
-    "created_time",
-)
+LOG_FIELDS = (*storage.LOG_FIELDS, "created_time")
 ENDPOINT_FIELDS = (
     "id",
     "account_id",
@@ -122,28 +111,9 @@ def _gib(value: float) -> float:
 def log_groups(team, now: datetime) -> list[list[dict]]:
     """Each log group present on its account/region's latest snapshot day (up to ``now``), as its snapshots of
     the last ``LOOKBACK_DAYS`` days, oldest first; the last one is the group as it is now. Two queries."""
-    today = now.date()
-    places = {
-        (row["account_id"], row["region"]): row["last"]
-        for row in LogGroupSnapshot.objects.filter(account__team=team, day__lte=today)
-        .values("account_id", "region")
-        .annotate(last=Max("day"))
-        .order_by()
-    }
-    if not places:
-        return []
-    window = Q()
-    for (account_pk, region), last in places.items():
-        window |= Q(account_id=account_pk, region=region, day__gte=last - timedelta(days=LOOKBACK_DAYS), day__lte=last)
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for row in (
-        LogGroupSnapshot.objects.filter(account__team=team)
-        .filter(window)
-        .values(*LOG_FIELDS)
-        .order_by("account_id", "region", "name", "day")
-    ):
-        groups[(row["account_id"], row["region"], row["name"])].append(row)
-    return [snapshots for key, snapshots in groups.items() if snapshots[-1]["day"] == places[key[:2]]]
+    places = storage.latest_days(LogGroupSnapshot, team, now.date(), storage.LOG_PLACE)
+    last_days = {place: day for place, day in places.items() if day is not None}
+    return storage.log_group_histories(team, last_days, LOOKBACK_DAYS, LOG_FIELDS)
 
 
 def ingestion_rate(snapshots: list[dict], now: datetime) -> tuple[float, str]:
@@ -199,11 +169,8 @@ def log_retention_draft(
     kept = min(float(stored), rate * target)
     dropped = stored - kept
     log_class = latest["log_group_class"] or DEFAULT_LOG_CLASS
-    endpoint_id = (
-        endpoint_ids.get((account_pk, region, name.removeprefix(ENDPOINT_LOG_PREFIX)))
-        if name.startswith(ENDPOINT_LOG_PREFIX)
-        else None
-    )
+    endpoint_name = storage.log_group_endpoint(name)
+    endpoint_id = endpoint_ids.get((account_pk, region, endpoint_name)) if endpoint_name else None
     now_keeps = "never expires" if retention is None else f"{retention}-day retention"
     days = sorted({snapshot["day"] for snapshot in snapshots})
     caveats = [
@@ -270,99 +237,10 @@ def log_retention_draft(
 # --- data-capture prefixes ----------------------------------------------------------------------------------------
 
 
-@dataclass
-class CapturePrefix:
-    """An endpoint's capture prefix as Storage Lens sees it in one account, per day of the lookback."""
-
-    account_id: int
-    bucket: str
-    prefix: str
-    region: str = ""
-    total: dict[date, int] = field(default_factory=dict)  # all storage classes
-    standard: dict[date, int] = field(default_factory=dict)  # S3 Standard only
-
-    @property
-    def days(self) -> list[date]:
-        return sorted(self.total)
-
-    @property
-    def stored(self) -> int:
-        return self.total[self.days[-1]]
-
-    @property
-    def stored_standard(self) -> int:
-        return self.standard.get(self.days[-1], 0)
-
-    def growth(self) -> float | None:
-        """Bytes added per day between the first and the last day (None with a single day)."""
-        days = self.days
-        span = (days[-1] - days[0]).days
-        return (self.total[days[-1]] - self.total[days[0]]) / span if span > 0 else None
-
-
-def outermost(rows: list[dict]) -> list[dict]:
-    """The rows whose prefix is not inside another row's prefix, so nested Storage Lens prefixes count once."""
-    kept: list[dict] = []
-    for row in sorted(rows, key=lambda r: (len(r["prefix"]), r["prefix"])):
-        if not any(row["prefix"].startswith(other["prefix"]) for other in kept):
-            kept.append(row)
-    return kept
-
-
-def capture_prefixes(team, endpoints: list[Endpoint], now: datetime) -> dict[tuple[str, str], CapturePrefix]:  # noqa: C901 - to split: prefix matching, account choice and the day lookup
-    """(bucket, prefix) of each endpoint's captures -> its Storage Lens days, from the account that reports the
-    bucket (the endpoint's own first), when that account's latest day (up to ``now``) has it. Two queries."""
-    owners: dict[tuple[str, str], set[int]] = defaultdict(set)  # location -> accounts of its endpoints
-    for endpoint in endpoints:
-        if location := capture_location(endpoint):
-            owners[location].add(endpoint.account_id)
-    locations = set(owners)
-    if not locations:
-        return {}
-    last_days = {
-        row["account_id"]: row["last"]
-        for row in StorageLensDay.objects.filter(account__team=team, day__lte=now.date())
-        .values("account_id")
-        .annotate(last=Max("day"))
-        .order_by()
-    }
-    if not last_days:
-        return {}
-    window = Q()
-    for account_pk, last in last_days.items():
-        window |= Q(account_id=account_pk, day__gte=last - timedelta(days=LOOKBACK_DAYS), day__lte=last)
-    by_bucket: dict[tuple[int, str], list[dict]] = defaultdict(list)
-    for row in (
-        StorageLensDay.objects.filter(account__team=team, bucket__in={b for b, _ in locations})
-        .exclude(prefix="")
-        .filter(window)
-        .values("account_id", "day", "region", "bucket", "prefix", "storage_class", "stored_bytes")
-    ):
-        by_bucket[(row["account_id"], row["bucket"])].append(row)
-    found: dict[tuple[str, str], list[CapturePrefix]] = defaultdict(list)
-    for (account_pk, bucket), rows in by_bucket.items():
-        for location in locations:
-            if location[0] != bucket:
-                continue
-            cells: dict[tuple[date, str], list[dict]] = defaultdict(list)
-            for row in rows:
-                if row["prefix"].startswith(location[1]):
-                    cells[(row["day"], row["storage_class"])].append(row)
-            if not cells:
-                continue
-            prefix = CapturePrefix(account_pk, bucket, location[1])
-            for (day, storage_class), matched in cells.items():
-                counted = sum(row["stored_bytes"] for row in outermost(matched))
-                prefix.total[day] = prefix.total.get(day, 0) + counted
-                if storage_class == "STANDARD":
-                    prefix.standard[day] = prefix.standard.get(day, 0) + counted
-                prefix.region = prefix.region or next((row["region"] for row in matched if row["region"]), "")
-            if prefix.days[-1] == last_days[account_pk]:
-                found[location].append(prefix)
-    return {
-        location: min(candidates, key=lambda p: (p.account_id not in owners[location], p.account_id))
-        for location, candidates in found.items()
-    }
+def capture_prefixes(team, endpoints: list[Endpoint], now: datetime) -> dict[tuple[str, str], CapturePrefix]:
+    """(bucket, prefix) of each endpoint's captures -> its Storage Lens days of the last ``LOOKBACK_DAYS``
+    (``footprint.storage``, what the storage page reads too). Two queries."""
+    return storage.capture_prefixes(team, endpoints, now.date(), LOOKBACK_DAYS)
 
 
 def capture_evidence(prefix: CapturePrefix, rate: float, basis: str) -> dict:

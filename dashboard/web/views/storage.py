@@ -3,7 +3,8 @@ period, and what keeping them costs each month in energy, CO2e and list price.
 
 The page runs a fixed number of queries whatever the number of log groups or buckets: latest days per
 account/region, the rows on those days, the first rows inside the period, the Storage Lens rows and the team's
-endpoints are each fetched once and folded in Python.
+endpoints are each fetched once (by ``dashboard.footprint.storage``, which the storage recommendations read too)
+and folded in Python.
 """
 
 from __future__ import annotations
@@ -11,25 +12,23 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from django.db.models import Exists, Max, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from collectors.capture import capture_location
 from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay
 from dashboard.footprint import filters
+from dashboard.footprint import storage as stored
 from dashboard.teams.scoping import current_team
 from dashboard.web.tables import Column, Table, csv_response
 from estimator import estimate_storage
 from estimator.prices import storage_usd_per_gb_month
 
 HOURS_PER_MONTH = 730
-BYTES_PER_GIB = 2**30  # AWS bills storage "GB-months" of 2^30 bytes
-ENDPOINT_LOG_PREFIX = "/aws/sagemaker/Endpoints/"
-DEFAULT_LOG_CLASS = "STANDARD"  # what CloudWatch Logs uses when DescribeLogGroups omits logGroupClass
+BYTES_PER_GIB = stored.GIB
+DEFAULT_LOG_CLASS = stored.DEFAULT_LOG_CLASS
 NEVER_EXPIRE = "never-expire"
 ENDPOINT_FIELDS = (
     "id",
@@ -81,18 +80,6 @@ def monthly_footprint(rows: list[dict], service_of, class_of) -> None:
 # --- log groups ---------------------------------------------------------------------------------------------------
 
 
-def latest_days(model, team, end: dt.date, place: tuple[str, ...]) -> dict[tuple, dt.date | None]:
-    """Every place (e.g. account pk and region) the team has rows for, whatever the filters, with its most recent
-    day up to ``end`` (None when all its rows are later): the page's state, its region choices and its rows."""
-    rows = (
-        model.objects.filter(account__team=team)
-        .values(*place)
-        .annotate(last=Max("day", filter=Q(day__lte=end)))
-        .order_by()
-    )
-    return {tuple(row[name] for name in place): row["last"] for row in rows}
-
-
 def _in_view(view: filters.Filters, accounts: dict[int, dict], account_pk: int, region: str | None = None) -> bool:
     return (not view.account or accounts[account_pk]["account_id"] == view.account) and (
         region is None or not view.region or region == view.region
@@ -115,29 +102,8 @@ def log_group_rows(
     }
     if not last_days:
         return []
-    on_last_day = Q()
-    for (account_id, region), day in last_days.items():
-        on_last_day |= Q(account_id=account_id, region=region, day=day)
-    base = LogGroupSnapshot.objects.filter(
-        account__team=team, account_id__in={pk for pk, _ in last_days}, day__lte=view.end
-    )
-    if view.region:
-        base = base.filter(region=view.region)
-    fields = ("account_id", "region", "name", "day", "stored_bytes", "retention_days", "log_group_class")
-    current = list(base.filter(on_last_day).values(*fields))
-    earlier_in_period = LogGroupSnapshot.objects.filter(
-        account_id=OuterRef("account_id"),
-        region=OuterRef("region"),
-        name=OuterRef("name"),
-        day__gte=view.start,
-        day__lt=OuterRef("day"),
-    )
-    firsts = {
-        (row["account_id"], row["region"], row["name"]): row
-        for row in base.filter(day__gte=view.start)
-        .filter(~Exists(earlier_in_period))
-        .values("account_id", "region", "name", "day", "stored_bytes")
-    }
+    current = [snapshots[-1] for snapshots in stored.log_group_histories(team, last_days, region=view.region)]
+    firsts = stored.first_snapshots(team, last_days, view.start, view.end, view.region)
     endpoint_ids = {(e.account_id, e.region, e.name): e.pk for e in endpoints}
     rows = []
     for snapshot in current:
@@ -145,11 +111,7 @@ def log_group_rows(
         first = firsts.get(key)
         span = (snapshot["day"] - first["day"]).days if first else 0
         growth = snapshot["stored_bytes"] - first["stored_bytes"] if span > 0 else None
-        endpoint_name = (
-            snapshot["name"].removeprefix(ENDPOINT_LOG_PREFIX)
-            if snapshot["name"].startswith(ENDPOINT_LOG_PREFIX)
-            else ""
-        )
+        endpoint_name = stored.log_group_endpoint(snapshot["name"])
         endpoint_id = endpoint_ids.get((snapshot["account_id"], snapshot["region"], endpoint_name))
         account = accounts[snapshot["account_id"]]
         rows.append(
@@ -205,35 +167,6 @@ def log_group_table(rows: list[dict]) -> Table:
 # --- data capture (S3 Storage Lens) -------------------------------------------------------------------------------
 
 
-def capture_targets(endpoints: list[Endpoint]) -> dict[str, list[tuple[str, Endpoint]]]:
-    """Bucket -> [(capture prefix, endpoint)] for every endpoint that has a capture destination."""
-    targets: dict[str, list[tuple[str, Endpoint]]] = {}
-    for endpoint in endpoints:
-        if location := capture_location(endpoint):
-            targets.setdefault(location[0], []).append((location[1], endpoint))
-    return targets
-
-
-def capture_endpoint(row: dict, targets: dict[str, list[tuple[str, Endpoint]]]) -> tuple[str, Endpoint] | None:
-    """The endpoint whose capture prefix holds this row: same account first, then the longest prefix."""
-    if not row["prefix"]:
-        return None
-    matches = [
-        (prefix, endpoint) for prefix, endpoint in targets.get(row["bucket"], []) if row["prefix"].startswith(prefix)
-    ]
-    if not matches:
-        return None
-    return min(
-        matches,
-        key=lambda match: (
-            match[1].account_id != row["account_id"],
-            -len(match[0]),
-            match[1].deleted_at is not None,
-            match[1].pk,
-        ),
-    )
-
-
 def capture_rows(
     team,
     view: filters.Filters,
@@ -249,19 +182,12 @@ def capture_rows(
     }
     if not last_days:
         return []
-    on_last_day = Q()
-    for account_pk, day in last_days.items():
-        on_last_day |= Q(account_id=account_pk, day=day)
-    lens = StorageLensDay.objects.filter(account__team=team).filter(on_last_day)
-    if view.region:
-        lens = lens.filter(region=view.region)
-    targets = capture_targets(endpoints)
+    targets = stored.capture_targets(endpoints)
     rows = []
-    for lens_row in lens.values(
-        "account_id", "day", "region", "bucket", "prefix", "storage_class", "stored_bytes", "object_count"
-    ):
+    fields = (*stored.LENS_FIELDS, "object_count")
+    for lens_row in stored.lens_rows(team, {(pk,): day for pk, day in last_days.items()}, fields, view.region):
         account = accounts[lens_row["account_id"]]
-        match = capture_endpoint(lens_row, targets)
+        match = stored.capture_endpoint(lens_row, targets)
         endpoint = match[1] if match else None
         rows.append(
             {
@@ -287,17 +213,7 @@ def capture_rows(
 
 def capture_totals(rows: list[dict]) -> list[dict]:
     """The rows that hold endpoints' captures, without counting a prefix inside another counted one twice."""
-    counted: list[dict] = []
-    for row in sorted((r for r in rows if r["endpoint_id"]), key=lambda r: (len(r["prefix"]), r["prefix"])):
-        if not any(
-            row["account_id"] == kept["account_id"]
-            and row["bucket"] == kept["bucket"]
-            and row["storage_class"] == kept["storage_class"]
-            and row["prefix"].startswith(kept["prefix"])
-            for kept in counted
-        ):
-            counted.append(row)
-    return counted
+    return stored.outermost([row for row in rows if row["endpoint_id"]])
 
 
 def capture_table(rows: list[dict]) -> Table:
@@ -376,8 +292,8 @@ def storage(request: HttpRequest) -> HttpResponse:
         .values("id", "account_id", "name", "regions")
         .order_by("name", "account_id")
     }
-    log_places = latest_days(LogGroupSnapshot, team, view.end, ("account_id", "region")) if accounts else {}
-    lens_places = latest_days(StorageLensDay, team, view.end, ("account_id",)) if accounts else {}
+    log_places = stored.latest_days(LogGroupSnapshot, team, view.end, stored.LOG_PLACE) if accounts else {}
+    lens_places = stored.latest_days(StorageLensDay, team, view.end, stored.LENS_PLACE) if accounts else {}
     endpoints = (
         list(Endpoint.objects.filter(account__team=team).only(*ENDPOINT_FIELDS).order_by("pk"))
         if log_places or lens_places
