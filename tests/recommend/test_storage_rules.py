@@ -491,3 +491,30 @@ def test_the_rules_on_the_collected_sandbox_fleet(prod):
     lifecycle = {d.endpoint_id: d for d in drafts if d.kind == Kind.CAPTURE_LIFECYCLE}
     assert clickstream.pk in lifecycle and lifecycle[clickstream.pk].saving.co2e_kg > 0
     assert all(d.account_id == prod.pk for d in drafts)
+
+
+# --- the storage page reads the same facts ------------------------------------------------------------------------
+
+
+def test_the_storage_page_and_the_rules_read_the_same_snapshots_and_capture_prefixes(client, alice, team, acct):
+    """footprint.storage is the one reader: the page's log group and capture figures are the rules' evidence."""
+    log_group(acct, ENDPOINT_GROUP, 300 * GIB, days_ago=10, created_days_ago=400)
+    log_group(acct, ENDPOINT_GROUP, 320 * GIB, created_days_ago=400)
+    churn = endpoint(acct, "churn")
+    lens(acct, "capture-bucket", "datacapture/", 400 * GIB)  # the bucket's other captures: not churn's
+    lens(acct, "capture-bucket", "datacapture/churn/", 90 * GIB, days_ago=7)
+    lens(acct, "capture-bucket", "datacapture/churn/", 100 * GIB)
+    lens(acct, "capture-bucket", "datacapture/churn/AllTraffic/", 80 * GIB)  # nested: counted once
+    lens(acct, "capture-bucket", "datacapture/churn/", 5 * GIB, storage_class="GLACIER")
+    logs = drafts_of(team, Kind.LOG_RETENTION)
+    sampling = drafts_of(team, Kind.CAPTURE_SAMPLING)
+    assert len(logs) == 1 and len(sampling) == 1
+
+    client.force_login(alice)
+    context = client.get("/storage/", {"period": "30d"}).context
+    page_logs = {row["name"]: row for row in context["tables"][0].rows}
+    assert page_logs[ENDPOINT_GROUP]["stored_bytes"] == logs[0].evidence["stored_bytes"] == 320 * GIB
+    assert page_logs[ENDPOINT_GROUP]["retention_days"] == logs[0].evidence["retention_days"] is None
+    assert page_logs[ENDPOINT_GROUP]["endpoint_id"] == logs[0].endpoint_id == churn.pk
+    assert context["summary"]["capture_gib"] * GIB == sampling[0].evidence["stored_bytes"] == 105 * GIB
+    assert sampling[0].evidence["standard_bytes"] == 100 * GIB
