@@ -12,8 +12,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
+from django.db import connection
 from django.db.models import F, FloatField, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+from django.db.models.functions import Cast, Coalesce, TruncMonth, TruncWeek
 
 from collectors.models import AwsAccount, Endpoint, VariantHour
 from dashboard.footprint.filters import TEAM_TAG, UNTAGGED, Filters
@@ -21,12 +22,12 @@ from dashboard.footprint.measures import (
     ESTIMATED,
     SUMMED,
     UTILIZATION,
+    finish_weighted,
     stored_weighted_aggregates,
     weight_columns,
     weighted_aggregates,
     with_weights,
 )
-from dashboard.footprint.measures import weighted_means as finish_means
 from dashboard.footprint.models import VariantDay, VariantMonth
 from dashboard.footprint.rollups import footprint_sums
 from estimator import prices
@@ -118,51 +119,56 @@ def rollup_rows(  # noqa: PLR0913 - the scope (accounts, ids, period), then what
     buckets: tuple[dict, dict] = ({}, {}),
     utilization: bool = False,
     summed: tuple[str, ...] = SUMMED,
-) -> list[dict]:
-    """Rows grouped by ``keys`` over the span, with the sums ``t_<summed>`` (and ``t_<UTILIZATION>_x`` / ``_w``
-    when ``utilization``): one query, whole months from ``VariantMonth`` and edge days from ``VariantDay``.
+) -> pd.DataFrame:
+    """A frame grouped by ``keys`` over the span, with the sums ``t_<summed>`` (and ``t_<UTILIZATION>_x`` / ``_w``
+    when ``utilization``): one query, whole months from ``VariantMonth`` and edge days from ``VariantDay``, each
+    key once (a key found in both is added up in SQL).
 
     ``buckets`` are annotations among the keys, for days and for months (e.g. ``{"bucket": TruncMonth("day")}``
-    and ``{"bucket": F("month")}``). Each key comes back once: a key found in both months and edge days is
-    added up."""
+    and ``{"bucket": F("month")}``)."""
     day_sums, month_sums = _sums(summed), _sums(summed)
     if utilization:
         day_sums |= {f"t_{name}": value for name, value in weighted_aggregates().items()}
         month_sums |= {f"t_{name}": value for name, value in stored_weighted_aggregates().items()}
     days = _scoped(VariantDay, accounts, endpoint_ids).filter(span.edge_days())
     days = days.annotate(**buckets[0]).values(*keys).annotate(**day_sums).order_by()
+    if not accounts or endpoint_ids == []:  # no SQL for an empty IN (); the same columns, no rows
+        return pd.DataFrame(columns=[*keys, *day_sums])
     if not span.has_months:
-        return list(days)
+        return _fetch(*days.query.sql_with_params())
     months = _scoped(VariantMonth, accounts, endpoint_ids).filter(
         month__gte=span.first_month, month__lt=span.stop_month
     )
     months = months.annotate(**buckets[1]).values(*keys).annotate(**month_sums).order_by()
-    return _added_up(days.union(months, all=True), keys)
+    sql, params = days.union(months, all=True).query.sql_with_params()
+    return _fetch(_added_up(sql, keys, list(day_sums)), params)
 
 
-def _added_up(rows, keys: list[str]) -> list[dict]:
-    """Rows with each key once, the numbers of a repeated key added up (None where no part has a value)."""
-    merged: dict[tuple, dict] = {}
-    for row in rows:
-        key = tuple(row[name] for name in keys)
-        if key not in merged:
-            merged[key] = dict(row)
-            continue
-        total = merged[key]
-        for name, value in row.items():
-            if name not in keys and value is not None:
-                total[name] = value if total[name] is None else total[name] + value
-    return list(merged.values())
+def _added_up(union_sql: str, keys: list[str], sums: list[str]) -> str:
+    """The rows of a ``UNION ALL`` with each key once, its sums added up (NULL where no part has a value)."""
+    quote = connection.ops.quote_name
+    columns = [*(quote(key) for key in keys), *(f"SUM({quote(name)}) AS {quote(name)}" for name in sums)]
+    grouped = ", ".join(quote(key) for key in keys)
+    return f"SELECT {', '.join(columns)} FROM ({union_sql}) AS parts GROUP BY {grouped}"  # noqa: S608 - our names
+
+
+def _fetch(sql: str, params) -> pd.DataFrame:
+    """Rows straight into a frame: no model converters per value (thousands of rows per page), so every number
+    must come back from SQL as a float or an integer already."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
 
 
 def _sums(summed: tuple[str, ...] = SUMMED) -> dict:
-    return {f"t_{name}": Coalesce(Sum(name), 0.0, output_field=FloatField()) for name in summed}
+    # Cast: an integer column (``hours``) would otherwise sum to a NUMERIC, fetched as Decimal (see ``_fetch``).
+    return {f"t_{name}": Coalesce(Sum(Cast(name, FloatField())), 0.0, output_field=FloatField()) for name in summed}
 
 
-def _frame(rows, columns: list[str]) -> pd.DataFrame:
-    """Rows whose sums are annotated as ``t_<name>`` (an annotation may not shadow a field it sums)."""
-    frame = pd.DataFrame.from_records(list(rows), columns=[*columns, *(f"t_{name}" for name in SUMMED)])
-    return with_cost(frame.rename(columns={f"t_{name}": name for name in SUMMED}))
+def _frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """A frame whose sums are named ``t_<name>`` (an annotation may not shadow a field it sums), with its cost."""
+    return with_cost(rows.rename(columns={f"t_{name}": name for name in SUMMED}))
 
 
 def part_cost_usd(instance_type: str, region: str, instance_hours: float) -> float | None:
@@ -195,17 +201,16 @@ ENDPOINT_KEYS = ["endpoint_id", "instance_type", "region"]
 
 def endpoint_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> pd.DataFrame:
     """One row per (endpoint, instance type) over the period; ``endpoint_ids`` None means all the accounts'."""
-    rows = rollup_rows(accounts, Span.of(filters.start, filters.end), endpoint_ids, ENDPOINT_KEYS)
-    return _frame(rows, ENDPOINT_KEYS)
+    return _frame(rollup_rows(accounts, Span.of(filters.start, filters.end), endpoint_ids, ENDPOINT_KEYS))
 
 
 def utilization_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> dict[int, dict]:
     """Instance-hour-weighted mean utilization per endpoint over the period (None where no hour reported it)."""
-    keys = ["endpoint_id"]
-    rows = rollup_rows(accounts, Span.of(filters.start, filters.end), endpoint_ids, keys, utilization=True)
+    frame = rollup_rows(accounts, Span.of(filters.start, filters.end), endpoint_ids, ["endpoint_id"], utilization=True)
+    frame = finish_weighted(frame.rename(columns=lambda name: name.removeprefix("t_")).set_index("endpoint_id"))
     return {
-        row["endpoint_id"]: finish_means({name.removeprefix("t_"): value for name, value in row.items()})
-        for row in rows
+        endpoint_id: {name: None if pd.isna(value) else float(value) for name, value in means.items()}
+        for endpoint_id, means in frame[list(UTILIZATION)].to_dict("index").items()
     }
 
 
@@ -218,7 +223,7 @@ def daily_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int]
     else:  # days and weeks (which straddle months) from the days alone
         span = Span.days_only(filters.start, filters.end)
         buckets = ({"bucket": TruncWeek("day") if filters.grain == "week" else F("day")}, {})
-    frame = _frame(rollup_rows(accounts, span, endpoint_ids, keys, buckets), keys)
+    frame = _frame(rollup_rows(accounts, span, endpoint_ids, keys, buckets))
     frame["time"] = pd.to_datetime(frame["bucket"])
     return frame
 
@@ -238,7 +243,10 @@ def hourly_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int
         .annotate(**footprint_sums())
         .order_by()
     )
-    frame = _frame(rows, ["time", "instance_type", "region"])
+    if not accounts or endpoint_ids == []:
+        frame = _frame(pd.DataFrame(columns=["time", "instance_type", "region", *footprint_sums()]))
+    else:
+        frame = _frame(_fetch(*rows.query.sql_with_params()))
     frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None)
     return frame
 
@@ -285,10 +293,8 @@ def _variant_rollups(endpoint, filters: Filters) -> pd.DataFrame:
     else:
         span, buckets = Span.days_only(filters.start, filters.end), ({"time": F("day")}, {})
     scope = ([{"pk": endpoint.account_id}], span, [endpoint.pk])
-    rows = rollup_rows(*scope, keys, buckets, utilization=True, summed=("hours", *SUMMED))
-    frame = pd.DataFrame.from_records(rows)
-    frame = frame.rename(columns={name: name.removeprefix("t_") for name in frame.columns})
-    return frame
+    frame = rollup_rows(*scope, keys, buckets, utilization=True, summed=("hours", *SUMMED))
+    return frame.rename(columns=lambda name: name.removeprefix("t_"))
 
 
 RESAMPLE = {"hour": "h", "day": "D", "week": "W-MON", "month": "MS"}

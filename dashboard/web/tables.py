@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.http import Http404, HttpResponse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.csv_safety import Rfc4180, spreadsheet_safe
 
@@ -57,11 +59,26 @@ class Table:
     highlight: Callable[[dict], str] | None = None  # a CSS class for a row
     long: bool = False  # a time series: scrolls inside its card instead of stretching the page
 
-    def cells(self):
-        """Rows of (column, text, href) for the template."""
+    def body_html(self) -> SafeString:
+        """The ``<tr>`` rows of the table body, every text and link escaped. Built here rather than by a template
+        loop, which costs about ten times as much per cell (a year by day is 365 rows x 11 cells)."""
+        classes = [f"{'num' if column.numeric else ''} {_escaped(column.css)}" for column in self.columns]
+        lines = []
         for row in self.rows:
-            cells = [(column, column.text(row), column.link(row) if column.link else "") for column in self.columns]
-            yield (self.highlight(row) if self.highlight else ""), cells
+            cells = "".join(
+                f'<td class="{css}">{self._cell_html(column, row)}</td>'
+                for column, css in zip(self.columns, classes, strict=True)
+            )
+            lines.append(f'<tr class="{_escaped(self.highlight(row)) if self.highlight else ""}">{cells}</tr>')
+        return mark_safe("\n".join(lines))  # noqa: S308 - every value above is escaped (as the template would)
+
+    @staticmethod
+    def _cell_html(column: Column, row: dict) -> str:
+        text = column.text(row)
+        if not column.numeric:  # a formatted number is digits, separators and a sign: nothing to escape
+            text = _escaped(text)
+        href = column.link(row) if column.link else ""
+        return f'<a href="{_escaped(href)}">{text}</a>' if href else text
 
     def csv(self) -> str:
         out = io.StringIO()
@@ -79,6 +96,11 @@ class Table:
         if value is None:
             return ""
         return f"{value:.{column.decimals}f}" if column.numeric else spreadsheet_safe(value)
+
+
+def _escaped(text: str) -> str:
+    """As the template's autoescape: text already marked safe stays as it is."""
+    return text.__html__() if hasattr(text, "__html__") else escape(text)
 
 
 def csv_response(tables: list[Table], wanted: str, filename_stem: str) -> HttpResponse:

@@ -232,7 +232,8 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = current_team(request)
     endpoint = get_for_team_or_404(Endpoint.objects.select_related("account"), "account__team", team, pk=pk)
     view = filters.parse(request.GET, timezone.now().date(), default_period="14d", default_grain="hour")
-    configs = list(endpoint.variant_configs.values(*CONFIG_FIELDS))
+    # Explicit order: the model's default (endpoint, ...) would join collectors_endpoint to sort by its name.
+    configs = list(endpoint.variant_configs.values(*CONFIG_FIELDS).order_by("variant_name", "valid_from"))
     frame = reports.variant_series(endpoint, view)
     changes = charts.config_changes(configs, view.start_time, view.end_time)
     tables = [variants_table(frame, configs), config_table(configs)]

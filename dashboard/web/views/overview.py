@@ -95,8 +95,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         per_endpoint, endpoints, tag_key=group.removeprefix("tag:") if group.startswith("tag:") else ""
     )
     trend = reports.trend(series, view)
-    by_group = reports.breakdown(totals, group)
     by_endpoint = reports.breakdown(totals, "endpoint")
+    by_group = by_endpoint if group == "endpoint" else reports.breakdown(totals, group)
     label = dict(choices)[group]
     tables = [breakdown_table(by_group, group, label), top_emitters_table(by_endpoint), trend_table(trend, view.grain)]
     if wanted := request.GET.get("csv"):
