@@ -1,16 +1,27 @@
 """The filters every page shares — period, grain, account, region, team and tag — parsed from the URL.
 
-They live in the query string so that a link reproduces a view. A bad value never breaks a page: it is reported
-by parameter name and the default is used instead (the API turns the same errors into 400s).
+They live in the query string so that a link reproduces a view. ``FootprintFilterSet`` (django-filter) declares
+them and its form validates them; its fields, rules and messages are the API's too (``dashboard/api/params.py``),
+so a bad value gets the same message on a page and in the API. What differs is what happens next: a page never
+breaks, it names the bad parameter and uses the default instead (``parse``); the API answers 400 naming it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlencode
 
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.db.models.fields.json import KeyTransform
+
+from collectors.models import Endpoint
 from collectors.regions import COMMERCIAL_REGIONS
 
 PERIODS = {"1d": 1, "7d": 7, "14d": 14, "30d": 30, "90d": 90, "365d": 365}
@@ -19,8 +30,222 @@ HOURLY_MAX_DAYS = 31
 CUSTOM_MAX_DAYS = 3 * 366
 UNTAGGED = "(untagged)"
 TEAM_TAG = "team"
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+# ASCII digits, matched whole (``\d`` would take other scripts' digits, ``$`` a trailing newline).
+ACCOUNT_ID = re.compile(r"[0-9]{12}\Z")
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 TAG = re.compile(r"^(?P<key>[^=]{1,128})=(?P<value>.{0,256})$", re.DOTALL)
+TEAM_MAX = 256
+
+# The one set of messages, pages and API alike.
+PERIOD_MESSAGE = f"Period must be one of {', '.join(PERIODS)} or custom (with from and to)."
+DATE_MESSAGE = "Write dates as YYYY-MM-DD."
+START_AFTER_END_MESSAGE = "The start date is after the end date."
+SPAN_MESSAGE = f"A period covers at most {CUSTOM_MAX_DAYS} days."
+GRAIN_MESSAGE = f"Grain must be one of {', '.join(GRAINS)}."
+HOURLY_MESSAGE = f"Hourly grain covers at most {HOURLY_MAX_DAYS} days."
+ACCOUNT_MESSAGE = "An AWS account id is 12 digits."
+REGION_MESSAGE = "Unknown AWS region %(value)r."
+TAG_MESSAGE = "Write a tag filter as key=value."
+TEAM_MESSAGE = "No endpoint has the team tag %(value)r."
+
+
+# --- the rules, shared by the form below and the API's parameters ------------------------------------------
+
+
+def period_error(start: dt.date, end: dt.date) -> str | None:
+    """What is wrong with the days ``start``..``end`` (inclusive) as a period, if anything."""
+    if start > end:
+        return START_AFTER_END_MESSAGE
+    if (end - start).days >= CUSTOM_MAX_DAYS:
+        return SPAN_MESSAGE
+    return None
+
+
+def grain_error(grain: str, start: dt.date, end: dt.date) -> str | None:
+    if grain == "hour" and (end - start).days + 1 > HOURLY_MAX_DAYS:
+        return HOURLY_MESSAGE
+    return None
+
+
+def account_id(value: str) -> None:
+    if not ACCOUNT_ID.match(value):
+        raise ValidationError(ACCOUNT_MESSAGE, code="invalid")
+
+
+def known_region(value: str) -> None:
+    if value not in COMMERCIAL_REGIONS:
+        raise ValidationError(REGION_MESSAGE, code="invalid", params={"value": value})
+
+
+class IsoDateField(forms.DateField):
+    """YYYY-MM-DD only (Django's form would also read 11/20/2026, the US way; ``date.fromisoformat`` 20261120)."""
+
+    default_error_messages = {"invalid": DATE_MESSAGE}
+
+    def to_python(self, value):
+        if value not in self.empty_values and not (isinstance(value, str) and DAY.match(value)):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class AccountIdField(forms.CharField):
+    default_validators = [account_id]
+
+
+class RegionField(forms.CharField):
+    default_validators = [known_region]
+
+
+class TeamField(forms.CharField):
+    """A team tag's value, trimmed and cut to the longest a tag value can be."""
+
+    def to_python(self, value):
+        return super().to_python(value)[:TEAM_MAX]
+
+
+class TagField(forms.CharField):
+    """``key=value``, cleaned to the pair ``(key, value)``; the value may be empty, never trimmed."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strip=False, **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        if not (match := TAG.match(value)):
+            raise ValidationError(TAG_MESSAGE, code="invalid")
+        return (match["key"], match["value"])
+
+
+# --- the FilterSet --------------------------------------------------------------------------------------------
+
+
+class FootprintForm(forms.Form):
+    """Each field checked alone, then the rules across them: a custom period's bounds and span, the hourly grain's
+    limit, a team that exists. ``view`` is what to show: the valid values, the defaults in place of the bad ones."""
+
+    today: dt.date
+    default_period = "30d"
+    default_grain = "day"
+    teams: frozenset[str] | None = None  # the team tags in use, when the caller knows them
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        period, start, end = self._period(data)
+        grain = data.get("grain") or self.default_grain
+        if error := grain_error(grain, start, end):
+            self.add_error("grain", error)
+            grain = "day"
+        team = data.get("team") or ""
+        if team and self.teams is not None and team not in self.teams:
+            self.add_error("team", ValidationError(TEAM_MESSAGE, code="unknown", params={"value": team}))
+        self.view = (period, start, end, grain)
+        return data
+
+    def _period(self, data: dict) -> tuple[str, dt.date, dt.date]:
+        if "period" in self.errors:
+            period = self.default_period
+        else:
+            period = data.get("period") or ("custom" if self.data.get("from") else self.default_period)
+        if period == "custom":
+            start, end = data.get("from"), data.get("to") or self.today
+            if not start:
+                if "from" not in self.errors:
+                    self.add_error("from", DATE_MESSAGE)
+            elif "to" not in self.errors and (error := period_error(start, end)):
+                self.add_error("from", error)
+            elif "to" not in self.errors:
+                return period, start, end
+            period = self.default_period
+        return period, self.today - dt.timedelta(days=PERIODS[period] - 1), self.today
+
+
+class FieldFilter(django_filters.Filter):
+    """A filter whose form field is given per instance (``field_class=``)."""
+
+    def __init__(self, *, field_class: type[forms.Field], **kwargs):
+        self.field_class = field_class
+        super().__init__(**kwargs)
+
+
+def _in_view(queryset: QuerySet, name: str, value: Any) -> QuerySet:
+    """Period and grain choose hours, not endpoints: the footprint queries read them from ``Filters``."""
+    return queryset
+
+
+class FootprintFilterSet(django_filters.FilterSet):
+    """The shared parameters; ``.qs`` is the team's endpoints in view (what ``Filters.matches`` keeps)."""
+
+    period = FieldFilter(
+        field_class=forms.ChoiceField,
+        choices=[*((name, name) for name in PERIODS), ("custom", "custom")],
+        error_messages={"invalid_choice": PERIOD_MESSAGE},
+        method=_in_view,
+    )
+    # from: a Python keyword, so it is added below the class, between period and to.
+    to = FieldFilter(field_class=IsoDateField, method=_in_view)
+    grain = FieldFilter(
+        field_class=forms.ChoiceField,
+        choices=[(name, name) for name in GRAINS],
+        error_messages={"invalid_choice": GRAIN_MESSAGE},
+        method=_in_view,
+    )
+    account = FieldFilter(field_class=AccountIdField, field_name="account__account_id")
+    region = FieldFilter(field_class=RegionField)
+    team = FieldFilter(field_class=TeamField, method="filter_team")
+    tag = FieldFilter(field_class=TagField, method="filter_tag")
+
+    class Meta:
+        model = Endpoint
+        fields: list[str] = []
+        form = FootprintForm
+
+    def __init__(  # noqa: PLR0913 - django-filter's own arguments, then the view's today, defaults and teams
+        self,
+        data=None,
+        queryset=None,
+        *,
+        today: dt.date,
+        default_period: str = "30d",
+        default_grain: str = "day",
+        teams: Iterable[str] | None = None,
+        **kwargs,
+    ):
+        super().__init__(data, queryset, **kwargs)
+        self.form_settings = {
+            "today": today,
+            "default_period": default_period,
+            "default_grain": default_grain,
+            "teams": None if teams is None else frozenset(teams),
+        }
+
+    def get_form_class(self):
+        return type("FootprintForm", (super().get_form_class(),), dict(self.form_settings))
+
+    def filter_team(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        queryset = queryset.alias(team_tag=KeyTransform(TEAM_TAG, "tags"))
+        if value == UNTAGGED:
+            return queryset.filter(Q(team_tag__isnull=True) | Q(team_tag=UNTAGGED))
+        return queryset.filter(team_tag=value)
+
+    def filter_tag(self, queryset: QuerySet, name: str, value: tuple[str, str]) -> QuerySet:
+        return queryset.alias(tag_value=KeyTransform(value[0], "tags")).filter(tag_value=value[1])
+
+
+def _with_from(declared: dict) -> dict:
+    declared = dict(declared)
+    period = declared.pop("period")
+    return {
+        "period": period,
+        "from": FieldFilter(field_class=IsoDateField, field_name="from", method=_in_view),
+        **declared,
+    }
+
+
+FootprintFilterSet.declared_filters = _with_from(FootprintFilterSet.declared_filters)
+FootprintFilterSet.base_filters = _with_from(FootprintFilterSet.base_filters)
+PARAMETERS = tuple(FootprintFilterSet.base_filters)  # period, from, to, grain, account, region, team, tag
 
 
 @dataclass(frozen=True)
@@ -86,56 +311,37 @@ class Filters:
         return replace(self, grain=grain)
 
 
-def parse(query, today: dt.date, default_period: str = "30d", default_grain: str = "day") -> Filters:
-    """Filters from a QueryDict (or dict); every rejected parameter is named in ``errors``."""
-    errors: dict[str, str] = {}
-    period, start, end = _period(query, today, default_period, errors)
-    grain = _choice(query, "grain", GRAINS, default_grain, errors)
-    if grain == "hour" and (end - start).days + 1 > HOURLY_MAX_DAYS:
-        errors["grain"] = f"Hourly grain covers at most {HOURLY_MAX_DAYS} days; showing days instead."
-        grain = "day"
-    account = query.get("account", "").strip()
-    if account and not ACCOUNT_ID.match(account):
-        errors["account"] = "An AWS account id is 12 digits."
-        account = ""
-    region = query.get("region", "").strip()
-    if region and region not in COMMERCIAL_REGIONS:
-        errors["region"] = f"Unknown AWS region {region!r}."
-        region = ""
-    tag = None
-    if raw := query.get("tag", ""):
-        if match := TAG.match(raw):
-            tag = (match["key"], match["value"])
-        else:
-            errors["tag"] = "Write a tag filter as key=value."
-    return Filters(period, start, end, grain, account, region, query.get("team", "").strip()[:256], tag, errors)
+def team_tags(endpoints: Iterable[dict]) -> set[str]:
+    """The team tags of endpoints (``tags`` rows), ``(untagged)`` for those without: what ``teams=`` expects."""
+    return {(endpoint["tags"] or {}).get(TEAM_TAG, UNTAGGED) for endpoint in endpoints}
 
 
-def _choice(query, name: str, allowed, default: str, errors: dict) -> str:
-    value = query.get(name, "") or default
-    if value not in allowed:
-        errors[name] = f"{name.capitalize()} must be one of {', '.join(allowed)}."
-        return default
-    return value
-
-
-def _period(query, today: dt.date, default: str, errors: dict) -> tuple[str, dt.date, dt.date]:
-    period = query.get("period", "") or ("custom" if query.get("from") else default)
-    if period == "custom":
-        try:
-            start = dt.date.fromisoformat(query.get("from", ""))
-            end = dt.date.fromisoformat(query.get("to", "") or today.isoformat())
-        except ValueError:
-            errors["from"] = "Write dates as YYYY-MM-DD."
-        else:
-            if start > end:
-                errors["from"] = "The start date is after the end date."
-            elif (end - start).days >= CUSTOM_MAX_DAYS:
-                errors["from"] = f"A custom period covers at most {CUSTOM_MAX_DAYS} days."
-            else:
-                return period, start, end
-        period = default
-    if period not in PERIODS:
-        errors["period"] = f"Period must be one of {', '.join(PERIODS)} or custom (with from and to)."
-        period = default
-    return period, today - dt.timedelta(days=PERIODS[period] - 1), today
+def parse(
+    query,
+    today: dt.date,
+    default_period: str = "30d",
+    default_grain: str = "day",
+    *,
+    teams: Iterable[str] | None = None,
+) -> Filters:
+    """Filters from a QueryDict (or dict); every rejected parameter is named in ``errors`` (its first message) and
+    its default used. With ``teams`` (the team tags in use), a team that matches none is rejected too."""
+    filterset = FootprintFilterSet(
+        query, today=today, default_period=default_period, default_grain=default_grain, teams=teams
+    )
+    form = filterset.form
+    form.is_valid()
+    errors = {name: form.errors[name][0] for name in PARAMETERS if name in form.errors}
+    period, start, end, grain = form.view
+    data = form.cleaned_data
+    return Filters(
+        period,
+        start,
+        end,
+        grain,
+        data.get("account") or "",
+        data.get("region") or "",
+        data.get("team") or "",
+        data.get("tag"),
+        errors,
+    )
