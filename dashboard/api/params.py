@@ -3,24 +3,33 @@
 The rules every parameter follows: a value that is present but empty (``?since=``) is a 400 naming the
 parameter, never read as "absent"; a boolean is ``true`` or ``false``; an id is a positive integer; an AWS
 account id is 12 digits. Patterns are written for both JSON Schema (ECMAScript) and Python and matched whole.
+
+Where a parameter means what a page's filter means (a day, an account id, a grain, a period's bounds), it is
+checked by the pages' own form fields and rules (``dashboard/footprint/filters.py``, the django-filter FilterSet
+every page shares), so a bad value gets the same message here as on a page — here as a 400 naming the parameter,
+there as a note beside the defaults.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as FormError
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from dashboard.footprint import filters
+
 BLANK = "Give a value, or leave the parameter out."
 ACCOUNT_ID = "^[0-9]{12}$"
-ACCOUNT_ID_TEXT = "A 12-digit AWS account id."
+ACCOUNT_ID_TEXT = "A 12-digit AWS account id."  # its description in the schema; the error is the pages'
 DAY = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-DAY_TEXT = "A date: YYYY-MM-DD."
+DAY_TEXT = filters.DATE_MESSAGE
 # What Django parses, minus its other spellings (week dates, 20261120, ...): a date, its midnight UTC, or a date and
 # time, UTC unless an offset is given.
 INSTANT = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"
@@ -38,23 +47,58 @@ def _whole(pattern: str, value: str) -> bool:
     return re.fullmatch(pattern.removeprefix("^").removesuffix("$"), value) is not None
 
 
-def account_id(value: str) -> None:
-    if not _whole(ACCOUNT_ID, value):
-        raise FormError(ACCOUNT_ID_TEXT)
+account_id = filters.account_id  # the pages' check, message and all
+
+
+def _form_clean(form_field: forms.Field, value):
+    """A page's form field cleaning an API value; its messages become the 400's."""
+    try:
+        return form_field.clean(value)
+    except FormError as error:
+        raise ValidationError(error.messages) from error
 
 
 @extend_schema_field({"type": "string", "pattern": ACCOUNT_ID, "description": ACCOUNT_ID_TEXT})
 class AccountIdField(serializers.CharField):
-    def __init__(self, **kwargs):  # untrimmed: "111122223333 " is not an account id, as the pattern says
+    # Stricter than the pages, which trim what a user typed into the URL: here "111122223333 " is not an account
+    # id, as the documented pattern says (a client sends exactly what it means).
+    def __init__(self, **kwargs):
         super().__init__(validators=[account_id], trim_whitespace=False, **kwargs)
 
 
 @extend_schema_field({"type": "string", "format": "date"})
 class DayField(serializers.DateField):
+    """YYYY-MM-DD, checked by the pages' date field (``from`` and ``to``)."""
+
     def to_internal_value(self, value):
-        if not isinstance(value, str) or not _whole(DAY, value):
+        if not isinstance(value, str):
             raise ValidationError(DAY_TEXT)
-        return super().to_internal_value(value)
+        return _form_clean(filters.IsoDateField(required=False), value)
+
+
+@extend_schema_field({"type": "string", "enum": list(filters.GRAINS)})
+class GrainField(serializers.ChoiceField):
+    """hour, day, week or month, with the pages' message for any other value."""
+
+    def __init__(self, **kwargs):
+        super().__init__(filters.GRAINS, error_messages={"invalid_choice": filters.GRAIN_MESSAGE}, **kwargs)
+
+
+class PeriodRules:
+    """The pages' rules across a period's parameters, under the API's names: ``start`` and ``end`` (the pages'
+    ``from`` and ``to``, defaulting to the ``default_days`` up to today) and, when present, ``grain``. Mixed into
+    a ``QueryParams`` whose ``validate`` calls ``check_period``."""
+
+    default_days = 30
+
+    def check_period(self, attrs: dict, today: dt.date | None = None) -> dict:
+        attrs.setdefault("end", today or timezone.now().date())
+        attrs.setdefault("start", attrs["end"] - dt.timedelta(days=self.default_days - 1))
+        if error := filters.period_error(attrs["start"], attrs["end"]):
+            raise ValidationError({"start": [error]})
+        if "grain" in attrs and (error := filters.grain_error(attrs["grain"], attrs["start"], attrs["end"])):
+            raise ValidationError({"grain": [error]})
+        return attrs
 
 
 @extend_schema_field({"type": "string", "pattern": INSTANT})
@@ -100,18 +144,11 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(min_value=1, **kwargs)
 
 
-class IsoDateField(forms.DateField):
-    def to_python(self, value):
-        if value not in self.empty_values and not _whole(DAY, value):
-            raise FormError(DAY_TEXT, code="invalid")
-        return super().to_python(value)
-
-
 @extend_schema_field({"type": "string", "format": "date"})
 class DayFilter(django_filters.DateFilter):
-    """YYYY-MM-DD only (Django's form would also read 11/20/2026, the US way)."""
+    """YYYY-MM-DD only (Django's form would also read 11/20/2026, the US way): the pages' date field."""
 
-    field_class = IsoDateField
+    field_class = filters.IsoDateField
 
 
 @extend_schema_field({"type": "boolean"})
