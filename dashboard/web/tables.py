@@ -58,13 +58,18 @@ class Table:
     empty: str = "Nothing to show for these filters."
     highlight: Callable[[dict], str] | None = None  # a CSS class for a row
     long: bool = False  # a time series: scrolls inside its card instead of stretching the page
+    page_rows: int | None = None  # at most this many rows on the page (the first ones); the CSV has every row
+
+    @property
+    def rows_not_shown(self) -> int:
+        return max(len(self.rows) - self.page_rows, 0) if self.page_rows is not None else 0
 
     def body_html(self) -> SafeString:
         """The ``<tr>`` rows of the table body, every text and link escaped. Built here rather than by a template
         loop, which costs about ten times as much per cell (a year by day is 365 rows x 11 cells)."""
         classes = [f"{'num' if column.numeric else ''} {_escaped(column.css)}" for column in self.columns]
         lines = []
-        for row in self.rows:
+        for row in self.rows[: self.page_rows]:
             cells = "".join(
                 f'<td class="{css}">{self._cell_html(column, row)}</td>'
                 for column, css in zip(self.columns, classes, strict=True)
