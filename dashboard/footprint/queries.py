@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.db import connection
-from django.db.models import F, FloatField, Q, QuerySet, Sum
+from django.db.models import F, FloatField, Max, Q, QuerySet, Sum
 from django.db.models.functions import Cast, Coalesce, TruncMonth, TruncWeek
 
 from collectors.models import AwsAccount, Endpoint, VariantHour
@@ -28,7 +28,7 @@ from dashboard.footprint.measures import (
     weighted_aggregates,
     with_weights,
 )
-from dashboard.footprint.models import VariantDay, VariantMonth
+from dashboard.footprint.models import EstimateSourceDay, VariantDay, VariantMonth
 from dashboard.footprint.rollups import footprint_sums
 from estimator import prices
 
@@ -295,6 +295,17 @@ def _variant_rollups(endpoint, filters: Filters) -> pd.DataFrame:
     scope = ([{"pk": endpoint.account_id}], span, [endpoint.pk])
     frame = rollup_rows(*scope, keys, buckets, utilization=True, summed=("hours", *SUMMED))
     return frame.rename(columns=lambda name: name.removeprefix("t_"))
+
+
+def provenance(endpoint, filters: Filters) -> list[dict]:
+    """Where the endpoint's estimates over the period come from: methodology, version, factors and fallbacks,
+    with the hours estimated so and when last computed, most hours first (from the per-day rollup of sources)."""
+    sources = EstimateSourceDay.objects.filter(endpoint=endpoint, day__gte=filters.start, day__lte=filters.end)
+    return list(
+        sources.values("methodology", "methodology_version", "factors", "fallbacks")
+        .annotate(hours=Sum("hours"), last=Max("last_computed_at"))
+        .order_by("-hours", "methodology_version")
+    )
 
 
 RESAMPLE = {"hour": "h", "day": "D", "week": "W-MON", "month": "MS"}

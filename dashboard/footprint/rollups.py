@@ -1,10 +1,11 @@
 """Daily and monthly rollups of the hourly data (``VariantDay``, ``VariantMonth``), kept current as hours are
 estimated.
 
-A refresh recomputes whole (endpoint, day) cells from their hours, then the (endpoint, month) cells those days
-fall in from their day rows: it deletes the cells' rows and inserts the new sums in one transaction, so a
-re-collected or re-estimated hour, or a configuration change in the middle of a day, never leaves a stale or
-duplicated row behind, and a month always equals the sum of its days.
+A refresh recomputes whole (endpoint, day) cells from their hours (with where their estimates come from,
+``EstimateSourceDay``), then the (endpoint, month) cells those days fall in from their day rows: it deletes the
+cells' rows and inserts the new sums in one transaction, so a re-collected or re-estimated hour, or a
+configuration change in the middle of a day, never leaves a stale or duplicated row behind, and a month always
+equals the sum of its days.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, FloatField, Max, Min, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, FloatField, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
 from collectors.models import VariantHour
 from dashboard.footprint.measures import ESTIMATED, SUMMED, UTILIZATION, weighted_aggregates, weighted_means
-from dashboard.footprint.models import VariantDay, VariantMonth
+from dashboard.footprint.models import EstimateSourceDay, VariantDay, VariantHourEstimate, VariantMonth
 
 UTC = dt.UTC
 NO_INVOCATION = Q(invocations__isnull=True) | Q(invocations=0)
 ENDPOINTS_PER_QUERY = 200
+SOURCE_FIELDS = ("methodology", "methodology_version", "factors", "fallbacks")
 ROLLUP_LOCK = 0x5761_7474  # PostgreSQL advisory lock key serialising refreshes across workers
 
 
@@ -108,8 +110,33 @@ def _replace(endpoint_ids: list[int], first: dt.date, last: dt.date) -> int:
         rows = _day_rows(endpoint_ids, first, last)
         VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=first, day__lte=last).delete()
         VariantDay.objects.bulk_create(rows, batch_size=1000)
+        _replace_sources(endpoint_ids, first, last)
         _replace_months(endpoint_ids, month_of(first), month_of(last))
     return len(rows)
+
+
+def _source_rows(endpoint_ids: list[int], first: dt.date, last: dt.date) -> list[EstimateSourceDay]:
+    estimates = VariantHourEstimate.objects.filter(
+        variant_hour__endpoint_id__in=endpoint_ids,
+        variant_hour__hour__gte=dt.datetime.combine(first, dt.time(), UTC),
+        variant_hour__hour__lt=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), UTC),
+    )
+    grouped = (
+        estimates.annotate(
+            t_endpoint_id=F("variant_hour__endpoint_id"), t_day=TruncDate("variant_hour__hour", tzinfo=UTC)
+        )
+        .values("t_endpoint_id", "t_day", *SOURCE_FIELDS)
+        .annotate(t_hours=Count("id"), t_last_computed_at=Max("computed_at"))
+        .order_by()
+    )
+    return [EstimateSourceDay(**{name.removeprefix("t_"): value for name, value in row.items()}) for row in grouped]
+
+
+def _replace_sources(endpoint_ids: list[int], first: dt.date, last: dt.date) -> None:
+    """Recompute where the estimates of these endpoints' days come from (the endpoint page's provenance)."""
+    rows = _source_rows(endpoint_ids, first, last)
+    EstimateSourceDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=first, day__lte=last).delete()
+    EstimateSourceDay.objects.bulk_create(rows, batch_size=1000)
 
 
 def month_of(day: dt.date) -> dt.date:
@@ -169,4 +196,5 @@ def rebuild(progress=None) -> int:
     without_hours = ~Exists(VariantHour.objects.filter(endpoint_id=OuterRef("endpoint_id")))
     VariantDay.objects.filter(without_hours).delete()
     VariantMonth.objects.filter(without_hours).delete()
+    EstimateSourceDay.objects.filter(without_hours).delete()
     return written

@@ -1,5 +1,6 @@
 """Monthly rollups equal the sums of their day rows, stay equal through re-estimates and mid-month configuration
-changes, and a period served from whole months plus edge days gives the figures the days alone give.
+changes, and a period served from whole months plus edge days gives the figures the days alone give; the daily
+rollup of estimate sources gives the provenance the estimates themselves give.
 
 The fleet lives at fixed dates (January 20 to March 9, 2026: February whole, January and March partial), so
 nothing here depends on when the test runs.
@@ -10,7 +11,7 @@ from collections import defaultdict
 
 import pytest
 from django.core.management import call_command
-from django.db.models import F
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from collectors.models import AwsAccount, Endpoint, VariantConfig, VariantHour
@@ -18,7 +19,7 @@ from dashboard.footprint import estimates as footprint
 from dashboard.footprint import queries, rollups
 from dashboard.footprint.filters import Filters
 from dashboard.footprint.measures import SUMMED, UTILIZATION
-from dashboard.footprint.models import VariantDay, VariantMonth
+from dashboard.footprint.models import EstimateSourceDay, VariantDay, VariantHourEstimate, VariantMonth
 
 START = dt.datetime(2026, 1, 20, tzinfo=dt.UTC)
 END = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)  # exclusive
@@ -209,3 +210,36 @@ def test_the_month_grain_series_and_the_endpoint_series_add_up_to_their_days(fle
     assert len(months) == 3 and len(days) == (end - start).days + 1
     for name in ("hours", *SUMMED, "cpu_util_pct_x", "cpu_util_pct_w", "gpu_util_pct_w"):
         assert months[name].sum() == pytest.approx(days[name].sum(), rel=1e-12), name
+
+
+def provenance_from_estimates(endpoint: Endpoint, start: dt.date, end: dt.date) -> list[tuple]:
+    """The endpoint page's provenance as it was computed before the daily rollup of sources: every estimate."""
+    estimates = VariantHourEstimate.objects.filter(
+        variant_hour__endpoint=endpoint,
+        variant_hour__hour__gte=dt.datetime.combine(start, dt.time(), dt.UTC),
+        variant_hour__hour__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC),
+    )
+    rows = estimates.values("methodology", "methodology_version", "factors", "fallbacks").annotate(
+        hours=Count("id"), last=Max("computed_at")
+    )
+    return sorted(tuple(row.values()) for row in rows.order_by())
+
+
+def test_the_provenance_rollup_equals_the_estimates_through_a_reestimate_and_a_rebuild(fleet):
+    ranker, churn = fleet["endpoints"]
+    VariantHourEstimate.objects.filter(
+        variant_hour__endpoint=ranker, variant_hour__hour__gte=dt.datetime(2026, 2, 10, tzinfo=dt.UTC)
+    ).update(methodology_version="0.9.0")  # outdated estimates: re-estimated, as after a methodology bump
+    VariantHour.objects.filter(endpoint=ranker, hour__gte=dt.datetime(2026, 2, 20, tzinfo=dt.UTC)).update(
+        collected_at=timezone.now()
+    )
+    footprint.estimate_pending()
+    start, end = dt.date(2026, 1, 25), dt.date(2026, 3, 5)
+    for endpoint in (ranker, churn):
+        shown = queries.provenance(endpoint, view(start, end))
+        assert sorted(tuple(row.values()) for row in shown) == provenance_from_estimates(endpoint, start, end)
+    assert "0.9.0" not in {row["methodology_version"] for row in queries.provenance(ranker, view(start, end))}
+    VariantHour.objects.filter(endpoint=churn).delete()
+    rollups.rebuild()
+    assert queries.provenance(churn, view(start, end)) == []
+    assert EstimateSourceDay.objects.filter(endpoint=ranker).count() > 0

@@ -91,3 +91,28 @@ class VariantMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint_id}/{self.variant_name} {self.month:%Y-%m} {self.instance_type or 'serverless'}"
+
+
+class EstimateSourceDay(models.Model):
+    """Where one endpoint's estimates of one UTC day come from: per methodology, version, factors and fallbacks,
+    how many variant-hours and when last computed.
+
+    The endpoint page's provenance over a year reads about 365 of these rows instead of joining 8,760 hours to
+    their estimates. Refreshed with ``VariantDay`` in the same transaction (``dashboard.footprint.rollups``).
+    """
+
+    endpoint = models.ForeignKey("collectors.Endpoint", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    methodology = models.CharField(max_length=16)
+    methodology_version = models.CharField(max_length=16)
+    factors = models.TextField(blank=True)
+    fallbacks = models.TextField(blank=True)
+    hours = models.PositiveIntegerField(help_text="Estimated variant-hours of the day with these sources")
+    last_computed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "dashboard_estimatesourceday"
+        indexes = [models.Index(fields=["endpoint", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id} {self.day} {self.methodology} {self.methodology_version}: {self.hours} h"

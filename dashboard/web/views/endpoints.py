@@ -4,7 +4,6 @@ utilization per variant, energy and CO2e with their range, carbon per inference,
 from __future__ import annotations
 
 import pandas as pd
-from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,12 +14,12 @@ from collectors.models import Endpoint, VariantConfig
 from dashboard.footprint import filters
 from dashboard.footprint import queries as reports
 from dashboard.footprint.measures import UTILIZATION, finish_weighted, weight_columns
-from dashboard.footprint.models import VariantHourEstimate
 from dashboard.teams.scoping import current_team, get_for_team_or_404
 from dashboard.web import charts
 from dashboard.web.tables import Column, Table, csv_response
 from dashboard.web.views.overview import footprint_columns
 
+LIST_ROWS = 200  # the largest emitters first; a fleet of 1,000 is 21,000 cells, which the CSV carries whole
 CONFIG_FIELDS = (
     "variant_name",
     "valid_from",
@@ -123,6 +122,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
         if endpoints
         else "No endpoint collected yet: connect an AWS account and wait for the first collection.",
         highlight=lambda row: "deleted" if row["status"] == "Deleted" else "",
+        page_rows=LIST_ROWS,
     )
     if wanted := request.GET.get("csv"):
         return csv_response([table], wanted, f"wattson-endpoints-{view.start}-{view.end}")
@@ -156,19 +156,6 @@ def per_variant(frame: pd.DataFrame, grain: str) -> pd.DataFrame:
         sums["instances"] = sums["instance_hours"] / sums["hours"].where(sums["hours"] > 0)
         out.append(sums.reset_index().assign(variant_name=variant))
     return pd.concat(out, ignore_index=True)
-
-
-def provenance(endpoint: Endpoint, view: filters.Filters) -> list[dict]:
-    return list(
-        VariantHourEstimate.objects.filter(
-            variant_hour__endpoint=endpoint,
-            variant_hour__hour__gte=view.start_time,
-            variant_hour__hour__lt=view.end_time,
-        )
-        .values("methodology", "methodology_version", "factors", "fallbacks")
-        .annotate(hours=Count("id"), last=Max("computed_at"))
-        .order_by("-hours")
-    )
 
 
 def variants_table(frame: pd.DataFrame, configs: list[dict]) -> Table:
@@ -274,7 +261,7 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "charts": chart_list,
             "tables": tables,
             "changes": changes,
-            "provenance": provenance(endpoint, view),
+            "provenance": reports.provenance(endpoint, view),
             "tags": sorted((endpoint.tags or {}).items()),
             "recommendations": list(
                 endpoint.recommendations.filter(status__in=("open", "snoozed"))
