@@ -66,6 +66,15 @@ class AccountIdField(serializers.CharField):
         super().__init__(validators=[account_id], trim_whitespace=False, **kwargs)
 
 
+@extend_schema_field({"type": "string", "minLength": 1, "description": "An AWS region code, e.g. eu-west-1"})
+class RegionField(serializers.CharField):
+    """A region the product knows (``collectors.regions``), with the pages' message for any other: a typo
+    would otherwise answer an empty result that looks like a region without endpoints."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validators=[filters.known_region], max_length=32, **kwargs)
+
+
 @extend_schema_field({"type": "string", "format": "date"})
 class DayField(serializers.DateField):
     """YYYY-MM-DD, checked by the pages' date field (``from`` and ``to``)."""
@@ -132,6 +141,14 @@ class TextFilter(django_filters.CharFilter):
 class AccountIdFilter(django_filters.CharFilter):
     def __init__(self, **kwargs):
         super().__init__(validators=[account_id], strip=False, **kwargs)
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "description": "An AWS region code, e.g. eu-west-1"})
+class RegionFilter(django_filters.CharFilter):
+    """A known region, as on the pages (``RegionField``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validators=[filters.known_region], **kwargs)
 
 
 @extend_schema_field({"type": "integer", "minimum": 1})

@@ -26,18 +26,16 @@ from collectors.models import AwsAccount, Endpoint, VariantHour
 from dashboard.api.auth import team_of
 from dashboard.api.csv import CsvRenderer, stream, wants_csv
 from dashboard.api.negotiation import JsonErrors
-from dashboard.api.params import AccountIdField, DayField, QueryParams, parsed
+from dashboard.api.params import AccountIdField, DayField, GrainField, PeriodRules, QueryParams, RegionField, parsed
 from dashboard.api.serializers import FOCUS_FIELDS, FOCUS_MEASURES, FOOTPRINT, FocusSerializer, measure_fields
 from dashboard.footprint import queries
-from dashboard.footprint.filters import PERIODS, TEAM_TAG, UNTAGGED, Filters
+from dashboard.footprint.filters import HOURLY_MAX_DAYS, PERIODS, TEAM_TAG, UNTAGGED, Filters
 from dashboard.footprint.measures import ESTIMATED, UTILIZATION, weighted_aggregates, weighted_means
 from dashboard.footprint.models import VariantDay
 from dashboard.footprint.queries import add_cost, part_cost_usd
 from estimator import prices
 
 SUMS = FOOTPRINT  # the footprint's summed measures the API reports (``measures.ESTIMATED`` and usage)
-HOURLY_MAX_DAYS = 31
-MAX_DAYS = 3 * 366
 GROUPS = ("none", "account", "region", "endpoint", "instance_type", "team")
 
 
@@ -45,21 +43,17 @@ class Api(JsonErrors, APIView):
     renderer_classes = [JSONRenderer, CsvRenderer]
 
 
-class PeriodParams(QueryParams):
+class PeriodParams(PeriodRules, QueryParams):
+    """A period and the filters that narrow it: the pages' rules and messages (``PeriodRules``)."""
+
     start = DayField(required=False, help_text="First UTC day; default 29 days before end")
     end = DayField(required=False, help_text="Last UTC day, inclusive; default today")
     account_id = AccountIdField(required=False)
-    region = serializers.CharField(required=False, max_length=32, help_text="AWS region code")
+    region = RegionField(required=False, help_text="AWS region code")
     endpoint = serializers.IntegerField(required=False, min_value=1, help_text="Endpoint id")
 
     def validate(self, attrs):
-        attrs.setdefault("end", timezone.now().date())
-        attrs.setdefault("start", attrs["end"] - dt.timedelta(days=29))
-        if attrs["start"] > attrs["end"]:
-            raise ValidationError({"start": "start is after end."})
-        if (attrs["end"] - attrs["start"]).days >= MAX_DAYS:
-            raise ValidationError({"start": f"A period covers at most {MAX_DAYS} days."})
-        return attrs
+        return self.check_period(attrs)
 
 
 @extend_schema_field({"type": "string", "anyOf": [{"enum": list(GROUPS)}, {"pattern": "^tag:[\\s\\S]{1,128}$"}]})
@@ -68,9 +62,7 @@ class GroupByField(serializers.CharField):
 
 
 class EmissionParams(PeriodParams):
-    grain = serializers.ChoiceField(
-        ["hour", "day", "week", "month"], default="day", help_text=f"hour covers at most {HOURLY_MAX_DAYS} days"
-    )
+    grain = GrainField(default="day", help_text=f"hour covers at most {HOURLY_MAX_DAYS} days")
     group_by = GroupByField(
         default="none", help_text="none, account, region, endpoint, instance_type, team, or tag:<key>"
     )
@@ -79,12 +71,6 @@ class EmissionParams(PeriodParams):
         if value in GROUPS or (value.startswith("tag:") and 4 < len(value) <= 132):
             return value
         raise ValidationError(f"Group by one of {', '.join(GROUPS)} or tag:<key>.")
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        if attrs["grain"] == "hour" and (attrs["end"] - attrs["start"]).days >= HOURLY_MAX_DAYS:
-            raise ValidationError({"grain": f"Hourly grain covers at most {HOURLY_MAX_DAYS} days."})
-        return attrs
 
 
 def _scope(rows, query: dict, hourly: bool):

@@ -33,6 +33,8 @@ from dashboard.api.params import (
     IdFilter,
     InstantField,
     QueryParams,
+    RegionField,
+    RegionFilter,
     StrictFilterSet,
     TextFilter,
     parsed,
@@ -111,7 +113,7 @@ def _after(ordering: tuple[str, ...], last: tuple) -> Q:
 
 class AccountFilter(StrictFilterSet):
     account_id = AccountIdFilter(field_name="account__account_id")
-    region = TextFilter()
+    region = RegionFilter()
 
 
 @integer_id
@@ -201,7 +203,7 @@ class UsageParams(QueryParams):
     end = InstantField(required=False, help_text=f"Exclusive; default now. {INSTANT_TEXT}")
     endpoint = serializers.IntegerField(required=False, min_value=1, help_text="Endpoint id")
     account_id = AccountIdField(required=False)
-    region = serializers.CharField(required=False, max_length=32, help_text="AWS region code")
+    region = RegionField(required=False, help_text="AWS region code")
 
     def validate(self, attrs):
         attrs.setdefault("end", timezone.now())

@@ -25,6 +25,25 @@ TODAY = dt.date(2026, 11, 20)
         ({"from": "2026-13-45"}, "from", "/api/v1/storage/", {"since": "2026-13-45"}, "since"),
         ({"from": "2026-11-01", "to": "2026-W47-5"}, "to", "/api/v1/emissions/", {"end": "2026-W47-5"}, "end"),
         ({"from": "20261101"}, "from", "/api/v1/emissions/", {"start": "20261101"}, "start"),
+        ({"region": "eu-wset-1"}, "region", "/api/v1/endpoints/", {"region": "eu-wset-1"}, "region"),
+        ({"region": "eu-wset-1"}, "region", "/api/v1/emissions/", {"region": "eu-wset-1"}, "region"),
+        ({"region": "eu-wset-1"}, "region", "/api/v1/focus/", {"region": "eu-wset-1"}, "region"),
+        ({"region": "mars-north-1"}, "region", "/api/v1/usage/", {"region": "mars-north-1"}, "region"),
+        ({"grain": "minute"}, "grain", "/api/v1/emissions/", {"grain": "minute"}, "grain"),
+        (
+            {"from": "2026-11-10", "to": "2026-11-01"},
+            "from",
+            "/api/v1/emissions/",
+            {"start": "2026-11-10", "end": "2026-11-01"},
+            "start",
+        ),
+        (
+            {"from": "2026-11-10", "to": "2026-11-01"},
+            "from",
+            "/api/v1/focus/",
+            {"start": "2026-11-10", "end": "2026-11-01"},
+            "start",
+        ),
     ],
 )
 def test_the_same_bad_value_gets_the_same_message_on_a_page_and_in_the_api(
