@@ -7,9 +7,11 @@ An endpoint is *idle* at ``end`` when, over the detection window (the ``min_hour
 whole period used. It is *corroborated* when the p95 CPU and GPU utilization of the period stay under the
 thresholds: a busy CPU without invocations may be batch work or health checks.
 
-Alerts (``NotificationSettings``: after ``idle_hours``, corroborated), the weekly digest (the endpoints that
-became idle during the week, as alerts would have) and recommendations (``TeamPolicy.idle_days``: delete it,
-with high confidence when corroborated) build an ``IdlePolicy`` from the team's settings and read ``assess``.
+Alerts (after ``NotificationSettings.idle_hours``, corroborated), the weekly digest (the endpoints that became
+idle during the week, as alerts would have) and recommendations (after ``TeamPolicy.idle_days``: delete it, with
+high confidence when corroborated) get their ``IdlePolicy`` from one function, ``recommend.policy.idle_policy``,
+with the team's CPU and GPU limits (``TeamPolicy.idle_max_cpu_pct``, ``idle_max_gpu_pct``), and read ``assess``:
+they differ only in the duration.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from django.db.models import Count, FloatField, Max, Q, Sum
 from collectors.models import VariantHour
 
 COVERAGE = 0.9  # share of the detection window's hours that must have been collected
-QUIET_PCT = 5.0  # default corroboration: p95 CPU and GPU under 5 % (the notification settings' default)
+QUIET_PCT = 5.0  # default corroboration: p95 CPU and GPU under 5 % (``TeamPolicy``'s default limits)
 HOUR = dt.timedelta(hours=1)
 RUN_FIELDS = (
     "endpoint_id",

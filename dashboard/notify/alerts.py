@@ -1,7 +1,8 @@
 """Idle-endpoint alerts: an endpoint that served no inference for ``idle_hours`` while its instances ran, with its
 CPU and GPU corroborating (a busy CPU without invocations is batch work or health checks, not idleness). What idle
-means, since when and what it cost is ``dashboard.footprint.idle`` (the one definition the digest and the
-recommendations read too); an alert states the idle period from the hourly history, not the detection window.
+means, since when and what it cost is ``dashboard.footprint.idle``, built with the team's CPU and GPU limits by
+``dashboard.recommend.policy.idle_policy`` (the one definition the digest and the recommendations read too); an
+alert states the idle period from the hourly history, not the detection window.
 
 One incident, one alert: opening is guarded by a unique constraint (one open alert per endpoint), a reminder goes
 out after ``reminder_hours``, and the alert resolves once — when traffic returns, the endpoint is deleted or
@@ -20,6 +21,7 @@ from collectors.models import Endpoint
 from dashboard.footprint.idle import Idleness, IdlePolicy
 from dashboard.notify.channels import Message
 from dashboard.notify.models import Alert, NotificationSettings
+from dashboard.recommend.policy import idle_policy, policy_of
 from dashboard.teams.models import Team
 
 Resolution = Alert.Resolution
@@ -45,9 +47,10 @@ def excluded(tags: dict, rules: list[str]) -> bool:
     return False
 
 
-def idle_policy(config: NotificationSettings) -> IdlePolicy:
-    """The team's definition of idle for alerts and digests: ``idle_hours`` without inference, corroborated."""
-    return IdlePolicy(config.idle_hours, config.idle_max_cpu_pct, config.idle_max_gpu_pct)
+def alerting_policy(team: Team, config: NotificationSettings) -> IdlePolicy:
+    """The team's definition of idle for alerts and digests: ``recommend.policy.idle_policy``, the one the
+    recommendations read (with the team's CPU and GPU limits), after ``idle_hours`` without inference."""
+    return idle_policy(policy_of(team), config.idle_hours)
 
 
 def alerting(facts: Idleness) -> bool:
@@ -61,7 +64,7 @@ def evaluate(team: Team, now: dt.datetime | None = None) -> tuple[Outcome, list[
     now = now or timezone.now()
     config = settings_of(team)
     endpoints = {e.pk: e for e in Endpoint.objects.filter(account__team=team)}
-    assessed = idle_policy(config).assess(endpoints, now)
+    assessed = alerting_policy(team, config).assess(endpoints, now)
     open_alerts = {a.endpoint_id: a for a in Alert.objects.filter(team=team, resolved_at__isnull=True)}
     outcome, events = Outcome(), []
     for endpoint in endpoints.values():

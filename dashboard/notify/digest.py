@@ -134,11 +134,11 @@ def _top_emitters(per_endpoint, endpoints: list[dict]) -> list[dict]:
 
 
 def _newly_idle(team, view: filters.Filters, endpoints: list[dict]) -> list[dict]:
-    """Endpoints that became idle during the week by the team's definition (``alerts.idle_policy``: their idle
+    """Endpoints that became idle during the week by the team's definition (``alerts.alerting_policy``: their idle
     period reached ``idle_hours`` within it, as an alert would have opened) and were still idle at its end, from
     the hourly history — whether or not an alert was opened, with the idle period's true start."""
     config = schedule_of(team)
-    policy = alerts.idle_policy(config)
+    policy = alerts.alerting_policy(team, config)
     watched = [e for e in endpoints if not e["deleted_at"] and not alerts.excluded(e["tags"], config.exclude_tags)]
     assessed = policy.assess([e["id"] for e in watched], view.end_time)
     became = view.start_time - dt.timedelta(hours=policy.min_hours)

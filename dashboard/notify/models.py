@@ -6,15 +6,14 @@ from django.db import models
 
 
 class NotificationSettings(models.Model):
-    """When a team's weekly digest goes out, and how idle alerts behave."""
+    """When a team's weekly digest goes out, and how idle alerts behave. The CPU and GPU limits that corroborate
+    idleness are the team's ``TeamPolicy`` (``dashboard.recommend.policy``): one definition for every surface."""
 
     team = models.OneToOneField("teams.Team", on_delete=models.CASCADE, related_name="notification_settings")
     digest_weekday = models.PositiveSmallIntegerField(default=0, help_text="0 = Monday … 6 = Sunday")
     digest_hour = models.PositiveSmallIntegerField(default=8, help_text="Local hour, 0-23")
     timezone = models.CharField(max_length=64, default="UTC", help_text="IANA name, e.g. Europe/Paris")
     idle_hours = models.PositiveIntegerField(default=24, help_text="No invocation for this long: an idle alert")
-    idle_max_cpu_pct = models.FloatField(default=5.0, help_text="Corroboration: p95 CPU must stay under this")
-    idle_max_gpu_pct = models.FloatField(default=5.0, help_text="Corroboration: p95 GPU must stay under this")
     reminder_hours = models.PositiveIntegerField(default=72, help_text="Remind about a still-open alert after this")
     exclude_tags = models.JSONField(
         default=list,

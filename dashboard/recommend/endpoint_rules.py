@@ -2,7 +2,8 @@
 an unused GPU, more efficient silicon, a lower-carbon region, and consolidation of small endpoints.
 
 Every saving replays the variant's own hours on the proposed hardware (``savings.replay``), so it follows the
-endpoint's real load; thresholds come from the team's policy (``TeamPolicy``).
+endpoint's real load; thresholds come from the team's policy (``TeamPolicy``), and what idle means from
+``dashboard.recommend.policy.idle_policy``, the definition alerts and digests read too.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from dashboard.footprint.idle import Idleness, IdlePolicy
+from dashboard.footprint.idle import Idleness
 from dashboard.recommend import commands, savings
 from dashboard.recommend.draft import Confidence, Draft, Kind, Saving
 from dashboard.recommend.history import Variant, live_variants, p95, summary
+from dashboard.recommend.policy import idle_policy
 from estimator.catalog import ec2_type, instance_catalog
 
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)  # what SageMaker Serverless Inference accepts
@@ -123,12 +125,6 @@ def draft(  # noqa: PLR0913 - one argument per Draft field it fills
         evidence_end=hours["hour"].max().to_pydatetime() if len(hours) else None,
         caveats=caveats,
     )
-
-
-def idle_policy(policy) -> IdlePolicy:
-    """The team's definition of idle for recommendations: no inference for ``idle_days``
-    (``dashboard.footprint.idle``, the definition alerts and digests read with their own threshold)."""
-    return IdlePolicy(policy.idle_days * 24)
 
 
 def idle(variant: Variant, policy, facts: Idleness | None) -> Draft | None:
@@ -512,7 +508,8 @@ def _sum(parts: list[Saving]) -> Saving:
 def endpoint_drafts(team, policy, now: datetime) -> list[Draft]:
     variants = live_variants(team, max(policy.lookback_days, policy.idle_days), now)
     lookback = pd.Timestamp(now - timedelta(days=policy.lookback_days))
-    idleness = idle_policy(policy).assess({v.endpoint["id"] for v in variants}, now)
+    idle_after = policy.idle_days * 24  # hours; alerts and digests build the same policy with ``idle_hours``
+    idleness = idle_policy(policy, idle_after).assess({v.endpoint["id"] for v in variants}, now)
     drafts = []
     for variant in variants:
         recent = Variant(

@@ -8,7 +8,9 @@ from django.db import models
 
 
 class TeamPolicy(models.Model):
-    """Thresholds and lookbacks of the recommendation rules for one team (docs/methodology.md, "Recommendations")."""
+    """Thresholds and lookbacks of the recommendation rules for one team (docs/methodology.md, "Recommendations"),
+    and the CPU and GPU limits under which idleness is corroborated, for alerts, digests and recommendations alike
+    (``dashboard.recommend.policy.idle_policy``; edited on the Alerts page)."""
 
     team = models.OneToOneField("teams.Team", on_delete=models.CASCADE, related_name="policy")
     lookback_days = models.PositiveSmallIntegerField(
@@ -18,6 +20,8 @@ class TeamPolicy(models.Model):
     idle_days = models.PositiveSmallIntegerField(
         default=7, validators=[MinValueValidator(1)], help_text="No invocation for this many days: idle"
     )
+    idle_max_cpu_pct = models.FloatField(default=5.0, help_text="Corroboration: p95 CPU must stay under this")
+    idle_max_gpu_pct = models.FloatField(default=5.0, help_text="Corroboration: p95 GPU must stay under this")
     cpu_p95_max_pct = models.FloatField(default=40.0, help_text="Over-provisioned below this p95 CPU")
     gpu_p95_max_pct = models.FloatField(default=40.0, help_text="Over-provisioned below this p95 GPU")
     memory_p95_max_pct = models.FloatField(default=60.0, help_text="Over-provisioned below this p95 memory")

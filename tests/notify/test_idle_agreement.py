@@ -1,5 +1,7 @@
-"""One definition of idle (``dashboard.footprint.idle``): alerts, recommendations and the weekly digest agree on
-which endpoints are idle and since when, for the same hourly history, at a fixed time (no wall clock)."""
+"""One definition of idle (``dashboard.footprint.idle``, built by ``dashboard.recommend.policy.idle_policy`` with
+the team's CPU and GPU limits): alerts, recommendations and the weekly digest agree on which endpoints are idle,
+which are corroborated and since when, for the same hourly history, at a fixed time (no wall clock), whatever
+limits the team chose."""
 
 import datetime as dt
 
@@ -10,8 +12,9 @@ from dashboard.footprint.idle import IdlePolicy
 from dashboard.notify import alerts, digest
 from dashboard.notify.models import Alert, NotificationSettings
 from dashboard.recommend.draft import Kind
-from dashboard.recommend.endpoint_rules import endpoint_drafts, idle_policy
+from dashboard.recommend.endpoint_rules import endpoint_drafts
 from dashboard.recommend.models import TeamPolicy
+from dashboard.recommend.policy import idle_policy
 from tests.web import factories
 
 pytestmark = pytest.mark.urls("tests.notify.digest_urls")
@@ -71,10 +74,23 @@ def fleet(teams):
     return rows
 
 
+def surfaces(team) -> tuple[dict, dict, dict, dict]:
+    """What each surface calls idle at END: alerts (name: idle since), recommendations (name: idle since, and name:
+    confidence) and the digest of the week before END (name: idle since)."""
+    alerts.evaluate(team, END + dt.timedelta(minutes=5))
+    alerted = {a.endpoint.name: a.idle_since for a in Alert.objects.filter(team=team).select_related("endpoint")}
+    drafts = [d for d in endpoint_drafts(team, TeamPolicy.objects.get(team=team), END) if d.kind == Kind.IDLE]
+    names = dict(Endpoint.objects.filter(account__team=team).values_list("pk", "name"))
+    recommended = {names[d.endpoint_id]: dt.datetime.fromisoformat(d.evidence["idle_since"]) for d in drafts}
+    confidence = {names[d.endpoint_id]: d.confidence for d in drafts}
+    went_idle = {row["name"]: row["idle_since"] for row in digest.content(team, WEEK_START)["newly_idle"]}
+    return alerted, recommended, confidence, went_idle
+
+
 def test_alerts_recommendations_and_the_digest_agree_on_which_endpoints_are_idle_and_since_when(teams, fleet):
     team = teams[0]
-    notify_policy = alerts.idle_policy(NotificationSettings.objects.get(team=team))
-    assert notify_policy == idle_policy(TeamPolicy.objects.get(team=team)) == IdlePolicy(72)
+    notify_policy = alerts.alerting_policy(team, NotificationSettings.objects.get(team=team))
+    assert notify_policy == idle_policy(TeamPolicy.objects.get(team=team), 3 * 24) == IdlePolicy(72, 5.0, 5.0)
     facts = notify_policy.assess([row.pk for row in fleet.values()], END)
     expected = {"went-idle": END - 5 * 24 * H, "idle-before": END - 11 * 24 * H}
     assert {name: facts[row.pk].since for name, row in fleet.items() if facts[row.pk].idle} == {
@@ -82,19 +98,12 @@ def test_alerts_recommendations_and_the_digest_agree_on_which_endpoints_are_idle
         "batch": END - 5 * 24 * H,
     }
 
-    alerts.evaluate(team, END + dt.timedelta(minutes=5))
-    alerted = {a.endpoint.name: a.idle_since for a in Alert.objects.filter(team=team).select_related("endpoint")}
-
-    drafts = [d for d in endpoint_drafts(team, TeamPolicy.objects.get(team=team), END) if d.kind == Kind.IDLE]
-    names = {row.pk: name for name, row in fleet.items()}
-    recommended = {names[d.endpoint_id]: dt.datetime.fromisoformat(d.evidence["idle_since"]) for d in drafts}
-
-    went_idle = {row["name"]: row["idle_since"] for row in digest.content(team, WEEK_START)["newly_idle"]}
+    alerted, recommended, confidence, went_idle = surfaces(team)
 
     # corroborated idleness: alerted and recommended (high confidence) alike, with the idle period's true start
     assert alerted == expected
     assert recommended == {**expected, "batch": END - 5 * 24 * H}
-    assert {names[d.endpoint_id]: d.confidence for d in drafts} == {
+    assert confidence == {
         "went-idle": "high",
         "idle-before": "high",
         "batch": "medium",  # a busy CPU without inferences: recommended with caveats, never paged
@@ -107,6 +116,36 @@ def test_alerts_recommendations_and_the_digest_agree_on_which_endpoints_are_idle
     assert alert.evidence["hours"] == period.hours == 11 * 24
     assert alert.evidence["instance_hours"] == pytest.approx(2 * 11 * 24)
     assert alert.evidence["energy_kwh"] == pytest.approx(round(period.energy_kwh, 4)) and period.energy_kwh > 0
+
+
+@pytest.mark.parametrize(
+    ("max_cpu_pct", "max_gpu_pct", "corroborated"),
+    [
+        (70.0, 5.0, {"went-idle", "idle-before", "batch"}),  # batch's 60 % CPU is now under the team's limit
+        (5.0, 0.25, set()),  # every endpoint's GPU (0.5 %) is over it: nothing corroborated
+        (0.5, 5.0, set()),  # the quiet endpoints' CPU (1 %) is over it
+    ],
+)
+def test_a_team_with_its_own_limits_gets_the_same_idle_endpoints_from_alerts_digest_and_recommendations(
+    teams, fleet, max_cpu_pct, max_gpu_pct, corroborated
+):
+    """The team's CPU and GPU limits (on its policy, edited on the Alerts page) decide corroboration for all three
+    surfaces at once: there is no second threshold for recommendations."""
+    team = teams[0]
+    TeamPolicy.objects.filter(team=team).update(idle_max_cpu_pct=max_cpu_pct, idle_max_gpu_pct=max_gpu_pct)
+    policy = TeamPolicy.objects.get(team=team)
+    assert alerts.alerting_policy(team, NotificationSettings.objects.get(team=team)) == idle_policy(
+        policy, policy.idle_days * 24
+    )
+    since = {"went-idle": END - 5 * 24 * H, "idle-before": END - 11 * 24 * H, "batch": END - 5 * 24 * H}
+
+    alerted, recommended, confidence, went_idle = surfaces(team)
+
+    assert alerted == {name: since[name] for name in corroborated}
+    assert recommended == since  # idle whatever the limits: they only decide corroboration
+    assert confidence == {name: "high" if name in corroborated else "medium" for name in since}
+    # became idle during the week (idle-before already was before it), as the alerts would have opened
+    assert went_idle == {name: since[name] for name in corroborated - {"idle-before"}}
 
 
 def test_the_digest_lists_an_endpoint_that_became_idle_late_in_the_week_once(teams, fleet):

@@ -4,8 +4,10 @@ from datetime import timedelta
 
 from django.urls import reverse
 
+from dashboard.footprint.idle import IdlePolicy
 from dashboard.notify import alerts
 from dashboard.notify.models import Alert, Channel, NotificationSettings
+from dashboard.recommend.models import TeamPolicy
 from tests.web import factories
 
 
@@ -68,14 +70,50 @@ def test_only_owners_add_channels_and_bad_input_is_explained(client, alice, bob,
             "digest_hour": 17,
             "timezone": "Europe/Paris",
             "idle_hours": 12,
-            "idle_max_cpu_pct": 5,
-            "idle_max_gpu_pct": 5,
+            "idle_max_cpu_pct": 12.5,
+            "idle_max_gpu_pct": 3,
             "reminder_hours": 48,
             "exclude_tags": "alerts=off, env=dev",
         },
     )
     saved = NotificationSettings.objects.get(team=teams[0])
     assert (saved.timezone, saved.idle_hours, saved.exclude_tags) == ("Europe/Paris", 12, ["alerts=off", "env=dev"])
+    # the corroboration limits are the team's policy (one definition of idle for alerts and recommendations),
+    # created with its defaults otherwise when the team had none
+    policy = TeamPolicy.objects.get(team=teams[0])
+    assert (policy.idle_max_cpu_pct, policy.idle_max_gpu_pct, policy.idle_days) == (12.5, 3.0, 7)
+
+
+def test_the_idle_limits_are_shown_checked_and_saved_on_the_teams_policy(client, alice, bob, teams):
+    TeamPolicy.objects.create(team=teams[0], idle_days=3, idle_max_cpu_pct=20.0, min_instances=2)
+    client.force_login(alice)
+    page = client.get(reverse("notifications")).content.decode()
+    assert 'name="idle_max_cpu_pct" value="20.0"' in page and 'name="idle_max_gpu_pct" value="5.0"' in page
+    settings = {
+        "form": "settings",
+        "digest_weekday": 0,
+        "digest_hour": 8,
+        "timezone": "UTC",
+        "idle_hours": 24,
+        "idle_max_cpu_pct": "lots",
+        "idle_max_gpu_pct": "",
+        "reminder_hours": 72,
+        "exclude_tags": "",
+    }
+    page = client.post(reverse("notifications"), settings).content.decode()
+    assert "Enter a number." in page and "This field is required." in page
+    assert TeamPolicy.objects.get(team=teams[0]).idle_max_cpu_pct == 20.0
+    client.force_login(bob)  # a member sees the settings but may not change them
+    assert (
+        client.post(reverse("notifications"), {**settings, "idle_max_cpu_pct": 1, "idle_max_gpu_pct": 1}).status_code
+        == 403
+    )
+    client.force_login(alice)
+    client.post(reverse("notifications"), {**settings, "idle_max_cpu_pct": 8, "idle_max_gpu_pct": 2.5})
+    policy = TeamPolicy.objects.get(team=teams[0])
+    assert (policy.idle_max_cpu_pct, policy.idle_max_gpu_pct) == (8.0, 2.5)
+    assert (policy.idle_days, policy.min_instances) == (3, 2)  # the rest of the policy is left as it was
+    assert alerts.alerting_policy(teams[0], NotificationSettings.objects.get(team=teams[0])) == IdlePolicy(24, 8.0, 2.5)
 
 
 def test_another_teams_channels_are_404(client, charlie, teams):

@@ -8,6 +8,7 @@ import zoneinfo
 
 from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,12 +16,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.notify.alerts import settings_of
 from dashboard.notify.channels import sns
 from dashboard.notify.models import Alert, Channel, Delivery, NotificationSettings
+from dashboard.recommend.models import TeamPolicy
+from dashboard.recommend.policy import policy_of
 from dashboard.teams.scoping import current_team, get_for_team_or_404
 from dashboard.web.views.accounts import require_owner
 
+IDLE_LIMITS = ("idle_max_cpu_pct", "idle_max_gpu_pct")  # saved on the team's TeamPolicy (recommend.policy)
+
 
 class SettingsForm(forms.ModelForm):
+    """The team's ``NotificationSettings``, and the CPU and GPU limits that corroborate idleness, which live on its
+    ``TeamPolicy`` because recommendations read them too (one definition of idle): same fields, same checks."""
+
     exclude_tags = forms.CharField(required=False, help_text="Comma-separated key=value (or key) tags to ignore")
+    idle_max_cpu_pct = TeamPolicy._meta.get_field("idle_max_cpu_pct").formfield()
+    idle_max_gpu_pct = TeamPolicy._meta.get_field("idle_max_gpu_pct").formfield()
 
     class Meta:
         model = NotificationSettings
@@ -29,16 +39,18 @@ class SettingsForm(forms.ModelForm):
             "digest_hour",
             "timezone",
             "idle_hours",
-            "idle_max_cpu_pct",
-            "idle_max_gpu_pct",
+            *IDLE_LIMITS,  # declared above: TeamPolicy's fields, in this order on the page
             "reminder_hours",
             "exclude_tags",
         ]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, policy: TeamPolicy, **kwargs):
         super().__init__(*args, **kwargs)
+        self.policy = policy
         if self.instance and not self.is_bound:
             self.initial["exclude_tags"] = ", ".join(self.instance.exclude_tags or [])
+        if not self.is_bound:
+            self.initial.update({name: getattr(policy, name) for name in IDLE_LIMITS})
 
     def clean_timezone(self):
         name = self.cleaned_data["timezone"]
@@ -58,6 +70,14 @@ class SettingsForm(forms.ModelForm):
         if data.get("digest_hour") is not None and data["digest_hour"] > 23:
             self.add_error("digest_hour", "0 to 23.")
         return data
+
+    @transaction.atomic
+    def save(self, commit=True):
+        settings = super().save(commit)
+        if commit:  # only the two limits: the rest of the policy stays as saved (defaults for a new one)
+            limits = {name: self.cleaned_data[name] for name in IDLE_LIMITS}
+            self.policy = TeamPolicy.objects.update_or_create(team=settings.team, defaults=limits)[0]
+        return settings
 
 
 class ChannelForm(forms.ModelForm):
@@ -98,12 +118,12 @@ def notifications(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
     if team is None:
         return render(request, "dashboard/notifications.html", {})
-    config = settings_of(team)
-    settings_form, channel_form = SettingsForm(instance=config), ChannelForm(team=team)
+    config, policy = settings_of(team), policy_of(team)
+    settings_form, channel_form = SettingsForm(instance=config, policy=policy), ChannelForm(team=team)
     if request.method == "POST":
         require_owner(request, team)
         if request.POST.get("form") == "settings":
-            settings_form = SettingsForm(request.POST, instance=config)
+            settings_form = SettingsForm(request.POST, instance=config, policy=policy)
             if settings_form.is_valid():
                 settings_form.save()
                 messages.success(request, "Saved the digest and alert settings.")
