@@ -80,7 +80,6 @@ class VariantMonth(models.Model):
     gpu_util_max_pct = models.FloatField(null=True)
 
     class Meta:
-        db_table = "dashboard_variantmonth"  # beside dashboard_variantday
         constraints = [
             models.UniqueConstraint(
                 fields=["endpoint", "variant_name", "month", "instance_type"],
@@ -111,7 +110,6 @@ class EstimateSourceDay(models.Model):
     last_computed_at = models.DateTimeField()
 
     class Meta:
-        db_table = "dashboard_estimatesourceday"
         indexes = [models.Index(fields=["endpoint", "day"])]
 
     def __str__(self) -> str:
