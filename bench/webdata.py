@@ -180,6 +180,8 @@ def _empty() -> None:
         cursor.execute("DELETE FROM bench_web_meta")
         tables = [
             "dashboard_varianthourestimate",
+            "footprint_variantmonth",
+            "footprint_estimatesourceday",
             "dashboard_variantday",
             "collectors_varianthour",
             "collectors_variantconfig",
@@ -544,6 +546,8 @@ def _vacuum() -> None:
             "collectors_varianthour",
             "dashboard_varianthourestimate",
             "dashboard_variantday",
+            "footprint_variantmonth",
+            "footprint_estimatesourceday",
             "collectors_endpoint",
             "collectors_variantconfig",
         ):
