@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import defaultdict
-from functools import cache
 
-from django.db.models import F, FloatField, Max, Sum
-from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+import pandas as pd
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +19,6 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collectors.models import AwsAccount, Endpoint, VariantHour
 from dashboard.api.auth import team_of
 from dashboard.api.csv import CsvRenderer, stream, wants_csv
 from dashboard.api.negotiation import JsonErrors
@@ -30,10 +26,8 @@ from dashboard.api.params import AccountIdField, DayField, GrainField, PeriodRul
 from dashboard.api.serializers import FOCUS_FIELDS, FOCUS_MEASURES, FOOTPRINT, FocusSerializer, measure_fields
 from dashboard.footprint import queries
 from dashboard.footprint.filters import HOURLY_MAX_DAYS, PERIODS, TEAM_TAG, UNTAGGED, Filters
-from dashboard.footprint.measures import ESTIMATED, UTILIZATION, weighted_aggregates, weighted_means
-from dashboard.footprint.models import VariantDay
+from dashboard.footprint.measures import UTILIZATION
 from dashboard.footprint.queries import add_cost, part_cost_usd
-from estimator import prices
 
 SUMS = FOOTPRINT  # the footprint's summed measures the API reports (``measures.ESTIMATED`` and usage)
 GROUPS = ("none", "account", "region", "endpoint", "instance_type", "team")
@@ -73,92 +67,42 @@ class EmissionParams(PeriodParams):
         raise ValidationError(f"Group by one of {', '.join(GROUPS)} or tag:<key>.")
 
 
-def _scope(rows, query: dict, hourly: bool):
-    prefix = "endpoint__" if hourly else ""
-    if "account_id" in query:
-        rows = rows.filter(**{f"{prefix}account__account_id": query["account_id"]})
-    if "region" in query:
-        rows = rows.filter(**{"endpoint__region" if hourly else "region": query["region"]})
-    if "endpoint" in query:
-        rows = rows.filter(endpoint_id=query["endpoint"])
-    return rows
-
-
-def _total(column: str):
-    return Coalesce(Sum(column), 0.0, output_field=FloatField())
-
-
-def _sums(prefix: str) -> dict:
-    return {f"t_{name}": _total(f"{prefix}{name}") for name in SUMS}
+def _scope(team, query: dict):
+    return queries.scope(team, query.get("account_id", ""), query.get("region", ""), query.get("endpoint"))
 
 
 def emission_rows(team, query: dict) -> list[dict]:
-    """Sums per period of the grain and per group, sorted by period then group."""
+    """Sums per period of the grain and per group, sorted by period then group: the query layer's grouped series,
+    labelled and added up per group (cost: the sum of the priced parts, None when none is priced)."""
     group = query["group_by"]
-    key = {"account": "account_id", "region": "region", "instance_type": "instance_type"}.get(group, "endpoint_id")
-    hourly = query["grain"] == "hour"
-    if hourly:
-        start = dt.datetime.combine(query["start"], dt.time(), dt.UTC)
-        end = dt.datetime.combine(query["end"] + dt.timedelta(days=1), dt.time(), dt.UTC)
-        rows = _scope(
-            VariantHour.objects.filter(
-                endpoint__account_id__in=_account_keys(team), hour__gte=start, hour__lt=end, estimate__isnull=False
-            ),
-            query,
-            True,
-        )
-        sums = {f"t_{name}": _total(f"estimate__{name}" if name in ESTIMATED else name) for name in SUMS}
-        rows = rows.annotate(bucket=F("hour"), g_region=F("endpoint__region"), g_account=F("endpoint__account_id"))
-    else:
-        # The accounts' keys, not a join on the team: PostgreSQL then estimates the rows right and groups them in
-        # memory (with the join it expected 1 % of them and sorted to disk).
-        rows = _scope(
-            VariantDay.objects.filter(
-                account_id__in=_account_keys(team), day__gte=query["start"], day__lte=query["end"]
-            ),
-            query,
-            False,
-        )
-        bucket = {"week": TruncWeek("day"), "month": TruncMonth("day")}.get(query["grain"], F("day"))
-        rows = rows.annotate(bucket=bucket, g_region=F("region"), g_account=F("account_id"))
-        sums = _sums("")
-    group_key = {"region": "g_region", "account_id": "g_account"}.get(key, key)
-    grouped = rows.values("bucket", group_key, "instance_type", "g_region").annotate(**sums).order_by()
-    return _fold(team, grouped, group, group_key)
-
-
-def _account_keys(team) -> list[int]:
-    return list(AwsAccount.objects.filter(team=team).values_list("pk", flat=True))
-
-
-def _fold(team, grouped, group: str, group_key: str) -> list[dict]:
-    labels = _labels(team, group)
-    price_of = cache(prices.instance_hour_usd)  # a few dozen (type, region) pairs behind thousands of rows
-    totals: dict[tuple, dict] = defaultdict(
-        lambda: {**dict.fromkeys(SUMS, 0.0), "cost_usd": None, "priced_instance_hours": 0.0}
-    )
-    for row in grouped:
-        label = "all" if group == "none" else labels(row[group_key])
-        cell = totals[(row["bucket"], label)]
-        for name in SUMS:
-            cell[name] += row[f"t_{name}"]
-        price = price_of(row["instance_type"], row["g_region"]) if row["instance_type"] else None
-        if price is not None:
-            cell["cost_usd"] = add_cost(cell["cost_usd"], price * row["t_instance_hours"])
-            cell["priced_instance_hours"] += row["t_instance_hours"]
+    key = queries.GROUP_KEYS.get(group, "endpoint_id")
+    accounts, endpoint_ids = _scope(team, query)
+    frame = queries.grouped_series(accounts, query["start"], query["end"], query["grain"], endpoint_ids, key)
+    if frame.empty:
+        return []
+    frame["group"] = "all" if group == "none" else frame[key].map(_labels(team, group))
+    grouped = frame.groupby(["bucket", "group"], sort=True)
+    totals = grouped[list(SUMS) + ["priced_instance_hours"]].sum()
+    totals["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
     return [
-        {"period_start": bucket.isoformat(), "group": label, **values}
-        for (bucket, label), values in sorted(totals.items(), key=lambda item: (item[0][0], item[0][1]))
+        {
+            "period_start": bucket.isoformat(),
+            "group": label,
+            **{name: float(values[name]) for name in SUMS},
+            "cost_usd": None if pd.isna(values["cost_usd"]) else float(values["cost_usd"]),
+            "priced_instance_hours": float(values["priced_instance_hours"]),
+        }
+        for (bucket, label), values in totals.iterrows()
     ]
 
 
 def _labels(team, group: str):
-    if group in ("none", "region", "instance_type"):
+    if group in ("region", "instance_type"):
         return lambda value: value or ""
     if group == "account":
-        names = dict(AwsAccount.objects.filter(team=team).values_list("pk", "account_id"))
+        names = {a["pk"]: a["account_id"] for a in queries.team_accounts(team)}
         return lambda value: names.get(value, "")
-    endpoints = {e["id"]: e for e in Endpoint.objects.filter(account__team=team).values("id", "name", "region", "tags")}
+    endpoints = {e["id"]: e for e in queries.team_endpoints(team)}
     if group == "endpoint":
         return lambda value: f"{endpoints[value]['name']} ({endpoints[value]['region']})"
     tag = TEAM_TAG if group == "team" else group.removeprefix("tag:")
@@ -168,17 +112,12 @@ def _labels(team, group: str):
 CACHE_SECONDS = 600
 
 
-def data_version() -> tuple:
-    """Changes whenever hours are rolled up (a refresh replaces rollup rows, so their highest key moves) or
-    collected: a cached series is never served after its data changed."""
-    return (VariantDay.objects.aggregate(v=Max("id"))["v"], VariantHour.objects.aggregate(v=Max("id"))["v"])
-
-
 def cached_emission_rows(team, query: dict) -> list[dict]:
     """``emission_rows``, cached per team, query and data version (FinOps tools poll the same series)."""
     from django.core.cache import cache as shared_cache
 
-    key = "emissions:" + hashlib.sha256(repr((team.pk, sorted(query.items()), data_version())).encode()).hexdigest()
+    version = repr((team.pk, sorted(query.items()), queries.data_version()))
+    key = "emissions:" + hashlib.sha256(version.encode()).hexdigest()
     rows = shared_cache.get(key)
     if rows is None:
         rows = emission_rows(team, query)
@@ -261,34 +200,23 @@ def focus_rows(team, query: dict) -> list[dict]:
     """One row per endpoint and UTC day, FinOps FOCUS column names plus x_ extensions for energy and carbon."""
     from dashboard.footprint import estimates as footprint
 
-    endpoints = {
-        e["id"]: e
-        for e in Endpoint.objects.filter(account__team=team).values(
-            "id", "name", "arn", "region", "account__account_id", "account__name"
-        )
-    }
-    days = _scope(
-        VariantDay.objects.filter(account__team=team, day__gte=query["start"], day__lte=query["end"]), query, False
-    )
-    grouped = days.values("endpoint_id", "day", "instance_type", "region").annotate(**_sums("")).order_by()
+    endpoints = {e["id"]: e for e in queries.team_endpoints(team)}
+    accounts, endpoint_ids = _scope(team, query)
+    frame = queries.endpoint_days(accounts, query["start"], query["end"], endpoint_ids)
     cells: dict[tuple, dict] = {}
     method = f"{footprint.METHODOLOGY} {footprint.current_version()}"
-    for row in grouped:
+    for row in frame.to_dict("records"):
         key = (row["day"], row["endpoint_id"])
         if key not in cells:
             cells[key] = _focus_cell(endpoints[row["endpoint_id"]], row["day"], method)
         cell = cells[key]
         cell["x_InstanceTypes"].add(row["instance_type"] or "serverless")
         for name, column in FOCUS_MEASURES.items():
-            cell[column] += row[f"t_{name}"]
+            cell[column] += row[name]
         cell["ListCost"] = add_cost(
-            cell["ListCost"], part_cost_usd(row["instance_type"], row["region"], row["t_instance_hours"])
+            cell["ListCost"], part_cost_usd(row["instance_type"], row["region"], row["instance_hours"])
         )
-    rows = []
-    for key in sorted(cells):
-        cell = cells[key]
-        rows.append({**cell, "x_InstanceTypes": ",".join(sorted(cell["x_InstanceTypes"]))})
-    return rows
+    return [{**cells[key], "x_InstanceTypes": ",".join(sorted(cells[key]["x_InstanceTypes"]))} for key in sorted(cells)]
 
 
 class FocusView(Api):
@@ -354,17 +282,7 @@ class TeamMetrics:
 
     def collect(self):
         families = {name: GaugeMetricFamily(name, text, labels=LABELS) for name, text in GAUGES}
-        latest = (
-            VariantHour.objects.filter(
-                endpoint__account__team=self.team,
-                estimate__isnull=False,
-                endpoint__deleted_at__isnull=True,
-                hour__lt=self.now - dt.timedelta(hours=1),
-            )
-            .order_by("-hour")
-            .values_list("hour", flat=True)
-            .first()
-        )
+        latest = queries.latest_estimated_hour(self.team, before=self.now - dt.timedelta(hours=1))
         if latest is not None:
             for labels, values in endpoint_gauges(self.team, latest):
                 for name, value in values.items():
@@ -380,30 +298,16 @@ class TeamMetrics:
 
 
 def endpoint_gauges(team, hour: dt.datetime):
-    """(labels, {gauge: value}) per endpoint for ``hour``: its variants summed, utilization the footprint's
-    instance-hour-weighted mean (``measures``; a gauge is left out when no variant reported it)."""
-    rows = (
-        VariantHour.objects.filter(endpoint__account__team=team, hour=hour)
-        .values("endpoint_id", "endpoint__name", "endpoint__region", "endpoint__account__account_id")
-        .annotate(
-            t_energy_kwh=_total("estimate__energy_kwh"),
-            t_co2e_kg=_total("estimate__co2e_kg"),
-            t_embodied_co2e_kg=_total("estimate__embodied_co2e_kg"),
-            t_instance_hours=_total("instance_hours"),  # an annotation may not shadow a field it sums
-            **weighted_aggregates(UTILIZATION),
-        )
-        .order_by("endpoint__name", "endpoint_id")  # by name, as the series were before they were grouped in SQL
-    )
-    for row in rows:
-        labels = [row["endpoint__account__account_id"], row["endpoint__region"], row["endpoint__name"]]
+    """(labels, {gauge: value}) per endpoint for ``hour``: the query layer's endpoint hour (a gauge is left out
+    when no variant reported it)."""
+    for row in queries.endpoint_hour(team, hour):
         values = {
-            "wattson_endpoint_watts": row["t_energy_kwh"] * 1000,
-            "wattson_endpoint_gco2e_per_hour": 1000 * (row["t_co2e_kg"] + row["t_embodied_co2e_kg"]),
-            "wattson_endpoint_instances": row["t_instance_hours"],
+            "wattson_endpoint_watts": row["energy_kwh"] * 1000,
+            "wattson_endpoint_gco2e_per_hour": 1000 * (row["co2e_kg"] + row["embodied_co2e_kg"]),
+            "wattson_endpoint_instances": row["instance_hours"],
         }
-        means = weighted_means(row, UTILIZATION)
-        values.update({f"wattson_endpoint_{name}": mean for name, mean in means.items() if mean is not None})
-        yield labels, values
+        values.update({f"wattson_endpoint_{name}": row[name] for name in UTILIZATION if row[name] is not None})
+        yield [row["account_id"], row["region"], row["name"]], values
 
 
 def period_view(period: str, today: dt.date) -> Filters:

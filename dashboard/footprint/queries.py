@@ -26,6 +26,7 @@ from dashboard.footprint.measures import (
     stored_weighted_aggregates,
     weight_columns,
     weighted_aggregates,
+    weighted_means,
     with_weights,
 )
 from dashboard.footprint.models import EstimateSourceDay, VariantDay, VariantMonth
@@ -35,6 +36,7 @@ from estimator import prices
 ENDPOINT_FIELDS = (
     "id",
     "name",
+    "arn",
     "region",
     "mode",
     "status",
@@ -390,3 +392,123 @@ def breakdown(frame: pd.DataFrame, group: str) -> pd.DataFrame:
     grouped[list(SUMMED)] = grouped[list(SUMMED)].fillna(0.0)
     grouped = add_ratios(grouped)
     return grouped.sort_values(["total_co2e_kg", group], ascending=[False, True]).reset_index(drop=True)
+
+
+# --- What the API, FOCUS and Prometheus ask -------------------------------------------------------------------
+
+GROUP_KEYS = {"account": "account_id", "region": "region", "instance_type": "instance_type"}  # else per endpoint
+
+
+def scope(team, account_id: str = "", region: str = "", endpoint: int | None = None):
+    """The API's narrowing (an AWS account id, a region, an endpoint id) as this layer's scope: the team's accounts
+    in view and, when endpoints are narrowed, their ids (``None``: all of the accounts' endpoints)."""
+    accounts = [a for a in team_accounts(team) if not account_id or a["account_id"] == account_id]
+    if not region and endpoint is None:
+        return accounts, None
+    keys = {a["pk"] for a in accounts}
+    ids = [
+        e["id"]
+        for e in team_endpoints(team)
+        if e["account_id"] in keys
+        and (not region or e["region"] == region)
+        and (endpoint is None or e["id"] == endpoint)
+    ]
+    return accounts, ids
+
+
+def grouped_series(  # noqa: PLR0913 - the scope (accounts, ids, period), then the grain and the group key
+    accounts: list[dict], start: dt.date, end: dt.date, grain: str, endpoint_ids: list[int] | None, key: str
+) -> pd.DataFrame:
+    """Sums per period of the grain and per ``key`` (``endpoint_id``, ``account_id``, ``region`` or
+    ``instance_type``), with their cost (``with_cost``). ``bucket`` is the period's first UTC day (a date), or its
+    hour (an aware timestamp) at hour grain. Months come from the monthly rollups where the period holds them
+    whole, as for the pages."""
+    keys = list(dict.fromkeys(["bucket", key, "instance_type", "region"]))
+    if grain == "hour":
+        frame = _hour_groups(accounts, start, end, endpoint_ids, keys)
+        frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
+        return frame
+    if grain == "month":
+        span, buckets = Span.of(start, end), ({"bucket": TruncMonth("day")}, {"bucket": F("month")})
+    else:
+        span = Span.days_only(start, end)
+        buckets = ({"bucket": TruncWeek("day") if grain == "week" else F("day")}, {})
+    frame = _frame(rollup_rows(accounts, span, endpoint_ids, keys, buckets))
+    frame["bucket"] = pd.to_datetime(frame["bucket"]).dt.date
+    return frame
+
+
+def _hour_groups(accounts, start: dt.date, end: dt.date, endpoint_ids, keys: list[str]) -> pd.DataFrame:
+    hours = VariantHour.objects.filter(
+        endpoint__account_id__in=[a["pk"] for a in accounts],
+        hour__gte=dt.datetime.combine(start, dt.time(), dt.UTC),
+        hour__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC),
+        estimate__isnull=False,
+    )
+    if endpoint_ids is not None:
+        hours = hours.filter(endpoint_id__in=endpoint_ids)
+    if not accounts or endpoint_ids == []:
+        return _frame(pd.DataFrame(columns=[*keys, *footprint_sums()]))
+    rows = (
+        hours.annotate(bucket=F("hour"), region=F("endpoint__region"), account_id=F("endpoint__account_id"))
+        .values(*keys)
+        .annotate(**footprint_sums())
+        .order_by()
+    )
+    return _frame(_fetch(*rows.query.sql_with_params()))
+
+
+def endpoint_days(accounts: list[dict], start: dt.date, end: dt.date, endpoint_ids: list[int] | None) -> pd.DataFrame:
+    """Sums per endpoint, UTC day (a date), instance type and region: the FOCUS export's rows before folding."""
+    keys = ["day", "endpoint_id", "instance_type", "region"]
+    frame = _frame(rollup_rows(accounts, Span.days_only(start, end), endpoint_ids, keys))
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    return frame
+
+
+def latest_estimated_hour(team, before: dt.datetime) -> dt.datetime | None:
+    """The last hour before ``before`` with an estimate, among the team's live endpoints."""
+    return (
+        VariantHour.objects.filter(
+            endpoint__account__team=team, estimate__isnull=False, endpoint__deleted_at__isnull=True, hour__lt=before
+        )
+        .order_by("-hour")
+        .values_list("hour", flat=True)
+        .first()
+    )
+
+
+def endpoint_hour(team, hour: dt.datetime) -> list[dict]:
+    """Per endpoint, one hour: its variants' energy, CO2e, embodied CO2e and instance-hours summed, and its
+    instance-hour-weighted utilization (``measures``; None where no variant reported it), ordered by name."""
+    rows = (
+        VariantHour.objects.filter(endpoint__account__team=team, hour=hour)
+        .values("endpoint_id", "endpoint__name", "endpoint__region", "endpoint__account__account_id")
+        .annotate(
+            **{f"t_{name}": _total(f"estimate__{name}") for name in ("energy_kwh", "co2e_kg", "embodied_co2e_kg")},
+            t_instance_hours=_total("instance_hours"),
+            **weighted_aggregates(UTILIZATION),
+        )
+        .order_by("endpoint__name", "endpoint_id")
+    )
+    return [
+        {
+            "endpoint_id": row["endpoint_id"],
+            "name": row["endpoint__name"],
+            "region": row["endpoint__region"],
+            "account_id": row["endpoint__account__account_id"],
+            **{name.removeprefix("t_"): value for name, value in row.items() if name.startswith("t_")},
+            **weighted_means(row, UTILIZATION),
+        }
+        for row in rows
+    ]
+
+
+def _total(column: str):
+    return Coalesce(Sum(column), 0.0, output_field=FloatField())
+
+
+def data_version() -> tuple:
+    """Changes whenever hours are rolled up (a refresh replaces rollup rows, so their highest key moves) or
+    collected: a cached answer is never served after its data changed."""
+    return (VariantDay.objects.aggregate(v=Max("id"))["v"], VariantHour.objects.aggregate(v=Max("id"))["v"])
