@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters
-from django.db.models import FloatField, Prefetch, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_view
@@ -39,6 +38,7 @@ from dashboard.api.params import (
     TextFilter,
     parsed,
 )
+from dashboard.footprint import queries
 from dashboard.footprint.models import VariantDay
 from dashboard.recommend.models import Recommendation
 
@@ -165,14 +165,7 @@ class EndpointViewSet(TeamScoped, mixins.RetrieveModelMixin):
 
 
 def summaries(endpoint_ids: list[int]) -> dict[int, dict]:
-    since = timezone.now().date() - dt.timedelta(days=29)
-    rows = (
-        VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=since)
-        .values("endpoint_id")
-        .annotate(**{f"t_{name}": Coalesce(Sum(name), 0.0, output_field=FloatField()) for name in out.FOOTPRINT})
-        .order_by()
-    )
-    return {row.pop("endpoint_id"): {k.removeprefix("t_"): v for k, v in row.items()} for row in rows}
+    return queries.recent_totals(endpoint_ids, timezone.now().date(), out.FOOTPRINT)
 
 
 class VariantFilter(StrictFilterSet):

@@ -504,6 +504,20 @@ def endpoint_hour(team, hour: dt.datetime) -> list[dict]:
     ]
 
 
+SUMMARY_DAYS = 30  # an endpoint's summary: the last 30 UTC days including today, as the overview's 30d
+
+
+def recent_totals(endpoint_ids: list[int], today: dt.date, summed: tuple[str, ...]) -> dict[int, dict]:
+    """Per endpoint, the sums of ``summed`` over its last ``SUMMARY_DAYS`` UTC days (the API's ``summary_30d``)."""
+    rows = (
+        VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=today - dt.timedelta(days=SUMMARY_DAYS - 1))
+        .values("endpoint_id")
+        .annotate(**{f"t_{name}": _total(name) for name in summed})
+        .order_by()
+    )
+    return {row.pop("endpoint_id"): {k.removeprefix("t_"): v for k, v in row.items()} for row in rows}
+
+
 def _total(column: str):
     return Coalesce(Sum(column), 0.0, output_field=FloatField())
 
