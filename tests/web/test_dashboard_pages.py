@@ -117,6 +117,7 @@ def test_every_grain_sums_to_the_same_totals(client, alice, fleet):
         ({"grain": "second"}, "grain"),
         ({"group": "'; drop table"}, "group"),
         ({"from": "2026-13-01", "to": "2026-01-01"}, "from"),
+        ({"team": "nobody"}, "team"),
     ],
 )
 def test_bad_filter_values_are_named_and_the_page_still_answers(client, alice, fleet, params, named):
@@ -154,6 +155,13 @@ def is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def test_a_team_tag_nobody_carries_is_named_on_the_endpoint_list_too(client, alice, fleet):
+    client.force_login(alice)
+    response = client.get(reverse("endpoints"), {"team": "nobody"})
+    assert response.status_code == 200
+    assert "team" in response.context["errors"] and "nobody" in response.context["errors"]["team"]
 
 
 def test_an_unknown_csv_table_is_a_404(client, alice, fleet):

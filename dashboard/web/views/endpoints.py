@@ -69,9 +69,9 @@ def hardware(configs: list[dict]) -> tuple[str, int]:
 @require_GET
 def endpoint_list(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
-    view = filters.parse(request.GET, timezone.now().date())
     accounts = reports.team_accounts(team) if team else []
     endpoints = reports.team_endpoints(team) if team else []
+    view = filters.parse(request.GET, timezone.now().date(), teams=filters.team_tags(endpoints))
     shown = reports.in_view(endpoints, view)
     ids = [e["id"] for e in shown] if view.narrows_endpoints else None
     totals = reports.breakdown(

@@ -78,9 +78,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
     if team is None:
         return render(request, "dashboard/overview.html", {"state": "no-team"})
-    view = filters.parse(request.GET, timezone.now().date())
     accounts = reports.team_accounts(team)
     endpoints = reports.team_endpoints(team)
+    view = filters.parse(request.GET, timezone.now().date(), teams=filters.team_tags(endpoints))
     choices = group_choices(endpoints)
     group = request.GET.get("group", "team")
     errors = dict(view.errors)
