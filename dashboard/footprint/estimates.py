@@ -4,17 +4,21 @@ daily rollups its hours fall in, in the same transaction."""
 
 from __future__ import annotations
 
+import logging
 import math
 
+import numpy as np
 import pandas as pd
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 import estimator
 from collectors.models import VariantHour
 from dashboard.footprint import rollups
-from dashboard.footprint.models import VariantHourEstimate
+from dashboard.footprint.models import EstimateFailure, VariantHourEstimate
+
+log = logging.getLogger(__name__)
 
 METHODOLOGY = "default"
 BATCH_ROWS = 5000
@@ -39,12 +43,16 @@ def current_version() -> str:
 
 
 def pending():
-    """Hours without an estimate, re-collected since their estimate, or estimated by another version."""
+    """Hours without an estimate, re-collected since their estimate, or estimated by another version - except
+    those the current version refused since they were last collected (``EstimateFailure``)."""
+    refused = EstimateFailure.objects.filter(
+        variant_hour=OuterRef("pk"), methodology_version=current_version(), failed_at__gte=OuterRef("collected_at")
+    )
     return VariantHour.objects.filter(
         Q(estimate__isnull=True)
         | Q(estimate__computed_at__lt=F("collected_at"))
         | ~Q(estimate__methodology_version=current_version())
-    )
+    ).exclude(Exists(refused))
 
 
 def usage_frame(rows: list[dict]) -> pd.DataFrame:
@@ -96,18 +104,69 @@ def save(pks: list[int], estimates: pd.DataFrame, now) -> None:
         )
 
 
+# Output columns a stored estimate may not leave empty (``gco2e_per_1k_invocations`` may: no invocations).
+REQUIRED = [name for name in NUMBERS if not VariantHourEstimate._meta.get_field(name).null]
+
+
+def estimate_rows(rows: list[dict]) -> tuple[list[dict], pd.DataFrame, dict[int, str]]:
+    """The rows the estimator accepted, their estimates, and ``{hour pk: why}`` for each row it refused: a value it
+    rejects (``InputError`` names the row) or a result that is not a number. One bad row never costs the others
+    their estimate."""
+    rows, refused = list(rows), {}
+    while rows:
+        try:
+            estimates = estimator.estimate(usage_frame(rows), methodology=METHODOLOGY)
+        except estimator.InputError as error:
+            if error.row is None:  # the frame itself is wrong (a column we failed to send): our bug, not a row's
+                raise
+            refused[rows.pop(int(error.row))["pk"]] = str(error)
+            continue
+        empty = estimates[REQUIRED].isna().to_numpy()
+        bad = np.flatnonzero(empty.any(axis=1))
+        for position in bad:
+            columns = ", ".join(np.asarray(REQUIRED)[empty[position]])
+            refused[rows[position]["pk"]] = f"the estimate is not a number in {columns}"
+        if len(bad):
+            keep = np.ones(len(rows), dtype=bool)
+            keep[bad] = False
+            rows = [row for row, kept in zip(rows, keep, strict=True) if kept]
+            estimates = estimates[keep].reset_index(drop=True)
+        return rows, estimates, refused
+    return [], pd.DataFrame(columns=list(estimator.OUTPUT_COLUMNS)), refused
+
+
+def record_refused(refused: dict[int, str], now) -> None:
+    """Keep why each hour was refused (replacing an older reason): Collection health shows them."""
+    version = current_version()
+    EstimateFailure.objects.bulk_create(
+        [
+            EstimateFailure(variant_hour_id=pk, methodology_version=version, error=why[:2000], failed_at=now)
+            for pk, why in refused.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["variant_hour"],
+        update_fields=["methodology_version", "error", "failed_at"],
+    )
+    for pk, why in refused.items():
+        log.warning("variant-hour %s not estimated: %s", pk, why)
+
+
 def estimate_pending(progress=None) -> int:
-    """Estimate every pending hour, a batch at a time; returns how many were (re)estimated."""
+    """Estimate every pending hour, a batch at a time; returns how many were (re)estimated. A row the estimator
+    refuses is recorded and skipped (``estimate_rows``), never blocking the rows after it."""
     done = 0
     while True:
-        rows = list(pending().order_by("pk").values(*ROW_FIELDS, "endpoint_id", "hour")[:BATCH_ROWS])
-        if not rows:
+        batch = list(pending().order_by("pk").values(*ROW_FIELDS, "endpoint_id", "hour")[:BATCH_ROWS])
+        if not batch:
             return done
         now = timezone.now()
-        estimates = estimator.estimate(usage_frame(rows), methodology=METHODOLOGY)
+        rows, estimates, refused = estimate_rows(batch)
         with transaction.atomic():
             save([r["pk"] for r in rows], estimates, now)
+            EstimateFailure.objects.filter(variant_hour_id__in=[r["pk"] for r in rows]).delete()  # mended
+            if refused:
+                record_refused(refused, now)
             rollups.refresh(rollups.cells_of(rows))
         done += len(rows)
         if progress:
-            progress(len(rows))
+            progress(len(batch))

@@ -107,3 +107,31 @@ def test_the_overview_sums_the_teams_last_week(collected, client, alice, researc
     assert summary["energy_kwh"] == pytest.approx(sum(e.energy_kwh for e in week))
     assert summary["co2e_kg"] == pytest.approx(sum(e.co2e_kg for e in week))
     assert f"{sum(e.energy_kwh for e in week):,.1f} kWh" in response.content.decode()
+
+
+def test_a_refused_hour_is_recorded_and_skipped_and_never_blocks_the_queue(collected, client, alice):
+    """A collector bug stores an impossible utilization on the two oldest hours: every other hour is estimated in
+    the same run, the two are recorded with the reason and shown on Collection health, the queue is empty (not
+    stuck on them), and once the hours are collected again correctly they are estimated."""
+    from django.utils import timezone
+
+    from dashboard.footprint.models import EstimateFailure
+
+    broken = list(collected.order_by("pk").values_list("pk", flat=True)[:2])
+    VariantHour.objects.filter(pk__in=broken).update(cpu_util_pct=250.0)
+    total = collected.count()
+
+    assert footprint.estimate_pending() == total - 2
+    assert VariantHourEstimate.objects.count() == total - 2
+    failures = {f.variant_hour_id: f.error for f in EstimateFailure.objects.all()}
+    assert set(failures) == set(broken)
+    assert all("cpu_util_pct" in why and "above 100" in why for why in failures.values())
+    assert footprint.pending().count() == 0 and footprint.estimate_pending() == 0
+
+    client.force_login(alice)
+    page = client.get("/collection/").content.decode()
+    assert "2 variant-hour(s) were refused" in page and "cpu_util_pct is above 100" in page
+
+    VariantHour.objects.filter(pk__in=broken).update(cpu_util_pct=40.0, collected_at=timezone.now())
+    assert footprint.estimate_pending() == 2
+    assert VariantHourEstimate.objects.count() == total and not EstimateFailure.objects.exists()

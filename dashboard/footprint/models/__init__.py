@@ -1,4 +1,4 @@
-from dashboard.footprint.models.estimates import VariantHourEstimate
+from dashboard.footprint.models.estimates import EstimateFailure, VariantHourEstimate
 from dashboard.footprint.models.rollups import EstimateSourceDay, VariantDay, VariantMonth
 
-__all__ = ["EstimateSourceDay", "VariantDay", "VariantHourEstimate", "VariantMonth"]
+__all__ = ["EstimateFailure", "EstimateSourceDay", "VariantDay", "VariantHourEstimate", "VariantMonth"]

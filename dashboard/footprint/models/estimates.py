@@ -27,3 +27,19 @@ class VariantHourEstimate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant_hour}: {self.energy_kwh:.3f} kWh, {self.co2e_kg:.3f} kg CO2e"
+
+
+class EstimateFailure(models.Model):
+    """A variant-hour the estimator refused (a value out of range, a result that is not a number): recorded and
+    skipped so that it never blocks the hours queued after it, shown on Collection health, and retried when the
+    hour is re-collected or the methodology's version changes."""
+
+    variant_hour = models.OneToOneField(
+        "collectors.VariantHour", on_delete=models.CASCADE, related_name="estimate_failure"
+    )
+    methodology_version = models.CharField(max_length=16)
+    error = models.TextField()
+    failed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.variant_hour}: {self.error}"

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from collectors.models import CollectionState, WorkerHeartbeat
+from dashboard.footprint.models import EstimateFailure
 from dashboard.schedule import PERIODIC_JOBS, period_seconds
 from dashboard.teams.scoping import current_team
 
@@ -37,5 +38,20 @@ def collection_health(request: HttpRequest) -> HttpResponse:
         "partial": sum(1 for s in states if s.resource_errors and not s.last_error),
         "heartbeats": WorkerHeartbeat.objects.order_by("-last_seen")[:5],
         "jobs": [(job, period_seconds(job)) for job in PERIODIC_JOBS],
+        **refused_hours(team),
     }
     return render(request, "collectors/health.html", context)
+
+
+REFUSED_SHOWN = 10
+
+
+def refused_hours(team) -> dict:
+    """Variant-hours the estimator refused (recorded, skipped, retried when re-collected): how many, and the
+    latest few with their reason."""
+    if team is None:
+        return {"refused_count": 0, "refused": []}
+    refused = EstimateFailure.objects.filter(variant_hour__endpoint__account__team=team)
+    count = refused.count()
+    latest = refused.select_related("variant_hour__endpoint").order_by("-failed_at", "-variant_hour__hour")
+    return {"refused_count": count, "refused": list(latest[:REFUSED_SHOWN]) if count else []}
