@@ -32,7 +32,7 @@ test: $(VENV)/.installed-dev
 ## lint: ruff (rules and formatting), mypy on estimator/ (strict, no Django there) and collectors/ (django-stubs), the import contracts, the production settings' deployment checks (no database needed)
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff format --check --no-cache .  # no cache: a stale entry once hid an unformatted file
 	@! grep -rn --include=*.py "django" estimator/ || (echo "estimator/ must not import Django"; exit 1)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports

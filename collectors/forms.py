@@ -17,8 +17,9 @@ class AwsAccountForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.team = team
         # Team owners always give a role: running on the workers' own identity is an operator's choice (admin).
-        self.fields["role_arn"].required = True
-        self.fields["role_arn"].help_text = (
+        role_arn = self.fields["role_arn"]
+        role_arn.required = True
+        role_arn.help_text = (
             "The role Wattson assumes in this account, e.g. arn:aws:iam::123456789012:role/WattsonReadOnly"
         )
 
