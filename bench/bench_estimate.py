@@ -32,6 +32,7 @@ from estimator.curves import teads_curve  # noqa: E402
 from estimator.factors import Factors, grid_factors, resolve_pue  # noqa: E402
 from estimator.methods import METHODOLOGIES  # noqa: E402
 from estimator.profiles import shipped_profiles  # noqa: E402
+from estimator.setting import HOT_PROFILE_COLUMNS  # noqa: E402
 from estimator.tables import constant  # noqa: E402
 
 # A realistic SageMaker mix: mostly CPU and small GPU endpoints, a few large GPU and Inferentia ones.
@@ -163,27 +164,12 @@ def bare_inputs(frame: pd.DataFrame) -> dict:
         "instance_hours": frame["hours"].to_numpy() * frame["instance_count"].to_numpy(),
         "cpu": frame["cpu_util_pct"].to_numpy(),
         "gpu": frame["gpu_util_pct"].to_numpy(),
-        "profile": {name: table[name].to_numpy(dtype=float) for name in PROFILE_COLUMNS},
+        "profile": {name: table[name].to_numpy(dtype=float) for name in HOT_PROFILE_COLUMNS},
         "grid": np.array([grid.get(region, grid["*"]) for region in regions]),
         "pue": resolve_pue(method, Factors()).point,
         "memory_watts_per_gb": constant("memory_watts_per_gb"),
         "curve": teads_curve(),
     }
-
-
-PROFILE_COLUMNS = (
-    "vcpus",
-    "cpu_min_watts",
-    "cpu_span_watts",
-    "gpu_count",
-    "gpu_min_watts",
-    "gpu_span_watts",
-    "acc_count",
-    "acc_min_watts",
-    "acc_span_watts",
-    "memory_excess_gb",
-    "embodied_kg_per_hour",
-)
 
 
 def bare_estimate(inputs: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

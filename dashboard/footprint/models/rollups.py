@@ -1,7 +1,26 @@
 from django.db import models
 
 
-class VariantDay(models.Model):
+class Summed(models.Model):
+    """The columns a rollup row adds up over its hours (``measures.SUMMED``, and how many hours), shared by the
+    daily and monthly rollups."""
+
+    hours = models.PositiveIntegerField(help_text="Variant-hours summed into this row")
+    instance_hours = models.FloatField()
+    idle_instance_hours = models.FloatField(help_text="Instance-hours in hours with no invocation")
+    invocations = models.FloatField()
+    energy_kwh = models.FloatField()
+    idle_energy_kwh = models.FloatField(help_text="Energy of hours with no invocation")
+    co2e_kg = models.FloatField()
+    co2e_kg_low = models.FloatField()
+    co2e_kg_high = models.FloatField()
+    embodied_co2e_kg = models.FloatField()
+
+    class Meta:
+        abstract = True
+
+
+class VariantDay(Summed):
     """One production variant's UTC day on one instance type: its hours and their estimates, summed.
 
     Pages over days, weeks and months read these rows instead of the hourly ones; they are refreshed whenever
@@ -15,16 +34,6 @@ class VariantDay(models.Model):
     variant_name = models.CharField(max_length=63)
     day = models.DateField()
     instance_type = models.CharField(max_length=32, blank=True, help_text="Empty for serverless")
-    hours = models.PositiveIntegerField(help_text="Variant-hours summed into this row")
-    instance_hours = models.FloatField()
-    idle_instance_hours = models.FloatField(help_text="Instance-hours in hours with no invocation")
-    invocations = models.FloatField()
-    energy_kwh = models.FloatField()
-    idle_energy_kwh = models.FloatField(help_text="Energy of hours with no invocation")
-    co2e_kg = models.FloatField()
-    co2e_kg_low = models.FloatField()
-    co2e_kg_high = models.FloatField()
-    embodied_co2e_kg = models.FloatField()
     cpu_util_pct = models.FloatField(null=True)
     gpu_util_pct = models.FloatField(null=True)
     memory_util_pct = models.FloatField(null=True)
@@ -44,7 +53,7 @@ class VariantDay(models.Model):
         return f"{self.endpoint_id}/{self.variant_name} {self.day} {self.instance_type or 'serverless'}"
 
 
-class VariantMonth(models.Model):
+class VariantMonth(Summed):
     """One production variant's UTC month on one instance type: the sums of its ``VariantDay`` rows.
 
     Long periods read whole months here and only their partial edge days from ``VariantDay``
@@ -60,16 +69,6 @@ class VariantMonth(models.Model):
     variant_name = models.CharField(max_length=63)
     month = models.DateField(help_text="First day of the UTC month")
     instance_type = models.CharField(max_length=32, blank=True, help_text="Empty for serverless")
-    hours = models.PositiveIntegerField(help_text="Variant-hours summed into this row")
-    instance_hours = models.FloatField()
-    idle_instance_hours = models.FloatField(help_text="Instance-hours in hours with no invocation")
-    invocations = models.FloatField()
-    energy_kwh = models.FloatField()
-    idle_energy_kwh = models.FloatField(help_text="Energy of hours with no invocation")
-    co2e_kg = models.FloatField()
-    co2e_kg_low = models.FloatField()
-    co2e_kg_high = models.FloatField()
-    embodied_co2e_kg = models.FloatField()
     cpu_util_pct_x = models.FloatField(help_text="Sum of daily mean CPU % x instance-hours")
     cpu_util_pct_w = models.FloatField(help_text="Instance-hours of the days reporting CPU %")
     gpu_util_pct_x = models.FloatField(help_text="Sum of daily mean GPU % x instance-hours")
