@@ -3,6 +3,10 @@
 Each helper raises ``ImproperlyConfigured`` naming the variable and the bad value, so a
 typo in a deployment fails at start-up instead of silently falling back to a default.
 A secret may also be given as ``NAME_FILE`` (a path), as Docker and Kubernetes secrets are.
+
+Kept rather than django-environ or python-decouple: those cast a malformed boolean or number to a default or a
+bare ``ValueError`` without the variable's name, and neither reads ``NAME_FILE`` secrets; these few functions
+are stricter than either and have no dependency.
 """
 
 import os

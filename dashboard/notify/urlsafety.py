@@ -16,6 +16,10 @@ page. So a destination is refused unless:
 ``resolve`` returns the checked addresses so the caller connects to exactly those (no second DNS lookup
 that a rebinding DNS server could answer differently). A DNS failure is not a verdict on safety: it
 propagates as ``socket.gaierror`` for the caller to classify.
+
+Kept rather than a library: the SSRF guards for ``requests`` we know of either check the host name before a
+second, unchecked lookup (open to DNS rebinding) or judge only IPv4 and miss embedded IPv4 forms (NAT64, 6to4,
+Teredo); this module checks every resolved address and hands those very addresses to the connection.
 """
 
 from __future__ import annotations
