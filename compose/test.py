@@ -686,7 +686,7 @@ def scenario(stack: Stack) -> None:
             "shell",
             "-c",
             (
-                "from django.contrib.auth import get_user_model; from dashboard.models import Team; "
+                "from django.contrib.auth import get_user_model; from dashboard.teams.models import Team; "
                 "from dashboard.teams.models.tokens import ApiToken; "
                 f"u = get_user_model().objects.get(username='{USERNAME}'); t = Team.objects.get(slug='ml-platform'); "
                 "print(ApiToken.issue(u, t, 'compose-test')[1])"

@@ -84,19 +84,24 @@ def add_serverless(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes,
     """Fill serverless rows with the methodology's invocation-time x memory-size rule.
 
     Invocation time unknown (invocations or model latency missing while there were invocations) never gives a
-    silent NaN: the point estimate takes the variant as busy for the whole hour (one invocation at a time),
-    the range runs from zero to that, and the row is flagged (``provenance.SERVERLESS_INCOMPLETE``)."""
+    silent NaN: the point estimate takes the variant as busy for the whole hour (one invocation at a time), the
+    range runs from zero to, when the invocations are known, every one of them lasting the longest an invocation
+    may (AWS's timeout; invocations run concurrently, so this can exceed the hour), and the row is flagged
+    (``provenance.SERVERLESS_INCOMPLETE``)."""
     rows = np.flatnonzero(codes.serverless)
     invocations, hours = usage["invocations"][rows], usage["hours"][rows]
     busy_hours = np.where(invocations == 0, 0.0, invocations * usage["model_latency_ms"][rows] / MS_PER_HOUR)
     unknown = np.isnan(busy_hours)
-    memory_mb = usage["serverless_memory_mb"][rows]
-    point = setting.method.serverless_use(memory_mb, np.where(unknown, hours, busy_hours), setting.lifetime_hours)
-    low = setting.method.serverless_use(memory_mb, np.where(unknown, 0.0, busy_hours), setting.lifetime_hours)
+    longest = invocations * constant("serverless_max_invocation_seconds") / 3600
+    high_hours = np.where(unknown, np.fmax(hours, np.nan_to_num(longest)), busy_hours)
+    memory_mb, lifetime = usage["serverless_memory_mb"][rows], setting.lifetime_hours
+    point = setting.method.serverless_use(memory_mb, np.where(unknown, hours, busy_hours), lifetime)
+    low = setting.method.serverless_use(memory_mb, np.where(unknown, 0.0, busy_hours), lifetime)
+    high = setting.method.serverless_use(memory_mb, high_hours, lifetime)
     energy.cpu[rows] = point.cpu_kwh
     energy.memory[rows] = point.memory_kwh
     energy.low[rows] = low.cpu_kwh_low + low.memory_kwh
-    energy.high[rows] = point.cpu_kwh_high + point.memory_kwh
+    energy.high[rows] = high.cpu_kwh_high + high.memory_kwh
     energy.embodied_co2e_kg[rows] = point.embodied_co2e_kg
 
 

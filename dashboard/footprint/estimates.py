@@ -111,28 +111,37 @@ REQUIRED = [name for name in NUMBERS if not VariantHourEstimate._meta.get_field(
 def estimate_rows(rows: list[dict]) -> tuple[list[dict], pd.DataFrame, dict[int, str]]:
     """The rows the estimator accepted, their estimates, and ``{hour pk: why}`` for each row it refused: a value it
     rejects (``InputError`` names the row) or a result that is not a number. One bad row never costs the others
-    their estimate."""
-    rows, refused = list(rows), {}
-    while rows:
-        try:
-            estimates = estimator.estimate(usage_frame(rows), methodology=METHODOLOGY)
-        except estimator.InputError as error:
-            if error.row is None:  # the frame itself is wrong (a column we failed to send): our bug, not a row's
-                raise
-            refused[rows.pop(int(error.row))["pk"]] = str(error)
-            continue
-        empty = estimates[REQUIRED].isna().to_numpy()
-        bad = np.flatnonzero(empty.any(axis=1))
-        for position in bad:
-            columns = ", ".join(np.asarray(REQUIRED)[empty[position]])
-            refused[rows[position]["pk"]] = f"the estimate is not a number in {columns}"
-        if len(bad):
-            keep = np.ones(len(rows), dtype=bool)
-            keep[bad] = False
-            rows = [row for row, kept in zip(rows, keep, strict=True) if kept]
-            estimates = estimates[keep].reset_index(drop=True)
-        return rows, estimates, refused
-    return [], pd.DataFrame(columns=list(estimator.OUTPUT_COLUMNS)), refused
+    their estimate; the rows around a refused one are estimated in halves, so many bad rows in a batch cost a few
+    passes each, not one pass of the whole batch each."""
+    refused: dict[int, str] = {}
+    parts = _accepted_parts(list(rows), refused)
+    accepted = [row for part, _ in parts for row in part]
+    if not accepted:
+        return [], pd.DataFrame(columns=list(estimator.OUTPUT_COLUMNS)), refused
+    estimates = pd.concat([frame for _, frame in parts], ignore_index=True)
+    empty = estimates[REQUIRED].isna().to_numpy()
+    bad = np.flatnonzero(empty.any(axis=1))
+    for position in bad:
+        columns = ", ".join(np.asarray(REQUIRED)[empty[position]])
+        refused[accepted[position]["pk"]] = f"the estimate is not a number in {columns}"
+    keep = ~empty.any(axis=1)
+    kept_rows = [row for row, kept in zip(accepted, keep, strict=True) if kept]
+    return kept_rows, estimates[keep].reset_index(drop=True), refused
+
+
+def _accepted_parts(rows: list[dict], refused: dict[int, str]) -> list[tuple[list[dict], pd.DataFrame]]:
+    if not rows:
+        return []
+    try:
+        return [(rows, estimator.estimate(usage_frame(rows), methodology=METHODOLOGY))]
+    except estimator.InputError as error:
+        if error.row is None:  # the frame itself is wrong (a column we failed to send): our bug, not a row's
+            raise
+        position = int(error.row)  # usage_frame numbers its rows 0, 1, ...
+        refused[rows[position]["pk"]] = str(error)
+        rest = rows[:position] + rows[position + 1 :]
+        middle = len(rest) // 2
+        return _accepted_parts(rest[:middle], refused) + _accepted_parts(rest[middle:], refused)
 
 
 def record_refused(refused: dict[int, str], now) -> None:
@@ -166,7 +175,10 @@ def estimate_pending(progress=None) -> int:
             EstimateFailure.objects.filter(variant_hour_id__in=[r["pk"] for r in rows]).delete()  # mended
             if refused:
                 record_refused(refused, now)
-            rollups.refresh(rollups.cells_of(rows))
+                # A refused hour keeps no older estimate: the rollups then leave it out, rather than pair its new
+                # usage with the energy of what it was before it was re-collected.
+                VariantHourEstimate.objects.filter(variant_hour_id__in=list(refused)).delete()
+            rollups.refresh(rollups.cells_of(batch))
         done += len(rows)
         if progress:
             progress(len(batch))

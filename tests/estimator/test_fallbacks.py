@@ -72,6 +72,15 @@ def test_serverless_without_invocation_time_is_costed_as_a_busy_hour_and_flagged
 
 
 @pytest.mark.parametrize("method", METHODS)
+def test_serverless_with_known_invocations_but_no_latency_bounds_its_range_by_aws_timeout(method):
+    unknown = estimate(usage(serverless(memory_mb=4096, invocations=10_000, latency_ms=np.nan)), method)
+    slow = estimate(usage(serverless(memory_mb=4096, invocations=10_000, latency_ms=2_000)), method)
+    longest = estimate(usage(serverless(memory_mb=4096, invocations=10_000, latency_ms=60_000)), method)
+    assert one(unknown, "co2e_kg_high") >= one(slow, "co2e_kg")  # a realistic latency stays inside the range
+    assert one(unknown, "co2e_kg_high") == pytest.approx(one(longest, "co2e_kg_high"))
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_serverless_without_invocations_costs_nothing_even_without_a_latency(method):
     result = estimate(usage(serverless(memory_mb=1024, invocations=0, latency_ms=np.nan)), method)
     assert one(result, "energy_kwh") == 0 and one(result, "co2e_kg_high") == 0

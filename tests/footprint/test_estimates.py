@@ -135,3 +135,37 @@ def test_a_refused_hour_is_recorded_and_skipped_and_never_blocks_the_queue(colle
     VariantHour.objects.filter(pk__in=broken).update(cpu_util_pct=40.0, collected_at=timezone.now())
     assert footprint.estimate_pending() == 2
     assert VariantHourEstimate.objects.count() == total and not EstimateFailure.objects.exists()
+
+
+def test_a_refused_recollected_hour_leaves_no_stale_estimate_in_the_rollups(collected):
+    """Re-collected with a bad value, an hour loses its older estimate, and its day's rollup row sums exactly the
+    hours that are still estimated (never the new usage with the old energy)."""
+    import datetime as dt
+
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    from dashboard.footprint.models import VariantDay
+
+    footprint.estimate_pending()
+    hour = collected.filter(instance_hours__gt=0).order_by("pk")[5]
+    VariantHour.objects.filter(pk=hour.pk).update(instance_hours=10.0, cpu_util_pct=250.0, collected_at=timezone.now())
+    assert footprint.estimate_pending() == 0
+    assert not VariantHourEstimate.objects.filter(variant_hour=hour).exists()
+    day = hour.hour.astimezone(dt.UTC).date()
+    cell = dict(endpoint=hour.endpoint, variant_name=hour.variant_name, instance_type=hour.instance_type)
+    estimated = VariantHour.objects.filter(**cell, hour__date=day, estimate__isnull=False)
+    row = VariantDay.objects.get(**cell, day=day)
+    assert row.instance_hours == pytest.approx(estimated.aggregate(v=Sum("instance_hours"))["v"])
+    assert row.energy_kwh == pytest.approx(estimated.aggregate(v=Sum("estimate__energy_kwh"))["v"])
+
+
+def test_many_refused_hours_in_one_batch_are_all_recorded_and_the_rest_estimated(collected):
+    from dashboard.footprint.models import EstimateFailure
+
+    pks = list(collected.order_by("pk").values_list("pk", flat=True))
+    broken = pks[::7]  # one hour in seven, spread through the batch
+    VariantHour.objects.filter(pk__in=broken).update(memory_util_pct=-5.0)
+    assert footprint.estimate_pending() == len(pks) - len(broken)
+    assert set(EstimateFailure.objects.values_list("variant_hour_id", flat=True)) == set(broken)
+    assert footprint.pending().count() == 0

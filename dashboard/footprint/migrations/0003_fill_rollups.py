@@ -39,7 +39,19 @@ def _aggregates() -> dict:
     return {**sums, "t_cpu_util_max_pct": Max("cpu_util_max_pct"), "t_gpu_util_max_pct": Max("gpu_util_max_pct")}
 
 
+ROLLUP_LOCK = 0x5761_7474  # dashboard.footprint.rollups.ROLLUP_LOCK, written out (see above)
+
+
+def serialise_with_refreshes(schema_editor):
+    """A worker already running the new code may refresh rollups while this fills them: on PostgreSQL both take
+    the same transaction-scoped lock, so neither sees the other half done (SQLite serialises writers already)."""
+    if schema_editor.connection.vendor == "postgresql":
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
+
+
 def fill_months(apps, schema_editor):
+    serialise_with_refreshes(schema_editor)
     VariantDay = apps.get_model("footprint", "VariantDay")
     VariantMonth = apps.get_model("footprint", "VariantMonth")
     VariantMonth.objects.all().delete()
@@ -59,6 +71,7 @@ def fill_months(apps, schema_editor):
 
 
 def fill_sources(apps, schema_editor):
+    serialise_with_refreshes(schema_editor)
     VariantHourEstimate = apps.get_model("footprint", "VariantHourEstimate")
     EstimateSourceDay = apps.get_model("footprint", "EstimateSourceDay")
     EstimateSourceDay.objects.all().delete()
