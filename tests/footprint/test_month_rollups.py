@@ -212,6 +212,30 @@ def test_the_month_grain_series_and_the_endpoint_series_add_up_to_their_days(fle
         assert months[name].sum() == pytest.approx(days[name].sum(), rel=1e-12), name
 
 
+@pytest.mark.parametrize("grain", ["day", "week", "month"])
+@pytest.mark.parametrize("key", ["endpoint_id", "region", "instance_type"])
+def test_the_apis_grouped_series_adds_up_to_the_day_rows(fleet, grain, key):
+    """What /api/v1/emissions/ reads (months from VariantMonth where whole) against the day rows added by hand."""
+    accounts = queries.team_accounts(fleet["account"].team)
+    start, end = dt.date(2026, 1, 25), dt.date(2026, 3, 5)
+    frame = queries.grouped_series(accounts, start, end, grain, None, key)
+    got = frame.groupby(["bucket", key])[["energy_kwh", "instance_hours", "invocations"]].sum()
+    expected = defaultdict(lambda: defaultdict(float))
+    for day in VariantDay.objects.filter(day__gte=start, day__lte=end):
+        bucket = {
+            "day": day.day,
+            "week": day.day - dt.timedelta(days=day.day.weekday()),
+            "month": day.day.replace(day=1),
+        }
+        cell = expected[(bucket[grain], getattr(day, key))]
+        for name in ("energy_kwh", "instance_hours", "invocations"):
+            cell[name] += getattr(day, name)
+    assert set(got.index) == set(expected)
+    for index, cell in expected.items():
+        for name, value in cell.items():
+            assert got.loc[index, name] == pytest.approx(value, rel=1e-12), (index, name)
+
+
 def provenance_from_estimates(endpoint: Endpoint, start: dt.date, end: dt.date) -> list[tuple]:
     """The endpoint page's provenance as it was computed before the daily rollup of sources: every estimate."""
     estimates = VariantHourEstimate.objects.filter(
