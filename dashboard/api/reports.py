@@ -25,7 +25,7 @@ from dashboard.api.negotiation import JsonErrors
 from dashboard.api.params import AccountIdField, DayField, GrainField, PeriodRules, QueryParams, RegionField, parsed
 from dashboard.api.serializers import FOCUS_FIELDS, FOCUS_MEASURES, FOOTPRINT, FocusSerializer, measure_fields
 from dashboard.footprint import queries
-from dashboard.footprint.filters import HOURLY_MAX_DAYS, PERIODS, TEAM_TAG, UNTAGGED, Filters
+from dashboard.footprint.filters import HOURLY_MAX_DAYS, TEAM_TAG, UNTAGGED, Filters, parse
 from dashboard.footprint.measures import UTILIZATION
 from dashboard.footprint.queries import add_cost, part_cost_usd
 
@@ -311,7 +311,7 @@ def endpoint_gauges(team, hour: dt.datetime):
 
 
 def period_view(period: str, today: dt.date) -> Filters:
-    return Filters(period=period, start=today - dt.timedelta(days=PERIODS[period] - 1), end=today, grain="day")
+    return parse({"period": period}, today)
 
 
 def team_totals(team, today: dt.date):

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 from django.db.models import F, FloatField, Q, Sum
+from django.db.models.functions import Coalesce
 
 # Columns of an hour's estimate that add up over hours, endpoints and accounts.
 ESTIMATED = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
@@ -30,6 +31,11 @@ SUMMED = (
 # collectors; over time and variants it is a mean weighted by instance-hours, over the hours that report it.
 UTILIZATION = ("cpu_util_pct", "gpu_util_pct", "memory_util_pct")
 WEIGHT = "instance_hours"
+
+
+def total(expression) -> Coalesce:
+    """A sum that is 0.0, not NULL, over no rows (a column name or an aggregate's expression)."""
+    return Coalesce(Sum(expression) if isinstance(expression, str) else expression, 0.0, output_field=FloatField())
 
 
 def weighted_aggregates(names: Iterable[str] = UTILIZATION, prefix: str = "") -> dict:

@@ -24,13 +24,14 @@ from dashboard.footprint.measures import (
     UTILIZATION,
     finish_weighted,
     stored_weighted_aggregates,
+    total,
     weight_columns,
     weighted_aggregates,
     weighted_means,
     with_weights,
 )
 from dashboard.footprint.models import EstimateSourceDay, VariantDay, VariantMonth
-from dashboard.footprint.rollups import footprint_sums
+from dashboard.footprint.rollups import footprint_sums, month_of, next_month
 from estimator import prices
 
 ENDPOINT_FIELDS = (
@@ -83,7 +84,7 @@ class Span:
 
     @classmethod
     def of(cls, start: dt.date, end: dt.date) -> Span:
-        first = start if start.day == 1 else _next_month(start)
+        first = start if start.day == 1 else next_month(month_of(start))
         stop = (end + dt.timedelta(days=1)).replace(day=1)
         return cls(start, end, first, max(first, stop))
 
@@ -100,10 +101,6 @@ class Span:
         if not self.has_months:
             return Q(day__gte=self.start, day__lte=self.end)
         return Q(day__gte=self.start, day__lt=self.first_month) | Q(day__gte=self.stop_month, day__lte=self.end)
-
-
-def _next_month(day: dt.date) -> dt.date:
-    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
 def _scoped(model, accounts: list[dict], endpoint_ids: list[int] | None) -> QuerySet:
@@ -485,8 +482,8 @@ def endpoint_hour(team, hour: dt.datetime) -> list[dict]:
         VariantHour.objects.filter(endpoint__account__team=team, hour=hour)
         .values("endpoint_id", "endpoint__name", "endpoint__region", "endpoint__account__account_id")
         .annotate(
-            **{f"t_{name}": _total(f"estimate__{name}") for name in ("energy_kwh", "co2e_kg", "embodied_co2e_kg")},
-            t_instance_hours=_total("instance_hours"),
+            **{f"t_{name}": total(f"estimate__{name}") for name in ("energy_kwh", "co2e_kg", "embodied_co2e_kg")},
+            t_instance_hours=total("instance_hours"),
             **weighted_aggregates(UTILIZATION),
         )
         .order_by("endpoint__name", "endpoint_id")
@@ -512,14 +509,10 @@ def recent_totals(endpoint_ids: list[int], today: dt.date, summed: tuple[str, ..
     rows = (
         VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=today - dt.timedelta(days=SUMMARY_DAYS - 1))
         .values("endpoint_id")
-        .annotate(**{f"t_{name}": _total(name) for name in summed})
+        .annotate(**{f"t_{name}": total(name) for name in summed})
         .order_by()
     )
     return {row.pop("endpoint_id"): {k.removeprefix("t_"): v for k, v in row.items()} for row in rows}
-
-
-def _total(column: str):
-    return Coalesce(Sum(column), 0.0, output_field=FloatField())
 
 
 def data_version() -> tuple:

@@ -15,11 +15,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, FloatField, Max, Min, OuterRef, Q, Sum
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
+from django.db.models.functions import TruncDate, TruncMonth
 
 from collectors.models import VariantHour
-from dashboard.footprint.measures import ESTIMATED, SUMMED, UTILIZATION, weighted_aggregates, weighted_means
+from dashboard.footprint.measures import ESTIMATED, SUMMED, UTILIZATION, total, weighted_aggregates, weighted_means
 from dashboard.footprint.models import EstimateSourceDay, VariantDay, VariantHourEstimate, VariantMonth
 
 UTC = dt.UTC
@@ -37,19 +37,15 @@ def serialise_refreshes() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
 
 
-def _zero(expression):
-    return Coalesce(expression, 0.0, output_field=FloatField())
-
-
 def footprint_sums() -> dict:
     """The sums a rollup row and an hour-grain series share, over hours and their estimates, named ``t_<field>``
     (an annotation may not share its name with the model field it sums)."""
     sums = {
-        "instance_hours": _zero(Sum("instance_hours")),
-        "idle_instance_hours": _zero(Sum("instance_hours", filter=NO_INVOCATION)),
-        "invocations": _zero(Sum("invocations")),
-        "idle_energy_kwh": _zero(Sum("estimate__energy_kwh", filter=NO_INVOCATION)),
-        **{name: _zero(Sum(f"estimate__{name}")) for name in ESTIMATED},
+        "instance_hours": total(Sum("instance_hours")),
+        "idle_instance_hours": total(Sum("instance_hours", filter=NO_INVOCATION)),
+        "invocations": total(Sum("invocations")),
+        "idle_energy_kwh": total(Sum("estimate__energy_kwh", filter=NO_INVOCATION)),
+        **{name: total(Sum(f"estimate__{name}")) for name in ESTIMATED},
     }
     return {f"t_{name}": aggregate for name, aggregate in sums.items()}
 
@@ -150,7 +146,7 @@ def next_month(month: dt.date) -> dt.date:
 def _month_aggregates() -> dict:
     """A month's sums over its day rows; utilization as the days' weighted sums and weights (``<name>_x``,
     ``<name>_w``), which is what the day rows combine into over any period."""
-    weighted = {name: _zero(aggregate) for name, aggregate in weighted_aggregates().items()}
+    weighted = {name: total(aggregate) for name, aggregate in weighted_aggregates().items()}
     extra = {"cpu_util_max_pct": Max("cpu_util_max_pct"), "gpu_util_max_pct": Max("gpu_util_max_pct")}
     sums = {name: Sum(name) for name in ("hours", *SUMMED)}
     return {f"t_{name}": aggregate for name, aggregate in {**sums, **weighted, **extra}.items()}
