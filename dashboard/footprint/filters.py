@@ -18,8 +18,7 @@ from urllib.parse import urlencode
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
-from django.db.models.fields.json import KeyTransform
+from django.db.models import QuerySet
 
 from collectors.models import Endpoint
 from collectors.regions import COMMERCIAL_REGIONS
@@ -170,12 +169,13 @@ class FieldFilter(django_filters.Filter):
 
 
 def _in_view(queryset: QuerySet, name: str, value: Any) -> QuerySet:
-    """Period and grain choose hours, not endpoints: the footprint queries read them from ``Filters``."""
+    """The FilterSet validates; it narrows nothing. Which endpoints are in view has one definition,
+    ``Filters.matches``, applied to the rows a page already holds (no second query, no second rule)."""
     return queryset
 
 
 class FootprintFilterSet(django_filters.FilterSet):
-    """The shared parameters; ``.qs`` is the team's endpoints in view (what ``Filters.matches`` keeps)."""
+    """The shared parameters and their checks (its form); ``parse`` turns them into ``Filters``."""
 
     period = FieldFilter(
         field_class=forms.ChoiceField,
@@ -191,10 +191,10 @@ class FootprintFilterSet(django_filters.FilterSet):
         error_messages={"invalid_choice": GRAIN_MESSAGE},
         method=_in_view,
     )
-    account = FieldFilter(field_class=AccountIdField, field_name="account__account_id")
-    region = FieldFilter(field_class=RegionField)
-    team = FieldFilter(field_class=TeamField, method="filter_team")
-    tag = FieldFilter(field_class=TagField, method="filter_tag")
+    account = FieldFilter(field_class=AccountIdField, method=_in_view)
+    region = FieldFilter(field_class=RegionField, method=_in_view)
+    team = FieldFilter(field_class=TeamField, method=_in_view)
+    tag = FieldFilter(field_class=TagField, method=_in_view)
 
     class Meta:
         model = Endpoint
@@ -222,15 +222,6 @@ class FootprintFilterSet(django_filters.FilterSet):
 
     def get_form_class(self):
         return type("FootprintForm", (super().get_form_class(),), dict(self.form_settings))
-
-    def filter_team(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        queryset = queryset.alias(team_tag=KeyTransform(TEAM_TAG, "tags"))
-        if value == UNTAGGED:
-            return queryset.filter(Q(team_tag__isnull=True) | Q(team_tag=UNTAGGED))
-        return queryset.filter(team_tag=value)
-
-    def filter_tag(self, queryset: QuerySet, name: str, value: tuple[str, str]) -> QuerySet:
-        return queryset.alias(tag_value=KeyTransform(value[0], "tags")).filter(tag_value=value[1])
 
 
 def _with_from(declared: dict) -> dict:

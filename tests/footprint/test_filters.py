@@ -6,9 +6,8 @@ import datetime as dt
 import pytest
 from django.http import QueryDict
 
-from collectors.models import AwsAccount, Endpoint
 from dashboard.footprint import filters
-from dashboard.footprint.filters import FootprintFilterSet, parse
+from dashboard.footprint.filters import parse
 
 TODAY = dt.date(2026, 11, 20)
 
@@ -89,35 +88,3 @@ def test_a_team_that_matches_no_team_tag_is_named_when_the_tags_are_known():
     assert parse({"team": filters.UNTAGGED}, TODAY, teams=[filters.UNTAGGED]).team == filters.UNTAGGED
     endpoints = [{"tags": {"team": "ml"}}, {"tags": {}}, {"tags": None}]
     assert filters.team_tags(endpoints) == {"ml", filters.UNTAGGED}
-
-
-@pytest.mark.django_db
-def test_the_filtersets_endpoints_are_the_ones_filters_match(teams):
-    seen = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-    prod = AwsAccount.objects.create(team=teams[0], account_id="111122223333", name="prod", regions=["us-east-1"])
-    dev = AwsAccount.objects.create(team=teams[0], account_id="444455556666", name="dev", regions=["eu-west-1"])
-    for owner, name, region, tags in [
-        (prod, "a", "us-east-1", {"team": "ml", "env": "prod"}),
-        (prod, "b", "eu-west-1", {"team": "growth"}),
-        (dev, "c", "eu-west-1", {"env": "prod", "team": filters.UNTAGGED}),
-        (dev, "d", "us-east-1", {}),
-        (dev, "e", "us-east-1", {"odd__key": "x"}),
-    ]:
-        Endpoint.objects.create(account=owner, name=name, region=region, tags=tags, first_seen=seen, last_seen=seen)
-    rows = list(Endpoint.objects.values("name", "account__account_id", "region", "tags"))
-    for query in [
-        {},
-        {"account": "111122223333"},
-        {"region": "eu-west-1"},
-        {"team": "ml"},
-        {"team": filters.UNTAGGED},
-        {"tag": "env=prod"},
-        {"tag": "odd__key=x"},
-        {"tag": "env="},
-        {"account": "444455556666", "region": "us-east-1", "team": filters.UNTAGGED},
-    ]:
-        view = parse(query, TODAY)
-        filterset = FootprintFilterSet(query, today=TODAY)
-        assert filterset.is_valid(), query
-        expected = sorted(row["name"] for row in rows if view.matches(row))
-        assert sorted(filterset.qs.values_list("name", flat=True)) == expected, query
