@@ -126,7 +126,7 @@ def usage_frame(variant: pd.DataFrame, hours: int, rng: np.random.Generator) -> 
 def loop_estimate(rows: list[dict]) -> list[tuple]:
     """The same ``default`` formula, one row at a time in plain Python (the baseline to beat)."""
     method = METHODOLOGIES["default"]
-    profiles = shipped_profiles("default", constant("embodied_lifetime_hours")).to_dict("index")
+    profiles = shipped_profiles(METHODOLOGIES["default"], constant("embodied_lifetime_hours")).to_dict("index")
     grid = grid_factors(method, Factors())["kgco2e_per_kwh"].to_dict()
     pue = resolve_pue(method, Factors()).point
     coefficients = (pue, constant("memory_watts_per_gb"), *teads_curve())
@@ -152,7 +152,7 @@ def bare_inputs(frame: pd.DataFrame) -> dict:
     """What the bare formula needs, per row as arrays and per type/region as small lookup tables (built outside
     its timing, like the product's tables, which are loaded once per process)."""
     method = METHODOLOGIES["default"]
-    profiles = shipped_profiles("default", constant("embodied_lifetime_hours"))
+    profiles = shipped_profiles(METHODOLOGIES["default"], constant("embodied_lifetime_hours"))
     grid = grid_factors(method, Factors())["kgco2e_per_kwh"]
     types = frame["instance_type"].cat.categories
     regions = frame["region"].cat.categories

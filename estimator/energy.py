@@ -115,7 +115,8 @@ def serverless_time_unknown(usage: dict[str, np.ndarray], serverless: np.ndarray
 
 
 def emissions(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> dict[str, np.ndarray]:
-    """Facility energy (PUE applied), operational and embodied CO2e, the range, and SCI per 1,000 invocations."""
+    """Facility energy (PUE applied), operational CO2e (location- and market-based), embodied CO2e, the range,
+    and SCI per 1,000 invocations."""
     pue = setting.pue
     grid_kg = setting.grid_arrays["kgco2e_per_kwh"][codes.grid]
     grid_spread = setting.grid_arrays["uncertainty"][codes.grid]
@@ -123,6 +124,7 @@ def emissions(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes, sett
     columns = {name: getattr(energy, part) * pue.point for name, part in COMPONENTS.items()}
     columns["energy_kwh"] = sum(columns.values())
     columns["co2e_kg"] = columns["energy_kwh"] * grid_kg
+    columns["co2e_market_kg"] = columns["energy_kwh"] * setting.grid_arrays["market_kgco2e_per_kwh"][codes.grid]
     columns["embodied_co2e_kg"] = energy.embodied_co2e_kg
     columns["co2e_kg_low"] = energy.low * (1 - power_spread) * pue.low * grid_kg * (1 - grid_spread)
     columns["co2e_kg_high"] = energy.high * (1 + power_spread) * pue.high * grid_kg * (1 + grid_spread)

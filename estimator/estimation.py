@@ -17,6 +17,7 @@ NUMERIC_OUTPUT = (
     "accelerator_kwh",
     "energy_kwh",
     "co2e_kg",
+    "co2e_market_kg",
     "embodied_co2e_kg",
     "co2e_kg_low",
     "co2e_kg_high",

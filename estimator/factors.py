@@ -60,15 +60,57 @@ def resolve_lifetime(factors: Factors) -> tuple[float, str]:
 
 
 def grid_factors(method: Methodology, factors: Factors) -> pd.DataFrame:
-    """Per region: ``kgco2e_per_kwh``, ``source_id`` and relative ``uncertainty``; the ``*`` row is the fallback."""
-    shipped = table(method.grid_table, "region")[["kgco2e_per_kwh", "source_id"]].copy()
+    """Per region: location-based ``kgco2e_per_kwh`` and its ``source_id``, market-based
+    ``market_kgco2e_per_kwh`` and its ``market_source_id``, relative ``uncertainty`` of the location factor, and
+    ``market_fallback`` (no market factor: the location factor stands in); the ``*`` row is the fallback.
+
+    A grid table without market figures (``ccf``, ``default`` 1.x) gives market = location everywhere, as the
+    GHG Protocol Scope 2 hierarchy's last step does. An operator's factor sets both."""
+    shipped = shipped_grid(method.grid_table)
     shipped["uncertainty"] = constant("grid_uncertainty")
     shipped.loc[ANY_REGION, "uncertainty"] = constant("grid_uncertainty_unknown_region")
+    values = pd.Series(operator_grid(factors), dtype=float)
     overrides = pd.DataFrame(
-        {"kgco2e_per_kwh": pd.Series(operator_grid(factors), dtype=float), "source_id": OPERATOR, "uncertainty": 0.0}
+        {
+            "kgco2e_per_kwh": values,
+            "source_id": OPERATOR,
+            "market_kgco2e_per_kwh": values,
+            "market_source_id": OPERATOR,
+            "market_fallback": False,
+            "uncertainty": 0.0,
+        }
     )
     merged = pd.concat([shipped.drop(index=overrides.index, errors="ignore"), overrides])
     return merged.loc[[*merged.index.drop(ANY_REGION), ANY_REGION]]
+
+
+def shipped_grid(name: str) -> pd.DataFrame:
+    """A shipped grid table in one shape, whichever of the two layouts it is written in: ``kgco2e_per_kwh``
+    (location only) or ``location_kgco2e_per_kwh`` with ``market_kgco2e_per_kwh`` (empty: none published)."""
+    rows = table(name, "region")
+    if "location_kgco2e_per_kwh" not in rows:
+        location = rows["kgco2e_per_kwh"].astype(float)
+        return pd.DataFrame(
+            {
+                "kgco2e_per_kwh": location,
+                "source_id": rows["source_id"],
+                "market_kgco2e_per_kwh": location,
+                "market_source_id": rows["source_id"],
+                "market_fallback": False,
+            }
+        )
+    location = rows["location_kgco2e_per_kwh"].astype(float)
+    market = pd.to_numeric(rows["market_kgco2e_per_kwh"], errors="coerce")
+    missing = market.isna()
+    return pd.DataFrame(
+        {
+            "kgco2e_per_kwh": location,
+            "source_id": rows["location_source_id"],
+            "market_kgco2e_per_kwh": market.fillna(location),
+            "market_source_id": rows["market_source_id"].where(~missing, "location"),
+            "market_fallback": missing,
+        }
+    )
 
 
 def operator_grid(factors: Factors) -> dict[str, float]:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from estimator.catalog import instance_catalog
-from estimator.methods import Methodology, methodology_named
+from estimator.methods import Methodology
 from estimator.tables import constant, constant_source, table
 
 UNKNOWN = "(unknown)"
@@ -24,9 +24,10 @@ BLANK_BY_KIND = {"b": False, "f": 0.0}  # numpy dtype kind -> empty value (text 
 
 
 @cache
-def shipped_profiles(method_name: str, lifetime_hours: float) -> pd.DataFrame:
-    """Profiles of the shipped catalog (cached)."""
-    return build_profiles(methodology_named(method_name), instance_catalog(), lifetime_hours)
+def shipped_profiles(method: Methodology, lifetime_hours: float) -> pd.DataFrame:
+    """Profiles of the shipped catalog (cached by the methodology itself, so two versions of one name never
+    share an entry)."""
+    return build_profiles(method, instance_catalog(), lifetime_hours)
 
 
 def build_profiles(method: Methodology, catalog: pd.DataFrame, lifetime_hours: float) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from estimator.tables import constant
 
 CPU_MISSING, GPU_MISSING, SERVERLESS_INCOMPLETE = 1, 2, 4
 FLAG_STATES = 8
+MARKET_FALLBACK = "market: location factor (no AWS 100 % matching, no residual mix)"
 
 
 def provenance_keys(usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> np.ndarray:
@@ -58,8 +59,14 @@ def factor_text(key: int, setting: Setting) -> str:
             f"life:{setting.lifetime_hours:g}h@{setting.lifetime_source_id}",
             f"pue:{setting.pue.point:g}@{setting.pue.source_id}",
             f"grid:{setting.grid.index[grid_row]}@{grid['source_id']}",
+            *([f"market:{grid['market_kgco2e_per_kwh']:g}@{grid['market_source_id']}"] if has_market(setting) else []),
         ]
     )
+
+
+def has_market(setting: Setting) -> bool:
+    """Whether the methodology's grid table publishes market-based factors (else market = location, unsaid)."""
+    return not setting.grid["market_source_id"].equals(setting.grid["source_id"])
 
 
 def fallback_text(key: int, setting: Setting) -> str:
@@ -76,6 +83,8 @@ def fallback_text(key: int, setting: Setting) -> str:
         notes.append(f"no accelerator metric: {default}" if profile["acc_count"] > 0 else "")
     if setting.grid.index[grid_row] == ANY_REGION:
         notes.append("unknown region: mean factor")
+    if setting.grid["market_fallback"].iloc[grid_row]:
+        notes.append(MARKET_FALLBACK)
     if flags & SERVERLESS_INCOMPLETE:
         notes.append("serverless: invocations or model latency unknown: costed as busy all hour (range from zero)")
     return "; ".join(note for note in notes if note)

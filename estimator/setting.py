@@ -49,7 +49,7 @@ class Setting:
             resolve_pue(method, factors),
             lifetime_hours,
             lifetime_source,
-            shipped_profiles(method.name, lifetime_hours),
+            shipped_profiles(method, lifetime_hours),
             grid_factors(method, factors),
         )
 
@@ -78,7 +78,8 @@ class Setting:
 
     @cached_property
     def grid_arrays(self) -> dict[str, np.ndarray]:
-        return {column: self.grid[column].to_numpy(dtype=np.float64) for column in ("kgco2e_per_kwh", "uncertainty")}
+        columns = ("kgco2e_per_kwh", "market_kgco2e_per_kwh", "uncertainty")
+        return {column: self.grid[column].to_numpy(dtype=np.float64) for column in columns}
 
     def type_codes(self, instance_types: pd.Series, serverless: np.ndarray) -> np.ndarray:
         """Profile row of each usage row: ``ml.`` prefix stripped, exact match, else the unknown row."""

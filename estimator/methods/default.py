@@ -29,7 +29,7 @@ def serverless_use(memory_mb: np.ndarray, busy_hours: np.ndarray, lifetime_hours
     return ServerlessUse(cpu_kwh, cpu_kwh, cpu_kwh, memory_kwh, embodied_kg)
 
 
-DEFAULT = Methodology(
+DEFAULT_1 = Methodology(
     name="default",
     version="1.0.0",
     cpu_curve=teads_curve(),
@@ -42,3 +42,5 @@ DEFAULT = Methodology(
     serverless_use=serverless_use,
     serverless_factor_ids=("serverless:1769MB=1vCPU@awslambda2024;cpu:AWS average@ccf2022;mem:ccf2022;emb:m5@ccf2022"),
 )
+
+DEFAULT = DEFAULT_1

@@ -12,7 +12,10 @@ class VariantHourEstimate(models.Model):
     memory_kwh = models.FloatField()
     accelerator_kwh = models.FloatField()
     energy_kwh = models.FloatField(help_text="Operational energy, PUE included; embodied carbon is not in it")
-    co2e_kg = models.FloatField(help_text="Operational CO2e")
+    co2e_kg = models.FloatField(help_text="Operational CO2e, location-based (the grid the load draws from)")
+    co2e_market_kg = models.FloatField(
+        null=True, help_text="Operational CO2e, market-based (GHG Protocol Scope 2); NULL until estimated by 2.0.0+"
+    )
     embodied_co2e_kg = models.FloatField()
     co2e_kg_low = models.FloatField()
     co2e_kg_high = models.FloatField()
