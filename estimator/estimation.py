@@ -5,7 +5,7 @@ import pandas as pd
 
 from estimator.energy import Codes, estimate_block
 from estimator.factors import Factors
-from estimator.methods import methodology_named
+from estimator.methods import Methodology, methodology_named
 from estimator.provenance import provenance_columns, provenance_keys
 from estimator.setting import Setting
 from estimator.validation import check_usage
@@ -27,16 +27,20 @@ OUTPUT_COLUMNS = (*NUMERIC_OUTPUT, "methodology", "methodology_version", "factor
 BLOCK_ROWS = 1 << 19  # bounds temporaries to a few tens of MB whatever the frame size
 
 
-def estimate(frame: pd.DataFrame, methodology: str = "default", factors: Factors | None = None) -> pd.DataFrame:
+def estimate(
+    frame: pd.DataFrame, methodology: str | Methodology = "default", factors: Factors | None = None
+) -> pd.DataFrame:
     """The input rows with energy (kWh), CO2e (kg), the uncertainty range and provenance added.
 
     Input columns: ``instance_type, region, hours, instance_count, cpu_util_pct, gpu_util_pct, memory_util_pct,
     invocations`` (utilizations 0-100 per vCPU / per GPU, NaN = unknown), optionally ``serverless_memory_mb`` and
-    ``model_latency_ms`` (a row with ``serverless_memory_mb`` set is a serverless variant). Output columns:
-    ``OUTPUT_COLUMNS``. Raises ``InputError`` for a malformed frame; unknown types and regions are flagged in
-    ``fallbacks``, never raised.
+    ``model_latency_ms`` (a row with ``serverless_memory_mb`` set is a serverless variant). ``methodology`` is a
+    name in ``METHODOLOGIES`` (its current version) or a ``Methodology`` itself, e.g. ``DEFAULT_1`` to compare.
+    Output columns: ``OUTPUT_COLUMNS``. Raises ``InputError`` for a malformed frame; unknown types and regions
+    are flagged in ``fallbacks``, never raised.
     """
-    setting = Setting.resolve(methodology_named(methodology), factors or Factors())
+    method = methodology if isinstance(methodology, Methodology) else methodology_named(methodology)
+    setting = Setting.resolve(method, factors or Factors())
     usage = check_usage(frame)
     codes = row_codes(frame, usage, setting)
     values, keys = estimate_blocks(usage, codes, setting)

@@ -2,11 +2,13 @@
 
 from estimator.methods.base import Methodology, ServerlessUse
 from estimator.methods.ccf import CCF
-from estimator.methods.default import DEFAULT
+from estimator.methods.default import DEFAULT, DEFAULT_1
 
 METHODOLOGIES: dict[str, Methodology] = {method.name: method for method in (CCF, DEFAULT)}
 
-__all__ = ["METHODOLOGIES", "Methodology", "ServerlessUse", "methodology_named"]
+PREVIOUS_DEFAULT = DEFAULT_1  # the version the current ``default`` replaced, for "what changed" comparisons
+
+__all__ = ["METHODOLOGIES", "PREVIOUS_DEFAULT", "Methodology", "ServerlessUse", "methodology_named"]
 
 
 def methodology_named(name: str) -> Methodology:
