@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from estimator.curves import LINEAR, Curve, load_share
-from estimator.setting import Setting
+from estimator.profiles import BREAKPOINTS
+from estimator.setting import INNER_BREAKPOINTS, Setting
 from estimator.tables import constant
 
 KWH_PER_WH = 1 / 1000
 MS_PER_HOUR = 3_600_000
+BREAKPOINT_ARRAY = np.array(BREAKPOINTS)
+SEGMENTS = len(BREAKPOINTS) - 1
 
 
 @dataclass
@@ -36,24 +38,57 @@ class ItEnergy:
     embodied_co2e_kg: np.ndarray
 
 
-def device_energy(
-    util_pct: np.ndarray, curve: Curve, hours: np.ndarray, idle_watts: np.ndarray, span_watts: np.ndarray
+def host_watts(
+    util_pct: np.ndarray, rows: np.ndarray, watts: dict[str, np.ndarray], part: str, default_pct: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(point, low, high) kWh of ``hours`` instance-hours of devices drawing ``idle + share(util) x span`` watts
-    per instance.
+    """(point, low, high) watts per instance of the host's ``part`` (``cpu`` or ``memory``), piecewise linear in
+    CPU utilization between the profile's breakpoints.
 
-    An unknown utilization (NaN) costs the default utilization at the point, 0 % at low and 100 % at high.
-    """
-    share = util_pct / 100 if curve == LINEAR else load_share(util_pct, curve)  # the same values, cheaper
-    missing = np.isnan(share)
-    kwh_per_share = hours * span_watts * KWH_PER_WH
-    known_kwh = hours * idle_watts * KWH_PER_WH
-    known_kwh += np.where(missing, 0.0, share) * kwh_per_share
-    if not missing.any():
-        return known_kwh, known_kwh, known_kwh
-    default_share = load_share(np.array([constant("default_util_pct")]), curve)[0]
-    unknown_kwh = np.where(missing, kwh_per_share, 0.0)
-    return known_kwh + default_share * unknown_kwh, known_kwh, known_kwh + unknown_kwh
+    An unknown utilization (NaN) costs the default utilization at the point, 0 % at low and 100 % at high, and,
+    for the CPU, the profile's ``cpu_unmetered_scale`` (CCF's burstable baseline rule; 1 elsewhere)."""
+    segment = np.searchsorted(INNER_BREAKPOINTS, util_pct, side="right")  # NaN sorts last: fixed up below
+    flat = rows * SEGMENTS + segment
+    point = watts[f"{part}_start"][flat]
+    point += (util_pct - BREAKPOINT_ARRAY[segment]) * watts[f"{part}_slope"][flat]
+    missing = np.flatnonzero(np.isnan(util_pct))
+    if not len(missing):
+        return point, point, point
+    low, high = point.copy(), point.copy()
+    points = watts[f"{part}_points"][rows[missing]]
+    scale = watts["cpu_unmetered_scale"][rows[missing]] if part == "cpu" else 1.0
+    point[missing] = scale * interpolate_rows(points, default_pct)
+    low[missing] = scale * points[:, 0]
+    high[missing] = scale * points[:, -1]
+    return point, low, high
+
+
+def interpolate_rows(points: np.ndarray, util_pct: float) -> np.ndarray:
+    """Each row of ``points`` (watts at ``BREAKPOINTS``) at one utilization."""
+    segment = int(np.searchsorted(INNER_BREAKPOINTS, util_pct, side="right"))
+    slope = (points[:, segment + 1] - points[:, segment]) / (BREAKPOINTS[segment + 1] - BREAKPOINTS[segment])
+    values: np.ndarray = points[:, segment] + (util_pct - BREAKPOINTS[segment]) * slope
+    return values
+
+
+def device_watts(
+    util_pct: np.ndarray, rows: np.ndarray, watts: dict[str, np.ndarray], default_pct: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(point, low, high) watts per instance of its GPUs or accelerators, linear in utilization from idle to board
+    power: the point from parked idle (a model loaded), low from bare idle, high from the parked range's top.
+
+    An unknown utilization costs the default utilization at the point, bare idle at low and board power at high."""
+    share = util_pct / 100
+    idle, span = watts["device_idle"][rows], watts["device_span"][rows]
+    point = idle + span * share
+    away_from_idle = 1 - share
+    low = point - watts["device_below"][rows] * away_from_idle
+    high = point + watts["device_above"][rows] * away_from_idle
+    missing = np.flatnonzero(np.isnan(share))
+    if len(missing):
+        point[missing] = idle[missing] + span[missing] * default_pct / 100
+        low[missing] = idle[missing] - watts["device_below"][rows[missing]]
+        high[missing] = idle[missing] + span[missing]
+    return point, low, high
 
 
 def instance_energy(usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> ItEnergy:
@@ -61,22 +96,22 @@ def instance_energy(usage: dict[str, np.ndarray], codes: Codes, setting: Setting
     watts, rows = setting.instance_watts, codes.type
     hours = usage["hours"] * np.nan_to_num(usage["instance_count"])
     hours[codes.serverless] = 0.0
-    cpu_idle, cpu_span = watts["cpu_idle"][rows], watts["cpu_span"][rows]
-    unmetered = np.flatnonzero(np.isnan(usage["cpu_util_pct"]))  # few rows: fixed up in place
-    cpu_idle[unmetered] = watts["cpu_idle_unmetered"][rows[unmetered]]
-    cpu_span[unmetered] = watts["cpu_span_unmetered"][rows[unmetered]]
-    cpu = device_energy(usage["cpu_util_pct"], setting.method.cpu_curve, hours, cpu_idle, cpu_span)
-    device = device_energy(usage["gpu_util_pct"], LINEAR, hours, watts["device_idle"][rows], watts["device_span"][rows])
-    gpu = np.where(watts["device_is_gpu"][rows], device[0], 0.0)
-    memory = hours * watts["memory"][rows] * KWH_PER_WH
+    kwh_per_watt = hours * KWH_PER_WH
+    default_pct = constant("default_util_pct")
+    cpu_util = usage["cpu_util_pct"]
+    cpu = host_watts(cpu_util, rows, watts, "cpu", default_pct)
+    memory = host_watts(cpu_util, rows, watts, "memory", default_pct)  # RAM power follows CPU load (Teads)
+    device = device_watts(usage["gpu_util_pct"], rows, watts, default_pct)
+    device_kwh = device[0] * kwh_per_watt
+    gpu = np.where(watts["device_is_gpu"][rows], device_kwh, 0.0)
     return ItEnergy(
-        cpu[0],
+        cpu[0] * kwh_per_watt,
         gpu,
-        memory,
-        device[0] - gpu,
-        cpu[1] + device[1] + memory,
-        cpu[2] + device[2] + memory,
-        hours * setting.profile_arrays["embodied_kg_per_hour"][rows],
+        memory[0] * kwh_per_watt,
+        device_kwh - gpu,
+        (cpu[1] + device[1] + memory[1]) * kwh_per_watt,
+        (cpu[2] + device[2] + memory[2]) * kwh_per_watt,
+        hours * watts["embodied_kg_per_hour"][rows],
     )
 
 
@@ -117,17 +152,16 @@ def serverless_time_unknown(usage: dict[str, np.ndarray], serverless: np.ndarray
 def emissions(energy: ItEnergy, usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> dict[str, np.ndarray]:
     """Facility energy (PUE applied), operational CO2e (location- and market-based), embodied CO2e, the range,
     and SCI per 1,000 invocations."""
-    pue = setting.pue
-    grid_kg = setting.grid_arrays["kgco2e_per_kwh"][codes.grid]
-    grid_spread = setting.grid_arrays["uncertainty"][codes.grid]
-    power_spread = setting.profile_arrays["power_uncertainty"][codes.type]
-    columns = {name: getattr(energy, part) * pue.point for name, part in COMPONENTS.items()}
+    grid = setting.grid_arrays
+    pue = grid["pue"][codes.grid]
+    power_spread = setting.instance_watts["power_uncertainty"][codes.type]
+    columns = {name: getattr(energy, part) * pue for name, part in COMPONENTS.items()}
     columns["energy_kwh"] = sum(columns.values())
-    columns["co2e_kg"] = columns["energy_kwh"] * grid_kg
-    columns["co2e_market_kg"] = columns["energy_kwh"] * setting.grid_arrays["market_kgco2e_per_kwh"][codes.grid]
+    columns["co2e_kg"] = columns["energy_kwh"] * grid["kgco2e_per_kwh"][codes.grid]
+    columns["co2e_market_kg"] = columns["energy_kwh"] * grid["market_kgco2e_per_kwh"][codes.grid]
     columns["embodied_co2e_kg"] = energy.embodied_co2e_kg
-    columns["co2e_kg_low"] = energy.low * (1 - power_spread) * pue.low * grid_kg * (1 - grid_spread)
-    columns["co2e_kg_high"] = energy.high * (1 + power_spread) * pue.high * grid_kg * (1 + grid_spread)
+    columns["co2e_kg_low"] = energy.low * (1 - power_spread) * grid["low_kg_per_it_kwh"][codes.grid]
+    columns["co2e_kg_high"] = energy.high * (1 + power_spread) * grid["high_kg_per_it_kwh"][codes.grid]
     columns["gco2e_per_1k_invocations"] = per_thousand_invocations(
         columns["co2e_kg"] + energy.embodied_co2e_kg, usage["invocations"]
     )

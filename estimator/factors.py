@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from estimator.methods import Methodology
@@ -35,21 +36,41 @@ class Factors:
                 raise ValueError(f"grid factor for {region!r} must be >= 0 kg/kWh, got {value!r}")
 
 
-@dataclass(frozen=True)
-class Pue:
-    point: float
-    low: float
-    high: float
-    source_id: str
+PUE_FALLBACK = "pue: AWS global"
+MARKET_FALLBACK = "market: location factor (no AWS 100 % matching, no residual mix)"
 
 
-def resolve_pue(method: Methodology, factors: Factors) -> Pue:
-    """The PUE and its uncertainty range; an operator's value is taken as exact."""
+def pue_factors(method: Methodology, factors: Factors, regions: pd.Index) -> pd.DataFrame:
+    """Per region: ``pue`` and its range ``pue_low``/``pue_high``, ``pue_source_id`` and ``pue_fallback`` (the
+    region has no published PUE of its own: the global figure stands in). One PUE everywhere for a methodology
+    without a PUE table; an operator's PUE is taken as exact everywhere."""
     if factors.pue is not None:
-        return Pue(factors.pue, factors.pue, factors.pue, OPERATOR)
-    point = constant(method.pue_constant)
+        value = factors.pue
+        return pd.DataFrame(
+            {"pue": value, "pue_low": value, "pue_high": value, "pue_source_id": OPERATOR, "pue_fallback": False},
+            index=regions,
+        )
     low, high = (constant(name) for name in method.pue_range_constants or (method.pue_constant,) * 2)
-    return Pue(point, min(low, point), max(high, point), constant_source(method.pue_constant))
+    if method.pue_table is None:
+        point = constant(method.pue_constant)
+        source, fallback = constant_source(method.pue_constant), False
+        frame = pd.DataFrame({"pue": point, "pue_source_id": source, "pue_fallback": fallback}, index=regions)
+    else:
+        shipped = table(method.pue_table, "region")
+        known = shipped.reindex(regions)
+        missing = known["pue"].isna()
+        known.loc[missing] = shipped.loc[[ANY_REGION] * int(missing.sum())].to_numpy()
+        frame = pd.DataFrame(
+            {
+                "pue": known["pue"].astype(float),
+                "pue_source_id": known["source_id"],
+                "pue_fallback": known["basis"].ne("aws-region") | missing,
+            },
+            index=regions,
+        )
+    frame["pue_low"] = np.minimum(low, frame["pue"])
+    frame["pue_high"] = np.maximum(high, frame["pue"])
+    return frame
 
 
 def resolve_lifetime(factors: Factors) -> tuple[float, str]:
@@ -62,7 +83,8 @@ def resolve_lifetime(factors: Factors) -> tuple[float, str]:
 def grid_factors(method: Methodology, factors: Factors) -> pd.DataFrame:
     """Per region: location-based ``kgco2e_per_kwh`` and its ``source_id``, market-based
     ``market_kgco2e_per_kwh`` and its ``market_source_id``, relative ``uncertainty`` of the location factor, and
-    ``market_fallback`` (no market factor: the location factor stands in); the ``*`` row is the fallback.
+    ``market_fallback`` (no market factor: the location factor stands in), the PUE columns of ``pue_factors``;
+    the ``*`` row is the fallback.
 
     A grid table without market figures (``ccf``, ``default`` 1.x) gives market = location everywhere, as the
     GHG Protocol Scope 2 hierarchy's last step does. An operator's factor sets both."""
@@ -81,7 +103,8 @@ def grid_factors(method: Methodology, factors: Factors) -> pd.DataFrame:
         }
     )
     merged = pd.concat([shipped.drop(index=overrides.index, errors="ignore"), overrides])
-    return merged.loc[[*merged.index.drop(ANY_REGION), ANY_REGION]]
+    merged = merged.loc[[*merged.index.drop(ANY_REGION), ANY_REGION]]
+    return merged.join(pue_factors(method, factors, merged.index))
 
 
 def shipped_grid(name: str) -> pd.DataFrame:

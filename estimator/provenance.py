@@ -8,13 +8,12 @@ import numpy as np
 import pandas as pd
 
 from estimator.energy import Codes, serverless_time_unknown
-from estimator.factors import ANY_REGION
+from estimator.factors import ANY_REGION, MARKET_FALLBACK, PUE_FALLBACK
 from estimator.setting import Setting
 from estimator.tables import constant
 
 CPU_MISSING, GPU_MISSING, SERVERLESS_INCOMPLETE = 1, 2, 4
 FLAG_STATES = 8
-MARKET_FALLBACK = "market: location factor (no AWS 100 % matching, no residual mix)"
 
 
 def provenance_keys(usage: dict[str, np.ndarray], codes: Codes, setting: Setting) -> np.ndarray:
@@ -57,7 +56,7 @@ def factor_text(key: int, setting: Setting) -> str:
         [
             setting.profiles["factor_ids"].iloc[type_row],
             f"life:{setting.lifetime_hours:g}h@{setting.lifetime_source_id}",
-            f"pue:{setting.pue.point:g}@{setting.pue.source_id}",
+            f"pue:{grid['pue']:g}@{grid['pue_source_id']}",
             f"grid:{setting.grid.index[grid_row]}@{grid['source_id']}",
             *([f"market:{grid['market_kgco2e_per_kwh']:g}@{grid['market_source_id']}"] if has_market(setting) else []),
         ]
@@ -83,6 +82,8 @@ def fallback_text(key: int, setting: Setting) -> str:
         notes.append(f"no accelerator metric: {default}" if profile["acc_count"] > 0 else "")
     if setting.grid.index[grid_row] == ANY_REGION:
         notes.append("unknown region: mean factor")
+    if setting.grid["pue_fallback"].iloc[grid_row]:
+        notes.append(PUE_FALLBACK)
     if setting.grid["market_fallback"].iloc[grid_row]:
         notes.append(MARKET_FALLBACK)
     if flags & SERVERLESS_INCOMPLETE:

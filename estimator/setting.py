@@ -7,35 +7,19 @@ import numpy as np
 import pandas as pd
 
 from estimator.catalog import ec2_type
-from estimator.factors import Factors, Pue, grid_factors, resolve_lifetime, resolve_pue
+from estimator.factors import Factors, grid_factors, resolve_lifetime
 from estimator.lookup import lookup_codes, position, region_codes
 from estimator.methods import Methodology
-from estimator.profiles import SERVERLESS, UNKNOWN, shipped_profiles
-from estimator.tables import constant
+from estimator.profiles import BREAKPOINTS, CPU_WATTS, MEMORY_WATTS, SERVERLESS, UNKNOWN, shipped_profiles
 
-HOT_PROFILE_COLUMNS = (
-    "vcpus",
-    "vcpus_without_metric",
-    "cpu_min_watts",
-    "cpu_span_watts",
-    "gpu_count",
-    "gpu_min_watts",
-    "gpu_span_watts",
-    "acc_count",
-    "acc_min_watts",
-    "acc_span_watts",
-    "memory_excess_gb",
-    "embodied_kg_per_hour",
-    "power_uncertainty",
-)
+INNER_BREAKPOINTS = np.array(BREAKPOINTS[1:-1])  # segment k of a utilization: searchsorted(INNER, u, "right")
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One methodology with the operator's overrides applied: PUE, lifetime, per-type profiles, grid table."""
+    """One methodology with the operator's overrides applied: lifetime, per-type profiles, per-region grid and PUE."""
 
     method: Methodology
-    pue: Pue
     lifetime_hours: float
     lifetime_source_id: str
     profiles: pd.DataFrame
@@ -46,7 +30,6 @@ class Setting:
         lifetime_hours, lifetime_source = resolve_lifetime(factors)
         return cls(
             method,
-            resolve_pue(method, factors),
             lifetime_hours,
             lifetime_source,
             shipped_profiles(method, lifetime_hours),
@@ -54,32 +37,54 @@ class Setting:
         )
 
     @cached_property
-    def profile_arrays(self) -> dict[str, np.ndarray]:
-        """The profile columns the hot path needs, as float arrays to be indexed by type codes."""
-        return {column: self.profiles[column].to_numpy(dtype=np.float64) for column in HOT_PROFILE_COLUMNS}
-
-    @cached_property
     def instance_watts(self) -> dict[str, np.ndarray]:
         """Per profile row, what one instance draws, so the hot path gathers a few arrays per row instead of
-        every coefficient: CPU idle and span watts (with and without a CPU metric), the GPU or accelerator
-        devices' idle and span watts together (no type has both), whether they are GPUs, memory watts."""
-        p = self.profile_arrays
-        memory_watts = p["memory_excess_gb"] * constant("memory_watts_per_gb")
-        return {
-            "cpu_idle": p["vcpus"] * p["cpu_min_watts"],
-            "cpu_span": p["vcpus"] * p["cpu_span_watts"],
-            "cpu_idle_unmetered": p["vcpus_without_metric"] * p["cpu_min_watts"],
-            "cpu_span_unmetered": p["vcpus_without_metric"] * p["cpu_span_watts"],
-            "device_idle": p["gpu_count"] * p["gpu_min_watts"] + p["acc_count"] * p["acc_min_watts"],
-            "device_span": p["gpu_count"] * p["gpu_span_watts"] + p["acc_count"] * p["acc_span_watts"],
-            "device_is_gpu": p["gpu_count"] > 0,
-            "memory": memory_watts,
-        }
+        every coefficient.
+
+        Host (CPU and memory): watts at each breakpoint, flattened ``(profile, breakpoint)``, and the slope of
+        each segment, flattened ``(profile, segment)``, so a row's watts are ``start + (u - breakpoint) x slope``;
+        ``cpu_unmetered_scale`` for rows without a CPU metric. Devices (GPUs or accelerators; no type has both):
+        point idle and span to board power, how far the range's low idle lies below the point idle and its high
+        idle above it, whether they are GPUs."""
+        p = self.profiles
+        steps = np.diff(np.array(BREAKPOINTS))
+        arrays: dict[str, np.ndarray] = {}
+        for part, columns in (("cpu", CPU_WATTS), ("memory", MEMORY_WATTS)):
+            points = p[list(columns)].to_numpy(dtype=np.float64)
+            arrays[f"{part}_points"] = points
+            arrays[f"{part}_start"] = points[:, :-1].ravel()
+            arrays[f"{part}_slope"] = (np.diff(points, axis=1) / steps).ravel()
+        arrays["cpu_unmetered_scale"] = p["cpu_unmetered_scale"].to_numpy(dtype=np.float64)
+
+        def devices(column: str) -> np.ndarray:
+            gpu = p["gpu_count"] * p[f"gpu_{column}"]
+            accelerator = p["acc_count"] * p[f"acc_{column}"]
+            return (gpu + accelerator).to_numpy(dtype=np.float64)
+
+        idle = devices("idle_watts")
+        arrays["device_idle"] = idle
+        arrays["device_span"] = devices("board_watts") - idle
+        arrays["device_below"] = idle - devices("idle_low_watts")
+        arrays["device_above"] = devices("idle_high_watts") - idle
+        arrays["device_is_gpu"] = (p["gpu_count"] > 0).to_numpy()
+        arrays["embodied_kg_per_hour"] = p["embodied_kg_per_hour"].to_numpy(dtype=np.float64)
+        arrays["power_uncertainty"] = p["power_uncertainty"].to_numpy(dtype=np.float64)
+        return arrays
 
     @cached_property
     def grid_arrays(self) -> dict[str, np.ndarray]:
-        columns = ("kgco2e_per_kwh", "market_kgco2e_per_kwh", "uncertainty")
-        return {column: self.grid[column].to_numpy(dtype=np.float64) for column in columns}
+        """Per grid row: PUE, kg CO2e per facility kWh (location and market), and the factors that turn IT kWh
+        into the range's ends (PUE range x grid factor x its uncertainty)."""
+        g = self.grid
+        location = g["kgco2e_per_kwh"].to_numpy(dtype=np.float64)
+        spread = g["uncertainty"].to_numpy(dtype=np.float64)
+        return {
+            "pue": g["pue"].to_numpy(dtype=np.float64),
+            "kgco2e_per_kwh": location,
+            "market_kgco2e_per_kwh": g["market_kgco2e_per_kwh"].to_numpy(dtype=np.float64),
+            "low_kg_per_it_kwh": g["pue_low"].to_numpy(dtype=np.float64) * location * (1 - spread),
+            "high_kg_per_it_kwh": g["pue_high"].to_numpy(dtype=np.float64) * location * (1 + spread),
+        }
 
     def type_codes(self, instance_types: pd.Series, serverless: np.ndarray) -> np.ndarray:
         """Profile row of each usage row: ``ml.`` prefix stripped, exact match, else the unknown row."""

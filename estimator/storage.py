@@ -5,7 +5,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from estimator.factors import ANY_REGION, Factors, Pue, grid_factors, resolve_pue
+from estimator.factors import ANY_REGION, MARKET_FALLBACK, PUE_FALLBACK, Factors, grid_factors
 from estimator.lookup import region_codes
 from estimator.methods import methodology_named
 from estimator.tables import constant, constant_source, read_table
@@ -15,6 +15,7 @@ STORAGE_INPUT_COLUMNS = ("service", "storage_class", "stored_bytes", "hours", "r
 STORAGE_OUTPUT_COLUMNS = (
     "storage_kwh",
     "co2e_kg",
+    "co2e_market_kg",
     "co2e_kg_low",
     "co2e_kg_high",
     "methodology",
@@ -44,10 +45,9 @@ def estimate_storage(frame: pd.DataFrame, methodology: str = "default", factors:
     classes = storage_classes_of(frame)
     grid = grid_factors(method, factors)
     grid = grid.iloc[region_codes(frame["region"], grid)]
-    pue = resolve_pue(method, factors)
-    result: dict[str, np.ndarray | str] = dict(storage_emissions(storage_it_kwh(numbers, classes), grid, pue))
+    result: dict[str, np.ndarray | str] = dict(storage_emissions(storage_it_kwh(numbers, classes), grid))
     result["methodology"], result["methodology_version"] = method.name, method.version
-    result["factors"], result["fallbacks"] = storage_provenance(classes, grid, pue)
+    result["factors"], result["fallbacks"] = storage_provenance(classes, grid)
     return pd.concat([frame, pd.DataFrame(result, index=frame.index)], axis=1)
 
 
@@ -96,20 +96,22 @@ def storage_it_kwh(numbers: dict[str, np.ndarray], classes: pd.DataFrame) -> np.
     return it_kwh
 
 
-def storage_emissions(it_kwh: np.ndarray, grid: pd.DataFrame, pue: Pue) -> dict[str, np.ndarray]:
+def storage_emissions(it_kwh: np.ndarray, grid: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per row (``grid`` holds each row's region): facility kWh, location- and market-based CO2e, the range."""
     grid_kg = grid["kgco2e_per_kwh"].to_numpy()
     spread = grid["uncertainty"].to_numpy()
     power_spread = constant("power_uncertainty_assumed")  # storage coefficients are 2016 projections
-    storage_kwh = it_kwh * pue.point
+    storage_kwh = it_kwh * grid["pue"].to_numpy()
     return {
         "storage_kwh": storage_kwh,
         "co2e_kg": storage_kwh * grid_kg,
-        "co2e_kg_low": it_kwh * (1 - power_spread) * pue.low * grid_kg * (1 - spread),
-        "co2e_kg_high": it_kwh * (1 + power_spread) * pue.high * grid_kg * (1 + spread),
+        "co2e_market_kg": storage_kwh * grid["market_kgco2e_per_kwh"].to_numpy(),
+        "co2e_kg_low": it_kwh * (1 - power_spread) * grid["pue_low"].to_numpy() * grid_kg * (1 - spread),
+        "co2e_kg_high": it_kwh * (1 + power_spread) * grid["pue_high"].to_numpy() * grid_kg * (1 + spread),
     }
 
 
-def storage_provenance(classes: pd.DataFrame, grid: pd.DataFrame, pue: Pue) -> tuple[np.ndarray, np.ndarray]:
+def storage_provenance(classes: pd.DataFrame, grid: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     media_source = {media: constant_source(f"{media}_watt_hours_per_tb_hour") for media in ("ssd", "hdd")}
     factors = (
         "storage:"
@@ -122,11 +124,18 @@ def storage_provenance(classes: pd.DataFrame, grid: pd.DataFrame, pue: Pue) -> t
         + classes["media"]
         + ":"
         + classes["media"].map(media_source)
-        + f";pue:{pue.point:g}@{pue.source_id};grid:"
+        + ";pue:"
+        + grid["pue"].map("{:g}".format).to_numpy()
+        + "@"
+        + grid["pue_source_id"].to_numpy()
+        + ";grid:"
         + grid.index.to_series().to_numpy()
         + "@"
         + grid["source_id"].to_numpy()
     )
     region_notes = np.where(grid.index == ANY_REGION, "unknown region: mean factor", "")
-    fallbacks = ["; ".join(note for note in pair if note) for pair in zip(classes["note"], region_notes, strict=True)]
+    pue_notes = np.where(grid["pue_fallback"].to_numpy(dtype=bool), PUE_FALLBACK, "")
+    market_notes = np.where(grid["market_fallback"].to_numpy(dtype=bool), MARKET_FALLBACK, "")
+    notes = zip(classes["note"], region_notes, pue_notes, market_notes, strict=True)
+    fallbacks = ["; ".join(note for note in group if note) for group in notes]
     return factors.to_numpy(), np.array(fallbacks, dtype=object)

@@ -37,6 +37,11 @@ class Methodology:
     memory_excess_gb: Callable[[pd.DataFrame], pd.Series]
     serverless_use: Callable[[np.ndarray, np.ndarray, float], ServerlessUse]
     serverless_factor_ids: str
+    # Model 2.0 choices; the defaults are the 1.x behaviour (``ccf`` and ``default`` 1.0.0).
+    host_power: str = "per_vcpu"  # "per_vcpu": SPECpower watts per vCPU; "instance": Teads' whole-instance power
+    device_table: str | None = None  # None: gpu_power/accelerator_power (min, max); else a three-idle device table
+    embodied_share: str = "vcpu"  # "vcpu": vCPU share of the host; "max": the larger of vCPU and device share
+    pue_table: str | None = None  # None: one PUE (``pue_constant``); else a per-region PUE table
 
 
 def physical_chips(host_vcpus: pd.Series) -> pd.Series:

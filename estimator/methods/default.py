@@ -43,4 +43,22 @@ DEFAULT_1 = Methodology(
     serverless_factor_ids=("serverless:1769MB=1vCPU@awslambda2024;cpu:AWS average@ccf2022;mem:ccf2022;emb:m5@ccf2022"),
 )
 
-DEFAULT = DEFAULT_1
+DEFAULT_2 = Methodology(
+    name="default",
+    version="2.0.0",
+    cpu_curve=teads_curve(),
+    pue_constant="pue",
+    pue_range_constants=("pue_low", "pue_high"),
+    grid_table="grid_factors_v2",
+    prefers_ccf_microarchitecture=False,
+    burstable_baseline_scaling=False,
+    memory_excess_gb=memory_excess_gb,
+    serverless_use=serverless_use,
+    serverless_factor_ids=("serverless:1769MB=1vCPU@awslambda2024;cpu:AWS average@ccf2022;mem:ccf2022;emb:m5@ccf2022"),
+    host_power="instance",
+    device_table="gpu_power_v2",
+    embodied_share="max",
+    pue_table="pue_by_region",
+)
+
+DEFAULT = DEFAULT_1  # 2.0.0 is registered once its tests pass
