@@ -28,11 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from estimator import estimate  # noqa: E402
 from estimator.catalog import ec2_type, instance_catalog  # noqa: E402
-from estimator.curves import teads_curve  # noqa: E402
-from estimator.factors import Factors, grid_factors, resolve_pue  # noqa: E402
+from estimator.factors import Factors, grid_factors  # noqa: E402
 from estimator.methods import METHODOLOGIES  # noqa: E402
-from estimator.profiles import shipped_profiles  # noqa: E402
-from estimator.setting import HOT_PROFILE_COLUMNS  # noqa: E402
+from estimator.profiles import BREAKPOINTS, CPU_WATTS, MEMORY_WATTS, shipped_profiles  # noqa: E402
 from estimator.tables import constant  # noqa: E402
 
 # A realistic SageMaker mix: mostly CPU and small GPU endpoints, a few large GPU and Inferentia ones.
@@ -62,6 +60,7 @@ TYPE_WEIGHTS = {
     "ml.inf2.8xlarge": 1,
     "ml.trn1.2xlarge": 1,
 }
+DEFAULT_PCT = constant("default_util_pct")  # what an unknown utilization is costed at
 TARGET_RATIO = 0.25  # the product's rows/s as a share of the bare formula's, same arrays, same run
 TARGET_RSS_MB = 2048
 REGION_WEIGHTS = {
@@ -123,69 +122,86 @@ def usage_frame(variant: pd.DataFrame, hours: int, rng: np.random.Generator) -> 
     )
 
 
+def model_tables(method) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The methodology's per-type profiles and per-region grid/PUE rows (the published tables, resolved)."""
+    return shipped_profiles(method, constant("embodied_lifetime_hours")), grid_factors(method, Factors())
+
+
 def loop_estimate(rows: list[dict]) -> list[tuple]:
-    """The same ``default`` formula, one row at a time in plain Python (the baseline to beat)."""
-    method = METHODOLOGIES["default"]
-    profiles = shipped_profiles(METHODOLOGIES["default"], constant("embodied_lifetime_hours")).to_dict("index")
-    grid = grid_factors(method, Factors())["kgco2e_per_kwh"].to_dict()
-    pue = resolve_pue(method, Factors()).point
-    coefficients = (pue, constant("memory_watts_per_gb"), *teads_curve())
-    return [loop_row(row, profiles, grid, coefficients) for row in rows]
+    """The same ``default`` formula, one row at a time in plain Python (the baseline to beat): (kWh, CO2e kg)."""
+    profiles, grid = model_tables(METHODOLOGIES["default"])
+    profile_rows, grid_rows = profiles.to_dict("index"), grid.to_dict("index")
+    return [loop_row(row, profile_rows, grid_rows) for row in rows]
 
 
-def loop_row(row: dict, profiles: dict, grid: dict, coefficients: tuple) -> tuple:
-    pue, memory_watts_per_gb, curve_pct, curve_share = coefficients
+def loop_row(row: dict, profiles: dict, grid: dict) -> tuple:
     profile = profiles.get(ec2_type(row["instance_type"]), profiles["(unknown)"])
+    region = grid.get(row["region"], grid["*"])
     instance_hours = row["hours"] * row["instance_count"]
-    cpu_util = 50.0 if math.isnan(row["cpu_util_pct"]) else row["cpu_util_pct"]
-    share = interpolate(cpu_util, curve_pct, curve_share)
-    gpu_share = 0.5 if math.isnan(row["gpu_util_pct"]) else row["gpu_util_pct"] / 100
-    watts = profile["vcpus"] * (profile["cpu_min_watts"] + share * profile["cpu_span_watts"])
-    watts += profile["gpu_count"] * (profile["gpu_min_watts"] + gpu_share * profile["gpu_span_watts"])
-    watts += profile["acc_count"] * (profile["acc_min_watts"] + gpu_share * profile["acc_span_watts"])
-    watts += profile["memory_excess_gb"] * memory_watts_per_gb
-    energy_kwh = watts * instance_hours * pue / 1000
-    return energy_kwh, energy_kwh * grid.get(row["region"], grid["*"]), profile["embodied_kg_per_hour"] * instance_hours
+    cpu_util = DEFAULT_PCT if math.isnan(row["cpu_util_pct"]) else row["cpu_util_pct"]
+    gpu_share = DEFAULT_PCT / 100 if math.isnan(row["gpu_util_pct"]) else row["gpu_util_pct"] / 100
+    watts = interpolate(cpu_util, BREAKPOINTS, [profile[name] for name in CPU_WATTS])
+    watts += interpolate(cpu_util, BREAKPOINTS, [profile[name] for name in MEMORY_WATTS])
+    for prefix in ("gpu", "acc"):
+        idle = profile[f"{prefix}_idle_watts"]
+        watts += profile[f"{prefix}_count"] * (idle + gpu_share * (profile[f"{prefix}_board_watts"] - idle))
+    energy_kwh = watts * instance_hours * region["pue"] / 1000
+    return energy_kwh, energy_kwh * region["kgco2e_per_kwh"]
 
 
 def bare_inputs(frame: pd.DataFrame) -> dict:
     """What the bare formula needs, per row as arrays and per type/region as small lookup tables (built outside
     its timing, like the product's tables, which are loaded once per process)."""
-    method = METHODOLOGIES["default"]
-    profiles = shipped_profiles(METHODOLOGIES["default"], constant("embodied_lifetime_hours"))
-    grid = grid_factors(method, Factors())["kgco2e_per_kwh"]
+    profiles, grid = model_tables(METHODOLOGIES["default"])
     types = frame["instance_type"].cat.categories
-    regions = frame["region"].cat.categories
-    rows = [ec2_type(name) if ec2_type(name) in profiles.index else "(unknown)" for name in types]
-    table = profiles.loc[rows]
+    regions = [region if region in grid.index else "*" for region in frame["region"].cat.categories]
+    table = profiles.loc[[ec2_type(name) if ec2_type(name) in profiles.index else "(unknown)" for name in types]]
+    region_table = grid.loc[regions]
+
+    def devices(column: str) -> np.ndarray:
+        return (table["gpu_count"] * table[f"gpu_{column}"] + table["acc_count"] * table[f"acc_{column}"]).to_numpy()
+
     return {
         "type": frame["instance_type"].cat.codes.to_numpy(),
         "region": frame["region"].cat.codes.to_numpy(),
         "instance_hours": frame["hours"].to_numpy() * frame["instance_count"].to_numpy(),
         "cpu": frame["cpu_util_pct"].to_numpy(),
         "gpu": frame["gpu_util_pct"].to_numpy(),
-        "profile": {name: table[name].to_numpy(dtype=float) for name in HOT_PROFILE_COLUMNS},
-        "grid": np.array([grid.get(region, grid["*"]) for region in regions]),
-        "pue": resolve_pue(method, Factors()).point,
-        "memory_watts_per_gb": constant("memory_watts_per_gb"),
-        "curve": teads_curve(),
+        "host": table[list(CPU_WATTS)].to_numpy() + table[list(MEMORY_WATTS)].to_numpy(),
+        "device": {name: devices(name) for name in ("idle_watts", "idle_low_watts", "idle_high_watts", "board_watts")},
+        "embodied": table["embodied_kg_per_hour"].to_numpy(),
+        "pue": region_table["pue"].to_numpy(),
+        "location": region_table["kgco2e_per_kwh"].to_numpy(),
+        "market": region_table["market_kgco2e_per_kwh"].to_numpy(),
     }
 
 
-def bare_estimate(inputs: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The formula of ``loop_row``, vectorised with numpy and nothing else: (kWh, CO2e kg, embodied kg)."""
-    p = {name: values[inputs["type"]] for name, values in inputs["profile"].items()}
-    cpu_share = np.interp(np.nan_to_num(inputs["cpu"], nan=50.0), *inputs["curve"])
-    gpu_share = np.nan_to_num(inputs["gpu"], nan=50.0) / 100
-    watts = p["vcpus"] * (p["cpu_min_watts"] + cpu_share * p["cpu_span_watts"])
-    watts += p["gpu_count"] * (p["gpu_min_watts"] + gpu_share * p["gpu_span_watts"])
-    watts += p["acc_count"] * (p["acc_min_watts"] + gpu_share * p["acc_span_watts"])
-    watts += p["memory_excess_gb"] * inputs["memory_watts_per_gb"]
-    energy_kwh = watts * inputs["instance_hours"] * (inputs["pue"] / 1000)
+def bare_estimate(inputs: dict) -> tuple[np.ndarray, ...]:
+    """The 2.0 formula with numpy and nothing else: host watts interpolated between four breakpoints, devices
+    from parked idle to board power with the range's bare and parked-high idles, PUE by region, location and
+    market CO2e, embodied. Returns (kWh, location CO2e kg, market CO2e kg, low kWh, high kWh, embodied kg)."""
+    kind, region = inputs["type"], inputs["region"]
+    cpu = np.nan_to_num(inputs["cpu"], nan=DEFAULT_PCT)
+    segment = np.searchsorted(np.array(BREAKPOINTS[1:-1]), cpu, side="right")
+    host = inputs["host"]
+    left, right = host[kind, segment], host[kind, segment + 1]
+    lower = np.array(BREAKPOINTS)[segment]
+    watts = left + (right - left) * (cpu - lower) / (np.array(BREAKPOINTS)[segment + 1] - lower)
+    share = np.nan_to_num(inputs["gpu"], nan=DEFAULT_PCT) / 100
+    device = {name: values[kind] for name, values in inputs["device"].items()}
+    board = device["board_watts"]
+    low_watts = watts + device["idle_low_watts"] + share * (board - device["idle_low_watts"])
+    high_watts = watts + device["idle_high_watts"] + share * (board - device["idle_high_watts"])
+    watts += device["idle_watts"] + share * (board - device["idle_watts"])
+    kwh_per_watt = inputs["instance_hours"] / 1000
+    energy_kwh = watts * kwh_per_watt * inputs["pue"][region]
     return (
         energy_kwh,
-        energy_kwh * inputs["grid"][inputs["region"]],
-        p["embodied_kg_per_hour"] * inputs["instance_hours"],
+        energy_kwh * inputs["location"][region],
+        energy_kwh * inputs["market"][region],
+        low_watts * kwh_per_watt,
+        high_watts * kwh_per_watt,
+        inputs["embodied"][kind] * inputs["instance_hours"],
     )
 
 
@@ -226,15 +242,24 @@ def main() -> None:
     vector_seconds, result = best_cpu_seconds(lambda: estimate(frame, "default"), arguments.repeat)
     product_rate = len(frame) / vector_seconds
     print(f"estimate(default): {vector_seconds:.2f} s CPU, {product_rate:,.0f} rows/s (best of {arguments.repeat})")
-    print(f"total: {result['energy_kwh'].sum():,.0f} kWh, {result['co2e_kg'].sum() / 1000:,.1f} t CO2e operational")
+    print(
+        f"methodology default {METHODOLOGIES['default'].version}; total: {result['energy_kwh'].sum():,.0f} kWh, "
+        f"{result['co2e_kg'].sum() / 1000:,.1f} t CO2e location-based, "
+        f"{result['co2e_market_kg'].sum() / 1000:,.1f} t market-based"
+    )
     rss = peak_rss_mb()  # the input frame, estimate()'s temporaries and its output: what the product needs
     inputs = bare_inputs(frame)
     bare_seconds, bare = best_cpu_seconds(lambda: bare_estimate(inputs), arguments.repeat)
     bare_rate = len(frame) / bare_seconds
-    agree = np.max(np.abs(bare[0] / result["energy_kwh"].to_numpy() - 1))
+    agree = max(
+        np.max(np.abs(bare[index] / result[column].to_numpy() - 1))
+        for index, column in enumerate(("energy_kwh", "co2e_kg"))
+    )
+    market = result["co2e_market_kg"].to_numpy()
+    agree = max(agree, np.max(np.abs(bare[2] - market) / np.maximum(market, 1e-12)))
     print(
         f"bare vectorised formula (numpy, same arrays): {bare_seconds:.2f} s CPU, {bare_rate:,.0f} rows/s; "
-        f"energy agrees with estimate() within {agree:.1e}"
+        f"energy, location and market CO2e agree with estimate() within {agree:.1e}"
     )
     ratio = product_rate / bare_rate
     print(f"product / bare: {ratio:.2f} (target >= {TARGET_RATIO}) {'ok' if ratio >= TARGET_RATIO else 'MISSED'}")

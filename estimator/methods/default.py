@@ -61,4 +61,4 @@ DEFAULT_2 = Methodology(
     pue_table="pue_by_region",
 )
 
-DEFAULT = DEFAULT_1  # 2.0.0 is registered once its tests pass
+DEFAULT = DEFAULT_2

@@ -1,4 +1,6 @@
-"""``default``: measured utilization on Teads' curve, GPUs by model, AWS PUE, current grid factors.
+"""``default`` 1.0.0 (``DEFAULT_1``): measured utilization on Teads' curve, GPUs by model, AWS PUE, state grid
+factors. No longer the registered ``default`` (2.0.0 is, see test_default_2.py) but still shipped: the Methodology
+page compares the two on the user's own fleet, so its numbers must stay what they were.
 
 Expected values are written out from the documented coefficients in docs/methodology.md.
 """
@@ -6,7 +8,9 @@ Expected values are written out from the documented coefficients in docs/methodo
 import numpy as np
 import pytest
 
-from estimator import Factors, estimate
+from estimator import METHODOLOGIES, Factors, estimate
+from estimator.methods import PREVIOUS_DEFAULT
+from estimator.methods.default import DEFAULT_1
 from tests.estimator.usage import NAN, one, serverless, usage
 
 PUE = 1.15  # AWS 2023/2024
@@ -16,7 +20,7 @@ TEADS_SHARE_AT_50 = (0.75 - 0.12) / (1.02 - 0.12)  # 0.7
 
 
 def default(*rows, factors=None):
-    return estimate(usage(*rows), "default", factors)
+    return estimate(usage(*rows), DEFAULT_1, factors)
 
 
 @pytest.mark.parametrize(
@@ -131,6 +135,9 @@ def test_an_unknown_metric_widens_the_range_to_idle_and_full_load():
 def test_rows_carry_the_methodology_and_its_version():
     result = default({"instance_type": "ml.m5.large"})
     assert (result["methodology"].iloc[0], result["methodology_version"].iloc[0]) == ("default", "1.0.0")
+    current = estimate(usage({"instance_type": "ml.m5.large"}), "default")
+    assert current["methodology_version"].iloc[0] == METHODOLOGIES["default"].version == "2.0.0"
+    assert PREVIOUS_DEFAULT is DEFAULT_1
 
 
 def test_an_unknown_methodology_is_refused():

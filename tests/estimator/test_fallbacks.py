@@ -33,7 +33,7 @@ def test_a_missing_instance_type_or_region_falls_back_too(method):
     assert "unknown region: mean factor" in result["fallbacks"][0]
 
 
-@pytest.mark.parametrize(("method", "mean_kg_per_kwh"), [("ccf", 0.39278188), ("default", 0.416533)])
+@pytest.mark.parametrize(("method", "mean_kg_per_kwh"), [("ccf", 0.39278188), ("default", 0.429275)])
 def test_an_unknown_region_uses_the_mean_factor(method, mean_kg_per_kwh):
     result = estimate(usage({"instance_type": "ml.c5.large", "region": "xx-nowhere-9", "cpu_util_pct": 5}), method)
     assert one(result, "co2e_kg") == pytest.approx(one(result, "energy_kwh") * mean_kg_per_kwh)

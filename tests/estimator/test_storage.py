@@ -5,7 +5,8 @@ import pytest
 
 from estimator import InputError, estimate_storage
 
-PUE = 1.15
+PUE = 1.15  # AWS global, and us-east-1's own (pue_by_region.csv, AWS 2024)
+PUE_EU_WEST_1 = 1.11  # pue_by_region.csv, AWS 2024
 HDD_WH_PER_TB_HOUR = 0.65
 
 
@@ -15,7 +16,7 @@ def storage(*rows: tuple) -> pd.DataFrame:
 
 def test_cloudwatch_logs_are_hdd_without_replication():
     result = estimate_storage(storage(("logs", "STANDARD", 5e11, 24.0, "eu-west-1")))
-    assert result["storage_kwh"][0] == pytest.approx(0.5 * 24 * HDD_WH_PER_TB_HOUR * 1 * PUE / 1000)
+    assert result["storage_kwh"][0] == pytest.approx(0.5 * 24 * HDD_WH_PER_TB_HOUR * 1 * PUE_EU_WEST_1 / 1000)
     assert result["co2e_kg"][0] == pytest.approx(result["storage_kwh"][0] * 0.290805)  # Ireland, Ember 2023
 
 
@@ -34,7 +35,10 @@ def test_unknown_classes_services_and_regions_fall_back_with_a_flag():
     assert result["storage_kwh"][0] == pytest.approx(HDD_WH_PER_TB_HOUR * 6 * PUE / 1000)
     assert result["fallbacks"][0] == "unknown storage class: service default"
     assert result["storage_kwh"][1] == pytest.approx(HDD_WH_PER_TB_HOUR * PUE / 1000)
-    assert result["fallbacks"][1] == "unknown storage service: HDD, no replication; unknown region: mean factor"
+    assert result["fallbacks"][1] == (
+        "unknown storage service: HDD, no replication; unknown region: mean factor; pue: AWS global; "
+        "market: location factor (no AWS 100 % matching, no residual mix)"
+    )
     assert result["factors"][1].startswith("storage:efs/standard@fallback;hdd:ccf2022")
 
 
