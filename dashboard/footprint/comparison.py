@@ -164,10 +164,16 @@ class Progress:
     version: str
     hours: int  # every collected variant-hour of the teams
     estimated: int  # of them, estimated by the current version
+    refused: int  # of them, refused by the current version (listed on Collection health; retried when re-collected)
 
     @property
     def pct(self) -> float:
         return self.estimated / self.hours * 100 if self.hours else 0.0
+
+    @property
+    def pending(self) -> int:
+        """Hours the background job has still to (re-)estimate."""
+        return max(self.hours - self.estimated - self.refused, 0)
 
 
 def reestimation_progress(teams) -> Progress:
@@ -176,5 +182,6 @@ def reestimation_progress(teams) -> Progress:
     counts = team_hours(teams).aggregate(
         hours=Count("pk"),
         estimated=Count("pk", filter=Q(estimate__methodology=METHODOLOGY, estimate__methodology_version=version)),
+        refused=Count("pk", filter=Q(estimate_failure__methodology_version=version)),
     )
-    return Progress(version, counts["hours"], counts["estimated"])
+    return Progress(version, counts["hours"], counts["estimated"], counts["refused"])

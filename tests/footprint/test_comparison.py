@@ -150,7 +150,14 @@ def test_reestimation_progress_counts_the_teams_hours_estimated_by_the_current_v
     factories.estimate()
     mine = VariantHourEstimate.objects.filter(variant_hour__endpoint__account__team=fleets[0])
     mine.filter(pk__in=list(mine.values_list("pk", flat=True)[:100])).update(methodology_version="0.9.0")
+    version = estimator.METHODOLOGIES["default"].version
+    refused = mine.filter(methodology_version=version).first().variant_hour
+    refused.estimate.delete()  # as the job does for an hour it refuses
+    EstimateFailure.objects.create(
+        variant_hour=refused, methodology_version=version, error="x", failed_at=timezone.now()
+    )
     progress = comparison.reestimation_progress([fleets[0]])
-    assert progress.hours == 24 * 40 + 72 and progress.estimated == progress.hours - 100
-    assert progress.version == estimator.METHODOLOGIES["default"].version
+    assert progress.hours == 24 * 40 + 72 and progress.estimated == progress.hours - 101
+    assert progress.refused == 1 and progress.pending == 100
+    assert progress.version == version
     assert progress.pct == pytest.approx(progress.estimated / progress.hours * 100)

@@ -11,7 +11,7 @@ import estimator
 from collectors.models import VariantHour
 from dashboard.footprint import comparison
 from dashboard.footprint.estimates import ROW_FIELDS, usage_frame
-from dashboard.footprint.models import VariantHourEstimate
+from dashboard.footprint.models import EstimateFailure, VariantHourEstimate
 from dashboard.web.views.methodology import CHANGES
 from estimator.methods import PREVIOUS_DEFAULT
 from estimator.methods.ccf import CCF
@@ -153,6 +153,20 @@ def test_the_changes_of_the_new_version_are_listed_old_to_new_with_sources(clien
     for topic in ("GPU idle", "A10G", "CPU host", "Graviton", "Embodied", "PUE", "Location", "Market", "catalog"):
         assert topic in listed
     assert table(page, "fleet-comparison")[0][1:3] == ["default 1.0.0", "default 2.0.0"]
+
+
+def test_hours_the_estimator_refused_are_not_said_to_be_pending(client, alice, fleets):
+    factories.estimate()
+    version = estimator.METHODOLOGIES["default"].version
+    hour = VariantHour.objects.filter(endpoint__account__team=fleets[0]).first()
+    hour.estimate.delete()
+    EstimateFailure.objects.create(variant_hour=hour, methodology_version=version, error="x", failed_at=timezone.now())
+    total = VariantHour.objects.filter(endpoint__account__team=fleets[0]).count()
+    client.force_login(alice)
+    page = client.get("/methodology/").content.decode()
+    text = " ".join(page.split('id="reestimation">')[1].split("</p>")[0].split())
+    assert f"{total - 1:,} of {total:,} hours" in text and "in the background" not in text
+    assert "1 the estimator refused are listed on" in text
 
 
 def test_a_team_without_usage_is_told_so(client, alice):
