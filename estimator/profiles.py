@@ -33,6 +33,7 @@ TEADS_LOADS = ("idle", "10", "50", "100")  # Teads' column suffixes at those uti
 CPU_WATTS = tuple(f"cpu_w{k}" for k in range(len(BREAKPOINTS)))
 MEMORY_WATTS = tuple(f"mem_w{k}" for k in range(len(BREAKPOINTS)))
 ARM_PREFIX = "AWS Graviton"
+MEASUREMENT_COLUMNS = ("platform_cpu", "vcpus", "memory_gb", *(f"instance_watts_{load}" for load in TEADS_LOADS))
 
 
 @cache
@@ -204,18 +205,25 @@ def teads_table() -> pd.DataFrame:
 
 
 def fit_ratios(hardware: pd.DataFrame, cpu: pd.DataFrame, base: pd.DataFrame) -> dict[bool, np.ndarray]:
-    """Per architecture (``True``: Arm), the median over Teads-measured catalog types of measured instance watts
-    over the 1.x per-vCPU host's watts, at each breakpoint."""
+    """Per architecture (``True``: Arm), at each breakpoint, the median over Teads' distinct measurements of the
+    catalog's types of measured instance watts over the 1.x per-vCPU host's watts. One measurement sold under
+    several family names (m5/m5d/t3, c6g/c6gd/c6gn, ...) counts once, with the mean of its names' ratios."""
     teads = teads_table()
-    measured = hardware.index.intersection(teads.index)
+    measured = teads.index[teads.index.isin(hardware.index)]
     base_watts = np.column_stack(
         [base.loc[measured, CPU_WATTS[k]] + base.loc[measured, MEMORY_WATTS[k]] for k in range(len(BREAKPOINTS))]
     )
     teads_watts = np.column_stack([teads.loc[measured, f"instance_watts_{load}"] for load in TEADS_LOADS])
-    ratio = teads_watts / base_watts
-    arm = cpu.loc[measured, "arm"].to_numpy()
-    overall = np.median(ratio, axis=0)
-    return {flag: np.median(ratio[arm == flag], axis=0) if (arm == flag).any() else overall for flag in (False, True)}
+    ratios = pd.DataFrame(teads_watts / base_watts, index=measured)
+    ratios["arm"] = cpu.loc[measured, "arm"].to_numpy()
+    identity = teads.loc[measured, list(MEASUREMENT_COLUMNS)].astype(str).agg("|".join, axis=1)
+    per_measurement = ratios.groupby([identity, "arm"]).mean().reset_index(level="arm")
+    overall = per_measurement.drop(columns="arm").median().to_numpy()
+    return {
+        flag: rows.drop(columns="arm").median().to_numpy() if len(rows) else overall
+        for flag in (False, True)
+        for rows in [per_measurement[per_measurement["arm"] == flag]]
+    }
 
 
 # --- GPUs and accelerators ------------------------------------------------------------------------------------
