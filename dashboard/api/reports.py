@@ -26,7 +26,7 @@ from dashboard.api.params import AccountIdField, DayField, GrainField, PeriodRul
 from dashboard.api.serializers import FOCUS_FIELDS, FOCUS_MEASURES, FOOTPRINT, FocusSerializer, measure_fields
 from dashboard.footprint import queries
 from dashboard.footprint.filters import HOURLY_MAX_DAYS, TEAM_TAG, UNTAGGED, Filters, parse
-from dashboard.footprint.measures import UTILIZATION
+from dashboard.footprint.measures import UTILIZATION, finish_unknowns, unknown_columns, with_unknowns
 from dashboard.footprint.queries import add_cost, part_cost_usd
 
 SUMS = FOOTPRINT  # the footprint's summed measures the API reports (``measures.ESTIMATED`` and usage)
@@ -81,14 +81,15 @@ def emission_rows(team, query: dict) -> list[dict]:
     if frame.empty:
         return []
     frame["group"] = "all" if group == "none" else frame[key].map(_labels(team, group))
-    grouped = frame.groupby(["bucket", "group"], sort=True)
-    totals = grouped[list(SUMS) + ["priced_instance_hours"]].sum()
+    grouped = with_unknowns(frame).groupby(["bucket", "group"], sort=True)
+    # A market-based CO2e any part lacks is unknown (null), never the sum of the parts that have it.
+    totals = finish_unknowns(grouped[[*SUMS, "priced_instance_hours", *unknown_columns()]].sum())
     totals["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
     return [
         {
             "period_start": bucket.isoformat(),
             "group": label,
-            **{name: float(values[name]) for name in SUMS},
+            **{name: None if pd.isna(values[name]) else float(values[name]) for name in SUMS},
             "cost_usd": None if pd.isna(values["cost_usd"]) else float(values["cost_usd"]),
             "priced_instance_hours": float(values["priced_instance_hours"]),
         }
@@ -152,9 +153,11 @@ class EmissionsSerializer(serializers.Serializer):
 
 
 class EmissionsView(Api):
-    """Energy (kWh), CO2e (kg, operational with range, and embodied), inferences, instance-hours and cost at
-    list price per period, optionally grouped: the cost of the priced instance-hours (``priced_instance_hours``
-    says how many), null when none is priced - the same cost the overview shows."""
+    """Energy (kWh), CO2e (kg: operational location-based with its range, operational market-based, and
+    embodied), inferences, instance-hours and cost at list price per period, optionally grouped: the cost of the
+    priced instance-hours (``priced_instance_hours`` says how many), null when none is priced - the same cost the
+    overview shows. ``co2e_market_kg`` is null while any hour summed lacks it (estimated before methodology
+    2.0.0 and not yet re-estimated)."""
 
     @extend_schema(parameters=[EmissionParams], responses={200: EmissionsSerializer})
     def get(self, request):
@@ -211,8 +214,9 @@ def focus_rows(team, query: dict) -> list[dict]:
             cells[key] = _focus_cell(endpoints[row["endpoint_id"]], row["day"], method)
         cell = cells[key]
         cell["x_InstanceTypes"].add(row["instance_type"] or "serverless")
-        for name, column in FOCUS_MEASURES.items():
-            cell[column] += row[name]
+        for name, column in FOCUS_MEASURES.items():  # unknown (None) once any part is: market-based CO2e
+            value = row[name]
+            cell[column] = None if cell[column] is None or pd.isna(value) else cell[column] + value
         cell["ListCost"] = add_cost(
             cell["ListCost"], part_cost_usd(row["instance_type"], row["region"], row["instance_hours"])
         )
@@ -248,7 +252,16 @@ UTILIZATION_HELP = {
 }
 GAUGES = (
     ("wattson_endpoint_watts", "Mean electrical power of the endpoint in its last complete hour, PUE included (W)"),
-    ("wattson_endpoint_gco2e_per_hour", "Operational plus embodied emissions in the last complete hour (g CO2e)"),
+    (
+        "wattson_endpoint_gco2e_per_hour",
+        "Operational (location-based: the grid the load draws from) plus embodied emissions in the last complete "
+        "hour (g CO2e)",
+    ),
+    (
+        "wattson_endpoint_gco2e_market_per_hour",
+        "Operational (market-based: after AWS's renewable-energy purchases, GHG Protocol Scope 2) plus embodied "
+        "emissions in the last complete hour (g CO2e); absent while an hour lacks the market-based figure",
+    ),
     *((f"wattson_endpoint_{name}", UTILIZATION_HELP[name]) for name in UTILIZATION),
     ("wattson_endpoint_instances", "Mean instances running in the last complete hour"),
 )
@@ -258,7 +271,18 @@ GAUGES = (
 # overview's period names), so another period is a new series of the same family rather than a new name.
 TEAM_TOTALS = (
     ("wattson_team_energy_kwh", "energy_kwh", "Energy of the team's endpoints over the period, PUE included (kWh)"),
-    ("wattson_team_co2e_kg", "co2e_kg", "Operational emissions of the team's endpoints over the period (kg CO2e)"),
+    (
+        "wattson_team_co2e_kg",
+        "co2e_kg",
+        "Operational emissions of the team's endpoints over the period, location-based: the grid the load draws "
+        "from (kg CO2e)",
+    ),
+    (
+        "wattson_team_co2e_market_kg",
+        "co2e_market_kg",
+        "Operational emissions of the team's endpoints over the period, market-based: after AWS's renewable-energy "
+        "purchases, GHG Protocol Scope 2 (kg CO2e); absent while any hour of the period lacks it",
+    ),
     ("wattson_team_embodied_co2e_kg", "embodied_co2e_kg", "Embodied emissions over the period (kg CO2e)"),
     ("wattson_team_instance_hours", "instance_hours", "Instance-hours of the team's endpoints over the period"),
     (
@@ -306,6 +330,8 @@ def endpoint_gauges(team, hour: dt.datetime):
             "wattson_endpoint_gco2e_per_hour": 1000 * (row["co2e_kg"] + row["embodied_co2e_kg"]),
             "wattson_endpoint_instances": row["instance_hours"],
         }
+        if row["co2e_market_kg"] is not None:
+            values["wattson_endpoint_gco2e_market_per_hour"] = 1000 * (row["co2e_market_kg"] + row["embodied_co2e_kg"])
         values.update({f"wattson_endpoint_{name}": row[name] for name in UTILIZATION if row[name] is not None})
         yield [row["account_id"], row["region"], row["name"]], values
 

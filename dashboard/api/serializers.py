@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay, VariantConfig
-from dashboard.footprint.measures import ESTIMATED, SUMMED
+from dashboard.footprint.measures import ESTIMATED, PARTIAL, SUMMED
 from dashboard.recommend.models import Recommendation
 
 # The summed measures the API reports, in the order of its columns: the estimates, then the usage they cost.
@@ -13,6 +13,7 @@ assert set(FOOTPRINT) <= set(SUMMED), "the API reports only what the footprint s
 FOCUS_NAMES = {
     "energy_kwh": "x_EnergyKwh",
     "co2e_kg": "x_CarbonEmissionsKgCo2e",
+    "co2e_market_kg": "x_CarbonEmissionsKgCo2eMarket",
     "co2e_kg_low": "x_CarbonEmissionsKgCo2eLow",
     "co2e_kg_high": "x_CarbonEmissionsKgCo2eHigh",
     "embodied_co2e_kg": "x_EmbodiedKgCo2e",
@@ -20,11 +21,28 @@ FOCUS_NAMES = {
     "instance_hours": "ConsumedQuantity",
 }
 FOCUS_MEASURES = {name: FOCUS_NAMES[name] for name in FOOTPRINT}
+NULLABLE_FOCUS = {FOCUS_NAMES[name] for name in PARTIAL}
+
+
+# Help of the measures whose meaning the name alone does not carry: the two CO2e figures (GHG Protocol Scope 2
+# dual reporting).
+MEASURE_HELP = {
+    "co2e_kg": "Operational CO2e, location-based: the grid the load draws from (kg)",
+    "co2e_market_kg": (
+        "Operational CO2e, market-based: after AWS's renewable-energy purchases (kg); null while any hour summed "
+        "lacks it (estimated before methodology 2.0.0 and not yet re-estimated)"
+    ),
+}
+
+
+def measure_field(name: str) -> serializers.FloatField:
+    """The field of one summed measure: nullable for a ``measures.PARTIAL`` one (null, never 0, when unknown)."""
+    return serializers.FloatField(allow_null=name in PARTIAL, help_text=MEASURE_HELP.get(name))
 
 
 def measure_fields(names=FOOTPRINT) -> dict:
     """A float field per summed measure, in ``names``' order (fields are ordered by creation)."""
-    return {name: serializers.FloatField() for name in names}
+    return {name: measure_field(name) for name in names}
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -117,7 +135,12 @@ class UsageHourSerializer(serializers.Serializer):
     invocations = serializers.FloatField(allow_null=True)
     model_latency_us = serializers.FloatField(allow_null=True)
     energy_kwh = serializers.FloatField(allow_null=True, source="estimate.energy_kwh", default=None)
-    co2e_kg = serializers.FloatField(allow_null=True, source="estimate.co2e_kg", default=None)
+    co2e_kg = serializers.FloatField(
+        allow_null=True, source="estimate.co2e_kg", default=None, help_text=MEASURE_HELP["co2e_kg"]
+    )
+    co2e_market_kg = serializers.FloatField(
+        allow_null=True, source="estimate.co2e_market_kg", default=None, help_text=MEASURE_HELP["co2e_market_kg"]
+    )
     embodied_co2e_kg = serializers.FloatField(allow_null=True, source="estimate.embodied_co2e_kg", default=None)
 
 
@@ -134,7 +157,8 @@ class UsageDaySerializer(serializers.Serializer):
     memory_util_pct = serializers.FloatField(allow_null=True)
     invocations = serializers.FloatField()
     energy_kwh = serializers.FloatField()
-    co2e_kg = serializers.FloatField()
+    co2e_kg = measure_field("co2e_kg")
+    co2e_market_kg = measure_field("co2e_market_kg")
     co2e_kg_low = serializers.FloatField()
     co2e_kg_high = serializers.FloatField()
     embodied_co2e_kg = serializers.FloatField()
@@ -290,7 +314,7 @@ def _focus_row_fields() -> dict:
     extensions = [column for column in FOCUS_MEASURES.values() if column not in text]
     return {
         **text,
-        **{column: serializers.FloatField() for column in extensions},
+        **{column: serializers.FloatField(allow_null=column in NULLABLE_FOCUS) for column in extensions},
         "x_Methodology": serializers.CharField(),
     }
 

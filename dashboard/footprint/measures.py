@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
-from django.db.models import F, FloatField, Q, Sum
+from django.db.models import Case, Count, F, FloatField, Q, Sum, When
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 
-# Columns of an hour's estimate that add up over hours, endpoints and accounts.
-ESTIMATED = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
+# Columns of an hour's estimate that add up over hours, endpoints and accounts. CO2e is reported twice (GHG
+# Protocol Scope 2 dual reporting): ``co2e_kg`` location-based (the grid the load draws from, the default) and
+# ``co2e_market_kg`` market-based (after AWS's renewable-energy purchases).
+ESTIMATED = ("energy_kwh", "co2e_kg", "co2e_market_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
 # Columns of a rollup row (day or month) that add up: usage, its idle share, and the estimates.
 SUMMED = (
     "instance_hours",
@@ -23,10 +26,15 @@ SUMMED = (
     "energy_kwh",
     "idle_energy_kwh",
     "co2e_kg",
+    "co2e_market_kg",
     "co2e_kg_low",
     "co2e_kg_high",
     "embodied_co2e_kg",
 )
+# Summed columns that rows estimated before they existed lack (NULL until re-estimated). A sum of such a column is
+# known only when every row summed has it: NULL (None, NaN) otherwise, never the low sum of the rows that have it
+# and never 0 (``complete_total`` in SQL, ``with_unknowns`` / ``finish_unknowns`` in pandas).
+PARTIAL = ("co2e_market_kg",)
 # Utilization is summed over a host's cores and devices by SageMaker and normalised per vCPU / GPU by the
 # collectors; over time and variants it is a mean weighted by instance-hours, over the hours that report it.
 UTILIZATION = ("cpu_util_pct", "gpu_util_pct", "memory_util_pct")
@@ -36,6 +44,45 @@ WEIGHT = "instance_hours"
 def total(expression) -> Coalesce:
     """A sum that is 0.0, not NULL, over no rows (a column name or an aggregate's expression)."""
     return Coalesce(Sum(expression) if isinstance(expression, str) else expression, 0.0, output_field=FloatField())
+
+
+def complete_total(expression, rows: str = "pk") -> Case:
+    """The sum of ``expression`` (a column name) over rows every one of which has it: NULL when any of them lacks
+    it (fewer values than ``rows``, a column no row lacks), 0.0 over no rows."""
+    known = Exact(Count(expression), Count(rows))
+    return Case(When(known, then=total(expression)), default=None, output_field=FloatField())
+
+
+def summed(name: str, rows: str = "pk"):
+    """The SQL sum of a summed column: ``complete_total`` for a ``PARTIAL`` one, else ``total``."""
+    return complete_total(name, rows) if name.split("__")[-1] in PARTIAL else total(name)
+
+
+def with_unknowns(frame: pd.DataFrame, names: Iterable[str] = PARTIAL) -> pd.DataFrame:
+    """Adds ``<name>_unknown`` (1.0 where the row lacks ``<name>``) for each ``PARTIAL`` column of the frame, so
+    that any grouping, resampling or zero-filling of the sums ends with ``finish_unknowns``."""
+    present = [name for name in names if name in frame.columns]
+    return frame.assign(**{f"{name}_unknown": frame[name].isna().astype(float) for name in present})
+
+
+def finish_unknowns(frame: pd.DataFrame, names: Iterable[str] = PARTIAL) -> pd.DataFrame:
+    """Sums made over ``with_unknowns`` rows: NaN where any row summed lacked the value; drops ``_unknown``."""
+    frame = frame.copy()
+    for name in names:
+        if f"{name}_unknown" in frame.columns:
+            unknown = frame.pop(f"{name}_unknown")
+            frame[name] = frame[name].astype(float).where(~(unknown > 0))
+    return frame
+
+
+def unknown_columns(names: Iterable[str] = PARTIAL) -> list[str]:
+    return [f"{name}_unknown" for name in names]
+
+
+def complete_sum(series: pd.Series) -> float | None:
+    """The sum of a column of a frame (0.0 when empty); None when any value is missing."""
+    values = series.astype(float)
+    return None if values.isna().any() else float(values.sum())
 
 
 def weighted_aggregates(names: Iterable[str] = UTILIZATION, prefix: str = "") -> dict:

@@ -20,14 +20,21 @@ from collectors.models import AwsAccount, Endpoint, VariantHour
 from dashboard.footprint.filters import TEAM_TAG, UNTAGGED, Filters
 from dashboard.footprint.measures import (
     ESTIMATED,
+    PARTIAL,
     SUMMED,
     UTILIZATION,
+    complete_sum,
+    complete_total,
+    finish_unknowns,
     finish_weighted,
     stored_weighted_aggregates,
+    summed,
     total,
+    unknown_columns,
     weight_columns,
     weighted_aggregates,
     weighted_means,
+    with_unknowns,
     with_weights,
 )
 from dashboard.footprint.models import EstimateSourceDay, VariantDay, VariantMonth
@@ -144,9 +151,17 @@ def rollup_rows(  # noqa: PLR0913 - the scope (accounts, ids, period), then what
 
 
 def _added_up(union_sql: str, keys: list[str], sums: list[str]) -> str:
-    """The rows of a ``UNION ALL`` with each key once, its sums added up (NULL where no part has a value)."""
+    """The rows of a ``UNION ALL`` with each key once, its sums added up (NULL where no part has a value, and for
+    a ``measures.PARTIAL`` column where any part lacks it)."""
     quote = connection.ops.quote_name
-    columns = [*(quote(key) for key in keys), *(f"SUM({quote(name)}) AS {quote(name)}" for name in sums)]
+
+    def added(name: str) -> str:
+        column = quote(name)
+        if name.removeprefix("t_") in PARTIAL:
+            return f"CASE WHEN COUNT(*) = COUNT({column}) THEN SUM({column}) END AS {column}"
+        return f"SUM({column}) AS {column}"
+
+    columns = [*(quote(key) for key in keys), *(added(name) for name in sums)]
     grouped = ", ".join(quote(key) for key in keys)
     return f"SELECT {', '.join(columns)} FROM ({union_sql}) AS parts GROUP BY {grouped}"  # noqa: S608 - our names
 
@@ -160,14 +175,23 @@ def _fetch(sql: str, params) -> pd.DataFrame:
         return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
 
 
-def _sums(summed: tuple[str, ...] = SUMMED) -> dict:
+def _sums(names: tuple[str, ...] = SUMMED) -> dict:
     # Cast: an integer column (``hours``) would otherwise sum to a NUMERIC, fetched as Decimal (see ``_fetch``).
-    return {f"t_{name}": Coalesce(Sum(Cast(name, FloatField())), 0.0, output_field=FloatField()) for name in summed}
+    # A ``measures.PARTIAL`` column (a float) is NULL where any row summed lacks it.
+    return {
+        f"t_{name}": complete_total(name)
+        if name in PARTIAL
+        else Coalesce(Sum(Cast(name, FloatField())), 0.0, output_field=FloatField())
+        for name in names
+    }
 
 
 def _frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """A frame whose sums are named ``t_<name>`` (an annotation may not shadow a field it sums), with its cost."""
-    return with_cost(rows.rename(columns={f"t_{name}": name for name in SUMMED}))
+    """A frame whose sums are named ``t_<name>`` (an annotation may not shadow a field it sums), with its cost.
+    A ``measures.PARTIAL`` column is a float column, NaN where unknown."""
+    rows = rows.rename(columns={f"t_{name}": name for name in SUMMED})
+    rows[list(PARTIAL)] = rows[list(PARTIAL)].astype(float)
+    return with_cost(rows)
 
 
 def part_cost_usd(instance_type: str, region: str, instance_hours: float) -> float | None:
@@ -262,6 +286,7 @@ def variant_series(endpoint, filters: Filters) -> pd.DataFrame:
     # Weights of values no row reported come back as NULL (None in an object column): zero, as floats.
     weights = weight_columns()
     frame[weights] = frame[weights].astype(float).fillna(0.0)
+    frame[list(PARTIAL)] = frame[list(PARTIAL)].astype(float)  # NaN where unknown, as in every other frame
     return frame
 
 
@@ -317,13 +342,15 @@ def trend(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     if frame.empty:
         columns = {"time": pd.Series(dtype="datetime64[ns]"), **{n: pd.Series(dtype=float) for n in numbers}}
         return add_ratios(pd.DataFrame(columns))
-    series = frame.groupby("time")[numbers].sum(min_count=1)
+    # A period where nothing ran is zero; one where any row lacks a PARTIAL value is unknown (NaN), never zero.
+    numbers += unknown_columns()
+    series = with_unknowns(frame).groupby("time")[numbers].sum(min_count=1)
     if filters.grain == "week":  # weeks start on Monday and are labelled by it
         series = series.resample("W-MON", label="left", closed="left").sum(min_count=1)
     elif filters.grain != "hour" or len(series) > 1:
         series = series.resample(RESAMPLE[filters.grain]).sum(min_count=1)
     series[list(SUMMED)] = series[list(SUMMED)].fillna(0.0)
-    return add_ratios(series.reset_index())
+    return add_ratios(finish_unknowns(series).reset_index())
 
 
 def add_ratios(frame: pd.DataFrame) -> pd.DataFrame:
@@ -338,7 +365,9 @@ def add_ratios(frame: pd.DataFrame) -> pd.DataFrame:
 
 def summary(frame: pd.DataFrame) -> dict:
     """Fleet totals of a per-endpoint frame; cost is the priced part, with the share of instance-hours priced."""
-    totals = {name: float(frame[name].sum()) for name in SUMMED}
+    totals: dict[str, float | None] = {
+        name: complete_sum(frame[name]) if name in PARTIAL else float(frame[name].sum()) for name in SUMMED
+    }
     totals["cost_usd"] = float(frame["cost_usd"].sum()) if frame["cost_usd"].notna().any() else None
     priced = float(frame["priced_instance_hours"].sum())
     totals["priced_pct"] = 100 * priced / totals["instance_hours"] if totals["instance_hours"] else None
@@ -385,9 +414,10 @@ def breakdown(frame: pd.DataFrame, group: str) -> pd.DataFrame:
     keys = [group, "endpoint_id", "region"] if group == "endpoint" else [group]
     if frame.empty:
         return pd.DataFrame(columns=[*keys, *numbers])
-    grouped = frame.groupby(keys, dropna=False)[numbers].sum(min_count=1).reset_index()
+    grouped = with_unknowns(frame).groupby(keys, dropna=False)[[*numbers, *unknown_columns()]].sum(min_count=1)
+    grouped = grouped.reset_index()
     grouped[list(SUMMED)] = grouped[list(SUMMED)].fillna(0.0)
-    grouped = add_ratios(grouped)
+    grouped = add_ratios(finish_unknowns(grouped))
     return grouped.sort_values(["total_co2e_kg", group], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -476,13 +506,15 @@ def latest_estimated_hour(team, before: dt.datetime) -> dt.datetime | None:
 
 
 def endpoint_hour(team, hour: dt.datetime) -> list[dict]:
-    """Per endpoint, one hour: its variants' energy, CO2e, embodied CO2e and instance-hours summed, and its
+    """Per endpoint, one hour: its variants' energy, CO2e (location- and market-based; the latter None when a
+    variant lacks it), embodied CO2e and instance-hours summed, and its
     instance-hour-weighted utilization (``measures``; None where no variant reported it), ordered by name."""
     rows = (
         VariantHour.objects.filter(endpoint__account__team=team, hour=hour)
         .values("endpoint_id", "endpoint__name", "endpoint__region", "endpoint__account__account_id")
         .annotate(
             **{f"t_{name}": total(f"estimate__{name}") for name in ("energy_kwh", "co2e_kg", "embodied_co2e_kg")},
+            t_co2e_market_kg=complete_total("estimate__co2e_market_kg", "estimate__pk"),
             t_instance_hours=total("instance_hours"),
             **weighted_aggregates(UTILIZATION),
         )
@@ -504,12 +536,13 @@ def endpoint_hour(team, hour: dt.datetime) -> list[dict]:
 SUMMARY_DAYS = 30  # an endpoint's summary: the last 30 UTC days including today, as the overview's 30d
 
 
-def recent_totals(endpoint_ids: list[int], today: dt.date, summed: tuple[str, ...]) -> dict[int, dict]:
-    """Per endpoint, the sums of ``summed`` over its last ``SUMMARY_DAYS`` UTC days (the API's ``summary_30d``)."""
+def recent_totals(endpoint_ids: list[int], today: dt.date, names: tuple[str, ...]) -> dict[int, dict]:
+    """Per endpoint, the sums of ``names`` (None for a ``measures.PARTIAL`` one any day lacks) over its last
+    ``SUMMARY_DAYS`` UTC days (the API's ``summary_30d``)."""
     rows = (
         VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=today - dt.timedelta(days=SUMMARY_DAYS - 1))
         .values("endpoint_id")
-        .annotate(**{f"t_{name}": total(name) for name in summed})
+        .annotate(**{f"t_{name}": summed(name) for name in names})
         .order_by()
     )
     return {row.pop("endpoint_id"): {k.removeprefix("t_"): v for k, v in row.items()} for row in rows}

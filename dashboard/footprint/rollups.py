@@ -19,7 +19,16 @@ from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 
 from collectors.models import VariantHour
-from dashboard.footprint.measures import ESTIMATED, SUMMED, UTILIZATION, total, weighted_aggregates, weighted_means
+from dashboard.footprint.measures import (
+    ESTIMATED,
+    PARTIAL,
+    SUMMED,
+    UTILIZATION,
+    summed,
+    total,
+    weighted_aggregates,
+    weighted_means,
+)
 from dashboard.footprint.models import EstimateSourceDay, VariantDay, VariantHourEstimate, VariantMonth
 
 UTC = dt.UTC
@@ -38,14 +47,15 @@ def serialise_refreshes() -> None:
 
 
 def footprint_sums() -> dict:
-    """The sums a rollup row and an hour-grain series share, over hours and their estimates, named ``t_<field>``
-    (an annotation may not share its name with the model field it sums)."""
+    """The sums a rollup row and an hour-grain series share, over estimated hours and their estimates, named
+    ``t_<field>`` (an annotation may not share its name with the model field it sums). A ``measures.PARTIAL``
+    column is NULL where any hour summed lacks it, so a partly re-estimated day never shows a low figure."""
     sums = {
         "instance_hours": total(Sum("instance_hours")),
         "idle_instance_hours": total(Sum("instance_hours", filter=NO_INVOCATION)),
         "invocations": total(Sum("invocations")),
         "idle_energy_kwh": total(Sum("estimate__energy_kwh", filter=NO_INVOCATION)),
-        **{name: total(Sum(f"estimate__{name}")) for name in ESTIMATED},
+        **{name: summed(f"estimate__{name}") for name in ESTIMATED},
     }
     return {f"t_{name}": aggregate for name, aggregate in sums.items()}
 
@@ -144,11 +154,12 @@ def next_month(month: dt.date) -> dt.date:
 
 
 def _month_aggregates() -> dict:
-    """A month's sums over its day rows; utilization as the days' weighted sums and weights (``<name>_x``,
-    ``<name>_w``), which is what the day rows combine into over any period."""
+    """A month's sums over its day rows (NULL for a ``measures.PARTIAL`` column any day lacks); utilization as the
+    days' weighted sums and weights (``<name>_x``, ``<name>_w``), which is what the day rows combine into over any
+    period."""
     weighted = {name: total(aggregate) for name, aggregate in weighted_aggregates().items()}
     extra = {"cpu_util_max_pct": Max("cpu_util_max_pct"), "gpu_util_max_pct": Max("gpu_util_max_pct")}
-    sums = {name: Sum(name) for name in ("hours", *SUMMED)}
+    sums = {name: summed(name) if name in PARTIAL else Sum(name) for name in ("hours", *SUMMED)}
     return {f"t_{name}": aggregate for name, aggregate in {**sums, **weighted, **extra}.items()}
 
 

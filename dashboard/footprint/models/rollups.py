@@ -11,7 +11,11 @@ class Summed(models.Model):
     invocations = models.FloatField()
     energy_kwh = models.FloatField()
     idle_energy_kwh = models.FloatField(help_text="Energy of hours with no invocation")
-    co2e_kg = models.FloatField()
+    co2e_kg = models.FloatField(help_text="Operational CO2e, location-based (the grid the load draws from)")
+    co2e_market_kg = models.FloatField(
+        null=True,
+        help_text="Operational CO2e, market-based (GHG Protocol Scope 2); NULL when any hour summed lacks it",
+    )
     co2e_kg_low = models.FloatField()
     co2e_kg_high = models.FloatField()
     embodied_co2e_kg = models.FloatField()
