@@ -99,6 +99,20 @@ def test_ice_lake_uses_measured_figures_not_the_aws_average():
     assert "cpu:Ice Lake@specpower2023" in result["factors"].iloc[0]
 
 
+def test_types_added_for_the_hosting_enum_keep_ccfs_mapping_and_take_ccfs_2026_embodied_figures():
+    result = ccf(
+        {"instance_type": "ml.c6gd.xlarge", "cpu_util_pct": 50},
+        {"instance_type": "ml.p5e.48xlarge", "cpu_util_pct": 50, "gpu_util_pct": 50},
+    )
+    assert result["cpu_kwh"][0] == pytest.approx(4 * (0.47 + 0.5 * (1.69 - 0.47)) * CCF_PUE / 1000)
+    assert "cpu:AWS Graviton2@ccf2022" in result["factors"][0]  # CCF maps c6gd to Graviton2 itself
+    assert result["embodied_co2e_kg"][0] == pytest.approx(0.8 * 1000 / 35040 * 4 / 64)  # CCF 2026: 0.8 t per host
+    assert result["gpu_kwh"][1] == pytest.approx(8 * (84 + 0.5 * (714 - 84)) * CCF_PUE / 1000)  # H200: 700 W TDP
+    assert "gpu:Nvidia H200@nvidia-tdp2026" in result["factors"][1]
+    assert result["embodied_co2e_kg"][1] == pytest.approx(5.7 * 1000 / 35040)  # p5's 5.7 t, flagged as borrowed
+    assert not result["fallbacks"].str.contains("unknown instance type").any()
+
+
 def test_serverless_follows_ccfs_lambda_rule():
     result = ccf(serverless(memory_mb=2048, invocations=1000, latency_ms=100))
     vcpu_hours = 1000 * 0.1 / 3600 * 2048 / 1024  # GB-seconds / 3600
