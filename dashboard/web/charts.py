@@ -79,10 +79,11 @@ def figure(chart_id: str, data: list[dict], chart_layout: dict, changes: list[di
 
 
 def footprint_trend(chart_id: str, trend: pd.DataFrame, title: str, changes: list[dict] = (), bars=True) -> dict:
-    """Operational CO2e with its range and embodied CO2e (kg), and energy (kWh) on the right axis."""
+    """Operational CO2e (location-based, with its range; market-based as a dotted line) and embodied CO2e (kg), and
+    energy (kWh) on the right axis."""
     times = _times(trend["time"])
     operational = {
-        "name": "Operational CO2e (kg)",
+        "name": "Operational CO2e, location-based (kg)",
         "x": times,
         "y": _values(trend["co2e_kg"]),
         "marker": {"color": ACCENT},
@@ -142,6 +143,15 @@ def footprint_trend(chart_id: str, trend: pd.DataFrame, title: str, changes: lis
             "hovertemplate": "%{y:.3f} kg",
         }
         data = [low, high, operational, embodied]
+    market = {  # beside location-based: a gap where a period lacks it (hours not yet re-estimated), never 0
+        "type": "scatter",
+        "mode": "lines",
+        "name": "Operational CO2e, market-based (kg)",
+        "x": times,
+        "y": _values(trend["co2e_market_kg"]),
+        "line": {"color": ACCENT, "width": 1.5, "dash": "dot"},
+        "hovertemplate": "%{y:.3f} kg (market-based)",
+    }
     energy = {
         "type": "scatter",
         "mode": "lines+markers" if len(times) < 60 else "lines",
@@ -159,7 +169,7 @@ def footprint_trend(chart_id: str, trend: pd.DataFrame, title: str, changes: lis
         barmode="stack",
         yaxis2={"title": {"text": "kWh"}, "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False},
     )
-    return figure(chart_id, [*data, energy], chart_layout, changes)
+    return figure(chart_id, [*data, market, energy], chart_layout, changes)
 
 
 def breakdown_bars(chart_id: str, rows: pd.DataFrame, label: str, title: str, limit: int = 15) -> dict:

@@ -26,6 +26,7 @@ class Column:
     decimals: int | None = None  # numbers: rounded to this many decimals in both the page and the CSV
     link: Callable[[dict], str] | None = None  # the cell's href, from the row
     css: str = ""
+    help: str = ""  # what the column means, shown as its header's tooltip
 
     @property
     def numeric(self) -> bool:

@@ -1,6 +1,7 @@
 """One definition of every number: the overview, the emissions API (every group_by and grain), the FOCUS export,
-Prometheus' period totals and the weekly digest give the same energy, CO2e and cost for the same team, filter and
-period. Periods are anchored on the fleet's own last collected day, not on the clock.
+Prometheus' period totals and the weekly digest give the same energy, CO2e (location- and market-based) and cost
+for the same team, filter and period. Periods are anchored on the fleet's own last collected day, not on the clock.
+A market-based CO2e that any hour lacks (estimated before it existed) is null on every surface, never a low sum.
 
 The fleet (tests/api/conftest.py) mixes priced instance-hours (ml.g5.2xlarge, ml.c5.xlarge) with one type the price
 table lacks, so a cost is the sum of its priced parts everywhere, never null on one surface and a number on another.
@@ -9,27 +10,38 @@ table lacks, so a cost is the sum of its priced parts everywhere, never null on 
 import datetime as dt
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from prometheus_client.parser import text_string_to_metric_families
 
 from collectors.models import VariantHour
 from dashboard.api.reports import TEAM_TOTALS, prometheus_text
+from dashboard.footprint import rollups
+from dashboard.footprint.models import VariantHourEstimate
 from dashboard.notify import digest
+from dashboard.web.views.overview import MARKET_HELP
 from tests.api.conftest import bearer
+from tests.web.html import number, table
 
 GROUPINGS = ("none", "account", "region", "endpoint", "instance_type", "team", "tag:env")
-NUMBERS = ("energy_kwh", "co2e_kg", "embodied_co2e_kg", "instance_hours", "cost_usd")
+NUMBERS = ("energy_kwh", "co2e_kg", "co2e_market_kg", "embodied_co2e_kg", "instance_hours", "cost_usd")
 FOCUS = {
     "energy_kwh": "x_EnergyKwh",
     "co2e_kg": "x_CarbonEmissionsKgCo2e",
+    "co2e_market_kg": "x_CarbonEmissionsKgCo2eMarket",
     "embodied_co2e_kg": "x_EmbodiedKgCo2e",
     "instance_hours": "ConsumedQuantity",
     "cost_usd": "ListCost",
 }
+# Unknown (None) when any part is, where a cost is known when any part is: market-based CO2e, by either name.
+COMPLETE = ("co2e_market_kg", FOCUS["co2e_market_kg"])
 
 
 def total(rows: list[dict], key: str) -> float | None:
-    """Sums a column whose unknowns are None (a cost): None only when every value is."""
+    """Sums a column whose unknowns are None: a cost is None only when every value is, a market-based CO2e when
+    any value is."""
+    if key in COMPLETE and any(row[key] is None for row in rows):
+        return None
     known = [row[key] for row in rows if row[key] is not None]
     return sum(known) if known else None
 
@@ -98,6 +110,7 @@ def test_the_overview_the_api_focus_and_prometheus_agree_over_30_days(client, al
     client.force_login(alice)
     expected = overview(client, start, end)
     assert expected["cost_usd"] is not None and 0 < expected["priced_pct"] < 100  # a mixed fleet, as claimed
+    assert expected["co2e_market_kg"] is not None  # estimated by the current estimator: every hour has it
     every_series_agrees(client, tokens["read"], expected, start, end)
     same(expected, focus(client, tokens["read"], start, end), "FOCUS")
     # /metrics at any time of the period's last day: its 30d totals are the overview's
@@ -128,3 +141,36 @@ def test_the_digest_week_agrees_with_the_api_focus_and_the_overview(client, alic
     same(expected, digest.content(teams[0], week_start)["this"], "the digest")
     every_series_agrees(client, tokens["read"], expected, week_start, week_end)
     same(expected, focus(client, tokens["read"], week_start, week_end), "FOCUS over the digest's week")
+
+
+def test_a_market_figure_missing_from_one_hour_is_null_on_every_surface(client, alice, fleet, tokens, teams):
+    end = last_day(teams[0])
+    start = end - dt.timedelta(days=29)
+    # market-based factors are 0 where AWS matches all of a region's energy: figures that differ hour by hour
+    VariantHourEstimate.objects.update(co2e_market_kg=F("co2e_kg") * 0.5)
+    rollups.rebuild()
+    hour = VariantHour.objects.filter(endpoint=fleet["ranker"]).order_by("hour")[30]
+    VariantHourEstimate.objects.filter(variant_hour=hour).update(co2e_market_kg=None)  # estimated before 2.0.0
+    rollups.refresh(rollups.cells_of([{"endpoint_id": hour.endpoint_id, "hour": hour.hour}]))
+    client.force_login(alice)
+    expected = overview(client, start, end)
+    assert expected["co2e_market_kg"] is None and expected["co2e_kg"] > 0
+    page = client.get(reverse("home"), {"period": "custom", "from": start.isoformat(), "to": end.isoformat()})
+    assert b'data-figure="co2e_market_kg">\xe2\x80\x94</strong>' in page.content  # an em dash, not 0
+    every_series_agrees(client, tokens["read"], expected, start, end)
+    same(expected, focus(client, tokens["read"], start, end), "FOCUS")
+    at = dt.datetime.combine(end, dt.time(17, 42), dt.UTC)
+    same(expected, metrics(prometheus_text(teams[0], at), "30d"), "Prometheus")
+    # the endpoint page: the variant that holds the hour shows a dash beside its location-based figure
+    page = client.get(
+        reverse("endpoint", args=[fleet["ranker"].pk]),
+        {"period": "custom", "from": start.isoformat(), "to": end.isoformat(), "grain": "day"},
+    ).content.decode()
+    header, *rows = table(page, "variants")
+    market, location = header.index("CO2e (market-based, kg)"), header.index("Operational CO2e (kg)")
+    assert [row[market] for row in rows] == ["—"] and number(rows[0][location]) > 0
+    assert f'title="{MARKET_HELP}"' in page.replace("&#x27;", "'")
+    # the other endpoints keep their figure: only what holds the hour is unknown
+    others = overview(client, start, end, region="eu-west-1")
+    assert others["co2e_market_kg"] > 0
+    same(others, focus(client, tokens["read"], start, end, region="eu-west-1"), "FOCUS eu")

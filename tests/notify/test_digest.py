@@ -14,12 +14,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.core import signing
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
 from collectors.models import VariantHour
+from dashboard.footprint import rollups
 from dashboard.footprint.models import VariantHourEstimate
 from dashboard.notify import digest, digest_chart
 from dashboard.notify.models import Delivery, DigestClaim, DigestSubscription, NotificationSettings
@@ -251,6 +252,31 @@ def test_the_digests_numbers_are_the_sums_of_the_weeks_estimates(teams, members,
     bodies = digest.bodies(teams[0], members[0], week_start)
     assert f"{total:,.1f} kg" in bodies["subject"] and bodies["subject"].endswith(" · ML Platform")
     assert f"{this['energy_kwh']:,.1f} kWh" in bodies["text"] and f"{this['energy_kwh']:,.1f} kWh" in bodies["html"]
+
+
+def test_the_digest_shows_market_based_co2e_beside_the_operational_figure_and_a_dash_while_unknown(
+    teams, members, fleet
+):
+    week_start = digest.week_of(this_monday_at(8), PARIS)
+    # market-based factors are 0 where AWS matches all of a region's energy: a figure that differs from the total
+    VariantHourEstimate.objects.update(co2e_market_kg=F("co2e_kg") * 0.5)
+    rollups.rebuild()
+    this = week_totals(teams[0], week_start)
+    data = digest.content(teams[0], week_start)
+    assert data["this"]["co2e_market_kg"] == pytest.approx(this["co2e_kg"] * 0.5)
+    bodies = digest.bodies(teams[0], members[0], week_start)
+    figure = f"{this['co2e_kg'] * 0.5:,.1f} kg"
+    assert f"market-based        {figure}" in bodies["text"]
+    assert f'data-figure="co2e_market_kg">{figure}</span>' in bodies["html"]
+    # one hour of the week estimated before market-based CO2e existed: a dash, not a low figure
+    start = dt.datetime.combine(week_start, dt.time(12), dt.UTC)
+    hour = VariantHour.objects.filter(endpoint__account__team=teams[0], hour__gte=start).order_by("hour").first()
+    VariantHourEstimate.objects.filter(variant_hour=hour).update(co2e_market_kg=None)
+    rollups.refresh(rollups.cells_of([{"endpoint_id": hour.endpoint_id, "hour": hour.hour}]))
+    assert digest.content(teams[0], week_start)["this"]["co2e_market_kg"] is None
+    bodies = digest.bodies(teams[0], members[0], week_start)
+    assert "market-based        —" in bodies["text"]
+    assert 'data-figure="co2e_market_kg">—</span>' in bodies["html"]
 
 
 def test_the_html_escapes_aws_names(teams, fleet, alice):

@@ -13,7 +13,14 @@ from django.views.decorators.http import require_GET
 from collectors.models import Endpoint, VariantConfig
 from dashboard.footprint import filters
 from dashboard.footprint import queries as reports
-from dashboard.footprint.measures import UTILIZATION, finish_weighted, weight_columns
+from dashboard.footprint.measures import (
+    UTILIZATION,
+    finish_unknowns,
+    finish_weighted,
+    unknown_columns,
+    weight_columns,
+    with_unknowns,
+)
 from dashboard.teams.scoping import current_team, get_for_team_or_404
 from dashboard.web import charts
 from dashboard.web.tables import Column, Table, csv_response
@@ -164,7 +171,8 @@ def variants_table(frame: pd.DataFrame, configs: list[dict]) -> Table:
         names = ["variant", *UTILIZATION, *reports.SUMMED]
         table_frame = reports.add_ratios(pd.DataFrame(columns=names, dtype=float))
     else:
-        sums = frame.groupby("variant_name")[[*reports.SUMMED, *weight_columns()]].sum()
+        numbers = [*reports.SUMMED, *weight_columns(), *unknown_columns()]
+        sums = finish_unknowns(with_unknowns(frame).groupby("variant_name")[numbers].sum())
         table_frame = reports.add_ratios(finish_weighted(sums).rename_axis("variant").reset_index())
     records = []
     for row in table_frame.to_dict("records"):

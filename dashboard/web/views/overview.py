@@ -23,10 +23,19 @@ def endpoint_link(row: dict) -> str:
     return reverse("endpoint", args=[int(row["endpoint_id"])])
 
 
+# The two CO2e figures of GHG Protocol Scope 2 dual reporting, as the tiles' and columns' tooltips say them.
+LOCATION_HELP = "Location-based: the emissions of the grid the load draws from (the default figure)"
+MARKET_HELP = (
+    "Market-based: after AWS's renewable-energy purchases (GHG Protocol Scope 2 dual reporting); "
+    "— while any hour in it was estimated before methodology 2.0.0 and not yet re-estimated"
+)
+
+
 def footprint_columns() -> list[Column]:
     return [
         Column("energy_kwh", "Energy (kWh)", 2),
-        Column("co2e_kg", "Operational CO2e (kg)", 3),
+        Column("co2e_kg", "Operational CO2e (kg)", 3, help=LOCATION_HELP),
+        Column("co2e_market_kg", "CO2e (market-based, kg)", 3, help=MARKET_HELP),
         Column("co2e_kg_low", "CO2e low (kg)", 3),
         Column("co2e_kg_high", "CO2e high (kg)", 3),
         Column("embodied_co2e_kg", "Embodied CO2e (kg)", 3),
@@ -108,6 +117,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "group": group,
         "group_choices": choices,
         "summary": reports.summary(totals),
+        "co2e_help": {"location": LOCATION_HELP, "market": MARKET_HELP},
         "tables": tables,
         "periods": filters.PERIODS,
         "grains": filters.GRAINS,
