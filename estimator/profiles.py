@@ -51,7 +51,8 @@ def build_profiles(method: Methodology, catalog: pd.DataFrame, lifetime_hours: f
     host = per_vcpu_host_power(hardware, cpu, method)
     if method.host_power == "instance":
         host = instance_host_power(hardware, cpu, host)
-        cpu = cpu.drop(columns="cpu_ids")
+        # Measured hosts use no per-vCPU figure, so a flagged microarchitecture figure matters only under rule 3.
+        cpu = cpu.drop(columns="cpu_ids").assign(cpu_assumed=cpu["cpu_assumed"] & host["host_rule"].eq("fit"))
     parts = [
         cpu,
         host,

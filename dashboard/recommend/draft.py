@@ -26,8 +26,11 @@ class Saving:
     @classmethod
     def difference(cls, current: Saving, proposed: Saving) -> Saving:
         low, high = current.co2e_kg_low - proposed.co2e_kg_low, current.co2e_kg_high - proposed.co2e_kg_high
+        point = current.co2e_kg - proposed.co2e_kg
         usd = None if current.usd is None or proposed.usd is None else current.usd - proposed.usd
-        return cls(current.kwh - proposed.kwh, current.co2e_kg - proposed.co2e_kg, min(low, high), max(low, high), usd)
+        # Bounds subtracted across two types of unequal uncertainty (a measured host against a flagged one) need
+        # not bracket the point; the range of a saving always holds its point.
+        return cls(current.kwh - proposed.kwh, point, min(low, high, point), max(low, high, point), usd)
 
 
 @dataclass

@@ -388,7 +388,7 @@ def region(variant: Variant, policy, now: datetime) -> Draft | None:
         Kind.REGION,
         f"Serve {name}/{variant_name} from {best} instead of {variant.region}",
         f"The same {variant.instance_type} hours in {best} emit {100 * saved.co2e_kg / now_fp.co2e_kg:.0f} % "
-        "less CO2e (grid carbon intensity).",
+        "less CO2e (grid carbon intensity and the region's data-centre PUE).",
         now_fp,
         new_fp,
         Confidence.MEDIUM,
