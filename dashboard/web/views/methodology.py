@@ -86,7 +86,8 @@ CHANGES: dict[str, tuple[Change, ...]] = {
         ),
         Change(
             "Instance catalog",
-            "173 of the 277 SageMaker hosting types (plus older types kept for history)",
+            "173 of the 277 SageMaker hosting types at its release (the fleet table below runs 1.0.0's formulas on "
+            "today's catalog, so it leaves this change out)",
             "all 277 of botocore's ProductionVariantInstanceType enum, incl. g7, g7e, p5e, p5en, p6-b200, p6-b300, "
             "p6e-gb200, trn2 and dl1; no type falls back to the unknown-type row",
             "botocore 1.44.8 service-2.json; ccf-coefficients aws-instances-latest-2026.csv; sagemaker-hyperpod-cli",
