@@ -277,17 +277,30 @@ class MethodologyEntrySerializer(serializers.Serializer):
 
 
 class GridFactorSerializer(serializers.Serializer):
-    region = serializers.CharField()
-    kgco2e_per_kwh = serializers.FloatField()
-    location = serializers.CharField()
+    region = serializers.CharField(help_text="AWS region; '*' applies to any region not listed")
+    location = serializers.CharField(allow_blank=True)
+    kgco2e_per_kwh = serializers.FloatField(help_text="Location-based: the grid the load draws from (co2e_kg)")
+    basis = serializers.CharField(allow_blank=True, help_text="e.g. egrid-subregion-combustion, ember-national")
     source = serializers.CharField()
     source_year = serializers.IntegerField()
+    market_kgco2e_per_kwh = serializers.FloatField(
+        help_text="Market-based (co2e_market_kg): 0 where AWS reports 100 % renewable matching"
+    )
+    market_fallback = serializers.BooleanField(
+        help_text="No market-based factor is published for the region: the location-based one stands in"
+    )
+    market_source = serializers.CharField()
+    pue = serializers.FloatField(help_text="Power usage effectiveness applied to the region's energy")
+    pue_fallback = serializers.BooleanField(help_text="AWS publishes no PUE for the region: its global figure")
+    pue_source_id = serializers.CharField()
 
 
 class MethodologySerializer(serializers.Serializer):
     in_use = MethodologyInUseSerializer()
     methodologies = MethodologyEntrySerializer(many=True)
-    grid_factors = GridFactorSerializer(many=True, help_text="kg CO2e per kWh of each region, with its source")
+    grid_factors = GridFactorSerializer(
+        many=True, help_text="Per region: location- and market-based kg CO2e per kWh and PUE, with their sources"
+    )
     documentation = serializers.CharField(help_text="Path of the methodology page")
 
 

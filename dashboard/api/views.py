@@ -361,8 +361,37 @@ class MethodologyView(JsonErrors, APIView):
 
 
 def grid_factors() -> list[dict]:
-    """kg CO2e per kWh of each region, with its source and year (estimator/data/grid_factors.csv)."""
-    from estimator.tables import read_table
+    """Per region, the factors the methodology in use applies, each with its source: location-based kg CO2e per kWh
+    (the default figure), market-based kg CO2e per kWh (the location factor where none is published, flagged) and
+    PUE (AWS's global figure where the region has none, flagged); the ``*`` row is the fallback for other regions."""
+    import estimator
+    from dashboard.footprint import estimates as footprint
+    from estimator.factors import Factors
+    from estimator.factors import grid_factors as resolved
+    from estimator.tables import table
 
-    table = read_table("grid_factors")[["region", "kgco2e_per_kwh", "location", "source", "source_year"]]
-    return table.to_dict("records")
+    method = estimator.METHODOLOGIES[footprint.METHODOLOGY]
+    grid = resolved(method, Factors())
+    cited = table(method.grid_table, "region")
+    names = table("grid_factors", "region")["location"]
+    two_factor = "location_kgco2e_per_kwh" in cited  # 2.0 layout: location_* and market_* columns
+    rows = []
+    for region, row in grid.iterrows():
+        source = cited.loc[region]
+        rows.append(
+            {
+                "region": region,
+                "location": str(names.get(region, "")),
+                "kgco2e_per_kwh": float(row["kgco2e_per_kwh"]),
+                "basis": str(source["location_basis"]) if two_factor else "",
+                "source": str(source["location_source" if two_factor else "source"]),
+                "source_year": int(source["location_year" if two_factor else "source_year"]),
+                "market_kgco2e_per_kwh": float(row["market_kgco2e_per_kwh"]),
+                "market_fallback": bool(row["market_fallback"]),
+                "market_source": str(source["market_source" if two_factor else "source"]),
+                "pue": float(row["pue"]),
+                "pue_fallback": bool(row["pue_fallback"]),
+                "pue_source_id": str(row["pue_source_id"]),
+            }
+        )
+    return rows

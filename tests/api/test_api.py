@@ -338,13 +338,17 @@ def test_a_csv_streamed_in_many_chunks_has_every_row_once(client, fleet, tokens,
 
 
 def test_the_methodology_names_the_version_in_use_and_every_grid_factor_with_its_source(client, fleet, tokens):
-    from estimator.tables import read_table
+    from estimator.tables import table
 
     body = client.get("/api/v1/methodology/", **bearer(tokens["read"])).json()
     assert body["in_use"]["methodology"] == "default"
     factors = {row["region"]: row for row in body["grid_factors"]}
-    table = read_table("grid_factors")
-    assert len(factors) == len(table) and factors["us-east-1"]["source"]
-    assert factors["eu-north-1"]["kgco2e_per_kwh"] == pytest.approx(
-        float(table.set_index("region").loc["eu-north-1", "kgco2e_per_kwh"])
-    )
+    grid, pue = table("grid_factors_v2", "region"), table("pue_by_region", "region")  # what 2.0.0 cites
+    assert set(factors) == set(grid.index) and all(row["source"] and row["source_year"] for row in factors.values())
+    north = factors["eu-north-1"]
+    assert north["kgco2e_per_kwh"] == pytest.approx(float(grid.at["eu-north-1", "location_kgco2e_per_kwh"]))
+    assert north["market_kgco2e_per_kwh"] == 0 and not north["market_fallback"]  # AWS: 100 % matched
+    assert north["pue"] == pytest.approx(float(pue.at["eu-north-1", "pue"])) and not north["pue_fallback"]
+    singapore = factors["ap-southeast-1"]  # no market figure published: the location factor, flagged
+    assert singapore["market_fallback"] and singapore["market_kgco2e_per_kwh"] == singapore["kgco2e_per_kwh"]
+    assert factors["eu-west-2"]["pue_fallback"] and factors["eu-west-2"]["pue"] == pytest.approx(1.15)
