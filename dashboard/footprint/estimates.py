@@ -160,12 +160,30 @@ def record_refused(refused: dict[int, str], now) -> None:
         log.warning("variant-hour %s not estimated: %s", pk, why)
 
 
+FRESH_CHECK_BATCHES = 20  # while re-estimating history, look for never-estimated hours every this many batches
+
+
+def next_batch(fresh_first: bool) -> tuple[list[dict], bool]:
+    """The next pending hours, oldest first. With ``fresh_first``, hours never estimated come before hours to be
+    re-estimated, so that after a methodology version change newly collected hours do not wait behind the whole
+    of history (looked for every ``FRESH_CHECK_BATCHES`` batches: the look costs a scan when there are none).
+    Returns the batch and whether it is of never-estimated hours."""
+    fields = (*ROW_FIELDS, "endpoint_id", "hour")
+    if fresh_first:
+        fresh = list(pending().filter(estimate__isnull=True).order_by("pk").values(*fields)[:BATCH_ROWS])
+        if fresh:
+            return fresh, True
+    return list(pending().order_by("pk").values(*fields)[:BATCH_ROWS]), False
+
+
 def estimate_pending(progress=None) -> int:
     """Estimate every pending hour, a batch at a time; returns how many were (re)estimated. A row the estimator
     refuses is recorded and skipped (``estimate_rows``), never blocking the rows after it."""
-    done = 0
+    done, since_fresh_look = 0, 0
     while True:
-        batch = list(pending().order_by("pk").values(*ROW_FIELDS, "endpoint_id", "hour")[:BATCH_ROWS])
+        look = since_fresh_look % FRESH_CHECK_BATCHES == 0
+        batch, fresh = next_batch(fresh_first=look)
+        since_fresh_look = 0 if fresh else since_fresh_look + 1  # keep taking fresh hours while there are any
         if not batch:
             return done
         now = timezone.now()

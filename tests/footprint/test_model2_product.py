@@ -68,3 +68,24 @@ def test_hours_estimated_by_1_0_0_are_redone_with_a_market_figure(collected):
     assert footprint.estimate_pending() == count
     assert set(redo.values_list("methodology_version", flat=True)) == {estimator.METHODOLOGIES["default"].version}
     assert not redo.filter(co2e_market_kg__isnull=True).exists()
+
+
+class FirstBatchDone(Exception):
+    pass
+
+
+def test_after_a_version_change_new_hours_are_estimated_before_history(collected, monkeypatch):
+    newest = collected.order_by("-pk").first()
+    VariantHourEstimate.objects.update(methodology_version="1.0.0")  # all history awaits re-estimation
+    VariantHourEstimate.objects.filter(variant_hour=newest).delete()  # and one hour was never estimated
+    monkeypatch.setattr(footprint, "BATCH_ROWS", 5)
+
+    def stop(count):
+        raise FirstBatchDone
+
+    with pytest.raises(FirstBatchDone):
+        footprint.estimate_pending(progress=stop)
+    current = estimator.METHODOLOGIES["default"].version
+    assert VariantHourEstimate.objects.get(variant_hour=newest).methodology_version == current
+    assert VariantHourEstimate.objects.filter(methodology_version=current).count() == 1  # history still waits
+    assert footprint.estimate_pending() == collected.count() - 1  # then the rest, oldest first
