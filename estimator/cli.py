@@ -28,7 +28,8 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="REGION=KG_PER_KWH",
-        help="operator override of a region's grid factor (repeatable)",
+        help="operator override of a region's location-based grid factor (repeatable; '*' for unlisted regions); "
+        "the market-based factor stays the published one where there is one",
     )
     return cli
 

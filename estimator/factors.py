@@ -18,7 +18,9 @@ class Factors:
     """Values an operator knows better than the shipped tables; ``None`` keeps the methodology's own.
 
     ``grid_kgco2e_per_kwh`` maps a region (e.g. ``"us-east-1"``, or ``"*"`` for every region not in the table)
-    to kg CO2e per kWh. Overridden values appear as ``...@operator`` in the ``factors`` output column.
+    to location-based kg CO2e per kWh. The market-based factor stays the published one where there is one (e.g. 0
+    where AWS reports 100 % renewable matching) and follows this value where none is published. Overridden values
+    appear as ``...@operator`` in the ``factors`` output column.
     """
 
     pue: float | None = None
@@ -82,29 +84,41 @@ def resolve_lifetime(factors: Factors) -> tuple[float, str]:
 
 def grid_factors(method: Methodology, factors: Factors) -> pd.DataFrame:
     """Per region: location-based ``kgco2e_per_kwh`` and its ``source_id``, market-based
-    ``market_kgco2e_per_kwh`` and its ``market_source_id``, relative ``uncertainty`` of the location factor, and
+    ``market_kgco2e_per_kwh`` and its ``market_source_id``, relative ``uncertainty`` of the location factor,
     ``market_fallback`` (no market factor: the location factor stands in), the PUE columns of ``pue_factors``;
     the ``*`` row is the fallback.
 
     A grid table without market figures (``ccf``, ``default`` 1.x) gives market = location everywhere, as the
-    GHG Protocol Scope 2 hierarchy's last step does. An operator's factor sets both."""
+    GHG Protocol Scope 2 hierarchy's last step does. An operator's factor replaces the location factor; the
+    market factor stays the published one where there is one (AWS's renewable matching does not change with the
+    grid's average), and follows the operator's factor where the location factor stood in for it."""
     shipped = shipped_grid(method.grid_table)
-    shipped["uncertainty"] = constant("grid_uncertainty")
+    shipped["uncertainty"] = np.where(
+        shipped.pop("assumed"), constant("grid_uncertainty_assumed"), constant("grid_uncertainty")
+    )
     shipped.loc[ANY_REGION, "uncertainty"] = constant("grid_uncertainty_unknown_region")
     values = pd.Series(operator_grid(factors), dtype=float)
+    published = shipped.reindex(values.index)
+    # Where a published market factor exists (NaN, so False, for a region the table does not list).
+    keeps_market = published["market_fallback"].eq(False) & method_has_market(shipped)
     overrides = pd.DataFrame(
         {
             "kgco2e_per_kwh": values,
             "source_id": OPERATOR,
-            "market_kgco2e_per_kwh": values,
-            "market_source_id": OPERATOR,
-            "market_fallback": False,
+            "market_kgco2e_per_kwh": published["market_kgco2e_per_kwh"].where(keeps_market, values),
+            "market_source_id": published["market_source_id"].where(keeps_market, OPERATOR),
+            "market_fallback": ~keeps_market & method_has_market(shipped),
             "uncertainty": 0.0,
         }
     )
     merged = pd.concat([shipped.drop(index=overrides.index, errors="ignore"), overrides])
     merged = merged.loc[[*merged.index.drop(ANY_REGION), ANY_REGION]]
     return merged.join(pue_factors(method, factors, merged.index))
+
+
+def method_has_market(shipped: pd.DataFrame) -> bool:
+    """Whether the grid table publishes market-based factors at all (1.x and ``ccf`` tables do not)."""
+    return not shipped["market_source_id"].equals(shipped["source_id"])
 
 
 def shipped_grid(name: str) -> pd.DataFrame:
@@ -120,6 +134,7 @@ def shipped_grid(name: str) -> pd.DataFrame:
                 "market_kgco2e_per_kwh": location,
                 "market_source_id": rows["source_id"],
                 "market_fallback": False,
+                "assumed": False,
             }
         )
     location = rows["location_kgco2e_per_kwh"].astype(float)
@@ -132,6 +147,7 @@ def shipped_grid(name: str) -> pd.DataFrame:
             "market_kgco2e_per_kwh": market.fillna(location),
             "market_source_id": rows["market_source_id"].where(~missing, "location"),
             "market_fallback": missing,
+            "assumed": rows["assumption"].eq("yes"),
         }
     )
 

@@ -168,7 +168,7 @@ def instance_host_power(hardware: pd.DataFrame, cpu: pd.DataFrame, base: pd.Data
             result.loc[rows, CPU_WATTS[k]] = base.loc[rows, CPU_WATTS[k]] * ratio[k]
             result.loc[rows, MEMORY_WATTS[k]] = base.loc[rows, MEMORY_WATTS[k]] * ratio[k]
     result["host_rule"] = "fit"
-    result["host_assumed"] = False
+    result["host_assumed"] = True  # an extrapolation from other types' measurements (+/-50 %)
     result["cpu_ids"] = cpu["cpu_ids"] + "×fit@" + TEADS_SOURCE
     largest = teads.sort_values("vcpus").groupby("family").tail(1).set_index("family")
     for name, row in hardware.iterrows():

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from estimator.energy import Codes, serverless_time_unknown
-from estimator.factors import ANY_REGION, MARKET_FALLBACK, PUE_FALLBACK
+from estimator.factors import ANY_REGION, MARKET_FALLBACK, PUE_FALLBACK, method_has_market
 from estimator.setting import Setting
 from estimator.tables import constant
 
@@ -65,7 +65,7 @@ def factor_text(key: int, setting: Setting) -> str:
 
 def has_market(setting: Setting) -> bool:
     """Whether the methodology's grid table publishes market-based factors (else market = location, unsaid)."""
-    return not setting.grid["market_source_id"].equals(setting.grid["source_id"])
+    return method_has_market(setting.grid)
 
 
 def fallback_text(key: int, setting: Setting) -> str:

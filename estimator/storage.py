@@ -5,7 +5,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from estimator.factors import ANY_REGION, MARKET_FALLBACK, PUE_FALLBACK, Factors, grid_factors
+from estimator.factors import ANY_REGION, MARKET_FALLBACK, PUE_FALLBACK, Factors, grid_factors, method_has_market
 from estimator.lookup import region_codes
 from estimator.methods import methodology_named
 from estimator.tables import constant, constant_source, read_table
@@ -133,6 +133,16 @@ def storage_provenance(classes: pd.DataFrame, grid: pd.DataFrame) -> tuple[np.nd
         + "@"
         + grid["source_id"].to_numpy()
     )
+    if method_has_market(grid):
+        factors = (
+            factors
+            + (
+                ";market:"
+                + grid["market_kgco2e_per_kwh"].map("{:g}".format).to_numpy()
+                + "@"
+                + grid["market_source_id"]
+            ).to_numpy()
+        )
     region_notes = np.where(grid.index == ANY_REGION, "unknown region: mean factor", "")
     pue_notes = np.where(grid["pue_fallback"].to_numpy(dtype=bool), PUE_FALLBACK, "")
     market_notes = np.where(grid["market_fallback"].to_numpy(dtype=bool), MARKET_FALLBACK, "")

@@ -85,3 +85,32 @@ def test_serverless_without_invocations_costs_nothing_even_without_a_latency(met
     result = estimate(usage(serverless(memory_mb=1024, invocations=0, latency_ms=np.nan)), method)
     assert one(result, "energy_kwh") == 0 and one(result, "co2e_kg_high") == 0
     assert result["fallbacks"].iloc[0] == ""
+
+
+def test_an_operator_grid_factor_keeps_awss_market_factor_where_one_is_published():
+    from estimator import Factors
+    from estimator.tables import table
+
+    grid = table("grid_factors_v2", "region")
+    rows = [
+        {"instance_type": "ml.m5.large", "region": region, "cpu_util_pct": 30}
+        for region in ("eu-north-1", "ap-southeast-1", "xx-nowhere-9")
+    ]
+    factors = Factors(grid_kgco2e_per_kwh={"eu-north-1": 0.2, "ap-southeast-1": 0.3, "*": 0.4})
+    result = estimate(usage(*rows), "default", factors)
+    energy, market = result["energy_kwh"], result["co2e_market_kg"]
+    assert result["co2e_kg"].tolist() == pytest.approx((energy * [0.2, 0.3, 0.4]).tolist())
+    assert float(grid.at["eu-north-1", "market_kgco2e_per_kwh"]) == 0 == market[0]  # AWS matching stays
+    assert "market:0@" in result["factors"][0] and "market: location factor" not in result["fallbacks"][0]
+    assert grid.at["ap-southeast-1", "market_kgco2e_per_kwh"] == ""  # none published: the operator's stands in
+    assert market[1] == pytest.approx(energy[1] * 0.3) and "market: location factor" in result["fallbacks"][1]
+    assert market[2] == pytest.approx(energy[2] * 0.4)
+
+
+def test_an_operator_grid_factor_under_ccf_sets_the_market_figure_too():
+    from estimator import Factors
+
+    rows = [{"instance_type": "ml.m5.large", "region": "eu-north-1", "cpu_util_pct": 30}]
+    result = estimate(usage(*rows), "ccf", Factors(grid_kgco2e_per_kwh={"eu-north-1": 0.2}))
+    assert result["co2e_kg"][0] > 0
+    assert result["co2e_market_kg"][0] == pytest.approx(result["co2e_kg"][0])  # no market table: market = location
