@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 import estimator
 from collectors.models import VariantHour
@@ -182,6 +182,14 @@ def reestimation_progress(teams) -> Progress:
     counts = team_hours(teams).aggregate(
         hours=Count("pk"),
         estimated=Count("pk", filter=Q(estimate__methodology=METHODOLOGY, estimate__methodology_version=version)),
-        refused=Count("pk", filter=Q(estimate_failure__methodology_version=version)),
+        # As pending() counts them: refused by this version since the hour was last collected (a re-collected
+        # hour is retried, so it is pending, not refused).
+        refused=Count(
+            "pk",
+            filter=Q(
+                estimate_failure__methodology_version=version,
+                estimate_failure__failed_at__gte=F("collected_at"),
+            ),
+        ),
     )
     return Progress(version, counts["hours"], counts["estimated"], counts["refused"])

@@ -12,7 +12,7 @@ from django.utils import timezone
 import estimator
 from collectors.models import VariantHour
 from dashboard.footprint import comparison
-from dashboard.footprint.estimates import ROW_FIELDS, usage_frame
+from dashboard.footprint.estimates import ROW_FIELDS, pending, usage_frame
 from dashboard.footprint.models import EstimateFailure, VariantHourEstimate
 from estimator.methods import PREVIOUS_DEFAULT
 from estimator.methods.ccf import CCF
@@ -161,3 +161,7 @@ def test_reestimation_progress_counts_the_teams_hours_estimated_by_the_current_v
     assert progress.refused == 1 and progress.pending == 100
     assert progress.version == version
     assert progress.pct == pytest.approx(progress.estimated / progress.hours * 100)
+    VariantHour.objects.filter(pk=refused.pk).update(collected_at=timezone.now() + dt.timedelta(minutes=1))
+    again = comparison.reestimation_progress([fleets[0]])  # re-collected since: retried, so pending, as pending()
+    mine_pending = pending().filter(endpoint__account__team=fleets[0]).count()
+    assert again.refused == 0 and again.pending == 101 == mine_pending
