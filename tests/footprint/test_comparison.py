@@ -30,13 +30,7 @@ def empty_cache(db):
 
 @pytest.fixture
 def fleets(teams):
-    """Team 0: a GPU and a CPU endpoint in two regions, one of them older than the window; team 1: one endpoint."""
-    mine = factories.account(teams[0], "111122223333")
-    factories.endpoint(mine, "ranker", instance_type="ml.g5.2xlarge", gpu_util_pct=35.0, hours=24 * 40)
-    factories.endpoint(mine, "embedder", region="eu-west-1", instance_type="ml.m5.xlarge", count=2, hours=72)
-    theirs = factories.account(teams[1], "444455556666")
-    factories.endpoint(theirs, "llm", instance_type="ml.p4d.24xlarge", gpu_util_pct=80.0, hours=72)
-    return teams
+    return factories.two_team_fleet(teams)
 
 
 def today() -> dt.date:

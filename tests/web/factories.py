@@ -99,3 +99,13 @@ def change_type(row: Endpoint, variant: str, instance_type: str, hours_ago: int,
 
 def estimate() -> int:
     return footprint.estimate_pending()
+
+
+def two_team_fleet(teams):
+    """Team 0: a GPU and a CPU endpoint in two regions, one of them older than 30 days; team 1: one endpoint."""
+    mine = account(teams[0], "111122223333")
+    endpoint(mine, "ranker", instance_type="ml.g5.2xlarge", gpu_util_pct=35.0, hours=24 * 40)
+    endpoint(mine, "embedder", region="eu-west-1", instance_type="ml.m5.xlarge", count=2, hours=72)
+    theirs = account(teams[1], "444455556666")
+    endpoint(theirs, "llm", instance_type="ml.p4d.24xlarge", gpu_util_pct=80.0, hours=72)
+    return teams

@@ -32,12 +32,7 @@ def empty_cache(teams):
 
 @pytest.fixture
 def fleets(teams):
-    mine = factories.account(teams[0], "111122223333")
-    factories.endpoint(mine, "ranker", instance_type="ml.g5.2xlarge", gpu_util_pct=35.0, hours=24 * 40)
-    factories.endpoint(mine, "embedder", region="eu-west-1", instance_type="ml.m5.xlarge", count=2, hours=72)
-    theirs = factories.account(teams[1], "444455556666")
-    factories.endpoint(theirs, "llm", instance_type="ml.p4d.24xlarge", gpu_util_pct=80.0, hours=72)
-    return teams
+    return factories.two_team_fleet(teams)
 
 
 @pytest.fixture
