@@ -1,4 +1,4 @@
-"""Aggregated API resources: emissions time series with ``group_by``, the FOCUS-style export, and Prometheus."""
+"""Aggregated API resources: emissions time series with ``group_by``, the FOCUS 1.2 export, and Prometheus."""
 
 from __future__ import annotations
 
@@ -19,15 +19,15 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dashboard.api import focus
 from dashboard.api.auth import team_of
 from dashboard.api.csv import CsvRenderer, stream, wants_csv
 from dashboard.api.negotiation import JsonErrors
 from dashboard.api.params import AccountIdField, DayField, GrainField, PeriodRules, QueryParams, RegionField, parsed
-from dashboard.api.serializers import FOCUS_FIELDS, FOCUS_MEASURES, FOOTPRINT, FocusSerializer, measure_fields
+from dashboard.api.serializers import FOCUS_FIELDS, FOOTPRINT, FocusSerializer, measure_fields
 from dashboard.footprint import queries
 from dashboard.footprint.filters import HOURLY_MAX_DAYS, TEAM_TAG, UNTAGGED, Filters, parse
 from dashboard.footprint.measures import UTILIZATION, finish_unknowns, unknown_columns, with_unknowns
-from dashboard.footprint.queries import add_cost, part_cost_usd
 
 SUMS = FOOTPRINT  # the footprint's summed measures the API reports (``measures.ESTIMATED`` and usage)
 GROUPS = ("none", "account", "region", "endpoint", "instance_type", "team")
@@ -176,64 +176,19 @@ class EmissionsView(Api):
         )
 
 
-def _focus_cell(endpoint: dict, day: dt.date, method: str) -> dict:
-    """An endpoint's day before its rows are added: the FOCUS columns, and zero for every measure."""
-    values = {
-        "BillingAccountId": endpoint["account__account_id"],
-        "BillingAccountName": endpoint["account__name"],
-        "ChargePeriodStart": f"{day.isoformat()}T00:00:00Z",
-        "ChargePeriodEnd": f"{(day + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
-        "RegionId": endpoint["region"],
-        "ResourceId": endpoint["arn"] or endpoint["name"],
-        "ResourceName": endpoint["name"],
-        "ResourceType": "SageMaker Endpoint",
-        "ServiceName": "Amazon SageMaker",
-        "ServiceCategory": "AI and Machine Learning",
-        "ConsumedUnit": "Hours",
-        "ListCost": None,
-        "BillingCurrency": "USD",
-        "x_InstanceTypes": set(),
-        "x_Methodology": method,
-        **dict.fromkeys(FOCUS_MEASURES.values(), 0.0),
-    }
-    return {column: values[column] for column in FOCUS_FIELDS}
-
-
-def focus_rows(team, query: dict) -> list[dict]:
-    """One row per endpoint and UTC day, FinOps FOCUS column names plus x_ extensions for energy and carbon."""
-    from dashboard.footprint import estimates as footprint
-
-    endpoints = {e["id"]: e for e in queries.team_endpoints(team)}
-    accounts, endpoint_ids = _scope(team, query)
-    frame = queries.endpoint_days(accounts, query["start"], query["end"], endpoint_ids)
-    cells: dict[tuple, dict] = {}
-    method = f"{footprint.METHODOLOGY} {footprint.current_version()}"
-    for row in frame.to_dict("records"):
-        key = (row["day"], row["endpoint_id"])
-        if key not in cells:
-            cells[key] = _focus_cell(endpoints[row["endpoint_id"]], row["day"], method)
-        cell = cells[key]
-        cell["x_InstanceTypes"].add(row["instance_type"] or "serverless")
-        for name, column in FOCUS_MEASURES.items():  # unknown (None) once any part is: market-based CO2e
-            value = row[name]
-            cell[column] = None if cell[column] is None or pd.isna(value) else cell[column] + value
-        cell["ListCost"] = add_cost(
-            cell["ListCost"], part_cost_usd(row["instance_type"], row["region"], row["instance_hours"])
-        )
-    return [{**cells[key], "x_InstanceTypes": ",".join(sorted(cells[key]["x_InstanceTypes"]))} for key in sorted(cells)]
-
-
 class FocusView(Api):
-    """A FOCUS-style export: one row per endpoint and day with FinOps FOCUS column names (cost at list price
-    where known) and x_ columns for energy and emissions, to join with cost data. ``?format=csv`` streams it."""
+    """FOCUS 1.2: one row per endpoint, UTC day and instance type with the specification's columns (costs at list
+    price: billed cost is not available yet, ``x_CostBasis`` says so) and ``x_`` columns for energy and emissions.
+    ``?format=csv`` streams it."""
 
     @extend_schema(parameters=[PeriodParams], responses={200: FocusSerializer})
     def get(self, request):
         query = parsed(PeriodParams, request)
-        rows = focus_rows(team_of(request), query)
+        team = team_of(request)
+        rows = focus.focus_rows(team, query, _scope(team, query))
         if wants_csv(request):
-            return stream(rows, FOCUS_FIELDS, f"wattson-focus-{query['start']}-{query['end']}")
-        return Response({"start": query["start"], "end": query["end"], "columns": FOCUS_FIELDS, "results": rows})
+            return focus.focus_csv(rows, f"wattson-focus-{query['start']}-{query['end']}")
+        return Response({"start": query["start"], "end": query["end"], "columns": FOCUS_FIELDS, "results": list(rows)})
 
 
 class PrometheusRenderer(BaseRenderer):

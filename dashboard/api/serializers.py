@@ -9,14 +9,15 @@ from dashboard.recommend.models import Recommendation
 # The summed measures the API reports, in the order of its columns: the estimates, then the usage they cost.
 FOOTPRINT = (*ESTIMATED, "invocations", "instance_hours")
 assert set(FOOTPRINT) <= set(SUMMED), "the API reports only what the footprint sums"
-# Their FOCUS names (FOCUS columns, x_ for our extensions): a measure added to FOOTPRINT needs one here.
+# Their FOCUS names: FOCUS 1.2's own ConsumedQuantity for instance-hours, ``x_`` extensions (the specification's
+# convention for custom columns) for the rest. A measure added to FOOTPRINT needs one here.
 FOCUS_NAMES = {
     "energy_kwh": "x_EnergyKwh",
-    "co2e_kg": "x_CarbonEmissionsKgCo2e",
-    "co2e_market_kg": "x_CarbonEmissionsKgCo2eMarket",
-    "co2e_kg_low": "x_CarbonEmissionsKgCo2eLow",
-    "co2e_kg_high": "x_CarbonEmissionsKgCo2eHigh",
-    "embodied_co2e_kg": "x_EmbodiedKgCo2e",
+    "co2e_kg": "x_CO2eLocationKg",
+    "co2e_market_kg": "x_CO2eMarketKg",
+    "co2e_kg_low": "x_CO2eLocationKgLow",
+    "co2e_kg_high": "x_CO2eLocationKgHigh",
+    "embodied_co2e_kg": "x_EmbodiedCO2eKg",
     "invocations": "x_Invocations",
     "instance_hours": "ConsumedQuantity",
 }
@@ -304,31 +305,94 @@ class MethodologySerializer(serializers.Serializer):
     documentation = serializers.CharField(help_text="Path of the methodology page")
 
 
-def _focus_row_fields() -> dict:
-    """FOCUS columns, then the footprint's measures under their FOCUS names (instance-hours are FOCUS's own
-    ConsumedQuantity, in its place)."""
-    text = {
-        "BillingAccountId": serializers.CharField(),
-        "BillingAccountName": serializers.CharField(allow_blank=True),
-        "ChargePeriodStart": serializers.DateTimeField(),
-        "ChargePeriodEnd": serializers.DateTimeField(),
-        "RegionId": serializers.CharField(),
-        "ResourceId": serializers.CharField(),
-        "ResourceName": serializers.CharField(),
-        "ResourceType": serializers.CharField(),
-        "ServiceName": serializers.CharField(),
-        "ServiceCategory": serializers.CharField(),
-        "ConsumedQuantity": serializers.FloatField(help_text="Instance-hours"),
-        "ConsumedUnit": serializers.CharField(),
-        "ListCost": serializers.FloatField(allow_null=True, help_text="USD at list price; null where unpriced"),
-        "BillingCurrency": serializers.CharField(),
-        "x_InstanceTypes": serializers.CharField(help_text="Comma-separated"),
-    }
-    extensions = [column for column in FOCUS_MEASURES.values() if column not in text]
+COST_BASIS_HELP = (
+    "What the four cost columns are: 'list' (billed cost not available: list prices, the on-demand list price "
+    "x instance-hours; no discount is assumed) or 'unpriced' (no list price is known for the type and region: the "
+    "cost columns are 0, which FOCUS requires instead of null)"
+)
+
+
+def _text(help_text: str = "", nullable: bool = False) -> serializers.CharField:
+    return serializers.CharField(allow_null=nullable, help_text=help_text or None)
+
+
+def _decimal(help_text: str, nullable: bool = False) -> serializers.FloatField:
+    return serializers.FloatField(allow_null=nullable, help_text=help_text)
+
+
+def _instant(help_text: str) -> serializers.DateTimeField:
+    return serializers.DateTimeField(help_text=f"{help_text}; ISO 8601 in UTC (YYYY-MM-DDTHH:mm:ssZ)")
+
+
+def _focus_columns() -> dict:
+    """FOCUS 1.2 columns (tests/api/focus_1_2_columns.csv lists the specification's), alphabetically: every
+    Mandatory one and the Conditional ones that apply to SageMaker hosting, null where the specification allows
+    null and Wattson does not know the value (no commitment discount, capacity reservation or invoice yet)."""
+    unknown = "null: not known before the customer's cost export is read"
     return {
-        **text,
+        "AvailabilityZone": _text("null: an endpoint spans the region's zones", nullable=True),
+        "BilledCost": _decimal("USD; billed cost not available: list prices (see x_CostBasis)"),
+        "BillingAccountId": _text("The AWS account id"),
+        "BillingAccountName": _text(nullable=True),
+        "BillingCurrency": _text("ISO 4217: USD"),
+        "BillingPeriodEnd": _instant("Exclusive end of the calendar month of the charge"),
+        "BillingPeriodStart": _instant("Start of the calendar month of the charge"),
+        "CapacityReservationId": _text(unknown, nullable=True),
+        "CapacityReservationStatus": _text(unknown, nullable=True),
+        "ChargeCategory": _text("Usage"),
+        "ChargeClass": _text("null: not a correction", nullable=True),
+        "ChargeDescription": _text(nullable=True),
+        "ChargeFrequency": _text("Usage-Based"),
+        "ChargePeriodEnd": _instant("Exclusive end of the UTC day"),
+        "ChargePeriodStart": _instant("Start of the UTC day"),
+        "CommitmentDiscountCategory": _text(unknown, nullable=True),
+        "CommitmentDiscountId": _text(unknown, nullable=True),
+        "CommitmentDiscountName": _text(unknown, nullable=True),
+        "CommitmentDiscountQuantity": _decimal(unknown, nullable=True),
+        "CommitmentDiscountStatus": _text(unknown, nullable=True),
+        "CommitmentDiscountType": _text(unknown, nullable=True),
+        "CommitmentDiscountUnit": _text(unknown, nullable=True),
+        "ConsumedQuantity": _decimal("Instance-hours"),
+        "ConsumedUnit": _text("Hours"),
+        "ContractedCost": _decimal("USD; no negotiated price is known: the list cost (see x_CostBasis)"),
+        "EffectiveCost": _decimal("USD; billed cost not available: list prices (see x_CostBasis)"),
+        "InvoiceId": _text(unknown, nullable=True),
+        "InvoiceIssuerName": _text("AWS"),
+        "ListCost": _decimal("USD: the on-demand list price x instance-hours (0 where unpriced, see x_CostBasis)"),
+        "ListUnitPrice": _decimal("USD per instance-hour; null where no list price is known", nullable=True),
+        "PricingCategory": _text("Standard: on-demand"),
+        "PricingQuantity": _decimal("Instance-hours", nullable=True),
+        "PricingUnit": _text("Hours", nullable=True),
+        "ProviderName": _text("AWS"),
+        "PublisherName": _text("AWS"),
+        "RegionId": _text("AWS region code", nullable=True),
+        "RegionName": _text("null: AWS's display name is not stored", nullable=True),
+        "ResourceId": _text("The endpoint's ARN (its name where the ARN is unknown)", nullable=True),
+        "ResourceName": _text(nullable=True),
+        "ResourceType": _text(nullable=True),
+        "ServiceCategory": _text("AI and Machine Learning"),
+        "ServiceName": _text("Amazon SageMaker"),
+        "ServiceSubcategory": _text("Machine Learning"),
+        "SubAccountId": _text("The AWS account id", nullable=True),
+        "SubAccountName": _text(nullable=True),
+        "Tags": serializers.DictField(
+            child=serializers.CharField(), allow_null=True, help_text="The endpoint's tags (JSON text in CSV)"
+        ),
+    }
+
+
+def _focus_row_fields() -> dict:
+    """FOCUS columns, then the footprint's measures under their ``x_`` names, the instance type, the cost basis and
+    the estimate's methodology and version."""
+    columns = _focus_columns()
+    extensions = [column for column in FOCUS_MEASURES.values() if column not in columns]
+    return {
+        **columns,
         **{column: serializers.FloatField(allow_null=column in NULLABLE_FOCUS) for column in extensions},
-        "x_Methodology": serializers.CharField(),
+        "x_InstanceType": _text("The ml.* instance type; 'serverless' for serverless inference"),
+        "x_CostBasis": serializers.ChoiceField(["list", "unpriced"], help_text=COST_BASIS_HELP),
+        "x_EstimateMethodology": _text("The estimator methodology of the energy and CO2e columns"),
+        "x_EstimateVersion": _text("Its version"),
     }
 
 
@@ -336,7 +400,8 @@ FocusRowSerializer = type(
     "FocusRowSerializer",
     (serializers.Serializer,),
     {
-        "__doc__": "One endpoint's UTC day in FinOps FOCUS columns, and x_ columns for energy and emissions.",
+        "__doc__": "One endpoint's UTC day on one instance type in FOCUS 1.2 columns, and x_ columns for energy and "
+        "emissions.",
         **_focus_row_fields(),
     },
 )

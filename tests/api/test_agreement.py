@@ -27,9 +27,9 @@ GROUPINGS = ("none", "account", "region", "endpoint", "instance_type", "team", "
 NUMBERS = ("energy_kwh", "co2e_kg", "co2e_market_kg", "embodied_co2e_kg", "instance_hours", "cost_usd")
 FOCUS = {
     "energy_kwh": "x_EnergyKwh",
-    "co2e_kg": "x_CarbonEmissionsKgCo2e",
-    "co2e_market_kg": "x_CarbonEmissionsKgCo2eMarket",
-    "embodied_co2e_kg": "x_EmbodiedKgCo2e",
+    "co2e_kg": "x_CO2eLocationKg",
+    "co2e_market_kg": "x_CO2eMarketKg",
+    "embodied_co2e_kg": "x_EmbodiedCO2eKg",
     "instance_hours": "ConsumedQuantity",
     "cost_usd": "ListCost",
 }
@@ -72,7 +72,9 @@ def focus(client, token: str, start: dt.date, end: dt.date, **params) -> dict:
         "/api/v1/focus/", {"start": start.isoformat(), "end": end.isoformat(), **params}, **bearer(token)
     )
     assert response.status_code == 200, response.content
-    rows = response.json()["results"]  # one row per endpoint and day, unpaged
+    rows = response.json()["results"]  # one row per endpoint, day and instance type, unpaged
+    # FOCUS forbids a null cost: an unpriced row says so in x_CostBasis and carries 0, which is not a known cost.
+    rows = [{**row, "ListCost": row["ListCost"] if row["x_CostBasis"] == "list" else None} for row in rows]
     return {name: total(rows, column) for name, column in FOCUS.items()}
 
 

@@ -250,14 +250,14 @@ def test_the_focus_export_agrees_with_the_emissions_series(client, fleet, tokens
         "ChargePeriodStart",
         "ChargePeriodEnd",
         "x_EnergyKwh",
-        "x_CarbonEmissionsKgCo2e",
-        "x_EmbodiedKgCo2e",
+        "x_CO2eLocationKg",
+        "x_EmbodiedCO2eKg",
     } <= set(focus["columns"])
     for day in emissions:
         rows = [r for r in focus["results"] if r["ChargePeriodStart"].startswith(day["period_start"])]
         assert sum(r["x_EnergyKwh"] for r in rows) == pytest.approx(day["energy_kwh"])
-        assert sum(r["x_CarbonEmissionsKgCo2e"] for r in rows) == pytest.approx(day["co2e_kg"])
-        assert sum(r["x_EmbodiedKgCo2e"] for r in rows) == pytest.approx(day["embodied_co2e_kg"])
+        assert sum(r["x_CO2eLocationKg"] for r in rows) == pytest.approx(day["co2e_kg"])
+        assert sum(r["x_EmbodiedCO2eKg"] for r in rows) == pytest.approx(day["embodied_co2e_kg"])
     priced = [r for r in focus["results"] if r["ResourceName"] == "idle-gpu"]
     assert priced and all(r["ListCost"] == pytest.approx(3.825 * r["ConsumedQuantity"]) for r in priced)
 
