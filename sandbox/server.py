@@ -10,7 +10,10 @@ The layer sees every AWS request before moto does. It
   ``body_contains`` only requests whose body holds that text, e.g. one endpoint's ARN, match);
 - enforces trust policies that moto ignores: after ``POST /_sandbox/trust`` with ``{"role_arn": ...,
   "external_id": ...}``, AssumeRole of that role with another (or no) ExternalId is denied;
-- serves ``GET /_sandbox/health`` and, when a fleet was seeded, ``GET /_sandbox/fleet``.
+- serves ``GET /_sandbox/health`` and, when a fleet was seeded, ``GET /_sandbox/fleet``;
+- answers the Price List Query API (``pricing``), which moto lacks, from ``sandbox/pricing.py``; a test changes a
+  price with ``POST /_sandbox/prices`` ``{"match": {"instanceType": "ml.m5.xlarge-Hosting", "regionCode":
+  "us-east-1"}, "usd": 0.3, "effective_date": "2026-11-20T00:00:00Z"}`` (``DELETE`` restores the catalog).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from sandbox import patches
+from sandbox.pricing import PriceList
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/")
 
@@ -150,6 +154,7 @@ class SandboxApp:
         self.faults: list[Fault] = []
         self.fleet: dict | None = None
         self.trust: dict[str, str] = {}  # role ARN -> required external id
+        self.price_list = PriceList()
         self._lock = threading.Lock()
 
     def __call__(self, environ, start_response):
@@ -167,7 +172,16 @@ class SandboxApp:
                 status, headers, body = error_response(call, fault)
                 start_response(status, headers + [("Content-Length", str(len(body)))])
                 return [body]
+            if call.service == "pricing":
+                return self.pricing(environ, start_response, call)
         return self.moto(environ, start_response)
+
+    def pricing(self, environ, start_response, call: CallInfo):
+        code, payload = self.price_list.handle(call.operation, json.loads(_peek_body(environ) or b"{}"))
+        body = json.dumps(payload).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))]
+        start_response(f"{code} {'OK' if code == 200 else 'Error'}", headers)
+        return [body]
 
     def record(self, call: CallInfo) -> Fault | None:
         with self._lock:
@@ -199,6 +213,8 @@ class SandboxApp:
             return self.control_calls(environ, start_response, method)
         if route == "faults":
             return self.control_faults(environ, start_response, method)
+        if route == "prices":
+            return self.control_prices(environ, start_response, method)
         if route == "trust":
             with self._lock:
                 if method == "POST":
@@ -208,6 +224,13 @@ class SandboxApp:
                     self.trust.clear()
                 return _json(start_response, {"trust": self.trust})
         return _json(start_response, {"error": f"unknown sandbox route {route!r}"}, status="404 Not Found")
+
+    def control_prices(self, environ, start_response, method: str):
+        if method == "POST":
+            return _json(start_response, {"changed": self.price_list.change(json.loads(_peek_body(environ)))})
+        if method == "DELETE":
+            self.price_list.reset()
+        return _json(start_response, {"products": len(self.price_list.products)})
 
     def control_calls(self, environ, start_response, method: str):
         with self._lock:
