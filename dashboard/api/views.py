@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay, VariantConfig, VariantHour
+from dashboard.api import export
 from dashboard.api import serializers as out
 from dashboard.api.auth import team_of
 from dashboard.api.csv import CsvRenderer, stream, wants_csv
@@ -51,6 +52,7 @@ class TeamScoped(JsonErrors, viewsets.GenericViewSet):
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
     team_field = "account__team"
     csv_name = "wattson"
+    copy_csv = False  # True: on PostgreSQL the CSV is written by COPY (dashboard.api.export), same rows and columns
     # Any {id} segment reaches the view, so an id that is not one is the API's JSON 404 rather than the site's
     # HTML page (the router's default pattern stops at "." and would leave "/accounts/1.5/" unrouted).
     lookup_value_regex = r"[\s\S]*"
@@ -70,10 +72,13 @@ class TeamScoped(JsonErrors, viewsets.GenericViewSet):
 
     def csv(self, queryset):
         ordering = self.paginator.ordering
+        ordering = (ordering,) if isinstance(ordering, str) else tuple(ordering)
+        if self.copy_csv and export.supported():
+            return export.copy_csv(queryset, self.get_serializer(), ordering, self.csv_name)
         fields = list(self.get_serializer().fields)
 
         def rows():
-            for chunk in keyset(queryset, (ordering,) if isinstance(ordering, str) else tuple(ordering)):
+            for chunk in keyset(queryset, ordering):
                 yield from self.get_serializer(chunk, many=True).data
 
         return stream(rows(), fields, self.csv_name)
@@ -227,6 +232,7 @@ class UsageViewSet(TeamScoped):
 
     serializer_class = out.UsageHourSerializer
     csv_name = "wattson-usage"
+    copy_csv = True  # a year of hours: millions of rows
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
