@@ -141,3 +141,15 @@ def s3control_custom_endpoint_handler(endpoint_url: str):
             request.url = urlunsplit((url.scheme, target.netloc, url.path, url.query, url.fragment))
 
     return rewrite
+
+
+PRICING_REGION = "us-east-1"  # the Price List Query API's endpoint (also ap-south-1, eu-central-1)
+
+
+def own_client(service: str, region: str, calls: ApiCalls | None = None):
+    """A client with the collector's own identity, for account-independent data (the Price List): no role is
+    assumed, so nothing is filed under a customer account."""
+    c = boto3.Session(botocore_session=_core_session()).client(service, region_name=region, config=CLIENT_CONFIG)
+    if calls is not None:
+        calls.attach(c)
+    return c

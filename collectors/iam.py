@@ -53,3 +53,17 @@ def permissions_policy(export_bucket: str = "<export-bucket>", export_prefix: st
         },
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
+
+
+# What Wattson's own identity (the workers' credentials) needs: assume the customer roles, and read the Price List,
+# which is the same for every account and so is read once with this identity rather than through a customer role.
+COLLECTOR_ACTIONS = {"AssumeCustomerRoles": ["sts:AssumeRole"], "PriceListRead": ["pricing:GetProducts"]}
+
+
+def collector_policy(role_name: str = "<ReadOnlyRoleName>") -> str:
+    resources = {"AssumeCustomerRoles": f"arn:aws:iam::*:role/{role_name}", "PriceListRead": "*"}
+    statements = [
+        {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources[sid]}
+        for sid, actions in COLLECTOR_ACTIONS.items()
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)

@@ -33,6 +33,7 @@ from collectors.inventory import collect_inventory
 from collectors.log_groups import collect_log_groups
 from collectors.models import AwsAccount, CollectionState
 from collectors.models.health import Source
+from collectors.prices import collect_prices
 from collectors.storage_lens import collect_storage_lens
 from collectors.utilization import collect_utilization, floor_hour
 
@@ -148,6 +149,8 @@ def dispatch(account, region, source, state, since, now, calls, progress) -> tup
         return asdict(collect_log_groups(account, region, now, calls)), now
     if source == Source.STORAGE_LENS:
         return asdict(collect_storage_lens(account, region, settings.COLLECT_LOOKBACK_DAYS, now, calls)), now
+    if source == Source.PRICES:
+        return asdict(collect_prices(price_regions(), now, calls)), now
     raise ValueError(f"unknown source {source!r}; expected one of {', '.join(Source.values)}")
 
 
@@ -231,10 +234,24 @@ def run(  # noqa: PLR0913 - the entry point of `manage.py collect` and the task:
     )
 
 
+def price_regions() -> list[str]:
+    """Every region of every enabled account: the Price List is read once for all of them."""
+    regions = AwsAccount.objects.filter(enabled=True).values_list("regions", flat=True)
+    return sorted({region for account_regions in regions for region in account_regions})
+
+
+HOURLY_SOURCES = [s for s in Source.values if s != Source.PRICES]
+
+
 def plan(accounts, regions=None, sources=None) -> list[tuple[AwsAccount, str, str]]:
-    """Every (account, region, source) to collect, inventory before utilization; Storage Lens once per account."""
+    """Every (account, region, source) to collect, inventory before utilization; Storage Lens once per account;
+    prices once in all (account-independent: their lease and health are filed under the first account, in the
+    Price List's own region)."""
     sources = sources or list(Source.values)
     jobs: list[tuple[AwsAccount, str, str]] = []
+    first = min(accounts, key=lambda account: account.pk, default=None)
+    if Source.PRICES in sources and first is not None and not regions:
+        jobs.append((first, aws.PRICING_REGION, Source.PRICES))
     for account in accounts:
         for region in [r for r in account.regions if not regions or r in regions]:
             jobs += [

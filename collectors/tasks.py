@@ -86,7 +86,7 @@ def backoff(retries: int, factor: int) -> int:
 @shared_task(name="collectors.tasks.collect_all")
 def collect_all() -> int:
     """Fan out one task per (account, region, source); inventory runs before utilization in each region."""
-    jobs = runner.plan(AwsAccount.objects.filter(enabled=True))
+    jobs = runner.plan(AwsAccount.objects.filter(enabled=True), sources=runner.HOURLY_SOURCES)
     sent = 0
     pending_inventory = {}
     for account, region, source in jobs:
@@ -102,3 +102,12 @@ def collect_all() -> int:
         signature.apply_async()
         sent += 1
     return sent
+
+
+@shared_task(name="collectors.tasks.collect_prices")
+def collect_prices() -> int:
+    """Queue the daily Price List collection (one job for every account's regions), with collect's retries."""
+    jobs = runner.plan(AwsAccount.objects.filter(enabled=True), sources=[runner.Source.PRICES])
+    for account, region, source in jobs:
+        collect.si(account.pk, region, source).apply_async()
+    return len(jobs)

@@ -29,6 +29,12 @@ PERIODIC_JOBS = (
         "collects every enabled AWS account: endpoints, utilization, log groups, Storage Lens",
     ),
     PeriodicJob(
+        "prices",
+        "collectors.tasks.collect_prices",
+        86400,
+        "collects on-demand list prices from the AWS Price List for every registered account's regions (daily)",
+    ),
+    PeriodicJob(
         "estimate",
         "dashboard.tasks.estimate_pending",
         300,

@@ -6,6 +6,10 @@ plans, reserved capacity, free tier or negotiated discounts. A type, class or re
 ``None`` (scalar lookups) or NaN (vectorised lookups), never an error.
 
     cost_usd = instance_hours * hourly_usd(instance_types, regions)
+
+This is the **offline fallback**: the dashboard prices hours from the prices collected from the AWS Price List
+first (``collectors/prices.py``, ``dashboard/footprint/price_book.py``) and asks this table only for a type and
+region never collected.
 """
 
 from functools import cache

@@ -1,6 +1,7 @@
 from collectors.models.accounts import AwsAccount
 from collectors.models.endpoints import Endpoint, VariantConfig
 from collectors.models.health import CollectionState, WorkerHeartbeat
+from collectors.models.prices import Price
 from collectors.models.storage import LogGroupSnapshot, StorageLensDay
 from collectors.models.usage import VariantHour
 
@@ -9,6 +10,7 @@ __all__ = [
     "CollectionState",
     "Endpoint",
     "LogGroupSnapshot",
+    "Price",
     "StorageLensDay",
     "VariantConfig",
     "VariantHour",

@@ -6,6 +6,7 @@ class Source(models.TextChoices):
     UTILIZATION = "utilization", "CloudWatch utilization"
     LOG_GROUPS = "log_groups", "CloudWatch log groups"
     STORAGE_LENS = "storage_lens", "S3 Storage Lens"
+    PRICES = "prices", "AWS Price List"
 
 
 class CollectionState(models.Model):

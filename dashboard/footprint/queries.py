@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import pandas as pd
 from django.db import connection
 from django.db.models import F, FloatField, Max, Q, QuerySet, Sum
-from django.db.models.functions import Cast, Coalesce, TruncMonth, TruncWeek
+from django.db.models.functions import Cast, Coalesce, TruncMonth
 
 from collectors.models import AwsAccount, Endpoint, VariantHour
+from dashboard.footprint import price_book
 from dashboard.footprint.filters import TEAM_TAG, UNTAGGED, Filters
 from dashboard.footprint.measures import (
     ESTIMATED,
@@ -38,8 +39,8 @@ from dashboard.footprint.measures import (
     with_weights,
 )
 from dashboard.footprint.models import EstimateSourceDay, VariantDay, VariantMonth
+from dashboard.footprint.price_book import PriceBook, last_loaded
 from dashboard.footprint.rollups import footprint_sums, month_of, next_month
-from estimator import prices
 
 ENDPOINT_FIELDS = (
     "id",
@@ -186,20 +187,28 @@ def _sums(names: tuple[str, ...] = SUMMED) -> dict:
     }
 
 
-def _frame(rows: pd.DataFrame) -> pd.DataFrame:
+def _frame(rows: pd.DataFrame, book: PriceBook | None = None) -> pd.DataFrame:
     """A frame whose sums are named ``t_<name>`` (an annotation may not shadow a field it sums), with its cost.
     A ``measures.PARTIAL`` column is a float column, NaN where unknown."""
     rows = rows.rename(columns={f"t_{name}": name for name in SUMMED})
     rows[list(PARTIAL)] = rows[list(PARTIAL)].astype(float)
-    return with_cost(rows)
+    return with_cost(rows, book)
 
 
-def part_cost_usd(instance_type: str, region: str, instance_hours: float) -> float | None:
-    """On-demand list cost of some instance-hours of one type in one region; None where no list price is known
-    (serverless, or a type or region the price table lacks). With ``add_cost`` the one definition of cost that the
-    pages (``with_cost``, vectorised), the API's series and the FOCUS export share."""
-    price = prices.instance_hour_usd(instance_type, region) if instance_type else None
-    return None if price is None else price * instance_hours
+def part_cost_usd(
+    instance_type: str, region: str, instance_hours: float, at: dt.datetime | dt.date | None = None
+) -> float | None:
+    """On-demand list cost of some instance-hours of one type in one region at ``at`` (default: now); None where
+    no list price is known (serverless, or a type or region with no price). With ``add_cost`` the one definition of
+    cost that the pages (``with_cost``, vectorised), the API's series and the FOCUS export share: the same prices
+    (``price_book``: collected first, the shipped table as fallback), from the book ``with_cost`` loaded last."""
+    if not instance_type:
+        return None
+    moment = at if isinstance(at, dt.datetime) else dt.datetime.now(dt.UTC)
+    if isinstance(at, dt.date) and not isinstance(at, dt.datetime):
+        moment = dt.datetime.combine(at, dt.time())
+    usd, _ = last_loaded().one_hourly_usd(instance_type, region or "", moment)
+    return None if usd is None else usd * instance_hours
 
 
 def add_cost(total: float | None, part: float | None) -> float | None:
@@ -210,21 +219,70 @@ def add_cost(total: float | None, part: float | None) -> float | None:
     return part if total is None else total + part
 
 
-def with_cost(frame: pd.DataFrame) -> pd.DataFrame:
-    """Adds ``cost_usd`` (on-demand list price x instance-hours; NaN where no price is known) and
-    ``priced_instance_hours``."""
-    hourly = prices.hourly_usd(frame["instance_type"], frame["region"]) if len(frame) else pd.Series(dtype=float)
-    frame["cost_usd"] = frame["instance_hours"] * hourly.to_numpy(dtype=float) if len(frame) else []
+def with_cost(frame: pd.DataFrame, book: PriceBook | None = None) -> pd.DataFrame:
+    """Adds ``cost_usd`` (on-demand list price x instance-hours; NaN where no price is known),
+    ``priced_instance_hours`` and ``price_source`` (``price_book.COLLECTED`` or ``SHIPPED``; None if unpriced).
+
+    Each row is priced at its own time (its ``hour``, ``time``, ``day``, ``bucket`` or ``month`` column; now without
+    one) by the price in effect then (``price_book``). ``book`` is loaded (one query) when not given."""
+    if not len(frame):
+        frame["cost_usd"] = []
+        frame["priced_instance_hours"] = []
+        frame["price_source"] = []
+        return frame
+    book = book or PriceBook.load()
+    at = price_book.times(frame, dt.datetime.now(dt.UTC))
+    hourly, source = book.hourly_usd(frame["instance_type"], frame["region"], at)
+    frame["cost_usd"] = frame["instance_hours"].to_numpy(dtype=float) * hourly
     frame["priced_instance_hours"] = frame["instance_hours"].where(frame["cost_usd"].notna(), 0.0)
+    frame["price_source"] = source
     return frame
+
+
+def price_label(frame: pd.DataFrame) -> str:
+    """What priced the frame's cost, for the pages: "AWS Price List, collected <date>" and/or "shipped table
+    (offline fallback)"; empty when nothing is priced. The collection date is the book ``with_cost`` loaded."""
+    if "price_source" not in frame.columns or not frame["price_source"].notna().any():
+        return ""
+    return price_book.label(frame["price_source"], last_loaded().collected_at)
+
+
+def priced_span(start: dt.date, end: dt.date, book: PriceBook) -> Span:
+    """The span of ``Span.of``, unless a collected price changed inside one of its whole months at another moment
+    than the month's start: then every day comes from the daily rollups, so each day gets its own price."""
+    span = Span.of(start, end)
+    for moment in book.change_times():
+        inside = span.first_month <= moment.date() < span.stop_month
+        if inside and (moment.day != 1 or moment.time() != dt.time()):
+            return Span.days_only(start, end)
+    return span
+
+
+def _fold_buckets(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per-bucket rows (each priced at its own date) added up per ``keys``: a cost is the sum of its priced parts
+    (NaN when none is), a ``measures.PARTIAL`` sum NaN where any part lacks it."""
+    grouped = with_unknowns(frame).groupby(keys, dropna=False, sort=False)
+    totals = finish_unknowns(grouped[[*SUMMED, "priced_instance_hours", *unknown_columns()]].sum())
+    totals["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
+    totals["price_source"] = grouped["price_source"].agg(_one_source)
+    return totals.reset_index()
+
+
+def _one_source(sources: pd.Series):
+    found = sources.dropna().unique()
+    return price_book.COLLECTED if price_book.COLLECTED in found else (found[0] if len(found) else None)
 
 
 ENDPOINT_KEYS = ["endpoint_id", "instance_type", "region"]
 
 
 def endpoint_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> pd.DataFrame:
-    """One row per (endpoint, instance type) over the period; ``endpoint_ids`` None means all the accounts'."""
-    return _frame(rollup_rows(accounts, Span.of(filters.start, filters.end), endpoint_ids, ENDPOINT_KEYS))
+    """One row per (endpoint, instance type) over the period; ``endpoint_ids`` None means all the accounts'. Read
+    per day and month, so each is priced by the price in effect then, and added up."""
+    book = PriceBook.load()
+    span, buckets = priced_span(filters.start, filters.end, book), ({"bucket": F("day")}, {"bucket": F("month")})
+    rows = _frame(rollup_rows(accounts, span, endpoint_ids, [*ENDPOINT_KEYS, "bucket"], buckets), book)
+    return _fold_buckets(rows, ENDPOINT_KEYS)
 
 
 def utilization_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> dict[int, dict]:
@@ -241,14 +299,25 @@ def daily_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int]
     """Sums per day, or per week or month when that is the grain (grouped in SQL: fewer rows to fold). Months
     come from the monthly rollups where the period holds them whole."""
     keys = ["bucket", "instance_type", "region"]
-    if filters.grain == "month":
-        span, buckets = Span.of(filters.start, filters.end), ({"bucket": TruncMonth("day")}, {"bucket": F("month")})
-    else:  # days and weeks (which straddle months) from the days alone
-        span = Span.days_only(filters.start, filters.end)
-        buckets = ({"bucket": TruncWeek("day") if filters.grain == "week" else F("day")}, {})
-    frame = _frame(rollup_rows(accounts, span, endpoint_ids, keys, buckets))
+    frame = _bucketed(accounts, filters.start, filters.end, filters.grain, endpoint_ids, keys)
     frame["time"] = pd.to_datetime(frame["bucket"])
     return frame
+
+
+def _bucketed(  # noqa: PLR0913 - the scope (accounts, period, ids), the grain and the keys
+    accounts: list[dict], start: dt.date, end: dt.date, grain: str, endpoint_ids: list[int] | None, keys: list[str]
+) -> pd.DataFrame:
+    """Sums per ``keys`` (``bucket`` among them: the period of the grain's first day), with their cost: read and
+    priced per day (and per whole month from the monthly rollups where ``priced_span`` allows), then added up per
+    week or month."""
+    book = PriceBook.load()
+    span = priced_span(start, end, book) if grain == "month" else Span.days_only(start, end)
+    days = _frame(rollup_rows(accounts, span, endpoint_ids, keys, ({"bucket": F("day")}, {"bucket": F("month")})), book)
+    if grain == "day" or days.empty:
+        return days
+    stamps = pd.to_datetime(days["bucket"])
+    periods = stamps.dt.to_period("M" if grain == "month" else "W-SUN").dt.start_time.dt.date
+    return _fold_buckets(days.assign(bucket=periods), keys)
 
 
 def hourly_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> pd.DataFrame:
@@ -374,6 +443,7 @@ def summary(frame: pd.DataFrame) -> dict:
     one = add_ratios(pd.DataFrame([totals]))
     return {
         **totals,
+        "price_label": price_label(frame),
         **{
             name: _number(one[name].iloc[0])
             for name in ("idle_energy_pct", "gco2e_per_1k_invocations", "total_co2e_kg")
@@ -455,12 +525,7 @@ def grouped_series(  # noqa: PLR0913 - the scope (accounts, ids, period), then t
         frame = _hour_groups(accounts, start, end, endpoint_ids, keys)
         frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
         return frame
-    if grain == "month":
-        span, buckets = Span.of(start, end), ({"bucket": TruncMonth("day")}, {"bucket": F("month")})
-    else:
-        span = Span.days_only(start, end)
-        buckets = ({"bucket": TruncWeek("day") if grain == "week" else F("day")}, {})
-    frame = _frame(rollup_rows(accounts, span, endpoint_ids, keys, buckets))
+    frame = _bucketed(accounts, start, end, grain, endpoint_ids, keys)
     frame["bucket"] = pd.to_datetime(frame["bucket"]).dt.date
     return frame
 

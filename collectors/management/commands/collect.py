@@ -22,8 +22,11 @@ def parse_since(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+SUMMARY_COUNTS = ("endpoints", "variants", "hours", "log_groups", "rows", "new_rows", "calls", "minimum_calls")
+
+
 class Command(BaseCommand):
-    help = "Collect from AWS now: endpoints, utilization, log groups and Storage Lens."
+    help = "Collect from AWS now: endpoints, utilization, log groups, Storage Lens and list prices."
 
     def add_arguments(self, parser):
         parser.add_argument("--account", help="12-digit AWS account id (default: every enabled account)")
@@ -60,7 +63,7 @@ class Command(BaseCommand):
                     failures.append(str(exc))
                     continue
                 totals["api_calls"] += summary.api_calls
-                for key in ("endpoints", "variants", "hours", "log_groups", "rows", "calls", "minimum_calls"):
+                for key in SUMMARY_COUNTS:
                     if isinstance(summary.details.get(key), int):
                         totals[f"{source}.{key}"] += summary.details[key]
         return totals, failures
@@ -69,7 +72,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Collected {jobs - len(failures)} of {jobs} jobs: {totals['inventory.endpoints']} endpoints, "
             f"{totals['inventory.variants']} variants, {totals['utilization.hours']} variant-hours, "
-            f"{totals['log_groups.log_groups']} log groups, {totals['storage_lens.rows']} Storage Lens rows; "
+            f"{totals['log_groups.log_groups']} log groups, {totals['storage_lens.rows']} Storage Lens rows, "
+            f"{totals['prices.rows']} prices ({totals['prices.new_rows']} new); "
             f"{totals['api_calls']} AWS API calls (GetMetricData {totals['utilization.calls']}, "
             f"minimum {totals['utilization.minimum_calls']})"
         )
