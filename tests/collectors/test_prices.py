@@ -167,3 +167,11 @@ def test_the_overview_says_which_prices_priced_the_cost(client, alice, prod, pri
     collect(prod)
     page = client.get(reverse("home")).content.decode()
     assert f"prices: AWS Price List, collected {dt.datetime.now(dt.UTC):%Y-%m-%d}" in page
+
+
+def test_collection_health_shows_the_price_list_run_and_the_daily_job(client, alice, prod, price_list):
+    collect(prod)
+    client.force_login(alice)
+    page = client.get(reverse("collection-health")).content.decode()
+    assert "<td>us-east-1</td><td>AWS Price List</td>" in page
+    assert "<tr><td>prices</td><td>86400 s</td>" in page
