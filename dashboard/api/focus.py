@@ -9,16 +9,19 @@ carries 0 with ``x_CostBasis`` "unpriced".
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 
 import pandas as pd
+from django.http import StreamingHttpResponse
 
-from dashboard.api.csv import stream
 from dashboard.api.serializers import FOCUS_FIELDS, FOCUS_MEASURES
+from dashboard.csv_safety import Rfc4180, spreadsheet_safe
 from dashboard.footprint import queries
-from dashboard.footprint.queries import part_cost_usd
+from dashboard.footprint.queries import with_cost
 
 # The columns that are the same on every row: SageMaker hosting billed by AWS, on demand, in US dollars.
 CONSTANT = {
@@ -61,51 +64,77 @@ def windows(start: dt.date, end: dt.date) -> Iterator[tuple[dt.date, dt.date]]:
         first = last + dt.timedelta(days=1)
 
 
-def cost_columns(instance_type: str, region: str, instance_hours: float) -> dict:
-    """The four FOCUS costs, the unit price and the cost basis from the one cost function (list prices)."""
-    cost = part_cost_usd(instance_type, region, instance_hours)
-    if cost is None:
-        return {**dict.fromkeys(COST_COLUMNS, 0.0), "ListUnitPrice": None, "x_CostBasis": "unpriced"}
-    unit = cost / instance_hours if instance_hours else part_cost_usd(instance_type, region, 1.0)
-    return {**dict.fromkeys(COST_COLUMNS, cost), "ListUnitPrice": unit, "x_CostBasis": "list"}
-
-
 def describe(instance_type: str) -> str:
     if instance_type == SERVERLESS:
         return "SageMaker serverless inference"
     return f"SageMaker real-time inference hosting on {instance_type}, on demand"
 
 
-def focus_row(endpoint: dict, part: dict, method: tuple[str, str]) -> dict:
-    """One FOCUS row from the query layer's sums of an endpoint's day on one instance type."""
-    day, instance_type = part["day"], part["instance_type"] or SERVERLESS
-    values = {
-        **dict.fromkeys(FOCUS_FIELDS),  # every column the spec allows null and Wattson does not know
-        **CONSTANT,
-        "BillingAccountId": endpoint["account__account_id"],
-        "BillingAccountName": endpoint["account__name"] or None,
-        "SubAccountId": endpoint["account__account_id"],
-        "SubAccountName": endpoint["account__name"] or None,
-        "BillingPeriodStart": instant(day.replace(day=1)),
-        "BillingPeriodEnd": instant(month_after(day)),
-        "ChargePeriodStart": instant(day),
-        "ChargePeriodEnd": instant(day + dt.timedelta(days=1)),
-        "ChargeDescription": describe(instance_type),
-        "RegionId": endpoint["region"],
-        "ResourceId": endpoint["arn"] or endpoint["name"],
-        "ResourceName": endpoint["name"],
-        "Tags": endpoint["tags"] or {},
-        "PricingQuantity": float(part["instance_hours"]),
-        **cost_columns(part["instance_type"], part["region"], part["instance_hours"]),
-        **{column: None if pd.isna(part[name]) else float(part[name]) for name, column in FOCUS_MEASURES.items()},
+def endpoint_columns(ids: pd.Series, endpoints: dict[int, dict]) -> dict[str, pd.Series]:
+    """The columns that describe the endpoint (its account, region, ARN, name and tags)."""
+
+    def pick(read) -> pd.Series:
+        return ids.map({pk: read(endpoint) for pk, endpoint in endpoints.items()})
+
+    account = pick(lambda e: e["account__account_id"])
+    account_name = pick(lambda e: e["account__name"] or None)
+    return {
+        "BillingAccountId": account,
+        "BillingAccountName": account_name,
+        "SubAccountId": account,
+        "SubAccountName": account_name,
+        "RegionId": pick(lambda e: e["region"]),
+        "ResourceId": pick(lambda e: e["arn"] or e["name"]),
+        "ResourceName": pick(lambda e: e["name"]),
+        "Tags": pick(lambda e: e["tags"] or {}),
+    }
+
+
+def period_columns(days: pd.Series) -> dict[str, pd.Series]:
+    """The charge period (the UTC day) and the billing period (its calendar month), as FOCUS Date/Time text."""
+    unique = days.unique()
+    return {
+        "BillingPeriodStart": days.map({day: instant(day.replace(day=1)) for day in unique}),
+        "BillingPeriodEnd": days.map({day: instant(month_after(day)) for day in unique}),
+        "ChargePeriodStart": days.map({day: instant(day) for day in unique}),
+        "ChargePeriodEnd": days.map({day: instant(day + dt.timedelta(days=1)) for day in unique}),
+    }
+
+
+def cost_columns(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """The four FOCUS costs, the unit price and the cost basis, from the one cost function (``with_cost``: list
+    price x instance-hours, NaN where no list price is known)."""
+    cost = with_cost(frame.copy())["cost_usd"]
+    unit = with_cost(frame[["instance_type", "region"]].assign(instance_hours=1.0))["cost_usd"]
+    priced = cost.notna()
+    return {
+        **dict.fromkeys(COST_COLUMNS, cost.fillna(0.0)),
+        "ListUnitPrice": unit.where(priced),
+        "x_CostBasis": priced.map({True: "list", False: "unpriced"}),
+    }
+
+
+def focus_frame(frame: pd.DataFrame, endpoints: dict[int, dict], method: tuple[str, str]) -> pd.DataFrame:
+    """FOCUS rows (FOCUS_FIELDS, in order) from the query layer's sums per endpoint, day and instance type;
+    None where a column is unknown."""
+    frame = frame.sort_values(["day", "endpoint_id", "instance_type"], na_position="first").reset_index(drop=True)
+    instance_type = frame["instance_type"].replace("", None).fillna(SERVERLESS)
+    columns = {
+        **endpoint_columns(frame["endpoint_id"], endpoints),
+        **period_columns(frame["day"]),
+        **cost_columns(frame),
+        **{column: frame[name].astype(float) for name, column in FOCUS_MEASURES.items()},
+        "PricingQuantity": frame["instance_hours"].astype(float),
+        "ChargeDescription": instance_type.map({name: describe(name) for name in instance_type.unique()}),
         "x_InstanceType": instance_type,
         "x_EstimateMethodology": method[0],
         "x_EstimateVersion": method[1],
     }
-    return {column: values[column] for column in FOCUS_FIELDS}
+    values = {**dict.fromkeys(FOCUS_FIELDS), **CONSTANT, **columns}  # None: allowed null and not known
+    return pd.DataFrame({column: values[column] for column in FOCUS_FIELDS}, index=frame.index)
 
 
-def focus_rows(team, query: dict, scope) -> Iterator[dict]:
+def focus_frames(team, query: dict, scope) -> Iterator[pd.DataFrame]:
     """The team's FOCUS rows over the period, a window of days per query (memory stays that of one window), sorted
     by day, endpoint and instance type. ``scope``: (accounts, endpoint ids) of the query's filters."""
     from dashboard.footprint import estimates as footprint
@@ -115,12 +144,39 @@ def focus_rows(team, query: dict, scope) -> Iterator[dict]:
     method = (footprint.METHODOLOGY, footprint.current_version())
     for first, last in windows(query["start"], query["end"]):
         frame = queries.endpoint_days(accounts, first, last, endpoint_ids)
-        frame = frame.sort_values(["day", "endpoint_id", "instance_type"], na_position="first")
-        for part in frame.to_dict("records"):
-            yield focus_row(endpoints[part["endpoint_id"]], part, method)
+        if len(frame):
+            yield focus_frame(frame, endpoints, method)
 
 
-def focus_csv(rows: Iterator[dict], filename: str):
-    """The rows as streamed CSV: Tags as JSON text (FOCUS's Key-Value Format)."""
-    flat = ({**row, "Tags": json.dumps(row["Tags"], sort_keys=True)} for row in rows)
-    return stream(flat, FOCUS_FIELDS, filename)
+def focus_rows(frames: Iterator[pd.DataFrame]) -> list[dict]:
+    """The rows as JSON-ready dicts (null for NaN)."""
+    rows = []
+    for frame in frames:
+        rows += frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return rows
+
+
+TEXT = ("BillingAccountName", "SubAccountName", "ResourceId", "ResourceName", "ChargeDescription", "x_InstanceType")
+
+
+def csv_chunk(frame: pd.DataFrame) -> str:
+    """One window's rows as CSV: Tags as JSON text (FOCUS's Key-Value Format), text a spreadsheet would run as a
+    formula neutralised (``csv_safety``), null as an empty cell, CRLF line ends (``csv_safety.Rfc4180``)."""
+    frame = frame.assign(
+        Tags=frame["Tags"].map(lambda tags: json.dumps(tags, sort_keys=True)),
+        **{column: frame[column].map(spreadsheet_safe) for column in TEXT},
+    )
+    return frame.to_csv(header=False, index=False, lineterminator=Rfc4180.lineterminator, na_rep="")
+
+
+def focus_csv(frames: Iterator[pd.DataFrame], filename: str) -> StreamingHttpResponse:
+    def body() -> Iterator[str]:
+        out = io.StringIO()
+        csv.writer(out, dialect=Rfc4180).writerow(FOCUS_FIELDS)
+        yield out.getvalue()
+        for frame in frames:
+            yield csv_chunk(frame)
+
+    response = StreamingHttpResponse(body(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    return response

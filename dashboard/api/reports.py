@@ -185,10 +185,11 @@ class FocusView(Api):
     def get(self, request):
         query = parsed(PeriodParams, request)
         team = team_of(request)
-        rows = focus.focus_rows(team, query, _scope(team, query))
+        frames = focus.focus_frames(team, query, _scope(team, query))
         if wants_csv(request):
-            return focus.focus_csv(rows, f"wattson-focus-{query['start']}-{query['end']}")
-        return Response({"start": query["start"], "end": query["end"], "columns": FOCUS_FIELDS, "results": list(rows)})
+            return focus.focus_csv(frames, f"wattson-focus-{query['start']}-{query['end']}")
+        rows = focus.focus_rows(frames)
+        return Response({"start": query["start"], "end": query["end"], "columns": FOCUS_FIELDS, "results": rows})
 
 
 class PrometheusRenderer(BaseRenderer):

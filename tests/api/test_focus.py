@@ -143,3 +143,29 @@ def test_periods_are_utc_days_inside_their_calendar_month(client, fleet, tokens)
 def test_another_teams_endpoints_are_not_exported(client, fleet, tokens):
     names = {row["ResourceName"] for row in focus_json(client, tokens["read"])["results"]}
     assert names == {"ranker", "idle-gpu", "eu-scorer"}
+
+
+def test_formula_text_is_neutralised_in_the_focus_csv_and_kept_in_json(client, fleet, tokens):
+    from tests.web import factories
+
+    factories.endpoint(fleet["ranker"].account, "=HYPERLINK(1)", hours=6, tags={"team": "+1"})
+    factories.estimate()
+    names = {row["ResourceName"] for row in focus_csv(client, tokens["read"])}
+    assert "'=HYPERLINK(1)" in names and not [name for name in names if name.startswith(("=", "+", "-", "@"))]
+    assert "=HYPERLINK(1)" in {row["ResourceName"] for row in focus_json(client, tokens["read"])["results"]}
+
+
+def test_the_csv_has_the_json_rows(client, fleet, tokens):
+    rows = focus_json(client, tokens["read"])["results"]
+    cells = focus_csv(client, tokens["read"])
+    assert len(cells) == len(rows)
+    for row, text in zip(rows, cells, strict=True):
+        for name, value in row.items():
+            if value is None:
+                assert text[name] == ""
+            elif isinstance(value, float):
+                assert float(text[name]) == value
+            elif isinstance(value, dict):
+                assert json.loads(text[name]) == value
+            else:
+                assert text[name] == str(value), name
