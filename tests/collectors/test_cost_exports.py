@@ -248,6 +248,24 @@ def test_it_reads_a_focus_export_to_the_same_billed_cost(tmp_path):
         assert_same(unattributed_by_reason(costs.unattributed), UNATTRIBUTED)
 
 
+def test_it_reads_a_period_delivered_in_several_files(tmp_path):
+    first = write_csv_gz(CUR_LINES[:7], tmp_path / "cur-00001.csv.gz")
+    second = write_parquet(CUR_LINES[7:], tmp_path / "cur-00002.snappy.parquet", "line_item_usage_start_date")
+
+    costs = ce.sagemaker_hosting_costs(ce.read_export([first, second]))
+
+    assert_same(keyed(costs.endpoints, "billed_cost_usd"), BILLED)
+    assert_same(unattributed_by_reason(costs.unattributed), UNATTRIBUTED)
+
+
+def test_an_empty_period_has_the_same_columns():
+    costs = ce.sagemaker_hosting_costs(ce.read_export([]))
+
+    assert costs.endpoints.empty and costs.unattributed.empty
+    assert {"endpoint_arn", "billed_cost_usd", "list_cost_usd", "instance_hours"} <= set(costs.endpoints.columns)
+    assert {"reason", "billed_cost_usd"} <= set(costs.unattributed.columns)
+
+
 def test_it_keeps_leading_zeros_of_account_ids(tmp_path):
     frame = ce.read_export([write_csv_gz(CUR_LINES, tmp_path / "cur.csv.gz")])
 
