@@ -9,6 +9,10 @@ reads back as the same float, as Python's), null as an empty cell. Text a spread
 a leading ``'`` in SQL, by the same rule and list of first characters as ``dashboard.csv_safety``. PostgreSQL ends
 lines with LF and quotes any field holding a carriage return or a line feed, so no record breaks in two.
 
+A long export runs as one COPY per window of its first ordering field (a week of hours for the usage CSV): each
+statement is the queryset's WHERE and that window, so PostgreSQL sorts a week rather than the year before the
+first row goes out. Leaving a COPY early (the client went away) makes psycopg cancel it in PostgreSQL.
+
 Other databases (SQLite in development) keep the serializer path (``dashboard.api.csv.stream``).
 """
 
@@ -95,13 +99,41 @@ def supported() -> bool:
     return connection.vendor == "postgresql"
 
 
-def copy_csv(queryset: QuerySet, serializer: serializers.Serializer, ordering: tuple[str, ...], filename: str):
-    """The queryset's rows as the serializer's CSV columns, written by PostgreSQL and streamed."""
-    statement, params = copy_statement(queryset, serializer.fields, ordering)
+def spans(start, end, step) -> list[tuple]:
+    """[start, end) in consecutive spans of ``step`` (dates or datetimes)."""
+    bounds = []
+    while start < end:
+        bounds.append((start, min(start + step, end)))
+        start += step
+    return bounds
+
+
+def windowed(queryset: QuerySet, field: str, span: tuple | None) -> QuerySet:
+    """The queryset narrowed to ``field`` in [low, high): its WHERE and one more bound."""
+    if span is None:
+        return queryset
+    return queryset.filter(**{f"{field}__gte": span[0], f"{field}__lt": span[1]})
+
+
+def copy_csv(  # noqa: PLR0913 - the rows (queryset, order, windows), their columns and the file's name
+    queryset: QuerySet,
+    serializer: serializers.Serializer,
+    ordering: tuple[str, ...],
+    filename: str,
+    windows: list[tuple] | None = None,
+):
+    """The queryset's rows as the serializer's CSV columns, written by PostgreSQL and streamed. ``windows``: spans
+    of the ordering's first field, one COPY each in turn, so that PostgreSQL sorts a window, not the whole export,
+    before the first row goes out."""
+    statements = [
+        copy_statement(windowed(queryset, ordering[0], span), serializer.fields, ordering)
+        for span in (windows or [None])
+    ]
 
     def body() -> Iterator[bytes]:
         yield header(list(serializer.fields))
-        yield from copy_rows(statement, params)
+        for statement, params in statements:
+            yield from copy_rows(statement, params)
 
     response = StreamingHttpResponse(body(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'

@@ -21,6 +21,7 @@ from django.http import StreamingHttpResponse
 from dashboard.api.serializers import FOCUS_FIELDS, FOCUS_MEASURES
 from dashboard.csv_safety import Rfc4180, spreadsheet_safe
 from dashboard.footprint import queries
+from dashboard.footprint.price_book import PriceBook
 from dashboard.footprint.queries import with_cost
 
 # The columns that are the same on every row: SageMaker hosting billed by AWS, on demand, in US dollars.
@@ -43,6 +44,7 @@ CONSTANT = {
 COST_COLUMNS = ("BilledCost", "EffectiveCost", "ContractedCost", "ListCost")
 SERVERLESS = "serverless"
 WINDOW_DAYS = 31
+SLICE_ROWS = 2000
 
 
 def instant(day: dt.date) -> str:
@@ -101,28 +103,31 @@ def period_columns(days: pd.Series) -> dict[str, pd.Series]:
     }
 
 
-def cost_columns(frame: pd.DataFrame) -> dict[str, pd.Series]:
-    """The four FOCUS costs, the unit price and the cost basis, from the one cost function (``with_cost``: list
-    price x instance-hours, NaN where no list price is known)."""
-    cost = with_cost(frame.copy())["cost_usd"]
-    unit = with_cost(frame[["instance_type", "region"]].assign(instance_hours=1.0))["cost_usd"]
-    priced = cost.notna()
+def cost_columns(frame: pd.DataFrame, book: PriceBook) -> dict[str, pd.Series]:
+    """The four FOCUS costs, the unit price, the cost basis and what priced it, from the one cost function
+    (``with_cost``: each day priced by the list price in effect then; NaN where no list price is known)."""
+    priced = with_cost(frame.copy(), book)
+    unit = with_cost(frame[["day", "instance_type", "region"]].assign(instance_hours=1.0), book)["cost_usd"]
+    known = priced["cost_usd"].notna()
     return {
-        **dict.fromkeys(COST_COLUMNS, cost.fillna(0.0)),
-        "ListUnitPrice": unit.where(priced),
-        "x_CostBasis": priced.map({True: "list", False: "unpriced"}),
+        **dict.fromkeys(COST_COLUMNS, priced["cost_usd"].fillna(0.0)),
+        "ListUnitPrice": unit.where(known),
+        "x_CostBasis": known.map({True: "list", False: "unpriced"}),
+        "x_PriceSource": priced["price_source"].where(known),
     }
 
 
-def focus_frame(frame: pd.DataFrame, endpoints: dict[int, dict], method: tuple[str, str]) -> pd.DataFrame:
+def focus_frame(
+    frame: pd.DataFrame, endpoints: dict[int, dict], method: tuple[str, str], book: PriceBook
+) -> pd.DataFrame:
     """FOCUS rows (FOCUS_FIELDS, in order) from the query layer's sums per endpoint, day and instance type;
     None where a column is unknown."""
-    frame = frame.sort_values(["day", "endpoint_id", "instance_type"], na_position="first").reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
     instance_type = frame["instance_type"].replace("", None).fillna(SERVERLESS)
     columns = {
         **endpoint_columns(frame["endpoint_id"], endpoints),
         **period_columns(frame["day"]),
-        **cost_columns(frame),
+        **cost_columns(frame, book),
         **{column: frame[name].astype(float) for name, column in FOCUS_MEASURES.items()},
         "PricingQuantity": frame["instance_hours"].astype(float),
         "ChargeDescription": instance_type.map({name: describe(name) for name in instance_type.unique()}),
@@ -142,10 +147,12 @@ def focus_frames(team, query: dict, scope) -> Iterator[pd.DataFrame]:
     endpoints = {e["id"]: e for e in queries.team_endpoints(team)}
     accounts, endpoint_ids = scope
     method = (footprint.METHODOLOGY, footprint.current_version())
+    book = PriceBook.load()  # once per export: every slice is priced from the same prices
     for first, last in windows(query["start"], query["end"]):
         frame = queries.endpoint_days(accounts, first, last, endpoint_ids)
-        if len(frame):
-            yield focus_frame(frame, endpoints, method)
+        frame = frame.sort_values(["day", "endpoint_id", "instance_type"], na_position="first")
+        for begin in range(0, len(frame), SLICE_ROWS):  # a slice at a time: ~70 columns of objects per row
+            yield focus_frame(frame.iloc[begin : begin + SLICE_ROWS], endpoints, method, book)
 
 
 def focus_rows(frames: Iterator[pd.DataFrame]) -> list[dict]:

@@ -391,6 +391,11 @@ def _focus_row_fields() -> dict:
         **{column: serializers.FloatField(allow_null=column in NULLABLE_FOCUS) for column in extensions},
         "x_InstanceType": _text("The ml.* instance type; 'serverless' for serverless inference"),
         "x_CostBasis": serializers.ChoiceField(["list", "unpriced"], help_text=COST_BASIS_HELP),
+        "x_PriceSource": _text(
+            "What priced the row: 'aws-price-list' (collected from the AWS Price List) or 'shipped table' (the "
+            "offline fallback); null where unpriced",
+            nullable=True,
+        ),
         "x_EstimateMethodology": _text("The estimator methodology of the energy and CO2e columns"),
         "x_EstimateVersion": _text("Its version"),
     }

@@ -8,6 +8,7 @@ import math
 
 import pytest
 from django.db import connection
+from django.http import HttpResponse
 
 from dashboard.api import export, views
 from tests.api.conftest import bearer
@@ -87,23 +88,38 @@ def test_the_copy_path_follows_one_endpoint_and_the_team_scope(client, fleet, ho
     assert theirs == []
 
 
-def test_the_copy_statement_has_the_orm_querysets_where(client, fleet, tokens, monkeypatch):
+def contains(sequence: tuple, part: tuple) -> bool:
+    return any(sequence[index : index + len(part)] == part for index in range(len(sequence) - len(part) + 1))
+
+
+def test_every_copy_statement_has_the_orm_querysets_where_and_a_window_of_hours(client, fleet, tokens, monkeypatch):
     seen = []
-    original = export.copy_csv
+    original = export.copy_statement
 
-    def spy(queryset, serializer, ordering, filename):
-        seen.append((queryset, serializer, ordering))
-        return original(queryset, serializer, ordering, filename)
+    def spy(queryset, fields, ordering):
+        statement = original(queryset, fields, ordering)
+        seen.append(statement)
+        return statement
 
-    monkeypatch.setattr(export, "copy_csv", spy)
-    usage_csv(client, tokens["read"], region="us-east-1", account_id="111122223333")
-    queryset, serializer, ordering = seen[0]
-    orm_sql, orm_params = queryset.order_by(*ordering).query.sql_with_params()
-    where = orm_sql.split(" WHERE ", 1)[1].split(" ORDER BY ", 1)[0]
-    statement, params = export.copy_statement(queryset, serializer.fields, ordering)
-    assert statement.startswith("COPY (SELECT ") and statement.endswith(") TO STDOUT WITH (FORMAT csv)")
-    assert f" WHERE {where} ORDER BY " in statement
-    assert tuple(params[len(params) - len(orm_params) :]) == tuple(orm_params)
+    monkeypatch.setattr(export, "copy_statement", spy)
+    start, end = "2026-01-01T00:00:00Z", "2026-01-20T00:00:00Z"
+    params = {"region": "us-east-1", "account_id": "111122223333", "start": start, "end": end}
+    response = client.get("/api/v1/usage/", {"format": "csv", **params}, **bearer(tokens["read"]))
+    b"".join(response.streaming_content)
+    with monkeypatch.context() as patch:  # the ORM path's queryset, from the same view and request
+        patch.setattr(views.UsageViewSet, "copy_csv", False)
+        querysets = []
+        patch.setattr(views.UsageViewSet, "csv", lambda self, queryset: querysets.append(queryset) or HttpResponse())
+        client.get("/api/v1/usage/", {"format": "csv", **params}, **bearer(tokens["read"]))
+    orm_sql, orm_params = querysets[0].order_by("hour", "id").query.sql_with_params()
+    where = orm_sql.split(" WHERE (", 1)[1].rsplit(") ORDER BY ", 1)[0]
+    assert len(seen) == 3  # 19 days: three weeks of hours, one COPY each
+    for statement, statement_params in seen:
+        assert statement.startswith("COPY (SELECT ") and statement.endswith(") TO STDOUT WITH (FORMAT csv)")
+        assert f" WHERE ({where} AND " in statement
+        extra = statement.split(f" WHERE ({where} AND ", 1)[1].split(") ORDER BY ", 1)[0]
+        assert extra == '"collectors_varianthour"."hour" >= %s AND "collectors_varianthour"."hour" < %s'
+        assert contains(tuple(statement_params), tuple(orm_params))
 
 
 def test_formula_text_is_neutralised_on_the_copy_path(client, fleet, hostile, tokens):
