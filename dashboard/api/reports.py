@@ -80,21 +80,36 @@ def emission_rows(team, query: dict) -> list[dict]:
     frame = queries.grouped_series(accounts, query["start"], query["end"], query["grain"], endpoint_ids, key)
     if frame.empty:
         return []
-    frame["group"] = "all" if group == "none" else frame[key].map(_labels(team, group))
+    # Endpoints are grouped by id (two endpoints may share a name and region in two accounts), then labelled.
+    frame["group"] = (
+        "all" if group == "none" else frame[key] if group == "endpoint" else frame[key].map(_labels(team, group))
+    )
     grouped = with_unknowns(frame).groupby(["bucket", "group"], sort=True)
     # A market-based CO2e any part lacks is unknown (null), never the sum of the parts that have it.
     totals = finish_unknowns(grouped[[*SUMS, "priced_instance_hours", *unknown_columns()]].sum())
     totals["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
+    identify = _endpoint_identity(team) if group == "endpoint" else lambda group_value: (group_value, None, None)
     return [
         {
             "period_start": bucket.isoformat(),
-            "group": label,
+            **dict(zip(("group", "endpoint_id", "account_id"), identify(group_value), strict=True)),
             **{name: None if pd.isna(values[name]) else float(values[name]) for name in SUMS},
             "cost_usd": None if pd.isna(values["cost_usd"]) else float(values["cost_usd"]),
             "priced_instance_hours": float(values["priced_instance_hours"]),
         }
-        for (bucket, label), values in totals.iterrows()
+        for (bucket, group_value), values in totals.iterrows()
     ]
+
+
+def _endpoint_identity(team):
+    """An endpoint id -> (label "name (region)", the id, its AWS account id): the label alone is not unique."""
+    endpoints = {e["id"]: e for e in queries.team_endpoints(team)}
+
+    def identify(endpoint_id) -> tuple[str, int, str]:
+        endpoint = endpoints[int(endpoint_id)]
+        return f"{endpoint['name']} ({endpoint['region']})", int(endpoint_id), endpoint["account__account_id"]
+
+    return identify
 
 
 def _labels(team, group: str):
@@ -104,8 +119,6 @@ def _labels(team, group: str):
         names = {a["pk"]: a["account_id"] for a in queries.team_accounts(team)}
         return lambda value: names.get(value, "")
     endpoints = {e["id"]: e for e in queries.team_endpoints(team)}
-    if group == "endpoint":
-        return lambda value: f"{endpoints[value]['name']} ({endpoints[value]['region']})"
     tag = TEAM_TAG if group == "team" else group.removeprefix("tag:")
     return lambda value: (endpoints[value]["tags"] or {}).get(tag, UNTAGGED)
 
@@ -132,6 +145,13 @@ EmissionRowSerializer = type(
     {
         "period_start": serializers.CharField(),
         "group": serializers.CharField(),
+        "endpoint_id": serializers.IntegerField(
+            allow_null=True,
+            help_text="With group_by=endpoint: the endpoint's id (its label may repeat across accounts)",
+        ),
+        "account_id": serializers.CharField(
+            allow_null=True, help_text="With group_by=endpoint: the AWS account id the endpoint belongs to"
+        ),
         **measure_fields(SUMS),
         "cost_usd": serializers.FloatField(
             allow_null=True, help_text="List cost of the priced instance-hours; null when none is priced"

@@ -352,3 +352,30 @@ def test_the_methodology_names_the_version_in_use_and_every_grid_factor_with_its
     singapore = factors["ap-southeast-1"]  # no market figure published: the location factor, flagged
     assert singapore["market_fallback"] and singapore["market_kgco2e_per_kwh"] == singapore["kgco2e_per_kwh"]
     assert factors["eu-west-2"]["pue_fallback"] and factors["eu-west-2"]["pue"] == pytest.approx(1.15)
+
+
+def test_endpoints_of_one_name_and_region_in_two_accounts_are_two_rows_with_their_ids(client, fleet, teams, tokens):
+    from estimator import prices
+    from tests.web import factories
+
+    staging = factories.account(teams[0], "222233334444", "staging")
+    twin = factories.endpoint(staging, "ranker", instance_type="ml.m5.large", hours=48)  # prod has a "ranker" too
+    factories.estimate()
+    rows = client.get(
+        "/api/v1/emissions/", {"group_by": "endpoint", "grain": "month"}, **bearer(tokens["read"])
+    ).json()["results"]
+    rankers = [row for row in rows if row["group"] == "ranker (us-east-1)"]
+    assert {(row["endpoint_id"], row["account_id"]) for row in rankers} == {
+        (fleet["ranker"].pk, "111122223333"),
+        (twin.pk, "222233334444"),
+    }
+    for endpoint in (fleet["ranker"], twin):  # each row sums its own endpoint only, cost included
+        hours = VariantHour.objects.filter(endpoint=endpoint)
+        mine = [row for row in rankers if row["endpoint_id"] == endpoint.pk]
+        assert sum(row["energy_kwh"] for row in mine) == pytest.approx(sum(h.estimate.energy_kwh for h in hours))
+        assert sum(row["instance_hours"] for row in mine) == pytest.approx(sum(h.instance_hours for h in hours))
+        price = prices.instance_hour_usd(hours[0].instance_type, "us-east-1")  # the shipped table: none collected
+        cost = sum(row["cost_usd"] or 0 for row in mine)
+        assert cost == pytest.approx(price * sum(h.instance_hours for h in hours)) if price else cost == 0
+    grouped = client.get("/api/v1/emissions/", {"group_by": "region"}, **bearer(tokens["read"])).json()["results"]
+    assert all(row["endpoint_id"] is None and row["account_id"] is None for row in grouped)
