@@ -1,5 +1,7 @@
 """``default``: measured utilization on Teads' load curve, GPUs and accelerators by model, current PUE and grid."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -43,18 +45,11 @@ DEFAULT_1 = Methodology(
     serverless_factor_ids=("serverless:1769MB=1vCPU@awslambda2024;cpu:AWS average@ccf2022;mem:ccf2022;emb:m5@ccf2022"),
 )
 
-DEFAULT_2 = Methodology(
-    name="default",
+# 2.0.0: the same CPU curve, memory and serverless rules; the model 2.0 choices (docs/methodology.md).
+DEFAULT_2 = replace(
+    DEFAULT_1,
     version="2.0.0",
-    cpu_curve=teads_curve(),
-    pue_constant="pue",
-    pue_range_constants=("pue_low", "pue_high"),
     grid_table="grid_factors_v2",
-    prefers_ccf_microarchitecture=False,
-    burstable_baseline_scaling=False,
-    memory_excess_gb=memory_excess_gb,
-    serverless_use=serverless_use,
-    serverless_factor_ids=("serverless:1769MB=1vCPU@awslambda2024;cpu:AWS average@ccf2022;mem:ccf2022;emb:m5@ccf2022"),
     host_power="instance",
     device_table="gpu_power_v2",
     embodied_share="max",
