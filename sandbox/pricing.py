@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from estimator import prices as shipped
 from estimator.catalog import hardware
+from estimator.tables import read_table
 from sandbox import fleet
 
 SAGEMAKER, CLOUDWATCH, S3 = "AmazonSageMaker", "AmazonCloudWatch", "AmazonS3"
@@ -116,8 +117,11 @@ def hosting_usd(instance_type: str, region: str) -> float:
 
 
 def instance_types() -> list[str]:
-    """Every type of the demo fleet (swaps included) and of the shipped table."""
-    types = {seg for e in fleet.build_fleet() for v in e.variants if (seg := v.instance_type)}
+    """Every type SageMaker hosts (botocore's enum, as the estimator catalogs it: the real Price List lists them
+    all, so a recommendation's proposed size is priced too), the demo fleet's (swaps included) and the shipped
+    table's."""
+    hosting = read_table("sagemaker_hosting_types")["instance_type"]
+    types = set(hosting) | {seg for e in fleet.build_fleet() for v in e.variants if (seg := v.instance_type)}
     types |= {e.swap.old_instance_type for e in fleet.build_fleet() if e.swap}
     table = shipped.price_table()
     types |= set(table.loc[table["service"] == shipped.INSTANCE_SERVICE, "sku"])

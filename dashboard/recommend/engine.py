@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from collectors.models import Endpoint, LogGroupSnapshot, VariantConfig
+from dashboard.footprint.price_book import PriceBook
 from dashboard.recommend.draft import Draft
 from dashboard.recommend.endpoint_rules import endpoint_drafts
 from dashboard.recommend.models import Recommendation, TeamPolicy
@@ -73,6 +74,7 @@ def _fields(draft: Draft, now: datetime) -> dict:
 def recompute(team: Team, now: datetime | None = None) -> Outcome:
     now = now or timezone.now()
     policy = policy_of(team)
+    PriceBook.load()  # savings price proposals with the prices collected by now (savings.monthly reads this book)
     drafts = {(d.kind, d.subject): d for d in drafts_for(team, policy, now)}
     outcome = Outcome()
     with transaction.atomic():

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 import estimator
+from dashboard.footprint.price_book import last_loaded
 from dashboard.recommend.draft import HOURS_PER_MONTH, Saving
 from estimator import prices
 from estimator.catalog import hardware
@@ -80,7 +81,10 @@ def monthly(frame: pd.DataFrame, observed_hours: int) -> Saving:
     out = estimator.estimate(frame)
     scale = HOURS_PER_MONTH / observed_hours
     embodied = out["embodied_co2e_kg"].sum()
-    hourly = prices.hourly_usd(frame["instance_type"], frame["region"]).to_numpy(dtype=float)
+    # The one cost function's prices (collected from the AWS Price List first, the shipped table as fallback), at
+    # today's price: a proposal pays the price in effect now.
+    now = pd.Series(pd.Timestamp.now(tz="UTC").tz_localize(None), index=range(len(frame)), dtype="datetime64[ns]")
+    hourly, _ = last_loaded().hourly_usd(frame["instance_type"], frame["region"], now)
     cost = (hourly * frame["instance_count"].to_numpy(dtype=float)).sum()
     return Saving(
         kwh=float(out["energy_kwh"].sum() * scale),

@@ -175,3 +175,22 @@ def test_collection_health_shows_the_price_list_run_and_the_daily_job(client, al
     page = client.get(reverse("collection-health")).content.decode()
     assert "<td>us-east-1</td><td>AWS Price List</td>" in page
     assert "<tr><td>prices</td><td>86400 s</td>" in page
+
+
+def test_savings_are_priced_with_the_collected_prices(prod, research, price_list):
+    from dashboard.recommend import engine
+    from dashboard.recommend.models import Recommendation
+
+    kinds = Recommendation.Kind
+    resizing = Recommendation.objects.filter(kind__in=[kinds.OVERPROVISIONED, kinds.GPU_UNUSED, kinds.SILICON])
+    call_command("collect")
+
+    def unpriced() -> list[str]:
+        for account in (prod, research):
+            engine.recompute(account.team)
+        assert resizing.exists()
+        return list(resizing.filter(monthly_usd_saved__isnull=True).values_list("subject", flat=True))
+
+    assert unpriced() == []  # every instance-type proposal has a price once the Price List is collected
+    Price.objects.all().delete()
+    assert unpriced()  # with the shipped table alone, some of them said "$ unknown"
