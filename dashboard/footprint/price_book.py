@@ -10,10 +10,9 @@ Loading the book is one query; ``queries.with_cost`` loads it once per call, vec
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -31,7 +30,6 @@ _last = threading.local()
 class PriceBook:
     hourly: pd.DataFrame  # sku, region, effective (naive UTC datetime64), usd; sorted by effective
     collected_at: dt.datetime | None
-    _index: dict = field(default_factory=dict, compare=False, repr=False)  # (sku, region) -> (times, usd), lazily
 
     @classmethod
     def load(cls) -> PriceBook:
@@ -66,24 +64,6 @@ class PriceBook:
         usd = np.where(np.isnan(collected), fallback.to_numpy(dtype=float), collected)
         source = np.where(~np.isnan(collected), COLLECTED, np.where(np.isnan(usd), None, SHIPPED))
         return usd, source
-
-    def one_hourly_usd(self, instance_type: str, region: str, at: dt.datetime) -> tuple[float | None, str | None]:
-        """The same price as ``hourly_usd`` for one row, without pandas: row-by-row callers (the FOCUS export)."""
-        name, place = instance_type.strip().lower(), region.strip().lower()
-        name = name if name.startswith("ml.") else f"ml.{name}"
-        history = self._history().get((name, place))
-        if history is not None:
-            times, usd = history
-            moment = at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at
-            return usd[max(bisect.bisect_right(times, moment) - 1, 0)], COLLECTED
-        fallback = shipped.instance_hour_usd(instance_type, region)
-        return fallback, None if fallback is None else SHIPPED
-
-    def _history(self) -> dict:
-        if not self._index and not self.hourly.empty:
-            for (sku, region), rows in self.hourly.groupby(["sku", "region"], sort=False):
-                self._index[(sku, region)] = (list(rows["effective"].dt.to_pydatetime()), rows["usd"].tolist())
-        return self._index
 
     def _as_of(self, left: pd.DataFrame) -> np.ndarray:
         if self.hourly.empty or left.empty:

@@ -195,30 +195,6 @@ def _frame(rows: pd.DataFrame, book: PriceBook | None = None) -> pd.DataFrame:
     return with_cost(rows, book)
 
 
-def part_cost_usd(
-    instance_type: str, region: str, instance_hours: float, at: dt.datetime | dt.date | None = None
-) -> float | None:
-    """On-demand list cost of some instance-hours of one type in one region at ``at`` (default: now); None where
-    no list price is known (serverless, or a type or region with no price). With ``add_cost`` the one definition of
-    cost that the pages (``with_cost``, vectorised), the API's series and the FOCUS export share: the same prices
-    (``price_book``: collected first, the shipped table as fallback), from the book ``with_cost`` loaded last."""
-    if not instance_type:
-        return None
-    moment = at if isinstance(at, dt.datetime) else dt.datetime.now(dt.UTC)
-    if isinstance(at, dt.date) and not isinstance(at, dt.datetime):
-        moment = dt.datetime.combine(at, dt.time())
-    usd, _ = last_loaded().one_hourly_usd(instance_type, region or "", moment)
-    return None if usd is None else usd * instance_hours
-
-
-def add_cost(total: float | None, part: float | None) -> float | None:
-    """A cost is the sum of its priced parts; it is None only when no part is priced. Unpriced instance-hours are
-    counted apart (``priced_instance_hours``), so a total always says how much of it is priced."""
-    if part is None:
-        return total
-    return part if total is None else total + part
-
-
 def with_cost(frame: pd.DataFrame, book: PriceBook | None = None) -> pd.DataFrame:
     """Adds ``cost_usd`` (on-demand list price x instance-hours; NaN where no price is known),
     ``priced_instance_hours`` and ``price_source`` (``price_book.COLLECTED`` or ``SHIPPED``; None if unpriced).

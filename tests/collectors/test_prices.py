@@ -102,11 +102,12 @@ def test_a_changed_price_is_a_new_row_and_each_hour_is_priced_by_its_own_date(pr
     for grain in ("day", "week", "month"):
         series = queries.grouped_series(accounts, first, last, grain, [endpoint.pk], "endpoint_id")
         assert float(series["cost_usd"].sum()) == pytest.approx(expected, rel=1e-9), grain
-    # One row at a time (the FOCUS export), the same prices: before, at and long before the change.
-    assert queries.part_cost_usd("ml.m5.xlarge", "us-east-1", 2.0, at=change - dt.timedelta(hours=1)) == 2 * old
-    assert queries.part_cost_usd("ml.m5.xlarge", "us-east-1", 2.0, at=change) == pytest.approx(0.62)
-    assert queries.part_cost_usd("ml.m5.xlarge", "us-east-1", 1.0, at=dt.date(2020, 1, 1)) == old  # the earliest
-    assert queries.part_cost_usd("ml.m5.xlarge", "us-east-1", 1.0) == pytest.approx(0.31)  # now
+    # Rows priced at their own moment by the one cost function: before, at and long before the change, and now.
+    moments = [change - dt.timedelta(hours=1), change, dt.datetime(2020, 1, 1, tzinfo=dt.UTC)]
+    rows = pd.DataFrame({"instance_type": "ml.m5.xlarge", "region": "us-east-1", "instance_hours": [2.0, 2.0, 1.0]})
+    costs = queries.with_cost(rows.assign(hour=moments))["cost_usd"].tolist()
+    assert costs[0] == 2 * old and costs[1] == pytest.approx(0.62) and costs[2] == old  # the earliest before it
+    assert queries.with_cost(rows.head(1))["cost_usd"].iloc[0] == pytest.approx(2 * 0.31)  # no time: now
 
 
 def test_throttling_slows_the_collector_down_and_a_denial_is_recorded(prod, price_list):
