@@ -1,15 +1,20 @@
-"""Hourly on-demand prices with history: collected from the AWS Price List first, the shipped table as fallback.
+"""On-demand list prices with history: collected from the AWS Price List first, the shipped table as fallback.
 
-An instance-hour at time ``t`` is priced by the collected price (``collectors.Price``) of its type and region whose
-effective date is the latest not after ``t``; hours before the earliest collected price of that type and region use
-the earliest. Where nothing was collected for a type and region, the shipped table (``estimator.prices``) prices
-it. ``source`` says which did: ``COLLECTED`` or ``SHIPPED`` (None where neither has a price).
+The book holds every collected price the product uses: SageMaker real-time instance-hours (per type and region),
+Serverless Inference (per GB-second of configured memory and per request, per region) and storage (CloudWatch
+Logs and S3, per GB-month, per storage class and region). A quantity at time ``t`` is priced by the collected
+price (``collectors.Price``) of its key and region whose effective date is the latest not after ``t``; times before
+the earliest collected price of that key and region use the earliest. Where nothing was collected for a key and
+region, the shipped table (``estimator.prices``) prices it. ``source`` says which did: ``COLLECTED`` or
+``SHIPPED`` (None where neither has a price).
 
-Loading the book is one query; ``queries.with_cost`` loads it once per call, vectorised over a frame.
+Loading the book is one query; ``queries.with_cost`` loads it once per call, vectorised over a frame; the storage
+page and the storage recommendations' savings price stored bytes with ``storage_usd`` (one definition).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from dataclasses import dataclass
@@ -22,6 +27,13 @@ from collectors.models import Price
 from estimator import prices as shipped
 
 COLLECTED, SHIPPED = "aws-price-list", "shipped table"
+SERVERLESS_GB_SECOND, SERVERLESS_REQUEST = "compute-gb-second", "requests"  # the collector's serverless skus
+_OTHER_UNITS = {
+    (shipped.SERVERLESS_SERVICE, "gb-second"),
+    (shipped.SERVERLESS_SERVICE, "request"),
+    (shipped.LOGS_SERVICE, "gb-month"),
+    (shipped.S3_SERVICE, "gb-month"),
+}
 LABELS = {COLLECTED: "AWS Price List", SHIPPED: "shipped table (offline fallback)"}
 _last = threading.local()
 
@@ -30,52 +42,157 @@ _last = threading.local()
 class PriceBook:
     hourly: pd.DataFrame  # sku, region, effective (naive UTC datetime64), usd; sorted by effective
     collected_at: dt.datetime | None
+    # Serverless and storage prices, the same columns; sku is "<service>/<sku>/<unit>" (``_key``).
+    other: pd.DataFrame = dataclasses.field(default_factory=lambda: _empty())
 
     @classmethod
     def load(cls) -> PriceBook:
-        rows = Price.objects.filter(service=shipped.INSTANCE_SERVICE, unit="hour").values_list(
-            "sku", "region", "effective_date", "usd", "collected_at"
+        services = (shipped.INSTANCE_SERVICE, *{service for service, _ in _OTHER_UNITS})
+        rows = Price.objects.filter(service__in=services).values_list(
+            "service", "sku", "unit", "region", "effective_date", "usd", "collected_at"
         )
-        frame = pd.DataFrame.from_records(list(rows), columns=["sku", "region", "effective", "usd", "collected_at"])
+        columns = ["service", "sku", "unit", "region", "effective", "usd", "collected_at"]
+        frame = pd.DataFrame.from_records(list(rows), columns=columns)
         collected_at = frame["collected_at"].max() if len(frame) else None
         frame["effective"] = pd.to_datetime(frame["effective"], utc=True).dt.tz_localize(None).astype("datetime64[ns]")
         frame["usd"] = frame["usd"].astype(float)
-        book = cls(frame.drop(columns="collected_at").sort_values("effective", kind="stable"), collected_at)
+        frame["region"] = frame["region"].astype(str).str.lower()
+        frame = frame.sort_values("effective", kind="stable")
+        hosting = (frame["service"] == shipped.INSTANCE_SERVICE) & (frame["unit"] == "hour")
+        known = pd.Series(list(zip(frame["service"], frame["unit"], strict=True)), index=frame.index).isin(_OTHER_UNITS)
+        other = frame[known].assign(sku=[_key(*key) for key in zip(*_columns(frame[known]), strict=True)])
+        book = cls(frame.loc[hosting, ["sku", "region", "effective", "usd"]], collected_at, other[_empty().columns])
         _last.book = book
         return book
 
     def change_times(self) -> list[dt.datetime]:
-        """When a collected price replaced an earlier one of the same type and region."""
-        later = self.hourly.duplicated(["sku", "region"], keep="first")
-        return sorted(self.hourly.loc[later, "effective"].dt.to_pydatetime())
+        """When a collected instance-hour or serverless price replaced an earlier one of the same key and region
+        (the prices of rows read from the rollups; storage is priced at one moment)."""
+        serverless = self.other[self.other["sku"].str.startswith(shipped.SERVERLESS_SERVICE + "/")]
+        changes = []
+        for table in (self.hourly, serverless):
+            later = table.duplicated(["sku", "region"], keep="first")
+            changes += list(table.loc[later, "effective"].dt.to_pydatetime())
+        return sorted(changes)
+
+    def storage_usd(
+        self, services: pd.Series, storage_classes: pd.Series, regions: pd.Series, at: pd.Series
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(USD per GB-month of stored data, source) per row, by position; NaN / None where no price is known.
+
+        ``services`` as ``estimator.prices.storage_usd_per_gb_month`` takes them ("logs", "s3", ...); CloudWatch
+        Logs has one stored-data price whatever the log group's class (the collector stores it as STANDARD), S3 one
+        per storage class (Intelligent-Tiering: its frequent-access tier; an empty class is STANDARD)."""
+        names = _normalised(services).map(lambda name: shipped.STORAGE_SERVICES.get(name, ""))
+        classes = _normalised(storage_classes).str.upper().replace("", "STANDARD")
+        classes = classes.where(names != shipped.LOGS_SERVICE, "STANDARD")
+        keys = pd.Series([_key(name, sku, "gb-month") for name, sku in zip(names, classes, strict=True)], dtype=object)
+        collected = self._as_of(self.other, self._left(keys, regions, at))
+        places = _normalised(regions)
+        cache: dict[tuple[str, str, str], float] = {}
+        fallback = np.array(
+            [
+                cache.setdefault(key, _or_nan(shipped.storage_usd_per_gb_month(*key) if key[0] else None))
+                for key in zip(names, classes, places, strict=True)
+            ],
+            dtype=float,
+        )
+        return _chosen(collected, fallback)
+
+    def serverless_usd(self, regions: pd.Series, at: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(USD per GB-second, USD per request, source) of SageMaker Serverless Inference per row, by position.
+
+        The source is that of the GB-second price (NaN / None where no price is known). The request price is the
+        collected one of the same region as of the same time, NaN where none was collected: the shipped table has
+        none (AWS's public serverless pricing lists compute and data processed, not requests)."""
+        places = _normalised(regions)
+        compute = pd.Series([_key(shipped.SERVERLESS_SERVICE, SERVERLESS_GB_SECOND, "gb-second")] * len(places))
+        requests = pd.Series([_key(shipped.SERVERLESS_SERVICE, SERVERLESS_REQUEST, "request")] * len(places))
+        collected = self._as_of(self.other, self._left(compute, regions, at))
+        per_request = self._as_of(self.other, self._left(requests, regions, at))
+        cache: dict[str, float] = {}
+        fallback = np.array(
+            [cache.setdefault(p, _or_nan(shipped.serverless_usd_per_gb_second(p) if p else None)) for p in places],
+            dtype=float,
+        )
+        usd, source = _chosen(collected, fallback)
+        return usd, per_request, source
 
     def hourly_usd(self, instance_types: pd.Series, regions: pd.Series, at: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """(USD per instance-hour, source) per row, by position; NaN / None where no price is known."""
+        collected = self._as_of(self.hourly, self._left(_normalised_types(instance_types), regions, at))
+        fallback = shipped.hourly_usd(instance_types.reset_index(drop=True), regions.reset_index(drop=True))
+        return _chosen(collected, fallback.to_numpy(dtype=float))
+
+    @staticmethod
+    def _left(skus: pd.Series, regions: pd.Series, at: pd.Series) -> pd.DataFrame:
         left = pd.DataFrame(
             {
-                "sku": _normalised_types(instance_types),
+                "sku": skus.reset_index(drop=True),
                 "region": _normalised(regions),
                 "at": at.astype("datetime64[ns]").to_numpy(),
             }
         )
         left["position"] = np.arange(len(left))
-        collected = self._as_of(left)
-        fallback = shipped.hourly_usd(instance_types.reset_index(drop=True), regions.reset_index(drop=True))
-        usd = np.where(np.isnan(collected), fallback.to_numpy(dtype=float), collected)
-        source = np.where(~np.isnan(collected), COLLECTED, np.where(np.isnan(usd), None, SHIPPED))
-        return usd, source
+        return left
 
-    def _as_of(self, left: pd.DataFrame) -> np.ndarray:
-        if self.hourly.empty or left.empty:
+    @staticmethod
+    def _as_of(table: pd.DataFrame, left: pd.DataFrame) -> np.ndarray:
+        """The collected price of each row's sku and region in effect at its time (the earliest before the first)."""
+        if table.empty or left.empty:
             return np.full(len(left), np.nan)
         left = left.sort_values("at", kind="stable")
-        book = self.hourly.rename(columns={"effective": "at"})
+        book = table.rename(columns={"effective": "at"})
         before = pd.merge_asof(left, book, on="at", by=["sku", "region"], direction="backward")
         earliest = pd.merge_asof(left, book, on="at", by=["sku", "region"], direction="forward")
         usd = before["usd"].fillna(earliest["usd"]).to_numpy(dtype=float)
         result = np.empty(len(left))
         result[left["position"].to_numpy()] = usd
         return result
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "sku": pd.Series(dtype=object),
+            "region": pd.Series(dtype=object),
+            "effective": pd.Series(dtype="datetime64[ns]"),
+            "usd": pd.Series(dtype=float),
+        }
+    )
+
+
+def _columns(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    return frame["service"], frame["sku"], frame["unit"]
+
+
+def _key(service: str, sku: str, unit: str) -> str:
+    return f"{service}/{sku}/{unit}"
+
+
+def _or_nan(value: float | None) -> float:
+    return np.nan if value is None else float(value)
+
+
+def _chosen(collected: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The collected price where there is one, else the shipped table's, with the source of each."""
+    usd = np.where(np.isnan(collected), fallback, collected)
+    source = np.where(~np.isnan(collected), COLLECTED, np.where(np.isnan(usd), None, SHIPPED))
+    return usd, source
+
+
+def storage_usd(
+    service: str, storage_class: str, region: str, at: dt.datetime | None = None, book: PriceBook | None = None
+) -> tuple[float | None, str | None]:
+    """(USD per GB-month, source) of keeping data of one service, class and region at ``at`` (now by default), as
+    ``PriceBook.storage_usd`` prices the storage page's rows: the storage recommendations' savings use this
+    (``book``: the one this thread loaded last by default); (None, None) where no price is known."""
+    book = book or last_loaded()
+    stamp = pd.Timestamp(at or dt.datetime.now(dt.UTC))
+    stamp = stamp.tz_convert(None) if stamp.tzinfo else stamp
+    when = pd.Series([stamp], dtype="datetime64[ns]")
+    usd, source = book.storage_usd(pd.Series([service]), pd.Series([storage_class]), pd.Series([region]), when)
+    return (None, None) if np.isnan(usd[0]) else (float(usd[0]), source[0])
 
 
 def _normalised(values: pd.Series) -> pd.Series:

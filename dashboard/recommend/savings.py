@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 
 import estimator
-from dashboard.footprint.price_book import last_loaded
+from dashboard.footprint.price_book import last_loaded, storage_usd
 from dashboard.recommend.draft import HOURS_PER_MONTH, Saving
-from estimator import prices
 from estimator.catalog import hardware
 
 GIB = 1 << 30
@@ -96,7 +95,9 @@ def monthly(frame: pd.DataFrame, observed_hours: int) -> Saving:
 
 
 def storage_monthly(service: str, storage_class: str, stored_bytes: float, region: str) -> Saving:
-    """A month of keeping ``stored_bytes`` (``service`` "logs" or "s3"): energy, CO2e and list price."""
+    """A month of keeping ``stored_bytes`` (``service`` "logs" or "s3"): energy, CO2e and list price, at today's
+    price as the storage page prices a snapshot of today (``price_book.storage_usd``: collected from the AWS Price
+    List first, the shipped table as fallback; the book ``engine.recompute`` loaded)."""
     frame = pd.DataFrame(
         [
             {
@@ -109,7 +110,7 @@ def storage_monthly(service: str, storage_class: str, stored_bytes: float, regio
         ]
     )
     out = estimator.estimate_storage(frame).iloc[0]
-    price = prices.storage_usd_per_gb_month(service, storage_class or "STANDARD", region)
+    price, _ = storage_usd(service, storage_class or "STANDARD", region)
     return Saving(
         kwh=float(out["storage_kwh"]),
         co2e_kg=float(out["co2e_kg"]),

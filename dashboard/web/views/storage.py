@@ -4,13 +4,16 @@ period, and what keeping them costs each month in energy, CO2e and list price.
 The page runs a fixed number of queries whatever the number of log groups or buckets: latest days per
 account/region, the rows on those days, the first rows inside the period, the Storage Lens rows and the team's
 endpoints are each fetched once (by ``dashboard.footprint.storage``, which the storage recommendations read too)
-and folded in Python.
+and folded in Python. Prices come from the price book (one query): the GB-month price collected from the AWS Price
+List in effect on each row's snapshot day, the shipped table as the offline fallback (``price_book.storage_usd``,
+as the storage recommendations' savings), and the page says which priced its figures.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -19,12 +22,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay
-from dashboard.footprint import filters
+from dashboard.footprint import filters, price_book
 from dashboard.footprint import storage as stored
 from dashboard.teams.scoping import current_team
 from dashboard.web.tables import Column, Table, csv_response
 from estimator import estimate_storage
-from estimator.prices import storage_usd_per_gb_month
 
 HOURS_PER_MONTH = 730
 BYTES_PER_GIB = stored.GIB
@@ -50,8 +52,9 @@ def _gib(value) -> float | None:
     return None if value is None else value / BYTES_PER_GIB
 
 
-def monthly_footprint(rows: list[dict], service_of, class_of) -> None:
-    """Add ``co2e_kg_month``, ``energy_kwh_month`` and ``cost_usd_month`` to each row (one estimator call)."""
+def monthly_footprint(rows: list[dict], service_of, class_of, book: price_book.PriceBook | None = None) -> None:
+    """Add ``co2e_kg_month``, ``energy_kwh_month``, ``cost_usd_month`` and ``price_source`` to each row (one
+    estimator call; each row priced by the price book as of its snapshot ``day``, now without one)."""
     if not rows:
         return
     frame = pd.DataFrame(
@@ -64,16 +67,17 @@ def monthly_footprint(rows: list[dict], service_of, class_of) -> None:
         }
     )
     estimated = estimate_storage(frame, methodology="default")
-    prices: dict[tuple[str, str, str], float | None] = {}
-    for row, (_, estimate) in zip(rows, estimated.iterrows(), strict=True):
-        key = (estimate["service"], estimate["storage_class"], estimate["region"])
-        if key not in prices:
-            prices[key] = storage_usd_per_gb_month(*key)
-        price = prices[key]
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    at = pd.Series([pd.Timestamp(row["day"]) if row.get("day") else now for row in rows], dtype="datetime64[ns]")
+    usd, source = (book or price_book.last_loaded()).storage_usd(
+        frame["service"], frame["storage_class"], frame["region"], at
+    )
+    for row, (_, estimate), price, priced_by in zip(rows, estimated.iterrows(), usd, source, strict=True):
         row.update(
             co2e_kg_month=float(estimate["co2e_kg"]),
             energy_kwh_month=float(estimate["storage_kwh"]),
-            cost_usd_month=None if price is None else price * row["stored_bytes"] / BYTES_PER_GIB,
+            cost_usd_month=None if np.isnan(price) else float(price) * row["stored_bytes"] / BYTES_PER_GIB,
+            price_source=priced_by,
         )
 
 
@@ -86,12 +90,13 @@ def _in_view(view: filters.Filters, accounts: dict[int, dict], account_pk: int, 
     )
 
 
-def log_group_rows(
+def log_group_rows(  # noqa: PLR0913 - the scope (team, view, accounts, endpoints, places), then the prices
     team,
     view: filters.Filters,
     accounts: dict[int, dict],
     endpoints: list[Endpoint],
     places: dict[tuple, dt.date | None],
+    book: price_book.PriceBook | None = None,
 ) -> list[dict]:
     """The latest snapshot (up to the period's end) of every log group present on its account/region's latest
     snapshot day — the others were deleted —, with its growth over the period."""
@@ -132,7 +137,7 @@ def log_group_rows(
             }
         )
     rows.sort(key=lambda row: (-row["stored_bytes"], row["name"], row["account"], row["region"]))
-    monthly_footprint(rows, lambda row: "logs", lambda row: row["log_group_class"] or DEFAULT_LOG_CLASS)
+    monthly_footprint(rows, lambda row: "logs", lambda row: row["log_group_class"] or DEFAULT_LOG_CLASS, book)
     return rows
 
 
@@ -167,12 +172,13 @@ def log_group_table(rows: list[dict]) -> Table:
 # --- data capture (S3 Storage Lens) -------------------------------------------------------------------------------
 
 
-def capture_rows(
+def capture_rows(  # noqa: PLR0913 - the scope (team, view, accounts, endpoints, places), then the prices
     team,
     view: filters.Filters,
     accounts: dict[int, dict],
     endpoints: list[Endpoint],
     places: dict[tuple, dt.date | None],
+    book: price_book.PriceBook | None = None,
 ) -> list[dict]:
     """Storage Lens rows of each account's latest day (up to the period's end), linked to capturing endpoints."""
     last_days = {
@@ -207,7 +213,7 @@ def capture_rows(
             }
         )
     rows.sort(key=lambda row: (row["bucket"], row["prefix"], row["storage_class"], row["account"]))
-    monthly_footprint(rows, lambda row: "s3", lambda row: row["storage_class"])
+    monthly_footprint(rows, lambda row: "s3", lambda row: row["storage_class"], book)
     return rows
 
 
@@ -246,12 +252,15 @@ def _sum(rows: list[dict], key: str) -> float:
     return float(sum(row[key] or 0 for row in rows))
 
 
-def summary(logs: list[dict], capture: list[dict]) -> dict:
+def summary(logs: list[dict], capture: list[dict], book: price_book.PriceBook | None = None) -> dict:
+    """The page's figures; ``price_label`` says what priced the monthly cost (as the overview's)."""
     log_bytes = _sum(logs, "stored_bytes")
     never = sum(row["stored_bytes"] for row in logs if row["retention_days"] is None)
     counted = capture_totals(capture)
     log_co2e, capture_co2e = _sum(logs, "co2e_kg_month"), _sum(counted, "co2e_kg_month")
     priced = [row["cost_usd_month"] for row in [*logs, *counted] if row["cost_usd_month"] is not None]
+    sources = pd.Series([row["price_source"] for row in [*logs, *counted]], dtype=object)
+    collected_at = book.collected_at if book is not None else None
     return {
         "log_groups": len(logs),
         "log_gib": log_bytes / BYTES_PER_GIB,
@@ -265,6 +274,7 @@ def summary(logs: list[dict], capture: list[dict]) -> dict:
         "co2e_kg_month": log_co2e + capture_co2e,
         "energy_kwh_month": _sum(logs, "energy_kwh_month") + _sum(counted, "energy_kwh_month"),
         "cost_usd_month": sum(priced) if priced else None,
+        "price_label": price_book.label(sources, collected_at) if priced else "",
     }
 
 
@@ -299,8 +309,9 @@ def storage(request: HttpRequest) -> HttpResponse:
         if log_places or lens_places
         else []
     )
-    logs = log_group_rows(team, view, accounts, endpoints, log_places)
-    capture = capture_rows(team, view, accounts, endpoints, lens_places)
+    book = price_book.PriceBook.load() if log_places or lens_places else None  # one query, only with rows to price
+    logs = log_group_rows(team, view, accounts, endpoints, log_places, book)
+    capture = capture_rows(team, view, accounts, endpoints, lens_places, book)
     tables = [log_group_table(logs), capture_table(capture)]
     if wanted := request.GET.get("csv"):
         return csv_response(tables, wanted, f"wattson-storage-{view.start}-{view.end}")
@@ -321,7 +332,7 @@ def storage(request: HttpRequest) -> HttpResponse:
             "accounts": [{"account_id": a["account_id"], "name": a["name"]} for a in accounts.values()],
             "regions": sorted(regions),
             "tables": tables,
-            "summary": summary(logs, capture),
+            "summary": summary(logs, capture, book),
             "hours_per_month": HOURS_PER_MONTH,
             "as_of": _as_of(logs, capture),
         },
