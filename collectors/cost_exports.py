@@ -166,6 +166,14 @@ def manifest_files(s3, bucket: str, prefix: str, export_name: str) -> dict[str, 
     after every refresh. The newest manifest of a period (by S3 LastModified, then key) wins, so a re-delivered
     period replaces the previous delivery instead of adding to it: never read files a manifest does not list.
     """
+    return {
+        period: manifest_data_files(s3, bucket, item["Key"])
+        for period, item in newest_manifests(s3, bucket, prefix, export_name).items()
+    }
+
+
+def newest_manifests(s3, bucket: str, prefix: str, export_name: str) -> dict[str, dict]:
+    """The newest manifest's S3 listing entry (``Key``, ``LastModified``…) of each billing period, by period."""
     root = "/".join(part.strip("/") for part in (prefix, export_name, "metadata") if part.strip("/")) + "/"
     newest: dict[str, dict] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root):
@@ -173,7 +181,7 @@ def manifest_files(s3, bucket: str, prefix: str, export_name: str) -> dict[str, 
             period = billing_period(item["Key"])
             if period and item["Key"].endswith("-Manifest.json") and _newer(item, newest.get(period)):
                 newest[period] = item
-    return {period: manifest_data_files(s3, bucket, item["Key"]) for period, item in sorted(newest.items())}
+    return dict(sorted(newest.items()))
 
 
 def billing_period(key: str) -> str | None:
@@ -207,11 +215,16 @@ def read_export(files: Iterable[str | Path | ExportFile], s3=None) -> pd.DataFra
 
     Files are local paths or ``ExportFile`` objects fetched with ``s3``; each is gzipped CSV or Parquet, CUR 2.0
     or FOCUS 1.x (told apart by its columns). ``day`` is the UTC date of the line's usage start; costs in USD.
+    ``frame.attrs["format"]`` names the table the files were.
     """
-    frames = [normalise(_load(file, s3), name=str(file)) for file in files]
-    if not frames:
-        return pd.DataFrame(columns=NORMALISED)
-    return pd.concat(frames, ignore_index=True)
+    frames, formats = [], set()
+    for file in files:
+        raw = _load(file, s3)
+        formats.add(detect_format(raw, str(file)))
+        frames.append(normalise(raw, name=str(file)))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=NORMALISED)
+    frame.attrs["format"] = " + ".join(sorted(formats))  # which table(s) the files were: CUR 2.0, FOCUS 1.x
+    return frame
 
 
 def _load(file: str | Path | ExportFile, s3) -> pd.DataFrame:

@@ -29,3 +29,19 @@ class AwsAccountForm(forms.ModelForm):
         if duplicate.exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError("This team already monitors that account.")
         return account_id
+
+
+class CostExportForm(forms.ModelForm):
+    """Where the account's CUR 2.0 or FOCUS 1.x Data Export is delivered; all empty: list cost only."""
+
+    class Meta:
+        model = AwsAccount
+        fields = ["cost_export_bucket", "cost_export_prefix", "cost_export_name"]
+        labels = {
+            "cost_export_bucket": "Export bucket",
+            "cost_export_prefix": "S3 path prefix",
+            "cost_export_name": "Export name",
+        }
+
+    def clean_cost_export_prefix(self):
+        return self.cleaned_data["cost_export_prefix"].strip().strip("/")

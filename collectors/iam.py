@@ -33,7 +33,14 @@ def trust_policy(collector_principal_arn: str, external_id: str) -> str:
     )
 
 
-def permissions_policy(export_bucket: str = "<export-bucket>", export_prefix: str = "<prefix>") -> str:
+def permissions_policy(
+    export_bucket: str = "<export-bucket>",
+    export_prefix: str = "<prefix>",
+    cost_bucket: str = "<cost-export-bucket>",
+    cost_prefix: str = "<cost-export-prefix>",
+) -> str:
+    """The role's read-only policy: SageMaker, CloudWatch, Logs, Storage Lens, and the two exports' objects (the
+    Storage Lens metrics export and the cost export, CUR 2.0 or FOCUS, where one is configured)."""
     statements = [
         {"Sid": sid, "Effect": "Allow", "Resource": "*", "Action": actions}
         for sid, actions in READ_ONLY_ACTIONS.items()
@@ -50,6 +57,18 @@ def permissions_policy(export_bucket: str = "<export-bucket>", export_prefix: st
             "Effect": "Allow",
             "Action": "s3:GetObject",
             "Resource": f"arn:aws:s3:::{export_bucket}/{export_prefix}/StorageLens/*",
+        },
+        {
+            "Sid": "CostExportList",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{cost_bucket}",
+        },
+        {
+            "Sid": "CostExportRead",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{cost_bucket}/{cost_prefix.strip('/') + '/' if cost_prefix else ''}*",
         },
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)

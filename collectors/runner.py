@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from collectors import aws
+from collectors.billed_costs import EXPORT_REGION, collect_cost_exports
 from collectors.errors import CollectionFailed, describe_client_error, is_throttling
 from collectors.inventory import collect_inventory
 from collectors.log_groups import collect_log_groups
@@ -151,6 +152,8 @@ def dispatch(account, region, source, state, since, now, calls, progress) -> tup
         return asdict(collect_storage_lens(account, region, settings.COLLECT_LOOKBACK_DAYS, now, calls)), now
     if source == Source.PRICES:
         return asdict(collect_prices(price_regions(), now, calls)), now
+    if source == Source.COST_EXPORTS:
+        return asdict(collect_cost_exports(account, now, calls)), now
     raise ValueError(f"unknown source {source!r}; expected one of {', '.join(Source.values)}")
 
 
@@ -244,7 +247,8 @@ HOURLY_SOURCES = [s for s in Source.values if s != Source.PRICES]
 
 
 def plan(accounts, regions=None, sources=None) -> list[tuple[AwsAccount, str, str]]:
-    """Every (account, region, source) to collect, inventory before utilization; Storage Lens once per account;
+    """Every (account, region, source) to collect, inventory before utilization; Storage Lens and the cost export
+    (where one is configured) once per account;
     prices once in all (account-independent: their lease and health are filed under the first account, in the
     Price List's own region)."""
     sources = sources or list(Source.values)
@@ -260,4 +264,6 @@ def plan(accounts, regions=None, sources=None) -> list[tuple[AwsAccount, str, st
         control_region = cast(str, settings.STORAGE_LENS_CONTROL_REGION)  # envstr with a default: never None
         if Source.STORAGE_LENS in sources and (not regions or control_region in regions):
             jobs.append((account, control_region, Source.STORAGE_LENS))
+        if Source.COST_EXPORTS in sources and account.has_cost_export and (not regions or EXPORT_REGION in regions):
+            jobs.append((account, EXPORT_REGION, Source.COST_EXPORTS))
     return jobs

@@ -39,6 +39,7 @@ urlpatterns = [
     path("aws/accounts/", accounts.account_list, name="aws-accounts"),
     path("aws/accounts/<int:pk>/", accounts.account_detail, name="aws-account"),
     path("aws/accounts/<int:pk>/check/", accounts.account_check, name="aws-account-check"),
+    path("aws/accounts/<int:pk>/cost-export/", accounts.account_cost_export, name="aws-account-cost-export"),
     path("collection/", health.collection_health, name="collection-health"),
     path("methodology/", methodology.methodology, name="methodology"),
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=login_throttle.LoginForm), name="login"),

@@ -1,4 +1,5 @@
 from collectors.models.accounts import AwsAccount
+from collectors.models.billing import BilledCostDay, CostExportDelivery
 from collectors.models.endpoints import Endpoint, VariantConfig
 from collectors.models.health import CollectionState, WorkerHeartbeat
 from collectors.models.prices import Price
@@ -7,7 +8,9 @@ from collectors.models.usage import VariantHour
 
 __all__ = [
     "AwsAccount",
+    "BilledCostDay",
     "CollectionState",
+    "CostExportDelivery",
     "Endpoint",
     "LogGroupSnapshot",
     "Price",

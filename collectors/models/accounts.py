@@ -1,3 +1,4 @@
+import re
 import secrets
 
 from django.core.validators import RegexValidator
@@ -7,6 +8,7 @@ from collectors.regions import COMMERCIAL_REGIONS
 
 # [0-9], not \d: \d also matches other scripts' digits ("١٢٣…"), which are no AWS account id.
 ACCOUNT_ID = RegexValidator(r"^[0-9]{12}\Z", "An AWS account id is 12 digits.")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 ROLE_ARN = RegexValidator(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}\Z", "Not an IAM role ARN.")
 
 
@@ -31,6 +33,14 @@ class AwsAccount(models.Model):
         "COLLECT_ALLOW_ROLELESS_ACCOUNTS on.",
     )
     external_id = models.CharField(max_length=64, default=new_external_id, unique=True, editable=False)
+    cost_export_bucket = models.CharField(
+        max_length=63,
+        blank=True,
+        help_text="S3 bucket the account's CUR 2.0 or FOCUS 1.x Data Export is delivered to; empty: no export, "
+        "list cost only.",
+    )
+    cost_export_prefix = models.CharField(max_length=512, blank=True, help_text="The export's S3 path prefix")
+    cost_export_name = models.CharField(max_length=128, blank=True, help_text="The export's name")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -39,6 +49,10 @@ class AwsAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account_id})"
+
+    @property
+    def has_cost_export(self) -> bool:
+        return bool(self.cost_export_bucket and self.cost_export_name)
 
     def clean(self) -> None:
         from django.conf import settings
@@ -51,6 +65,12 @@ class AwsAccount(models.Model):
             raise ValidationError({"role_arn": "An account needs a role to assume (role-less accounts are off)."})
         if self.role_arn and role_account(self.role_arn) not in (None, self.account_id):
             raise ValidationError({"role_arn": "The role must belong to this account."})
+        if bool(self.cost_export_bucket) != bool(self.cost_export_name):
+            raise ValidationError(
+                {"cost_export_name": "A cost export needs both its bucket and its name (or neither: list cost only)."}
+            )
+        if self.cost_export_bucket and not BUCKET.match(self.cost_export_bucket):
+            raise ValidationError({"cost_export_bucket": "Not an S3 bucket name."})
 
 
 def role_account(role_arn: str) -> str | None:

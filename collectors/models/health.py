@@ -7,6 +7,7 @@ class Source(models.TextChoices):
     LOG_GROUPS = "log_groups", "CloudWatch log groups"
     STORAGE_LENS = "storage_lens", "S3 Storage Lens"
     PRICES = "prices", "AWS Price List"
+    COST_EXPORTS = "cost_exports", "Cost export (CUR 2.0 / FOCUS)"
 
 
 class CollectionState(models.Model):

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from collectors import iam
 from collectors.connection import check_account
-from collectors.forms import AwsAccountForm
-from collectors.models import AwsAccount
+from collectors.forms import AwsAccountForm, CostExportForm
+from collectors.models import AwsAccount, CostExportDelivery
 from dashboard.teams.models import Membership
 from dashboard.teams.scoping import current_team, get_for_team_or_404
 
@@ -37,13 +37,36 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_for_team_or_404(AwsAccount.objects.all(), "team", current_team(request), pk=pk)
-    context = {
+    return render(request, "collectors/account_detail.html", detail_context(account, CostExportForm(instance=account)))
+
+
+def detail_context(account: AwsAccount, cost_form: CostExportForm) -> dict:
+    policy_bucket = {"cost_bucket": account.cost_export_bucket, "cost_prefix": account.cost_export_prefix}
+    return {
         "account": account,
         "trust_policy": iam.trust_policy(settings.COLLECTOR_PRINCIPAL_ARN, account.external_id),
-        "permissions_policy": iam.permissions_policy(),
+        "permissions_policy": iam.permissions_policy(**(policy_bucket if account.has_cost_export else {})),
         "states": account.collection_states.order_by("region", "source"),
+        "cost_form": cost_form,
+        "deliveries": CostExportDelivery.objects.filter(account=account).order_by("-billing_period")[:13],
     }
-    return render(request, "collectors/account_detail.html", context)
+
+
+@require_POST
+def account_cost_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set or clear where the account's cost export is delivered (team owners only)."""
+    team = current_team(request)
+    account = get_for_team_or_404(AwsAccount.objects.all(), "team", team, pk=pk)
+    require_owner(request, team)
+    form = CostExportForm(request.POST, instance=account)
+    if not form.is_valid():
+        return render(request, "collectors/account_detail.html", detail_context(account, form), status=400)
+    form.save()
+    if account.has_cost_export:
+        messages.success(request, "Cost export saved: the next collection reads it (billed cost per endpoint).")
+    else:
+        messages.success(request, "Cost export cleared: this account shows list cost only.")
+    return redirect("aws-account", pk=account.pk)
 
 
 @require_POST
