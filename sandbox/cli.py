@@ -127,7 +127,9 @@ def write_atomically(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-def fleet_summary(endpoints, url: str, now: datetime) -> dict:
+def fleet_summary(endpoints, url: str, now: datetime, cost_exports: dict | None = None) -> dict:
+    """What the ready file and ``GET /_sandbox/fleet`` carry; ``cost_exports``: account id -> its CUR 2.0 export's
+    ``bucket``, ``prefix`` and ``name`` (accounts without one are not listed)."""
     return {
         "url": url,
         "seeded_at": now.isoformat(),
@@ -135,6 +137,7 @@ def fleet_summary(endpoints, url: str, now: datetime) -> dict:
         "regions": list(fl.REGIONS),
         "role_name": fl.ROLE_NAME,
         "scale": len(endpoints),
+        "cost_exports": cost_exports or {},
         "endpoints": [
             {
                 "name": e.name,
@@ -218,10 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         report = seed(server.url, endpoints, now=now, sink=with_heartbeat(sink, progress), progress=progress)
         progress(
             f"Seeded {report.endpoints} endpoints, {report.variants} variants, {report.datapoints:,} metric "
-            f"statistic sets, {report.log_groups} log groups, {report.lens_files} Storage Lens reports "
-            f"in {report.seconds:.1f} s"
+            f"statistic sets, {report.log_groups} log groups, {report.lens_files} Storage Lens reports, "
+            f"{report.cost_export_lines:,} cost export lines in {report.seconds:.1f} s"
         )
-        server.app.fleet = fleet_summary(endpoints, server.url, now)
+        server.app.fleet = fleet_summary(endpoints, server.url, now, report.cost_exports)
     if args.ready_file:
         write_atomically(args.ready_file, json.dumps(server.app.fleet or {"url": server.url}))
     print(f"Ready. Point boto3 at it with AWS_ENDPOINT_URL={server.url}", flush=True)

@@ -2,8 +2,9 @@
 
 Per account and region: SageMaker models, endpoint configs (including superseded ones) and
 endpoints; 14 days of CloudWatch metrics in AWS's namespaces, names, dimensions and units;
-CloudWatch log groups; and per account an S3 Storage Lens configuration whose daily metrics
-export (manifest plus CSV or Parquet) sizes the data-capture prefixes.
+CloudWatch log groups; per account an S3 Storage Lens configuration whose daily metrics
+export (manifest plus CSV or Parquet) sizes the data-capture prefixes; and, for the accounts of
+``cost_export.EXPORTS``, a CUR 2.0 Data Export of the SageMaker bill (``sandbox.cost_export``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 
 from sandbox import fleet as fl
 from sandbox.clients import client
+from sandbox.cost_export import seed_cost_exports
 
 PUT_BATCH = 1000  # PutMetricData: at most 1,000 metrics per call
 CAPTURE_BYTES_PER_RECORD = 2_400  # request + response JSON lines of a typical tabular/NLP payload
@@ -54,8 +56,10 @@ class SeedReport:
     put_calls: int = 0
     log_groups: int = 0
     lens_files: int = 0
+    cost_export_lines: int = 0
     seconds: float = 0.0
     capture_bytes: dict = field(default_factory=dict)  # (account, bucket, prefix) -> bytes per day list
+    cost_exports: dict = field(default_factory=dict)  # account -> {"bucket", "prefix", "name"} of its CUR 2.0 export
 
 
 # --- metric datums -------------------------------------------------------------------------------
@@ -515,5 +519,12 @@ def seed(
         sizes = capture_prefix_sizes(owned, minutes[: fl.HISTORY_DAYS * 1440], now.timestamp())
         report.lens_files += seed_storage_lens(endpoint_url, account, sizes, now)
         report.capture_bytes.update({(account, *k): v.tolist() for k, v in sizes.items()})
+    for delivery in seed_cost_exports(endpoint_url, endpoints, now):
+        report.cost_exports[delivery.account] = delivery.entry()
+        report.cost_export_lines += sum(delivery.lines.values())
+        progress(
+            f"  cost export: {sum(delivery.lines.values()):,} CUR 2.0 lines for {delivery.account} in "
+            f"s3://{delivery.bucket}/{delivery.prefix}/{delivery.name}/ ({', '.join(delivery.lines)})"
+        )
     report.seconds = time.monotonic() - started
     return report

@@ -22,7 +22,9 @@ class Command(BaseCommand):
             fleet = json.loads(ready_file.read_text())
         except (OSError, ValueError) as exc:
             raise CommandError(f"cannot read the sandbox ready file {ready_file}: {exc}") from exc
+        exports = fleet.get("cost_exports") or {}
         for account_id, name in fleet["accounts"].items():
+            export = exports.get(account_id) or {}  # an account without an export shows list cost only
             team_name, slug = TEAM_OF_ACCOUNT.get(name, (name, name))
             team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": team_name})
             account, created = AwsAccount.objects.update_or_create(
@@ -33,7 +35,15 @@ class Command(BaseCommand):
                     "regions": fleet["regions"],
                     "enabled": True,
                     "role_arn": f"arn:aws:iam::{account_id}:role/{fleet['role_name']}",
+                    "cost_export_bucket": export.get("bucket", ""),
+                    "cost_export_prefix": export.get("prefix", ""),
+                    "cost_export_name": export.get("name", ""),
                 },
             )
             verb = "Registered" if created else "Updated"
-            self.stdout.write(f"{verb} {account} for team {team.name} (external id {account.external_id})")
+            billing = (
+                f"cost export s3://{account.cost_export_bucket}/{account.cost_export_prefix}/{account.cost_export_name}"
+                if account.has_cost_export
+                else "no cost export (list cost only)"
+            )
+            self.stdout.write(f"{verb} {account} for team {team.name} (external id {account.external_id}); {billing}")
