@@ -22,6 +22,9 @@ from sandbox.cli import SandboxNotReady, wait_until_ready
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 SANDBOX_STALL_SECONDS = 120  # no total deadline: the start fails only if the sandbox dies or stops making progress
+# A loopback call to the sandbox has no deadline a slow, busy machine could miss (its first price request builds
+# the catalog); the timeout only stops a hung test.
+LOOPBACK_TIMEOUT_SECONDS = 300
 
 
 def require_or_skip(available: bool, what: str) -> None:
@@ -120,7 +123,7 @@ def sandbox_control(sandbox):
     def call(method: str, route: str, payload=None):
         data = json.dumps(payload).encode() if payload is not None else None
         request = urllib.request.Request(f"{sandbox['url']}/_sandbox/{route}", data=data, method=method)
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback sandbox only
+        with urllib.request.urlopen(request, timeout=LOOPBACK_TIMEOUT_SECONDS) as response:  # noqa: S310 - loopback sandbox only
             return json.loads(response.read())
 
     call("DELETE", "faults")

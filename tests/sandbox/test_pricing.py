@@ -11,6 +11,7 @@ from sandbox import fleet as fl
 from sandbox import pricing
 from sandbox.clients import client
 from sandbox.server import SandboxServer
+from tests.conftest import LOOPBACK_TIMEOUT_SECONDS
 
 HOSTING = [
     {"Type": "TERM_MATCH", "Field": "productFamily", "Value": "ML Instance"},
@@ -34,7 +35,7 @@ def api(server):
 def control(server, method: str, payload=None) -> dict:
     data = json.dumps(payload).encode() if payload is not None else None
     request = urllib.request.Request(f"{server.url}/_sandbox/prices", data=data, method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback sandbox only
+    with urllib.request.urlopen(request, timeout=LOOPBACK_TIMEOUT_SECONDS) as response:  # noqa: S310 - loopback sandbox only
         return json.loads(response.read())
 
 
