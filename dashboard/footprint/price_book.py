@@ -59,8 +59,9 @@ class PriceBook:
         frame["region"] = frame["region"].astype(str).str.lower()
         frame = frame.sort_values("effective", kind="stable")
         hosting = (frame["service"] == shipped.INSTANCE_SERVICE) & (frame["unit"] == "hour")
-        known = pd.Series(list(zip(frame["service"], frame["unit"], strict=True)), index=frame.index).isin(_OTHER_UNITS)
-        other = frame[known].assign(sku=[_key(*key) for key in zip(*_columns(frame[known]), strict=True)])
+        known = [(service, unit) in _OTHER_UNITS for service, unit in zip(frame["service"], frame["unit"], strict=True)]
+        other = frame[np.array(known, dtype=bool)]
+        other = other.assign(sku=[_key(*key) for key in zip(*_columns(other), strict=True)]) if len(other) else _empty()
         book = cls(frame.loc[hosting, ["sku", "region", "effective", "usd"]], collected_at, other[_empty().columns])
         _last.book = book
         return book
@@ -128,7 +129,7 @@ class PriceBook:
     def _left(skus: pd.Series, regions: pd.Series, at: pd.Series) -> pd.DataFrame:
         left = pd.DataFrame(
             {
-                "sku": skus.reset_index(drop=True),
+                "sku": skus.reset_index(drop=True).astype(str),
                 "region": _normalised(regions),
                 "at": at.astype("datetime64[ns]").to_numpy(),
             }
@@ -142,7 +143,7 @@ class PriceBook:
         if table.empty or left.empty:
             return np.full(len(left), np.nan)
         left = left.sort_values("at", kind="stable")
-        book = table.rename(columns={"effective": "at"})
+        book = table.rename(columns={"effective": "at"}).astype({"sku": str, "region": str})
         before = pd.merge_asof(left, book, on="at", by=["sku", "region"], direction="backward")
         earliest = pd.merge_asof(left, book, on="at", by=["sku", "region"], direction="forward")
         usd = before["usd"].fillna(earliest["usd"]).to_numpy(dtype=float)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import F, FloatField, Max, Q, QuerySet, Sum
-from django.db.models.functions import Cast, Coalesce, TruncMonth
+from django.db.models import Case, Count, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Sum, When
+from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
+from django.db.models.lookups import Exact
 
 from collectors.models import AwsAccount, Endpoint, VariantHour
 from dashboard.footprint import price_book
@@ -190,14 +192,96 @@ def _sums(names: tuple[str, ...] = SUMMED) -> dict:
 def _frame(rows: pd.DataFrame, book: PriceBook | None = None) -> pd.DataFrame:
     """A frame whose sums are named ``t_<name>`` (an annotation may not shadow a field it sums), with its cost.
     A ``measures.PARTIAL`` column is a float column, NaN where unknown."""
-    rows = rows.rename(columns={f"t_{name}": name for name in SUMMED})
+    rows = rows.rename(columns={f"t_{name}": name for name in (*SUMMED, SERVERLESS_GB_SECONDS)})
     rows[list(PARTIAL)] = rows[list(PARTIAL)].astype(float)
+    if SERVERLESS_GB_SECONDS in rows.columns:
+        rows[SERVERLESS_GB_SECONDS] = rows[SERVERLESS_GB_SECONDS].astype(float)
     return with_cost(rows, book)
+
+
+# SageMaker Serverless Inference bills compute per millisecond of inference duration x configured memory (and
+# per request where the Price List lists a request price). What is collected per serverless variant-hour is the
+# invocations, their mean ModelLatency (microseconds) and the configured memory, so GB-seconds are
+# invocations x mean ModelLatency (s) x memory (GB, MB / 1024). ModelLatency is the model's own time: it leaves out
+# SageMaker's overhead (and cold starts), which AWS also bills, so this is a lower bound of the billed GB-seconds.
+SERVERLESS_GB_SECONDS = "serverless_gb_seconds"
+_BUSY_SERVERLESS = Q(invocations__gt=0, serverless_memory_mb__isnull=False)
+_GB_SECONDS = ExpressionWrapper(
+    F("invocations") * F("model_latency_us") / 1e6 * F("serverless_memory_mb") / 1024.0, output_field=FloatField()
+)
+
+
+def serverless_sums() -> dict:
+    """``t_serverless_gb_seconds`` over ``VariantHour`` rows: 0.0 where no serverless variant ran, NULL where an
+    hour with invocations lacks its ModelLatency (unknown, never a low figure)."""
+    unknown = Count("pk", filter=_BUSY_SERVERLESS & Q(model_latency_us__isnull=True))
+    gb_seconds = Coalesce(Sum(_GB_SECONDS, filter=_BUSY_SERVERLESS), 0.0, output_field=FloatField())
+    return {
+        f"t_{SERVERLESS_GB_SECONDS}": Case(
+            When(Exact(unknown, 0), then=gb_seconds), default=None, output_field=FloatField()
+        )
+    }
+
+
+def priced_rollup_rows(  # noqa: PLR0913 - the arguments of rollup_rows
+    accounts: list[dict],
+    span: Span,
+    endpoint_ids: list[int] | None,
+    keys: list[str],
+    buckets: tuple[dict, dict] = ({}, {}),
+    bucket_of=None,
+    **options,
+) -> pd.DataFrame:
+    """``rollup_rows`` with what ``with_cost`` needs to price serverless rows (``instance_type`` empty): their
+    ``t_serverless_gb_seconds``. The rollups keep neither memory nor latency, so these are summed from the serverless
+    hours of the span (one more query, only when the frame has a serverless row) per UTC day, then per the frame's
+    period (``bucket_of`` a day, by default: its month where the span reads whole months, else the day) and keys.
+    ``options`` go to ``rollup_rows`` (``utilization``, ``summed``)."""
+    rows = rollup_rows(accounts, span, endpoint_ids, keys, buckets, **options)
+    serverless = rows["instance_type"].fillna("").astype(str).str.strip() == "" if "instance_type" in rows else []
+    if not len(rows) or not np.any(serverless):
+        return rows
+    hours = VariantHour.objects.filter(
+        endpoint__account_id__in=[a["pk"] for a in accounts],
+        serverless_memory_mb__isnull=False,
+        estimate__isnull=False,
+        hour__gte=dt.datetime.combine(span.start, dt.time(), dt.UTC),
+        hour__lt=dt.datetime.combine(span.end + dt.timedelta(days=1), dt.time(), dt.UTC),
+    )
+    if endpoint_ids is not None:
+        hours = hours.filter(endpoint_id__in=endpoint_ids)
+    fields = ["endpoint_id", "variant_name", "instance_type", "s_region", "s_account_id", "s_day"]
+    grouped = (
+        hours.annotate(
+            s_day=TruncDate("hour", tzinfo=dt.UTC),
+            s_region=F("endpoint__region"),
+            s_account_id=F("endpoint__account_id"),
+        )
+        .values(*fields)
+        .annotate(**serverless_sums())
+        .order_by()
+    )
+    usage = _fetch(*grouped.query.sql_with_params()).rename(columns=lambda name: name.removeprefix("s_"))
+    period = bucket_of or (lambda day: month_of(day) if span.first_month <= day < span.stop_month else day)
+    usage["bucket"] = usage["time"] = [period(day) for day in usage["day"]]
+    column = f"t_{SERVERLESS_GB_SECONDS}"
+    usage[column] = usage[column].astype(float)
+    on = [key for key in keys if key in usage.columns]
+    usage = usage.assign(unknown=usage[column].isna().astype(float)).groupby(on, dropna=False)[[column, "unknown"]]
+    usage = usage.sum().reset_index()
+    usage.loc[usage["unknown"] > 0, column] = np.nan
+    return rows.merge(usage.drop(columns="unknown"), on=on, how="left")
 
 
 def with_cost(frame: pd.DataFrame, book: PriceBook | None = None) -> pd.DataFrame:
     """Adds ``cost_usd`` (on-demand list price x instance-hours; NaN where no price is known),
     ``priced_instance_hours`` and ``price_source`` (``price_book.COLLECTED`` or ``SHIPPED``; None if unpriced).
+
+    A serverless row (``instance_type`` empty) costs its ``serverless_gb_seconds`` x USD per GB-second + its
+    ``invocations`` x USD per request (the request part where a request price is known: the shipped table has
+    none); it has no instance-hours, so ``priced_instance_hours`` stays 0. Without a ``serverless_gb_seconds``
+    column, or where it is unknown (NaN), a serverless row is unpriced (NaN). GB-seconds are a lower bound
+    (``SERVERLESS_GB_SECONDS``).
 
     Each row is priced at its own time (its ``hour``, ``time``, ``day``, ``bucket`` or ``month`` column; now without
     one) by the price in effect then (``price_book``). ``book`` is loaded (one query) when not given."""
@@ -209,8 +293,17 @@ def with_cost(frame: pd.DataFrame, book: PriceBook | None = None) -> pd.DataFram
     book = book or PriceBook.load()
     at = price_book.times(frame, dt.datetime.now(dt.UTC))
     hourly, source = book.hourly_usd(frame["instance_type"], frame["region"], at)
-    frame["cost_usd"] = frame["instance_hours"].to_numpy(dtype=float) * hourly
-    frame["priced_instance_hours"] = frame["instance_hours"].where(frame["cost_usd"].notna(), 0.0)
+    cost = frame["instance_hours"].to_numpy(dtype=float) * hourly
+    serverless = (frame["instance_type"].fillna("").astype(str).str.strip() == "").to_numpy()
+    if serverless.any() and SERVERLESS_GB_SECONDS in frame.columns:
+        per_gb_second, per_request, serverless_source = book.serverless_usd(frame["region"], at)
+        gb_seconds = frame[SERVERLESS_GB_SECONDS].to_numpy(dtype=float)
+        requests = frame["invocations"].fillna(0.0).to_numpy(dtype=float)
+        serverless_cost = gb_seconds * per_gb_second + requests * np.nan_to_num(per_request)
+        cost = np.where(serverless, serverless_cost, cost)
+        source = np.where(serverless, np.where(np.isnan(serverless_cost), None, serverless_source), source)
+    frame["cost_usd"] = cost
+    frame["priced_instance_hours"] = frame["instance_hours"].where(frame["cost_usd"].notna() & ~serverless, 0.0)
     frame["price_source"] = source
     return frame
 
@@ -257,7 +350,7 @@ def endpoint_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[i
     per day and month, so each is priced by the price in effect then, and added up."""
     book = PriceBook.load()
     span, buckets = priced_span(filters.start, filters.end, book), ({"bucket": F("day")}, {"bucket": F("month")})
-    rows = _frame(rollup_rows(accounts, span, endpoint_ids, [*ENDPOINT_KEYS, "bucket"], buckets), book)
+    rows = _frame(priced_rollup_rows(accounts, span, endpoint_ids, [*ENDPOINT_KEYS, "bucket"], buckets), book)
     return _fold_buckets(rows, ENDPOINT_KEYS)
 
 
@@ -288,7 +381,8 @@ def _bucketed(  # noqa: PLR0913 - the scope (accounts, period, ids), the grain a
     week or month."""
     book = PriceBook.load()
     span = priced_span(start, end, book) if grain == "month" else Span.days_only(start, end)
-    days = _frame(rollup_rows(accounts, span, endpoint_ids, keys, ({"bucket": F("day")}, {"bucket": F("month")})), book)
+    buckets = ({"bucket": F("day")}, {"bucket": F("month")})
+    days = _frame(priced_rollup_rows(accounts, span, endpoint_ids, keys, buckets), book)
     if grain == "day" or days.empty:
         return days
     stamps = pd.to_datetime(days["bucket"])
@@ -308,7 +402,7 @@ def hourly_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int
     rows = (
         hours.annotate(time=F("hour"), region=F("endpoint__region"))
         .values("time", "instance_type", "region")
-        .annotate(**footprint_sums())
+        .annotate(**footprint_sums(), **serverless_sums())
         .order_by()
     )
     if not accounts or endpoint_ids == []:
@@ -340,7 +434,15 @@ def _variant_hours(endpoint, filters: Filters) -> pd.DataFrame:
     rows = VariantHour.objects.filter(
         endpoint=endpoint, hour__gte=filters.start_time, hour__lt=filters.end_time, estimate__isnull=False
     ).values(
-        "variant_name", "instance_type", "instance_hours", "invocations", *UTILIZATION, time=F("hour"), **estimated
+        "variant_name",
+        "instance_type",
+        "instance_hours",
+        "invocations",
+        "serverless_memory_mb",
+        "model_latency_us",
+        *UTILIZATION,
+        time=F("hour"),
+        **estimated,
     )
     frame = pd.DataFrame.from_records(list(rows.order_by()))
     if frame.empty:
@@ -352,6 +454,12 @@ def _variant_hours(endpoint, filters: Filters) -> pd.DataFrame:
         idle_instance_hours=frame["instance_hours"].where(idle, 0.0),
         idle_energy_kwh=frame["energy_kwh"].where(idle, 0.0),
     )
+    # As ``serverless_sums`` per hour: invocations x mean ModelLatency (s) x memory (GB); NaN where latency is missing.
+    memory_gb = frame["serverless_memory_mb"].astype(float) / 1024
+    gb_seconds = frame["invocations"] * frame["model_latency_us"].astype(float) / 1e6 * memory_gb
+    busy = (frame["invocations"] > 0) & memory_gb.notna()
+    frame[SERVERLESS_GB_SECONDS] = gb_seconds.where(busy, 0.0)
+    frame = frame.drop(columns=["serverless_memory_mb", "model_latency_us"])
     return with_weights(frame).drop(columns=list(UTILIZATION))
 
 
@@ -362,7 +470,8 @@ def _variant_rollups(endpoint, filters: Filters) -> pd.DataFrame:
     else:
         span, buckets = Span.days_only(filters.start, filters.end), ({"time": F("day")}, {})
     scope = ([{"pk": endpoint.account_id}], span, [endpoint.pk])
-    frame = rollup_rows(*scope, keys, buckets, utilization=True, summed=("hours", *SUMMED))
+    bucket_of = month_of if filters.grain == "month" else None
+    frame = priced_rollup_rows(*scope, keys, buckets, bucket_of, utilization=True, summed=("hours", *SUMMED))
     return frame.rename(columns=lambda name: name.removeprefix("t_"))
 
 
@@ -520,7 +629,7 @@ def _hour_groups(accounts, start: dt.date, end: dt.date, endpoint_ids, keys: lis
     rows = (
         hours.annotate(bucket=F("hour"), region=F("endpoint__region"), account_id=F("endpoint__account_id"))
         .values(*keys)
-        .annotate(**footprint_sums())
+        .annotate(**footprint_sums(), **serverless_sums())
         .order_by()
     )
     return _frame(_fetch(*rows.query.sql_with_params()))
@@ -529,7 +638,7 @@ def _hour_groups(accounts, start: dt.date, end: dt.date, endpoint_ids, keys: lis
 def endpoint_days(accounts: list[dict], start: dt.date, end: dt.date, endpoint_ids: list[int] | None) -> pd.DataFrame:
     """Sums per endpoint, UTC day (a date), instance type and region: the FOCUS export's rows before folding."""
     keys = ["day", "endpoint_id", "instance_type", "region"]
-    frame = _frame(rollup_rows(accounts, Span.days_only(start, end), endpoint_ids, keys))
+    frame = _frame(priced_rollup_rows(accounts, Span.days_only(start, end), endpoint_ids, keys))
     frame["day"] = pd.to_datetime(frame["day"]).dt.date
     return frame
 
