@@ -1,10 +1,12 @@
 """The FOCUS 1.2 export: one row per endpoint, UTC day and instance type (one SKU per charge, as FOCUS wants),
 with the FinOps Open Cost and Usage Specification's columns and ``x_`` columns for energy and emissions.
 
-Cost is the query layer's one cost function at list price. Billed cost is not available yet (the customer's cost
-export is read later), so BilledCost, EffectiveCost and ContractedCost carry the list cost and ``x_CostBasis``
-says "list"; no discount is invented. FOCUS forbids null costs, so a row whose type and region have no list price
-carries 0 with ``x_CostBasis`` "unpriced".
+List cost is the query layer's one cost function (each day at the list price in effect then). Where the account's
+cost export (CUR 2.0 / FOCUS) has billed lines for the row's endpoint, day and instance type, BilledCost and
+EffectiveCost carry its net amortized cost (discounts and Savings Plans applied; the export's invoiced, unamortized
+split is not kept, so BilledCost is the amortized figure too) and ``x_CostBasis`` says "billed"; elsewhere they carry
+the list cost and ``x_CostBasis`` says "list". No discount is invented. FOCUS forbids null costs, so a row whose type
+and region have no list price carries 0 with ``x_CostBasis`` "unpriced".
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import io
 import json
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 from django.http import StreamingHttpResponse
 
 from dashboard.api.serializers import FOCUS_FIELDS, FOCUS_MEASURES
 from dashboard.csv_safety import Rfc4180, spreadsheet_safe
-from dashboard.footprint import queries
+from dashboard.footprint import billed, queries
 from dashboard.footprint.price_book import PriceBook
 from dashboard.footprint.queries import with_cost
 
@@ -109,12 +112,28 @@ def cost_columns(frame: pd.DataFrame, book: PriceBook) -> dict[str, pd.Series]:
     priced = with_cost(frame.copy(), book)
     unit = with_cost(frame[["day", "instance_type", "region"]].assign(instance_hours=1.0), book)["cost_usd"]
     known = priced["cost_usd"].notna()
+    listed = priced["cost_usd"].fillna(0.0)
+    billed = frame["billed_cost_usd"] if "billed_cost_usd" in frame.columns else pd.Series(float("nan"), frame.index)
+    has_bill = billed.notna()
     return {
-        **dict.fromkeys(COST_COLUMNS, priced["cost_usd"].fillna(0.0)),
+        **dict.fromkeys(COST_COLUMNS, listed),
+        "BilledCost": billed.where(has_bill, listed),
+        "EffectiveCost": billed.where(has_bill, listed),
         "ListUnitPrice": unit.where(known),
-        "x_CostBasis": known.map({True: "list", False: "unpriced"}),
+        "x_CostBasis": pd.Series(np.where(has_bill, "billed", np.where(known, "list", "unpriced")), frame.index),
         "x_PriceSource": priced["price_source"].where(known),
     }
+
+
+def with_billed(frame: pd.DataFrame, accounts: list[dict], first: dt.date, last: dt.date, endpoint_ids) -> pd.DataFrame:
+    """Adds ``billed_cost_usd`` per (day, endpoint, instance type) from the cost exports (NaN where none)."""
+    days = billed.billed_days(accounts, first, last, endpoint_ids)
+    days = days[days["endpoint_id"].notna()]
+    if days.empty:
+        return frame.assign(billed_cost_usd=float("nan"))
+    keys = ["day", "endpoint_id", "instance_type"]
+    sums = days.astype({"endpoint_id": int}).groupby(keys, as_index=False)["billed_cost_usd"].sum()
+    return frame.merge(sums, on=keys, how="left")
 
 
 def focus_frame(
@@ -149,7 +168,9 @@ def focus_frames(team, query: dict, scope) -> Iterator[pd.DataFrame]:
     method = (footprint.METHODOLOGY, footprint.current_version())
     book = PriceBook.load()  # once per export: every slice is priced from the same prices
     for first, last in windows(query["start"], query["end"]):
-        frame = queries.endpoint_days(accounts, first, last, endpoint_ids)
+        frame = with_billed(
+            queries.endpoint_days(accounts, first, last, endpoint_ids), accounts, first, last, endpoint_ids
+        )
         frame = frame.sort_values(["day", "endpoint_id", "instance_type"], na_position="first")
         for begin in range(0, len(frame), SLICE_ROWS):  # a slice at a time: ~70 columns of objects per row
             yield focus_frame(frame.iloc[begin : begin + SLICE_ROWS], endpoints, method, book)

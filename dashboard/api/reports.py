@@ -25,7 +25,7 @@ from dashboard.api.csv import CsvRenderer, stream, wants_csv
 from dashboard.api.negotiation import JsonErrors
 from dashboard.api.params import AccountIdField, DayField, GrainField, PeriodRules, QueryParams, RegionField, parsed
 from dashboard.api.serializers import FOCUS_FIELDS, FOOTPRINT, FocusSerializer, measure_fields
-from dashboard.footprint import queries
+from dashboard.footprint import billed, queries
 from dashboard.footprint.filters import HOURLY_MAX_DAYS, TEAM_TAG, UNTAGGED, Filters, parse
 from dashboard.footprint.measures import UTILIZATION, finish_unknowns, unknown_columns, with_unknowns
 
@@ -88,6 +88,7 @@ def emission_rows(team, query: dict) -> list[dict]:
     # A market-based CO2e any part lacks is unknown (null), never the sum of the parts that have it.
     totals = finish_unknowns(grouped[[*SUMS, "priced_instance_hours", *unknown_columns()]].sum())
     totals["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
+    billed_usd = _billed(team, query, group, key, accounts, endpoint_ids)
     identify = _endpoint_identity(team) if group == "endpoint" else lambda group_value: (group_value, None, None)
     return [
         {
@@ -96,9 +97,28 @@ def emission_rows(team, query: dict) -> list[dict]:
             **{name: None if pd.isna(values[name]) else float(values[name]) for name in SUMS},
             "cost_usd": None if pd.isna(values["cost_usd"]) else float(values["cost_usd"]),
             "priced_instance_hours": float(values["priced_instance_hours"]),
+            "priced_share": share(values["priced_instance_hours"], values["instance_hours"]),
+            "billed_cost_usd": billed_usd.get((bucket, group_value)),
         }
         for (bucket, group_value), values in totals.iterrows()
     ]
+
+
+def share(part: float, whole: float) -> float | None:
+    """``part`` / ``whole``; None when there is no whole (no instance-hours)."""
+    return float(part) / float(whole) if whole else None
+
+
+def _billed(team, query: dict, group: str, key: str, accounts, endpoint_ids) -> dict[tuple, float]:  # noqa: PLR0913 - the query and its resolved scope
+    """Billed cost per (bucket, group value), from the cost exports, grouped as the emission rows are."""
+    frame = billed.grouped_billed(accounts, query["start"], query["end"], query["grain"], endpoint_ids, key)
+    if frame.empty:
+        return {}
+    frame["group"] = (
+        "all" if group == "none" else frame[key] if group == "endpoint" else frame[key].map(_labels(team, group))
+    )
+    sums = frame.groupby(["bucket", "group"])["billed_cost_usd"].sum()
+    return {index: float(value) for index, value in sums.items()}
 
 
 def _endpoint_identity(team):
@@ -158,6 +178,16 @@ EmissionRowSerializer = type(
         ),
         "priced_instance_hours": serializers.FloatField(
             help_text="The instance-hours cost_usd covers (a list price is known for them)"
+        ),
+        "priced_share": serializers.FloatField(
+            allow_null=True, help_text="priced_instance_hours / instance_hours (0-1); null without instance-hours"
+        ),
+        "billed_cost_usd": serializers.FloatField(
+            allow_null=True,
+            help_text="Billed (net amortized: discounts and Savings Plans applied) cost of the row's endpoints from "
+            "their accounts' cost exports (CUR 2.0 / FOCUS), for the days the exports cover; null where no endpoint "
+            "of the row has billed lines (no export configured, or not delivered yet) and at hour grain (exports "
+            "are daily)",
         ),
     },
 )
@@ -266,6 +296,17 @@ TEAM_TOTALS = (
         "cost_usd",
         "On-demand list cost of the priced instance-hours over the period (USD); absent when none is priced",
     ),
+    (
+        "wattson_team_priced_ratio",
+        "priced_share",
+        "Share of the period's instance-hours with a list price (0-1): the part wattson_team_cost_usd covers",
+    ),
+    (
+        "wattson_team_billed_cost_usd",
+        "billed_cost_usd",
+        "Billed (net amortized) cost over the period from the accounts' cost exports, for the days they cover (USD); "
+        "absent when no account has an export read",
+    ),
 )
 TOTAL_PERIODS = ("30d",)  # UTC days: the last 30 including today, as the overview's 30d
 
@@ -322,7 +363,10 @@ def team_totals(team, today: dt.date):
     families = {name: GaugeMetricFamily(name, text, labels=("period",)) for name, _, text in TEAM_TOTALS}
     accounts = queries.team_accounts(team)
     for period in TOTAL_PERIODS:
-        totals = queries.summary(queries.endpoint_totals(accounts, period_view(period, today), None))
+        view = period_view(period, today)
+        totals = queries.summary(queries.endpoint_totals(accounts, view, None))
+        totals["priced_share"] = None if totals["priced_pct"] is None else totals["priced_pct"] / 100
+        totals["billed_cost_usd"] = billed.billed_view(accounts, view, None).billed_cost_usd
         for name, key, _ in TEAM_TOTALS:
             if totals[key] is not None:
                 families[name].add_metric([period], totals[key])

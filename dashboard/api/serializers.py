@@ -237,6 +237,7 @@ class RecommendationSerializer(serializers.ModelSerializer):
             "monthly_co2e_kg_saved_low",
             "monthly_co2e_kg_saved_high",
             "monthly_usd_saved",
+            "monthly_usd_saved_billed",
             "confidence",
             "caveats",
             "cli_command",
@@ -306,9 +307,11 @@ class MethodologySerializer(serializers.Serializer):
 
 
 COST_BASIS_HELP = (
-    "What the four cost columns are: 'list' (billed cost not available: list prices, the on-demand list price "
-    "x instance-hours; no discount is assumed) or 'unpriced' (no list price is known for the type and region: the "
-    "cost columns are 0, which FOCUS requires instead of null)"
+    "What the cost columns are: 'billed' (BilledCost and EffectiveCost are the account's cost export's net amortized "
+    "cost of the row: discounts and Savings Plans applied; ListCost and ContractedCost the on-demand list cost), "
+    "'list' (no billed line: all four are the on-demand list price x instance-hours; no discount is assumed) or "
+    "'unpriced' (no list price is known for the type and region: the cost columns are 0, which FOCUS requires "
+    "instead of null)"
 )
 
 
@@ -331,7 +334,10 @@ def _focus_columns() -> dict:
     unknown = "null: not known before the customer's cost export is read"
     return {
         "AvailabilityZone": _text("null: an endpoint spans the region's zones", nullable=True),
-        "BilledCost": _decimal("USD; billed cost not available: list prices (see x_CostBasis)"),
+        "BilledCost": _decimal(
+            "USD; the cost export's net amortized cost where the account has one (x_CostBasis billed), else the list "
+            "cost (x_CostBasis list)"
+        ),
         "BillingAccountId": _text("The AWS account id"),
         "BillingAccountName": _text(nullable=True),
         "BillingCurrency": _text("ISO 4217: USD"),
@@ -355,7 +361,10 @@ def _focus_columns() -> dict:
         "ConsumedQuantity": _decimal("Instance-hours"),
         "ConsumedUnit": _text("Hours"),
         "ContractedCost": _decimal("USD; no negotiated price is known: the list cost (see x_CostBasis)"),
-        "EffectiveCost": _decimal("USD; billed cost not available: list prices (see x_CostBasis)"),
+        "EffectiveCost": _decimal(
+            "USD; the cost export's net amortized cost (discounts and Savings Plans applied) where the account has "
+            "one (x_CostBasis billed), else the list cost (x_CostBasis list)"
+        ),
         "InvoiceId": _text(unknown, nullable=True),
         "InvoiceIssuerName": _text("AWS"),
         "ListCost": _decimal("USD: the on-demand list price x instance-hours (0 where unpriced, see x_CostBasis)"),
@@ -390,7 +399,7 @@ def _focus_row_fields() -> dict:
         **columns,
         **{column: serializers.FloatField(allow_null=column in NULLABLE_FOCUS) for column in extensions},
         "x_InstanceType": _text("The ml.* instance type; 'serverless' for serverless inference"),
-        "x_CostBasis": serializers.ChoiceField(["list", "unpriced"], help_text=COST_BASIS_HELP),
+        "x_CostBasis": serializers.ChoiceField(["billed", "list", "unpriced"], help_text=COST_BASIS_HELP),
         "x_PriceSource": _text(
             "What priced the row: 'aws-price-list' (collected from the AWS Price List) or 'shipped table' (the "
             "offline fallback); null where unpriced",

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from collectors.models import Endpoint, LogGroupSnapshot, VariantConfig
+from dashboard.footprint.billed import discount_ratios
 from dashboard.footprint.price_book import PriceBook
 from dashboard.recommend.draft import Draft
 from dashboard.recommend.endpoint_rules import endpoint_drafts
@@ -45,8 +46,18 @@ def drafts_for(team: Team, policy: TeamPolicy, now: datetime) -> list[Draft]:
     return endpoint_drafts(team, policy, now) + storage_drafts(team, policy, now)
 
 
-def _fields(draft: Draft, now: datetime) -> dict:
+BILLED_RATE_DAYS = 30
+
+
+def billed_rates(drafts: list[Draft], now: datetime) -> dict[int, float]:
+    """Billed ÷ on-demand per endpoint of the drafts, over the last ``BILLED_RATE_DAYS`` of the cost exports."""
+    ids = sorted({d.endpoint_id for d in drafts if d.endpoint_id is not None})
+    return discount_ratios(ids, (now - timedelta(days=BILLED_RATE_DAYS)).date()) if ids else {}
+
+
+def _fields(draft: Draft, now: datetime, rates: dict[int, float]) -> dict:
     saving = draft.saving
+    rate = rates.get(draft.endpoint_id) if draft.endpoint_id is not None else None
     return {
         "account_id": draft.account_id,
         "region": draft.region,
@@ -64,6 +75,7 @@ def _fields(draft: Draft, now: datetime) -> dict:
         "monthly_co2e_kg_saved_low": saving.co2e_kg_low,
         "monthly_co2e_kg_saved_high": saving.co2e_kg_high,
         "monthly_usd_saved": saving.usd,
+        "monthly_usd_saved_billed": None if saving.usd is None or rate is None else saving.usd * rate,
         "confidence": draft.confidence,
         "caveats": draft.caveats,
         "cli_command": draft.cli_command,
@@ -76,12 +88,13 @@ def recompute(team: Team, now: datetime | None = None) -> Outcome:
     policy = policy_of(team)
     PriceBook.load()  # savings price proposals with the prices collected by now (savings.monthly reads this book)
     drafts = {(d.kind, d.subject): d for d in drafts_for(team, policy, now)}
+    rates = billed_rates(list(drafts.values()), now)
     outcome = Outcome()
     with transaction.atomic():
         existing = {(r.kind, r.subject): r for r in Recommendation.objects.select_for_update().filter(team=team)}
         state = CurrentState.of(team)
         for key, draft in drafts.items():
-            _upsert(team, existing.get(key), draft, now, outcome)
+            _upsert(team, existing.get(key), draft, now, outcome, rates)
         for key, rec in existing.items():
             if key not in drafts and rec.status in LIVE:
                 _close(rec, state, now, outcome)
@@ -89,8 +102,10 @@ def recompute(team: Team, now: datetime | None = None) -> Outcome:
     return outcome
 
 
-def _upsert(team: Team, rec: Recommendation | None, draft: Draft, now: datetime, outcome: Outcome) -> None:
-    fields = _fields(draft, now)
+def _upsert(  # noqa: PLR0913 - the team, the stored and the new recommendation, the clock, the tally, billed rates
+    team: Team, rec: Recommendation | None, draft: Draft, now: datetime, outcome: Outcome, rates: dict[int, float]
+) -> None:
+    fields = _fields(draft, now, rates)
     if rec is None:
         Recommendation.objects.create(team=team, kind=draft.kind, subject=draft.subject, first_seen=now, **fields)
         outcome.created += 1

@@ -108,6 +108,11 @@ class Recommendation(models.Model):
     monthly_co2e_kg_saved_low = models.FloatField()
     monthly_co2e_kg_saved_high = models.FloatField()
     monthly_usd_saved = models.FloatField(null=True, help_text="Null where no price is known")
+    monthly_usd_saved_billed = models.FloatField(
+        null=True,
+        help_text="The saving at the endpoint's billed rate (net amortized ÷ on-demand, last 30 days of its account's "
+        "cost export); null without billed lines",
+    )
     confidence = models.CharField(max_length=8, choices=Confidence.choices)
     caveats = models.TextField(blank=True)
     cli_command = models.TextField()

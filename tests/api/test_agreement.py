@@ -74,7 +74,7 @@ def focus(client, token: str, start: dt.date, end: dt.date, **params) -> dict:
     assert response.status_code == 200, response.content
     rows = response.json()["results"]  # one row per endpoint, day and instance type, unpaged
     # FOCUS forbids a null cost: an unpriced row says so in x_CostBasis and carries 0, which is not a known cost.
-    rows = [{**row, "ListCost": row["ListCost"] if row["x_CostBasis"] == "list" else None} for row in rows]
+    rows = [{**row, "ListCost": row["ListCost"] if row["x_CostBasis"] != "unpriced" else None} for row in rows]
     return {name: total(rows, column) for name, column in FOCUS.items()}
 
 
@@ -117,9 +117,13 @@ def test_the_overview_the_api_focus_and_prometheus_agree_over_30_days(client, al
     same(expected, focus(client, tokens["read"], start, end), "FOCUS")
     # /metrics at any time of the period's last day: its 30d totals are the overview's
     at = dt.datetime.combine(end, dt.time(17, 42), dt.UTC)
-    same(expected, metrics(prometheus_text(teams[0], at), "30d"), "Prometheus")
+    scraped = metrics(prometheus_text(teams[0], at), "30d")
+    same(expected, scraped, "Prometheus")
+    assert scraped["priced_share"] == pytest.approx(expected["priced_pct"] / 100)
+    assert scraped["billed_cost_usd"] is None  # no cost export configured: no billed figure, never the list cost
     response = client.get("/metrics", **bearer(tokens["read"]))
-    assert response.status_code == 200 and set(metrics(response.content.decode(), "30d")) == set(NUMBERS)
+    assert response.status_code == 200
+    assert set(metrics(response.content.decode(), "30d")) == {*NUMBERS, "priced_share", "billed_cost_usd"}
 
 
 @pytest.mark.parametrize("filters", [{"region": "us-east-1"}, {"region": "eu-west-1"}], ids=["us", "eu"])

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from collectors.models import Endpoint, VariantConfig
-from dashboard.footprint import filters
+from dashboard.footprint import billed, filters
 from dashboard.footprint import queries as reports
 from dashboard.footprint.measures import (
     UTILIZATION,
@@ -222,6 +222,20 @@ def config_table(configs: list[dict]) -> Table:
     )
 
 
+def endpoint_cost(endpoint: Endpoint, view: filters.Filters, totals, price_label: str) -> dict:
+    """The endpoint's list cost over the period (the trend's priced buckets, as its table shows them), the share
+    of its instance-hours priced, what priced them, and its billed cost where its account has a cost export."""
+    hours = float(totals["instance_hours"].sum())
+    priced = float(totals["priced_instance_hours"].sum()) if "priced_instance_hours" in totals else 0.0
+    account = {"pk": endpoint.account.pk, "account_id": endpoint.account.account_id, "name": endpoint.account.name}
+    return {
+        "cost_usd": float(totals["cost_usd"].sum()) if totals["cost_usd"].notna().any() else None,
+        "priced_pct": 100 * priced / hours if hours else None,
+        "price_label": price_label,
+        "billed": billed.billed_view([account], view, [endpoint.pk]),
+    }
+
+
 @require_GET
 def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = current_team(request)
@@ -233,9 +247,11 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     changes = charts.config_changes(configs, view.start_time, view.end_time)
     tables = [variants_table(frame, configs), config_table(configs)]
     chart_list = []
+    cost = None
     if not frame.empty:
-        totals = frame.assign(region=endpoint.region)
-        totals = reports.trend(reports.with_cost(totals), view)
+        costed = reports.with_cost(frame.assign(region=endpoint.region))
+        totals = reports.trend(costed, view)
+        cost = endpoint_cost(endpoint, view, totals, reports.price_label(costed))
         chart_list = [
             charts.utilization("utilization-chart", per_variant(frame, view.grain), changes),
             charts.footprint_trend(
@@ -268,6 +284,8 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "query": view.query(),
             "charts": chart_list,
             "tables": tables,
+            "cost": cost,
+            "billed": cost["billed"] if cost else None,
             "changes": changes,
             "provenance": reports.provenance(endpoint, view),
             "tags": sorted((endpoint.tags or {}).items()),

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from dashboard.footprint import filters
+from dashboard.footprint import billed, filters
 from dashboard.footprint import queries as reports
 from dashboard.teams.scoping import current_team
 from dashboard.web import charts
@@ -117,6 +117,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "group": group,
         "group_choices": choices,
         "summary": reports.summary(totals),
+        "billed": billed.billed_view(accounts, view, ids),
         "co2e_help": {"location": LOCATION_HELP, "market": MARKET_HELP},
         "tables": tables,
         "periods": filters.PERIODS,
