@@ -31,7 +31,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.footprint import filters
+from dashboard.footprint import billed, filters
 from dashboard.footprint import queries as reports
 from dashboard.footprint.units import kg
 from dashboard.notify import alerts, digest_chart
@@ -186,6 +186,7 @@ def content(team, week_start: dt.date) -> dict:
         "week_end": view.end,
         "this": this,
         "previous": previous,
+        "billed": billed.billed_view(accounts, view, None),
         "change": changes,
         "change_text": {name: change_text(pct) for name, pct in changes.items()},
         "daily": _daily(accounts, view),

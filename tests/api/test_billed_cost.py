@@ -180,3 +180,23 @@ def test_savings_are_stated_at_the_endpoints_billed_rate(fleet, billed, teams):
     assert idle.monthly_usd_saved_billed == pytest.approx(idle.monthly_usd_saved * RATE["idle"])
     eu = Recommendation.objects.filter(endpoint=fleet["eu"]).first()
     assert eu is None or eu.monthly_usd_saved_billed is None  # no billed line: list rate only
+
+
+def test_the_weekly_digest_states_the_weeks_billed_cost(fleet, billed, teams, alice):
+    from dashboard.notify import digest
+
+    days = billed_days(fleet["idle"])
+    week_start = days[-1] - dt.timedelta(days=days[-1].weekday() + 7)  # the last complete week before the export's end
+    week = [week_start + dt.timedelta(days=n) for n in range(7)]
+    expected = sum(
+        BilledCostDay.objects.filter(account=fleet["ranker"].account, day=day, reason="").aggregate(
+            s=Sum("billed_cost_usd")
+        )["s"]
+        or 0.0
+        for day in week
+    )
+    assert expected > 0
+    data = digest.content(teams[0], week_start)
+    assert data["billed"].billed_cost_usd == pytest.approx(expected)
+    text = digest.bodies(teams[0], alice, week_start)["text"]
+    assert f"Billed (cost export)  ${expected:,.0f} net amortized" in text
