@@ -262,6 +262,7 @@ def priced_rollup_rows(  # noqa: PLR0913 - the arguments of rollup_rows
         .order_by()
     )
     usage = _fetch(*grouped.query.sql_with_params()).rename(columns=lambda name: name.removeprefix("s_"))
+    usage["day"] = pd.to_datetime(usage["day"]).dt.date  # SQLite's raw SQL gives text
     period = bucket_of or (lambda day: month_of(day) if span.first_month <= day < span.stop_month else day)
     usage["bucket"] = usage["time"] = [period(day) for day in usage["day"]]
     column = f"t_{SERVERLESS_GB_SECONDS}"
@@ -270,7 +271,20 @@ def priced_rollup_rows(  # noqa: PLR0913 - the arguments of rollup_rows
     usage = usage.assign(unknown=usage[column].isna().astype(float)).groupby(on, dropna=False)[[column, "unknown"]]
     usage = usage.sum().reset_index()
     usage.loc[usage["unknown"] > 0, column] = np.nan
-    return rows.merge(usage.drop(columns="unknown"), on=on, how="left")
+    # Dates as dates on both sides (SQLite returns them as text), matched, then the frame's own values kept.
+    dated = [key for key in on if key in DATE_KEYS]
+    left = rows.assign(**{f"_{key}": _as_date(rows[key]) for key in dated})
+    right = usage.drop(columns="unknown").rename(columns={key: f"_{key}" for key in dated})
+    right = right.assign(**{f"_{key}": _as_date(right[f"_{key}"]) for key in dated})
+    merged = left.merge(right, on=[f"_{key}" if key in dated else key for key in on], how="left")
+    return merged.drop(columns=[f"_{key}" for key in dated])
+
+
+DATE_KEYS = ("bucket", "day", "time")
+
+
+def _as_date(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.date
 
 
 def with_cost(frame: pd.DataFrame, book: PriceBook | None = None) -> pd.DataFrame:
