@@ -10,6 +10,7 @@ an unchanged period costs no read, and a restated one replaces, never adds to, w
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from django.db.models.functions import Lower
 
 from collectors import aws
 from collectors.cost_exports import (
+    INSTANCE_USAGE,
     ExportFormatError,
     manifest_data_files,
     newest_manifests,
@@ -46,6 +48,17 @@ class CostExportResult:
     other_account_lines: int = 0  # lines of other (member) accounts in the export, left to those accounts
 
 
+# Endpoint lines we measure the usage of: instance-hours (real-time and asynchronous hosting) and serverless
+# inference. An endpoint's other hosting charges (ML storage volumes, data processed) are kept on the endpoint under
+# this reason, outside billed_cost_usd, so billed and list cost always compare the same usage on every surface.
+OTHER_ENDPOINT_CHARGE = "other endpoint charge"
+SERVERLESS_USAGE = re.compile(r"^(?:[A-Z]{2,5}\d?-)?ServerlessInf[:-]")
+
+
+def measured(usage_type: str) -> bool:
+    return bool(INSTANCE_USAGE.match(usage_type) or SERVERLESS_USAGE.match(usage_type))
+
+
 def instance_type(usage_type: str) -> str:
     """``USE1-Host:ml.m5.xlarge`` -> ``ml.m5.xlarge``; empty when the usage type names no instance."""
     _, _, tail = usage_type.partition(":")
@@ -62,6 +75,7 @@ def period_rows(account, period: str, costs) -> list[BilledCostDay]:
             endpoint_name=line.endpoint_name,
             usage_type=line.usage_type,
             instance_type=instance_type(line.usage_type),
+            reason="" if measured(line.usage_type) else OTHER_ENDPOINT_CHARGE,
             resource_id=line.endpoint_arn,
             instance_hours=float(line.instance_hours),
             list_cost_usd=float(line.list_cost_usd),
@@ -88,19 +102,21 @@ def period_rows(account, period: str, costs) -> list[BilledCostDay]:
 
 def link_endpoints(account) -> int:
     """Point rows at their endpoint (names are case-insensitive; the ARN is lower case), including rows read before
-    the inventory first saw the endpoint."""
-    linked = 0
+    the inventory first saw the endpoint: two queries and one UPDATE per endpoint found, whatever the rows."""
     unlinked = BilledCostDay.objects.filter(account=account, endpoint__isnull=True).exclude(endpoint_name="")
-    places = unlinked.values_list("region", "endpoint_name").distinct()
-    for region, name in places:
-        endpoint = (
-            Endpoint.objects.annotate(lower_name=Lower("name"))
-            .filter(account=account, region=region, lower_name=name)
-            .order_by("pk")
-            .first()
-        )
-        if endpoint is not None:
-            linked += unlinked.filter(region=region, endpoint_name=name).update(endpoint=endpoint)
+    places = set(unlinked.values_list("region", "endpoint_name").distinct())
+    if not places:
+        return 0
+    candidates = (
+        Endpoint.objects.annotate(lower_name=Lower("name"))
+        .filter(account=account, lower_name__in={name for _, name in places})
+        .order_by("-pk")  # the oldest endpoint of a name wins (assigned last)
+        .values_list("pk", "region", "lower_name")
+    )
+    found = {(region, name): pk for pk, region, name in candidates if (region, name) in places}
+    linked = 0
+    for (region, name), pk in found.items():
+        linked += unlinked.filter(region=region, endpoint_name=name).update(endpoint_id=pk)
     return linked
 
 

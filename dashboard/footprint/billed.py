@@ -5,8 +5,10 @@ List cost (``queries.with_cost``) is the on-demand list price of the instance-ho
 applied), attributed to endpoints by ARN, per UTC day, usage type and instance type. Only accounts with an export
 configured have it; elsewhere billed cost is unknown (None), never the list cost relabelled.
 
-A billed total is compared with the list cost of the same endpoints over the same days (the days the export
-covers inside the period: exports lag a day or so), so "x % below list" compares like with like.
+A billed total is compared with our list cost of exactly the same endpoint-days (those with a billed line inside
+the period: exports lag a day or so), so the two always describe the same usage. Billed cost counts only the usage
+we measure (instance-hours, serverless inference); an endpoint's other hosting charges (ML storage volumes, data
+processed) are stored under their own reason and reported with the SageMaker cost no endpoint's usage carries.
 """
 
 from __future__ import annotations
@@ -37,14 +39,19 @@ def export_accounts(accounts: list[dict]) -> set[int]:
     )
 
 
+def configured(rows):
+    """Only lines of accounts whose export is configured now (in the same query): an export an owner cleared stops
+    counting at once on every surface, before its rows are deleted."""
+    return rows.exclude(account__cost_export_bucket="").exclude(account__cost_export_name="")
+
+
 def billed_days(
     accounts: list[dict], start: dt.date, end: dt.date, endpoint_ids: list[int] | None = None
 ) -> pd.DataFrame:
     """Endpoint rows of the export per ``KEYS`` (one query): billed and the export's own list cost, instance-hours.
     Rows for an endpoint not inventoried (yet) have a null ``endpoint_id``; ``endpoint_ids`` leaves them out."""
-    rows = BilledCostDay.objects.filter(
-        account_id__in=[a["pk"] for a in accounts], day__gte=start, day__lte=end, reason=""
-    )
+    pks = [a["pk"] for a in accounts]
+    rows = configured(BilledCostDay.objects.filter(account_id__in=pks, day__gte=start, day__lte=end, reason=""))
     if endpoint_ids is not None:
         rows = rows.filter(endpoint_id__in=endpoint_ids)
     values = (
@@ -71,7 +78,7 @@ class BilledView:
     first_day: dt.date | None = None
     last_day: dt.date | None = None
     billed_cost_usd: float | None = None
-    list_cost_usd: float | None = None  # our list cost of the same endpoints over first_day..last_day
+    list_cost_usd: float | None = None  # our list cost of the same endpoint-days (those with a billed line)
     export_list_cost_usd: float | None = None  # the export's own public on-demand cost of those lines
     unattributed_usd: float | None = None  # SageMaker cost in the export no endpoint in scope carries
     by_endpoint: dict[int, float] = dataclasses.field(default_factory=dict)
@@ -86,7 +93,7 @@ class BilledView:
 
 def billed_view(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> BilledView:
     """Billed cost of the endpoints in scope over the period's days the export covers, and our list cost of the
-    same endpoints over the same days (``queries.endpoint_totals``: the one list-cost definition)."""
+    same endpoint-days (the one list-cost definition, ``with_cost``, through ``queries.endpoint_days``)."""
     from dashboard.footprint import queries  # noqa: PLC0415 - queries imports nothing of this module; avoid a cycle
 
     with_export = export_accounts(accounts)
@@ -109,19 +116,24 @@ def billed_view(accounts: list[dict], filters: Filters, endpoint_ids: list[int] 
             ).aggregate(usd=Sum("billed_cost_usd"))["usd"]
             or 0.0
         )
-    days = days[days["endpoint_id"].notna()]
+    days = days[days["endpoint_id"].notna()].astype({"endpoint_id": int})
     if days.empty:
         return dataclasses.replace(names, unattributed_usd=unattributed)
     first, last = min(days["day"]), max(days["day"])
-    same_days = dataclasses.replace(filters, start=first, end=last)
-    listed = queries.endpoint_totals(billed_accounts, same_days, endpoint_ids)
+    ids = sorted(days["endpoint_id"].unique().tolist())
+    # Our list cost of exactly the billed endpoint-days (``queries.endpoint_days``: each day at its own price): an
+    # export that ends earlier for one account, or an endpoint with no billed line, adds nothing to either side.
+    listed = queries.endpoint_days(billed_accounts, first, last, ids)
+    billed_pairs = set(zip(days["day"], days["endpoint_id"], strict=True))
+    same = [pair in billed_pairs for pair in zip(listed["day"], listed["endpoint_id"].astype(int), strict=True)]
+    same_cost = listed.loc[same, "cost_usd"] if len(listed) else pd.Series(dtype=float)
     per_endpoint = days.groupby("endpoint_id")["billed_cost_usd"].sum()
     return dataclasses.replace(
         names,
         first_day=first,
         last_day=last,
         billed_cost_usd=float(days["billed_cost_usd"].sum()),
-        list_cost_usd=float(listed["cost_usd"].sum()) if listed["cost_usd"].notna().any() else None,
+        list_cost_usd=float(same_cost.sum()) if same_cost.notna().any() else None,
         export_list_cost_usd=float(days["export_list_cost_usd"].sum()),
         unattributed_usd=unattributed,
         by_endpoint={int(k): float(v) for k, v in per_endpoint.items()},
@@ -132,7 +144,7 @@ def discount_ratios(endpoint_ids: list[int], since: dt.date) -> dict[int, float]
     """Billed ÷ the export's own on-demand cost per endpoint over the days since ``since``: the rate at which a
     saving at list price is a saving on the bill. Endpoints without billed lines are left out (list rate)."""
     rows = (
-        BilledCostDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=since, reason="")
+        configured(BilledCostDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=since, reason=""))
         .values("endpoint_id")
         .annotate(billed=Sum("billed_cost_usd"), listed=Sum("list_cost_usd"))
         .order_by()

@@ -78,11 +78,22 @@ def billed(fleet):
     theirs.save()
     sums = {name: bill(fleet[name], rate) for name, rate in RATE.items()}
     bill(fleet["theirs"], 0.5)  # another team's bill: never on this team's surfaces
+    first = billed_days(fleet["ranker"])[0]
     BilledCostDay.objects.create(  # SageMaker cost no endpoint carries: counted apart, never on an endpoint
-        account=prod, billing_period="2026-11", day=billed_days(fleet["ranker"])[0], reason="not hosting",
+        account=prod, billing_period="2026-11", day=first, reason="not hosting",
         usage_type="USE1-Train:ml.p3.2xlarge", billed_cost_usd=12.5,
     )  # fmt: skip
+    BilledCostDay.objects.create(  # the endpoint's ML storage volume: its charge, but not usage we measure or price
+        account=prod, billing_period="2026-11", day=first, endpoint=fleet["ranker"], endpoint_name="ranker",
+        region="us-east-1", reason="other endpoint charge", usage_type="USE1-Host:VolumeUsage.gp2",
+        billed_cost_usd=0.75,
+    )  # fmt: skip
     return sums
+
+
+def billed_pairs_list_usd(fleet, names) -> float:
+    """Our list cost of exactly the billed endpoint-days."""
+    return sum(list_usd(fleet[name], billed_days(fleet[name])) for name in names)
 
 
 def period(fleet) -> tuple[dt.date, dt.date]:
@@ -100,9 +111,10 @@ def test_the_overview_shows_billed_beside_list_for_the_same_days_and_names_the_l
     assert view.billed_cost_usd == pytest.approx(sum(billed.values()))
     days = billed_days(fleet["idle"])  # the longest-running endpoint: the export covers its days but the last
     assert (view.first_day, view.last_day) == (days[0], days[-1])
-    expected_list = sum(list_usd(fleet[name], days) for name in ("ranker", "idle", "eu"))  # eu: no billed line
-    assert view.list_cost_usd == pytest.approx(expected_list)
-    assert view.unattributed_usd == pytest.approx(12.5) and view.accounts_billed == ["prod"]
+    # eu-scorer has no billed line and ranker fewer days: neither adds list cost the bill does not cover
+    assert view.list_cost_usd == pytest.approx(billed_pairs_list_usd(fleet, RATE))
+    assert view.list_cost_usd < sum(list_usd(fleet[name], days) for name in ("ranker", "idle", "eu"))
+    assert view.unattributed_usd == pytest.approx(12.5 + 0.75) and view.accounts_billed == ["prod"]
     exported_list = sum(billed[name] / RATE[name] for name in RATE)
     assert view.below_list_pct == pytest.approx(100 * (1 - sum(billed.values()) / exported_list))
     html = page.content.decode()
@@ -200,3 +212,38 @@ def test_the_weekly_digest_states_the_weeks_billed_cost(fleet, billed, teams, al
     assert data["billed"].billed_cost_usd == pytest.approx(expected)
     text = digest.bodies(teams[0], alice, week_start)["text"]
     assert f"Billed (cost export)  ${expected:,.0f} net amortized" in text
+
+
+def test_a_team_owner_sets_and_clears_the_export_and_clearing_forgets_its_bill(
+    client, alice, bob, charlie, fleet, billed, tokens
+):
+    prod = fleet["ranker"].account
+    url = reverse("aws-account-cost-export", args=[prod.pk])
+    fields = {"cost_export_bucket": "prod-cur", "cost_export_prefix": "/billing/", "cost_export_name": "cur2"}
+    client.force_login(bob)  # a member, not an owner
+    assert client.post(url, fields).status_code == 403
+    client.force_login(charlie)  # another team's owner: the account is not theirs to see
+    assert client.post(url, fields).status_code == 404
+    client.force_login(alice)
+    bad = client.post(url, {**fields, "cost_export_bucket": "Not_A_Bucket!"})
+    assert bad.status_code == 400 and "Not an S3 bucket name." in bad.content.decode()
+    assert "s3://Not_A_Bucket!" not in bad.content.decode()  # the page shows what is configured, not what was refused
+    half = client.post(url, {**fields, "cost_export_name": ""})
+    assert half.status_code == 400 and "needs both its bucket and its name" in half.content.decode()
+    assert BilledCostDay.objects.filter(account=prod).count() > 0  # refused changes keep the bill
+
+    assert client.post(url, {**fields, "cost_export_prefix": ""}).status_code == 302  # same export: the bill stays
+    assert BilledCostDay.objects.filter(account=prod).exists()
+    assert (
+        client.post(url, {"cost_export_bucket": "", "cost_export_prefix": "", "cost_export_name": ""}).status_code
+        == 302
+    )
+    prod.refresh_from_db()
+    assert not prod.has_cost_export and not BilledCostDay.objects.filter(account=prod).exists()
+    assert BilledCostDay.objects.filter(account=fleet["theirs"].account).exists()  # another account's: untouched
+    start, end = period(fleet)
+    rows = client.get(
+        "/api/v1/emissions/", {"start": start.isoformat(), "end": end.isoformat()}, **bearer(tokens["read"])
+    ).json()["results"]
+    assert {row["billed_cost_usd"] for row in rows} == {None}
+    assert "list cost only (no cost export configured): prod" in client.get(reverse("home")).content.decode()

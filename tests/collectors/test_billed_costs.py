@@ -19,6 +19,7 @@ from tests.collectors.test_cost_exports import (
     M5,
     A,
     B,
+    cur_line,
     deliver,
 )
 from tests.web import factories
@@ -26,10 +27,19 @@ from tests.web import factories
 ROOT_PREFIX, NAME = "billing", "cur"
 
 
+# fraud-scorer's ML storage volume on D1: a hosting charge of the endpoint that is not usage we measure or price
+VOLUME = cur_line(
+    "Usage", "2026-11-03T05:00:00Z", A, "AmazonSageMaker", "USE1-Host:VolumeUsage.gp2",
+    f"arn:aws:sagemaker:us-east-1:{A}:endpoint/fraud-scorer", 0.01, 0.0014, 0.0013,
+    pricing_public_on_demand_cost=0.0014,
+)  # fmt: skip
+
+
 def lines_of(account_id: str) -> list[dict]:
-    """The hand-built lines of ``test_cost_exports``, account A's as this account's (B's stay another account's)."""
+    """The hand-built lines of ``test_cost_exports`` and a volume line, account A's as this account's (B's stay
+    another account's)."""
     out = []
-    for line in CUR_LINES:
+    for line in [*CUR_LINES, VOLUME]:
         row = {key: (value.replace(A, account_id) if isinstance(value, str) else value) for key, value in line.items()}
         out.append(row)
     return out
@@ -74,14 +84,22 @@ def test_it_stores_each_endpoints_billed_cost_per_day_and_links_the_endpoint(exp
     for row in BilledCostDay.objects.filter(account=exported).exclude(reason=""):
         reasons[row.reason] = reasons.get(row.reason, 0.0) + row.billed_cost_usd
     assert reasons == pytest.approx(
-        {"unused commitment": 0.045, "no resource id": -0.9, "not hosting": 0.414, "unparseable resource id": 0.207}
+        {
+            "unused commitment": 0.045,
+            "no resource id": -0.9,
+            "not hosting": 0.414,
+            "unparseable resource id": 0.207,
+            "other endpoint charge": 0.0013,  # the volume: on the endpoint, outside its billed usage
+        }
     )
+    volume = BilledCostDay.objects.get(account=exported, reason="other endpoint charge")
+    assert volume.endpoint == fraud and volume.instance_type == ""
     b_lines = sum(1 for line in CUR_LINES if line["line_item_usage_account_id"] == B)
     assert summary.details["other_account_lines"] == b_lines
     assert not BilledCostDay.objects.filter(resource_id__contains=B).exists()
     delivery = CostExportDelivery.objects.get(account=exported)
     assert (delivery.billing_period, delivery.export_format, delivery.data_files) == ("2026-11", "CUR 2.0", 1)
-    assert summary.details["periods_read"] == ["2026-11"] and summary.details["linked_endpoints"] == 2
+    assert summary.details["periods_read"] == ["2026-11"] and summary.details["linked_endpoints"] == 3
 
 
 def test_an_unchanged_period_is_not_read_again_and_a_redelivery_replaces_it(exported, sandbox_control):
@@ -108,7 +126,7 @@ def test_an_endpoint_inventoried_later_is_linked_on_the_next_run(exported):
     collect(exported)
     assert not BilledCostDay.objects.filter(endpoint__isnull=False).exists()
     fraud = factories.endpoint(exported, "Fraud-Scorer", region="us-east-1", hours=2)  # names are case-insensitive
-    assert collect(exported).details["linked_endpoints"] == 2
+    assert collect(exported).details["linked_endpoints"] == 3  # its two days and its volume
     assert set(BilledCostDay.objects.filter(endpoint=fraud).values_list("day", flat=True)) == {D1, D2}
 
 

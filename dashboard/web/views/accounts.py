@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -10,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from collectors import iam
 from collectors.connection import check_account
 from collectors.forms import AwsAccountForm, CostExportForm
-from collectors.models import AwsAccount, CostExportDelivery
+from collectors.models import AwsAccount, BilledCostDay, CostExportDelivery
 from dashboard.teams.models import Membership
 from dashboard.teams.scoping import current_team, get_for_team_or_404
 
@@ -58,10 +59,17 @@ def account_cost_export(request: HttpRequest, pk: int) -> HttpResponse:
     team = current_team(request)
     account = get_for_team_or_404(AwsAccount.objects.all(), "team", team, pk=pk)
     require_owner(request, team)
+    before = (account.cost_export_bucket, account.cost_export_prefix, account.cost_export_name)
     form = CostExportForm(request.POST, instance=account)
     if not form.is_valid():
+        account.refresh_from_db()  # the form wrote the refused values onto it: show what is configured
         return render(request, "collectors/account_detail.html", detail_context(account, form), status=400)
-    form.save()
+    with transaction.atomic():
+        form.save()
+        if (account.cost_export_bucket, account.cost_export_prefix, account.cost_export_name) != before:
+            # Another export (or none): what the previous one said is no longer this account's bill.
+            BilledCostDay.objects.filter(account=account).delete()
+            CostExportDelivery.objects.filter(account=account).delete()
     if account.has_cost_export:
         messages.success(request, "Cost export saved: the next collection reads it (billed cost per endpoint).")
     else:
