@@ -23,7 +23,7 @@ from django.http import StreamingHttpResponse
 
 from dashboard.api.serializers import FOCUS_FIELDS, FOCUS_MEASURES
 from dashboard.csv_safety import Rfc4180, spreadsheet_safe
-from dashboard.footprint import billed, queries
+from dashboard.footprint import billed, price_book, queries
 from dashboard.footprint.price_book import PriceBook
 from dashboard.footprint.queries import with_cost
 
@@ -115,8 +115,10 @@ def cost_columns(frame: pd.DataFrame, book: PriceBook) -> dict[str, pd.Series]:
     listed = priced["cost_usd"].fillna(0.0)
     billed = frame["billed_cost_usd"] if "billed_cost_usd" in frame.columns else pd.Series(float("nan"), frame.index)
     has_bill = billed.notna()
+    sku = book.hourly_sku(frame["instance_type"], frame["region"], price_book.times(frame, dt.datetime.now(dt.UTC)))
     return {
         **dict.fromkeys(COST_COLUMNS, listed),
+        "SkuId": pd.Series(sku, index=frame.index).where(priced["price_source"] == price_book.COLLECTED, None),
         "BilledCost": billed.where(has_bill, listed),
         "EffectiveCost": billed.where(has_bill, listed),
         "ListUnitPrice": unit.where(known),

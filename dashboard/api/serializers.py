@@ -382,6 +382,12 @@ def _focus_columns() -> dict:
         "ServiceCategory": _text("AI and Machine Learning"),
         "ServiceName": _text("Amazon SageMaker"),
         "ServiceSubcategory": _text("Machine Learning"),
+        "SkuId": _text(
+            "The AWS Price List product SKU of the list price (hosting on the row's instance type and region); null "
+            "where the shipped table priced the row or nothing did, and for serverless rows (two SKUs: compute and "
+            "requests)",
+            nullable=True,
+        ),
         "SubAccountId": _text("The AWS account id", nullable=True),
         "SubAccountName": _text(nullable=True),
         "Tags": serializers.DictField(

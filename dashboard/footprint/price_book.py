@@ -49,9 +49,9 @@ class PriceBook:
     def load(cls) -> PriceBook:
         services = (shipped.INSTANCE_SERVICE, *{service for service, _ in _OTHER_UNITS})
         rows = Price.objects.filter(service__in=services).values_list(
-            "service", "sku", "unit", "region", "effective_date", "usd", "collected_at"
+            "service", "sku", "unit", "region", "effective_date", "usd", "collected_at", "source_sku"
         )
-        columns = ["service", "sku", "unit", "region", "effective", "usd", "collected_at"]
+        columns = ["service", "sku", "unit", "region", "effective", "usd", "collected_at", "source_sku"]
         frame = pd.DataFrame.from_records(list(rows), columns=columns)
         collected_at = frame["collected_at"].max() if len(frame) else None
         frame["effective"] = pd.to_datetime(frame["effective"], utc=True).dt.tz_localize(None).astype("datetime64[ns]")
@@ -62,7 +62,8 @@ class PriceBook:
         known = [(service, unit) in _OTHER_UNITS for service, unit in zip(frame["service"], frame["unit"], strict=True)]
         other = frame[np.array(known, dtype=bool)]
         other = other.assign(sku=[_key(*key) for key in zip(*_columns(other), strict=True)]) if len(other) else _empty()
-        book = cls(frame.loc[hosting, ["sku", "region", "effective", "usd"]], collected_at, other[_empty().columns])
+        hourly = frame.loc[hosting, ["sku", "region", "effective", "usd", "source_sku"]]
+        book = cls(hourly, collected_at, other[_empty().columns])
         _last.book = book
         return book
 
@@ -138,18 +139,27 @@ class PriceBook:
         return left
 
     @staticmethod
-    def _as_of(table: pd.DataFrame, left: pd.DataFrame) -> np.ndarray:
-        """The collected price of each row's sku and region in effect at its time (the earliest before the first)."""
+    def _as_of(table: pd.DataFrame, left: pd.DataFrame, column: str = "usd") -> np.ndarray:
+        """The collected price (or its ``column``: ``source_sku``) of each row's sku and region in effect at its
+        time (the earliest before the first)."""
+        numeric = column == "usd"
         if table.empty or left.empty:
-            return np.full(len(left), np.nan)
+            return np.full(len(left), np.nan) if numeric else np.full(len(left), None, dtype=object)
         left = left.sort_values("at", kind="stable")
         book = table.rename(columns={"effective": "at"}).astype({"sku": str, "region": str})
         before = pd.merge_asof(left, book, on="at", by=["sku", "region"], direction="backward")
         earliest = pd.merge_asof(left, book, on="at", by=["sku", "region"], direction="forward")
-        usd = before["usd"].fillna(earliest["usd"]).to_numpy(dtype=float)
-        result = np.empty(len(left))
-        result[left["position"].to_numpy()] = usd
+        picked = before[column].where(before[column].notna(), earliest[column])
+        values = picked.to_numpy(dtype=float) if numeric else picked.astype(object).where(picked.notna(), None)
+        result = np.empty(len(left), dtype=float if numeric else object)
+        result[left["position"].to_numpy()] = values if numeric else values.to_numpy()
         return result
+
+    def hourly_sku(self, instance_types: pd.Series, regions: pd.Series, at: pd.Series) -> np.ndarray:
+        """The Price List product SKU of the collected price ``hourly_usd`` uses per row; None where the shipped
+        table or nothing priced it (FOCUS ``SkuId``)."""
+        left = self._left(_normalised_types(instance_types), regions, at)
+        return self._as_of(self.hourly, left, "source_sku")
 
 
 def _empty() -> pd.DataFrame:

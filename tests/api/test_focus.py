@@ -169,3 +169,23 @@ def test_the_csv_has_the_json_rows(client, fleet, tokens):
                 assert json.loads(text[name]) == value
             else:
                 assert text[name] == str(value), name
+
+
+def test_sku_id_is_the_price_list_product_of_the_collected_price_in_effect(client, fleet, tokens):
+    from collectors.models import Price
+
+    rows = focus_json(client, tokens["read"])["results"]
+    assert {row["SkuId"] for row in rows} == {None}  # the shipped table priced everything: no Price List SKU
+    days = sorted({row["ChargePeriodStart"][:10] for row in rows if row["ResourceName"] == "idle-gpu"})
+    change = dt.datetime.fromisoformat(days[-1]).replace(tzinfo=dt.UTC)  # a new price on the last day
+    now = dt.datetime.now(dt.UTC)
+    common = {"service": "sagemaker-inference", "sku": "ml.p3.2xlarge", "region": "us-east-1", "unit": "hour"}
+    Price.objects.create(**common, usd=4.0, effective_date=change - dt.timedelta(days=400), source_sku="OLDSKU1",
+                         collected_at=now)  # fmt: skip
+    Price.objects.create(**common, usd=4.5, effective_date=change, source_sku="NEWSKU2", collected_at=now)
+    rows = [row for row in focus_json(client, tokens["read"])["results"] if row["ResourceName"] == "idle-gpu"]
+    by_day = {row["ChargePeriodStart"][:10]: row for row in rows}
+    assert by_day[days[-1]]["SkuId"] == "NEWSKU2" and by_day[days[-1]]["ListUnitPrice"] == pytest.approx(4.5)
+    assert {by_day[day]["SkuId"] for day in days[:-1]} == {"OLDSKU1"}
+    assert [by_day[day]["ListUnitPrice"] for day in days[:-1]] == pytest.approx([4.0] * (len(days) - 1))
+    assert all(row["x_PriceSource"] == "aws-price-list" for row in rows)
