@@ -522,12 +522,17 @@ def trend(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
 
 def add_ratios(frame: pd.DataFrame) -> pd.DataFrame:
-    """Idle share of energy (%) and grams of CO2e (operational + embodied) per 1,000 inferences."""
+    """Idle share of energy (%), grams of CO2e (operational + embodied) per 1,000 inferences, and the share of
+    instance-hours priced (%) where the frame carries ``priced_instance_hours``."""
     energy = frame["energy_kwh"].where(frame["energy_kwh"] > 0)
     frame["idle_energy_pct"] = 100 * frame["idle_energy_kwh"] / energy
     invocations = frame["invocations"].where(frame["invocations"] > 0)
     frame["gco2e_per_1k_invocations"] = (frame["co2e_kg"] + frame["embodied_co2e_kg"]) * 1e6 / invocations
     frame["total_co2e_kg"] = frame["co2e_kg"] + frame["embodied_co2e_kg"]
+    if "priced_instance_hours" in frame.columns:  # the share of instance-hours the cost covers, beside every cost
+        frame["priced_pct"] = (
+            100 * frame["priced_instance_hours"] / frame["instance_hours"].where(frame["instance_hours"] > 0)
+        )
     return frame
 
 

@@ -247,3 +247,15 @@ def test_a_team_owner_sets_and_clears_the_export_and_clearing_forgets_its_bill(
     ).json()["results"]
     assert {row["billed_cost_usd"] for row in rows} == {None}
     assert "list cost only (no cost export configured): prod" in client.get(reverse("home")).content.decode()
+
+
+def test_every_cost_column_has_its_priced_share_beside_it(client, alice, fleet, billed):
+    from tests.web.html import table
+
+    client.force_login(alice)
+    page = client.get(reverse("home"), {"period": "30d", "group": "region"}).content.decode()
+    header, *rows = table(page, "breakdown")
+    shares = {row[header.index("Region")]: row[header.index("Priced (% of instance-hours)")] for row in rows}
+    assert shares == {"us-east-1": "100", "eu-west-1": "0"}  # ml.c5.xlarge has no list price in eu-west-1
+    header, *rows = table(page, "trend")
+    assert all(row[header.index("Priced (% of instance-hours)")] not in ("", "—") for row in rows if row[0])

@@ -186,7 +186,7 @@ def variants_table(frame: pd.DataFrame, configs: list[dict]) -> Table:
         Column("cpu_util_pct", "CPU (%)", 1),
         Column("gpu_util_pct", "GPU (%)", 1),
         Column("memory_util_pct", "Memory (%)", 1),
-        *[c for c in footprint_columns() if c.key != "cost_usd"],
+        *[c for c in footprint_columns() if c.key not in ("cost_usd", "priced_pct")],
     ]
     return Table("variants", "Variants over the period", columns, records, empty="No estimated hours in this period.")
 

@@ -40,6 +40,7 @@ def footprint_columns() -> list[Column]:
         Column("co2e_kg_high", "CO2e high (kg)", 3),
         Column("embodied_co2e_kg", "Embodied CO2e (kg)", 3),
         Column("cost_usd", "Cost (USD)", 2),
+        Column("priced_pct", "Priced (% of instance-hours)", 0),
         Column("idle_energy_pct", "Idle energy (%)", 1),
         Column("gco2e_per_1k_invocations", "g CO2e / 1k inferences", 3),
         Column("invocations", "Inferences", 0),
