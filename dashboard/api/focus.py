@@ -25,7 +25,7 @@ from dashboard.api.serializers import FOCUS_FIELDS, FOCUS_MEASURES
 from dashboard.csv_safety import Rfc4180, spreadsheet_safe
 from dashboard.footprint import billed, price_book, queries
 from dashboard.footprint.price_book import PriceBook
-from dashboard.footprint.queries import with_cost
+from dashboard.footprint.queries import SERVERLESS_GB_SECONDS, with_cost
 
 # The columns that are the same on every row: SageMaker hosting billed by AWS, on demand, in US dollars.
 CONSTANT = {
@@ -71,7 +71,7 @@ def windows(start: dt.date, end: dt.date) -> Iterator[tuple[dt.date, dt.date]]:
 
 def describe(instance_type: str) -> str:
     if instance_type == SERVERLESS:
-        return "SageMaker serverless inference"
+        return "SageMaker serverless inference: compute (GB-seconds) and requests"
     return f"SageMaker real-time inference hosting on {instance_type}, on demand"
 
 
@@ -145,12 +145,23 @@ def focus_frame(
     None where a column is unknown."""
     frame = frame.reset_index(drop=True)
     instance_type = frame["instance_type"].replace("", None).fillna(SERVERLESS)
+    serverless = instance_type == SERVERLESS
+    costs = cost_columns(frame, book)
+    # Serverless rows are used and priced in GB-seconds of compute (their requests' charge is in the same row, so no
+    # single unit price applies); instance rows in instance-hours.
+    gb_seconds = frame.get(SERVERLESS_GB_SECONDS, pd.Series(0.0, index=frame.index)).astype(float).fillna(0.0)
+    quantity = frame["instance_hours"].astype(float).where(~serverless, gb_seconds)
+    unit = pd.Series(np.where(serverless, "GB-Seconds", "Hours"), index=frame.index)
     columns = {
         **endpoint_columns(frame["endpoint_id"], endpoints),
         **period_columns(frame["day"]),
-        **cost_columns(frame, book),
+        **costs,
+        "ListUnitPrice": costs["ListUnitPrice"].where(~serverless),
         **{column: frame[name].astype(float) for name, column in FOCUS_MEASURES.items()},
-        "PricingQuantity": frame["instance_hours"].astype(float),
+        "ConsumedQuantity": quantity,
+        "ConsumedUnit": unit,
+        "PricingQuantity": quantity,
+        "PricingUnit": unit,
         "ChargeDescription": instance_type.map({name: describe(name) for name in instance_type.unique()}),
         "x_InstanceType": instance_type,
         "x_EstimateMethodology": method[0],

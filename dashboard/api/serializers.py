@@ -358,8 +358,8 @@ def _focus_columns() -> dict:
         "CommitmentDiscountStatus": _text(unknown, nullable=True),
         "CommitmentDiscountType": _text(unknown, nullable=True),
         "CommitmentDiscountUnit": _text(unknown, nullable=True),
-        "ConsumedQuantity": _decimal("Instance-hours"),
-        "ConsumedUnit": _text("Hours"),
+        "ConsumedQuantity": _decimal("Instance-hours; GB-seconds of compute for serverless rows"),
+        "ConsumedUnit": _text("Hours; GB-Seconds for serverless rows"),
         "ContractedCost": _decimal("USD; no negotiated price is known: the list cost (see x_CostBasis)"),
         "EffectiveCost": _decimal(
             "USD; the cost export's net amortized cost (discounts and Savings Plans applied) where the account has "
@@ -368,10 +368,14 @@ def _focus_columns() -> dict:
         "InvoiceId": _text(unknown, nullable=True),
         "InvoiceIssuerName": _text("AWS"),
         "ListCost": _decimal("USD: the on-demand list price x instance-hours (0 where unpriced, see x_CostBasis)"),
-        "ListUnitPrice": _decimal("USD per instance-hour; null where no list price is known", nullable=True),
+        "ListUnitPrice": _decimal(
+            "USD per instance-hour; null where no list price is known and for serverless rows (their compute and "
+            "request charges share the row)",
+            nullable=True,
+        ),
         "PricingCategory": _text("Standard: on-demand"),
-        "PricingQuantity": _decimal("Instance-hours", nullable=True),
-        "PricingUnit": _text("Hours", nullable=True),
+        "PricingQuantity": _decimal("Instance-hours; GB-seconds of compute for serverless rows", nullable=True),
+        "PricingUnit": _text("Hours; GB-Seconds for serverless rows", nullable=True),
         "ProviderName": _text("AWS"),
         "PublisherName": _text("AWS"),
         "RegionId": _text("AWS region code", nullable=True),

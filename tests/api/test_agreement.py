@@ -75,6 +75,8 @@ def focus(client, token: str, start: dt.date, end: dt.date, **params) -> dict:
     rows = response.json()["results"]  # one row per endpoint, day and instance type, unpaged
     # FOCUS forbids a null cost: an unpriced row says so in x_CostBasis and carries 0, which is not a known cost.
     rows = [{**row, "ListCost": row["ListCost"] if row["x_CostBasis"] != "unpriced" else None} for row in rows]
+    # Instance-hours are the ConsumedQuantity of rows used in hours (serverless rows count GB-seconds)
+    rows = [{**row, "ConsumedQuantity": row["ConsumedQuantity"] * (row["ConsumedUnit"] == "Hours")} for row in rows]
     return {name: total(rows, column) for name, column in FOCUS.items()}
 
 

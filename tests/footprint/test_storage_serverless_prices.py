@@ -268,3 +268,19 @@ def test_without_collected_prices_serverless_compute_is_priced_by_the_shipped_ta
     eu = totals.drop(index=us.pk).iloc[0]
     assert pd.isna(eu["cost_usd"]) and pd.isna(eu["price_source"])
     assert queries.price_label(totals) == "shipped table (offline fallback)"
+
+
+def test_focus_rows_of_a_serverless_endpoint_are_used_and_priced_in_gb_seconds(acct, serverless):
+    from dashboard.api import focus
+
+    endpoint, change = serverless
+    cost, gb_seconds, requests = expected_serverless(endpoint, change)
+    start, end = period()
+    rows = focus.focus_rows(focus.focus_frames(acct.team, {"start": start, "end": end}, queries.scope(acct.team)))
+    assert rows and {row["x_InstanceType"] for row in rows} == {"serverless"}
+    assert {(row["ConsumedUnit"], row["PricingUnit"]) for row in rows} == {("GB-Seconds", "GB-Seconds")}
+    assert sum(row["PricingQuantity"] for row in rows) == pytest.approx(gb_seconds, rel=1e-9)
+    assert sum(row["ConsumedQuantity"] for row in rows) == pytest.approx(gb_seconds, rel=1e-9)
+    assert sum(row["ListCost"] for row in rows) == pytest.approx(cost, rel=1e-9)  # compute and requests
+    assert sum(row["x_Invocations"] for row in rows) == pytest.approx(requests)
+    assert {row["ListUnitPrice"] for row in rows} == {None} and {row["SkuId"] for row in rows} == {None}
