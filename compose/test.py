@@ -590,9 +590,11 @@ def register_accounts(stack: Stack, fleet: dict, database: str | None = None) ->
 
 
 def expected_states(fleet: dict) -> int:
-    """What runner.plan gives: inventory, utilization and log groups per account and region, Storage Lens once."""
+    """What runner.plan gives: inventory, utilization and log groups per account and region, Storage Lens once per
+    account, and the cost export once per account that has one (the sandbox's ready file lists them)."""
     accounts, regions = len(fleet["accounts"]), len(fleet["regions"])
-    return accounts * regions * 3 + (accounts if "us-east-1" in fleet["regions"] else 0)
+    lens = accounts if "us-east-1" in fleet["regions"] else 0
+    return accounts * regions * 3 + lens + len(fleet.get("cost_exports", {}))
 
 
 HOURS_CHECKSUM = """
