@@ -18,12 +18,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import Q, Sum
 
 from collectors.models import AwsAccount, BilledCostDay
 from dashboard.footprint.filters import Filters
 
-BASIS = "net amortized"
 KEYS = ["day", "account_pk", "endpoint_id", "region", "instance_type"]
 SUMS = ["billed_cost_usd", "export_list_cost_usd", "billed_instance_hours"]
 
@@ -81,7 +80,6 @@ class BilledView:
     list_cost_usd: float | None = None  # our list cost of the same endpoint-days (those with a billed line)
     export_list_cost_usd: float | None = None  # the export's own public on-demand cost of those lines
     unattributed_usd: float | None = None  # SageMaker cost in the export no endpoint in scope carries
-    by_endpoint: dict[int, float] = dataclasses.field(default_factory=dict)
 
     @property
     def below_list_pct(self) -> float | None:
@@ -127,7 +125,6 @@ def billed_view(accounts: list[dict], filters: Filters, endpoint_ids: list[int] 
     billed_pairs = set(zip(days["day"], days["endpoint_id"], strict=True))
     same = [pair in billed_pairs for pair in zip(listed["day"], listed["endpoint_id"].astype(int), strict=True)]
     same_cost = listed.loc[same, "cost_usd"] if len(listed) else pd.Series(dtype=float)
-    per_endpoint = days.groupby("endpoint_id")["billed_cost_usd"].sum()
     return dataclasses.replace(
         names,
         first_day=first,
@@ -136,7 +133,6 @@ def billed_view(accounts: list[dict], filters: Filters, endpoint_ids: list[int] 
         list_cost_usd=float(same_cost.sum()) if same_cost.notna().any() else None,
         export_list_cost_usd=float(days["export_list_cost_usd"].sum()),
         unattributed_usd=unattributed,
-        by_endpoint={int(k): float(v) for k, v in per_endpoint.items()},
     )
 
 
@@ -150,12 +146,6 @@ def discount_ratios(endpoint_ids: list[int], since: dt.date) -> dict[int, float]
         .order_by()
     )
     return {row["endpoint_id"]: row["billed"] / row["listed"] for row in rows if row["listed"]}
-
-
-def coverage(account_pk: int) -> tuple[dt.date | None, dt.date | None]:
-    """First and last day the account's export covers (None, None before it was read)."""
-    span = BilledCostDay.objects.filter(account_id=account_pk).aggregate(first=Min("day"), last=Max("day"))
-    return span["first"], span["last"]
 
 
 def grouped_billed(  # noqa: PLR0913 - the scope (accounts, ids, period), then the grain and the group key
