@@ -23,7 +23,7 @@ from dashboard.footprint.measures import (
 )
 from dashboard.teams.scoping import current_team, get_for_team_or_404
 from dashboard.web import charts
-from dashboard.web.tables import Column, Table, csv_response
+from dashboard.web.tables import Column, Table, csv_response, page_query, sort_params, sort_tables
 from dashboard.web.views.overview import footprint_columns
 
 LIST_ROWS = 200  # the largest emitters first; a fleet of 1,000 is 21,000 cells, which the CSV carries whole
@@ -73,14 +73,30 @@ def hardware(configs: list[dict]) -> tuple[str, int]:
     return ", ".join(kinds), sum(c["current_instance_count"] or 0 for c in configs)
 
 
+SEARCH_MAX = 128  # characters of a name search kept (an endpoint name has at most 63)
+
+
+def name_search(query) -> str:
+    """The endpoint-name search of the URL (``q``), trimmed."""
+    return query.get("q", "").strip()[:SEARCH_MAX]
+
+
+def named(endpoints: list[dict], search: str) -> list[dict]:
+    """The endpoints whose name contains ``search``, ignoring case (all of them for an empty search)."""
+    needle = search.casefold()
+    return [endpoint for endpoint in endpoints if needle in endpoint["name"].casefold()]
+
+
 @require_GET
 def endpoint_list(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
     accounts = reports.team_accounts(team) if team else []
     endpoints = reports.team_endpoints(team) if team else []
     view = filters.parse(request.GET, timezone.now().date(), teams=filters.team_tags(endpoints))
-    shown = reports.in_view(endpoints, view)
-    ids = [e["id"] for e in shown] if view.narrows_endpoints else None
+    search = name_search(request.GET)
+    in_view = reports.in_view(endpoints, view)
+    shown = named(in_view, search)
+    ids = [e["id"] for e in shown] if view.narrows_endpoints or search else None
     totals = reports.breakdown(
         reports.label_columns(reports.endpoint_totals(accounts, view, ids), endpoints), "endpoint"
     )
@@ -131,6 +147,8 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
         highlight=lambda row: "deleted" if row["status"] == "Deleted" else "",
         page_rows=LIST_ROWS,
     )
+    page_params = {**view.params(), "q": search}
+    errors = {**view.errors, **sort_tables([table], request.GET, page_params)}
     if wanted := request.GET.get("csv"):
         return csv_response([table], wanted, f"wattson-endpoints-{view.start}-{view.end}")
     return render(
@@ -138,13 +156,17 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
         "dashboard/endpoint_list.html",
         {
             "view": view,
-            "errors": view.errors,
+            "errors": errors,
             "tables": [table],
             "periods": filters.PERIODS,
-            "query": view.query(),
+            "query": page_query(page_params, [table]),
+            "sort_fields": sort_params([table]),
+            "search": search,
+            "matching": len(shown),
+            "in_view": len(in_view),
             "accounts": accounts,
             "regions": sorted({e["region"] for e in endpoints}),
-            "teams": sorted({(e["tags"] or {}).get(filters.TEAM_TAG, filters.UNTAGGED) for e in endpoints}),
+            "teams": sorted(filters.team_tags(endpoints)),
         },
     )
 
@@ -270,6 +292,7 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 long=True,
             )
         )
+    errors = {**view.errors, **sort_tables(tables, request.GET, view.params())}
     if wanted := request.GET.get("csv"):
         return csv_response(tables, wanted, f"wattson-{endpoint.name}-{view.start}-{view.end}")
     return render(
@@ -278,10 +301,11 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "endpoint": endpoint,
             "view": view,
-            "errors": view.errors,
+            "errors": errors,
             "periods": filters.PERIODS,
             "grains": filters.GRAINS,
-            "query": view.query(),
+            "query": page_query(view.params(), tables),
+            "sort_fields": sort_params(tables),
             "charts": chart_list,
             "tables": tables,
             "cost": cost,

@@ -24,6 +24,20 @@ from dashboard.web.views.accounts import require_owner
 IDLE_LIMITS = ("idle_max_cpu_pct", "idle_max_gpu_pct")  # saved on the team's TeamPolicy (recommend.policy)
 
 
+def test_outcome(channel: str, delivery: Delivery | None) -> str:
+    """One sentence for a test's result: "Test to ops: sent to 1 recipient(s).", not the status then a detail that
+    repeats it ("Sent. sent to ...")."""
+    if delivery is None:
+        return f"Test to {channel}: skipped, the channel is disabled."
+    status = delivery.get_status_display()
+    detail = (delivery.detail or "").strip().rstrip(".")
+    if not detail:
+        return f"Test to {channel}: {status.lower()}."
+    if detail.casefold().startswith(status.casefold()):
+        return f"Test to {channel}: {detail}."
+    return f"Test to {channel}: {status.lower()} ({detail})."
+
+
 class SettingsForm(forms.ModelForm):
     """The team's ``NotificationSettings``, and the CPU and GPU limits that corroborate idleness, which live on its
     ``TeamPolicy`` because recommendations read them too (one definition of idle): same fields, same checks."""
@@ -172,8 +186,7 @@ def channel_action(request: HttpRequest, pk: int) -> HttpResponse:
         except Transient as exc:
             messages.error(request, f"Could not reach {channel} (will not retry a test): {exc}")
         else:
-            outcome = delivery.get_status_display() if delivery else "skipped: the channel is disabled"
-            messages.info(request, f"Test to {channel}: {outcome}. {delivery.detail if delivery else ''}")
+            messages.info(request, test_outcome(str(channel), delivery))
     elif action == "enable":
         channel.enabled, channel.disabled_reason, channel.consecutive_failures = True, "", 0
         channel.save()

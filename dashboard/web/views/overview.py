@@ -14,7 +14,7 @@ from dashboard.footprint import billed, filters
 from dashboard.footprint import queries as reports
 from dashboard.teams.scoping import current_team
 from dashboard.web import charts
-from dashboard.web.tables import Column, Table, csv_response
+from dashboard.web.tables import Column, Table, csv_response, page_query, sort_params, sort_tables
 
 TOP_EMITTERS = 10
 
@@ -109,6 +109,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     by_group = by_endpoint if group == "endpoint" else reports.breakdown(totals, group)
     label = dict(choices)[group]
     tables = [breakdown_table(by_group, group, label), top_emitters_table(by_endpoint), trend_table(trend, view.grain)]
+    page_params = {**view.params(), "group": group if group != "team" else ""}
+    errors.update(sort_tables(tables, request.GET, page_params))
     if wanted := request.GET.get("csv"):
         return csv_response(tables, wanted, f"wattson-overview-{view.start}-{view.end}")
     context = {
@@ -125,9 +127,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         "grains": filters.GRAINS,
         "accounts": accounts,
         "regions": sorted({e["region"] for e in endpoints}),
-        "teams": sorted({(e["tags"] or {}).get(filters.TEAM_TAG, filters.UNTAGGED) for e in endpoints}),
+        "teams": sorted(filters.team_tags(endpoints)),
         "endpoints_in_view": len(shown),
-        "query": view.query(group=group if group != "team" else ""),
+        "query": page_query(page_params, tables),
+        "filter_query": view.query(),
+        "sort_fields": sort_params(tables),
         "charts": [
             charts.footprint_trend("trend-chart", trend, f"CO2e and energy per {view.grain}", bars=len(trend) <= 120),
             charts.breakdown_bars("breakdown-chart", by_group, group, f"CO2e by {label.lower()}"),

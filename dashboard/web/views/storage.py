@@ -25,7 +25,7 @@ from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLen
 from dashboard.footprint import filters, price_book
 from dashboard.footprint import storage as stored
 from dashboard.teams.scoping import current_team
-from dashboard.web.tables import Column, Table, csv_response
+from dashboard.web.tables import Column, Table, csv_response, page_query, sort_params, sort_tables
 from estimator import estimate_storage
 
 HOURS_PER_MONTH = 730
@@ -313,6 +313,7 @@ def storage(request: HttpRequest) -> HttpResponse:
     logs = log_group_rows(team, view, accounts, endpoints, log_places, book)
     capture = capture_rows(team, view, accounts, endpoints, lens_places, book)
     tables = [log_group_table(logs), capture_table(capture)]
+    errors.update(sort_tables(tables, request.GET, view.params()))
     if wanted := request.GET.get("csv"):
         return csv_response(tables, wanted, f"wattson-storage-{view.start}-{view.end}")
     regions = {region for account in accounts.values() for region in account["regions"] or []}
@@ -328,7 +329,8 @@ def storage(request: HttpRequest) -> HttpResponse:
             "grains": None,
             "teams": None,
             "group_choices": None,
-            "query": view.query(),
+            "query": page_query(view.params(), tables),
+            "sort_fields": sort_params(tables),
             "accounts": [{"account_id": a["account_id"], "name": a["name"]} for a in accounts.values()],
             "regions": sorted(regions),
             "tables": tables,
