@@ -131,3 +131,10 @@ class Recommendation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.title}"
+
+    @property
+    def evidence_window(self) -> str:
+        """What the rule looked at, in words (``dashboard.recommend.evidence``): snapshot days or an hour window."""
+        from dashboard.recommend.evidence import evidence_window  # noqa: PLC0415 - evidence imports this module
+
+        return evidence_window(self)

@@ -27,6 +27,7 @@ from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot
 from dashboard.footprint import storage
 from dashboard.footprint.storage import CapturePrefix
 from dashboard.recommend.draft import Confidence, Draft, Kind, command, commands
+from dashboard.recommend.evidence import stored_on
 from dashboard.recommend.savings import storage_monthly
 
 GIB = storage.GIB  # titles and proposals show GiB
@@ -99,6 +100,16 @@ def proposed_retention(policy_days: int) -> int | None:
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, UTC)
+
+
+def day_window(days: list[date]) -> dict:
+    """The Draft's evidence fields for snapshot ``days`` (sorted): 24 hours each, from the first day's midnight
+    to the end of the last day (never an empty window), and the days compared, in words."""
+    return {
+        "evidence_hours": len(days) * 24,
+        "evidence_start": _midnight(days[0]),
+        "evidence_end": _midnight(days[-1] + timedelta(days=1)),
+    }
 
 
 def _gib(value: float) -> float:
@@ -226,11 +237,10 @@ def log_retention_draft(
             "snapshot_days": len(days),
             "first_day": days[0].isoformat(),
             "last_day": days[-1].isoformat(),
+            "compared": stored_on(days[0], days[-1], len(days)),
         },
-        evidence_hours=len(days) * 24,
-        evidence_start=_midnight(days[0]),
-        evidence_end=_midnight(days[-1]),
         caveats=" ".join(caveats),
+        **day_window(days),
     )
 
 
@@ -255,12 +265,12 @@ def capture_evidence(prefix: CapturePrefix, rate: float, basis: str) -> dict:
         "lens_days": len(days),
         "first_day": days[0].isoformat(),
         "last_day": days[-1].isoformat(),
+        "compared": stored_on(days[0], days[-1], len(days)),
     }
 
 
 def _window(prefix: CapturePrefix) -> dict:
-    days = prefix.days
-    return {"evidence_hours": len(days) * 24, "evidence_start": _midnight(days[0]), "evidence_end": _midnight(days[-1])}
+    return day_window(sorted(prefix.days))
 
 
 # --- capture sampling ---------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from django.utils import timezone
 from collectors import runner
 from collectors.capture import capture_days
 from collectors.models import Endpoint, LogGroupSnapshot, StorageLensDay
-from dashboard.recommend import savings
+from dashboard.recommend import engine, savings
+from dashboard.recommend.evidence import evidence_window
 from dashboard.recommend.models import Recommendation, TeamPolicy
 from dashboard.recommend.storage_rules import proposed_retention, storage_drafts
 from estimator import estimate_storage
@@ -175,7 +176,11 @@ def test_log_retention_fires_on_a_never_expiring_group_with_growth_from_snapshot
     assert draft.evidence["stored_bytes"] == 25 * GIB and draft.evidence["retention_days"] is None
     assert draft.evidence["snapshot_days"] == 3 and draft.evidence_hours == 72
     today = now_().date()
-    assert draft.evidence_start.date() == today - timedelta(days=10) and draft.evidence_end.date() == today
+    # the window runs to the end of the last snapshot day, and the evidence names the days compared
+    assert draft.evidence_start.date() == today - timedelta(days=10)
+    assert draft.evidence_end.date() == today + timedelta(days=1)
+    first = (today - timedelta(days=10)).isoformat()
+    assert draft.evidence["compared"] == f"stored bytes on {first} and {today.isoformat()} (3 snapshot days)"
     assert_saving(draft.saving, expected_saving("logs", "STANDARD", dropped))
     assert draft.saving.co2e_kg > 0 and draft.saving.usd == pytest.approx(0.03 * 10)  # USD 0.03 per GB-month
     assert shlex.split(draft.cli_command) == [
@@ -234,6 +239,16 @@ def test_a_young_group_is_flagged_with_no_saving_yet(team, acct):
     [draft] = drafts_of(team, Kind.LOG_RETENTION)
     assert draft.evidence["dropped_bytes"] == 0 and draft.saving.co2e_kg == 0
     assert "Nothing in the group is older than 30 days" in draft.caveats
+
+
+def test_a_single_snapshot_day_is_named_as_such_and_its_window_is_not_empty(team, acct):
+    """It used to read "24 hours, 2026-11-26 00:00 – 2026-11-26 00:00": an hour window of no length."""
+    log_group(acct, "/app/young", 3 * GIB, created_days_ago=10)
+    engine.recompute(team)
+    rec = Recommendation.objects.get(team=team, kind=Kind.LOG_RETENTION)
+    today = now_().date().isoformat()
+    assert evidence_window(rec) == f"stored bytes on {today} (one snapshot day)"
+    assert rec.evidence_end > rec.evidence_start and "00:00 –" not in evidence_window(rec)
 
 
 def test_log_retention_does_not_fire_when_small_already_short_gone_or_someone_elses(team, acct, other_acct):
