@@ -23,6 +23,8 @@ PRODUCTION = DJANGO_ENV == "production"
 DEBUG = envbool("DEBUG", default=not PRODUCTION)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when DJANGO_ENV=production")
+# Django's technical 404/500 pages instead of ours when DEBUG is on: for a developer who asks (dashboard/web/errors.py).
+WATTSON_DEBUG_PAGES = envbool("WATTSON_DEBUG_PAGES", default=False)
 
 
 def _secret_key() -> str:
@@ -87,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost: sees that no URL matched, and inside CommonMiddleware, whose APPEND_SLASH redirect still wins.
+    "dashboard.web.errors.FriendlyErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"

@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dashboard.api import errors as api_errors
 from dashboard.api import urls as api_urls
 from dashboard.teams import login_throttle
+from dashboard.web import errors
 from dashboard.web.views import (
     accounts,
     digests,
@@ -48,3 +50,8 @@ urlpatterns = [
     path("api/v1/", include(api_urls.api_patterns)),
     *api_urls.metrics_patterns,
 ]
+
+# Our pages for a 404 and a 500 (JSON under /api/ and /metrics), also with DEBUG on unless WATTSON_DEBUG_PAGES asks
+# for Django's: see dashboard/web/errors.py.
+handler404 = api_errors.json_under_api(errors.page_not_found, api_errors.not_found)
+handler500 = api_errors.json_under_api(errors.server_error, api_errors.server_error)
