@@ -7,16 +7,21 @@ An endpoint is *idle* at ``end`` when, over the detection window (the ``min_hour
 whole period used. It is *corroborated* when the p95 CPU and GPU utilization of the period stay under the
 thresholds: a busy CPU without invocations may be batch work or health checks.
 
-Alerts (after ``NotificationSettings.idle_hours``, corroborated), the weekly digest (the endpoints that became
-idle during the week, as alerts would have) and recommendations (after ``TeamPolicy.idle_days``: delete it, with
-high confidence when corroborated) get their ``IdlePolicy`` from one function, ``recommend.policy.idle_policy``,
-with the team's CPU and GPU limits (``TeamPolicy.idle_max_cpu_pct``, ``idle_max_gpu_pct``), and read ``assess``:
-they differ only in the duration.
+The history gives the same answer at every hour: ``IdlePolicy.reached_between`` finds the idle periods that
+reached ``min_hours`` within a span (when ``assess`` at that hour would first have called them idle), with the
+same window rule and the same start, whether or not traffic returned before the span ended.
+
+Alerts (after ``NotificationSettings.idle_hours``, corroborated), the weekly digest (the idle periods that
+reached the alert threshold during the week, corroborated or not) and recommendations (after
+``TeamPolicy.idle_days``: delete it, with high confidence when corroborated) get their ``IdlePolicy`` from one
+function, ``recommend.policy.idle_policy``, with the team's CPU and GPU limits (``TeamPolicy.idle_max_cpu_pct``,
+``idle_max_gpu_pct``): they differ only in the duration.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from dataclasses import dataclass, replace
 from functools import reduce
 from operator import or_
@@ -93,16 +98,23 @@ class IdlePolicy:
     max_cpu_pct: float = QUIET_PCT
     max_gpu_pct: float = QUIET_PCT
 
+    def quiet(self, collected_hours: int, invocations: float, instance_hours: float) -> bool:
+        """The window rule: enough of the ``min_hours`` collected, no inference, instances running."""
+        return collected_hours >= COVERAGE * self.min_hours and not invocations and instance_hours > 0
+
+    def corroborates(self, cpu_util_pct_p95: float, gpu_util_pct_p95: float) -> bool:
+        return cpu_util_pct_p95 < self.max_cpu_pct and gpu_util_pct_p95 < self.max_gpu_pct
+
     def assess(self, endpoint_ids, end: dt.datetime) -> dict[int, Idleness]:
         """Every endpoint of ``endpoint_ids`` at ``end`` (truncated to the hour: only complete hours count).
         Three queries whatever the number of endpoints: the window, the last inference of the candidates, and
         the hours of their idle periods."""
-        end = end.replace(minute=0, second=0, microsecond=0)
+        end = _hour(end)
         endpoint_ids = list(endpoint_ids)
         window = _window(endpoint_ids, end - self.min_hours * HOUR, end)
         facts = {e: self._window_facts(e, window.get(e), end) for e in endpoint_ids}
         candidates = [
-            e for e, f in facts.items() if f.covered and not f.window_invocations and f.window_instance_hours > 0
+            e for e, f in facts.items() if self.quiet(f.collected_hours, f.window_invocations, f.window_instance_hours)
         ]
         for endpoint_id, rows in _runs(candidates, end).items():
             facts[endpoint_id] = self._period(facts[endpoint_id], rows)
@@ -133,8 +145,124 @@ class IdlePolicy:
             instance_types=tuple(sorted({r["instance_type"] for r in rows if r["instance_type"]})),
             cpu_util_pct_p95=cpu,
             gpu_util_pct_p95=gpu,
-            corroborated=cpu < self.max_cpu_pct and gpu < self.max_gpu_pct,
+            corroborated=self.corroborates(cpu, gpu),
         )
+
+    def reached_between(self, endpoint_ids, start: dt.datetime, end: dt.datetime) -> list[IdlePeriod]:
+        """The idle periods that reached ``min_hours`` after ``start`` and by ``end`` (both truncated to the hour):
+        those ``assess`` at some hour of ``(start, end]`` calls idle for the first time, whether or not traffic
+        returned before ``end``. One query for the hours from ``min_hours`` + 1 before ``start`` to ``end``."""
+        start, end = _hour(start), _hour(end)
+        first = start - (self.min_hours + 1) * HOUR
+        periods: list[IdlePeriod] = []
+        for endpoint_id, rows in _history(list(endpoint_ids), first, end).items():
+            periods += self._reached(endpoint_id, _Hours(first, end, rows), start)
+        return sorted(periods, key=lambda p: (p.since, p.endpoint_id))
+
+    def _reached(self, endpoint_id: int, hours: _Hours, start: dt.datetime) -> list[IdlePeriod]:
+        found: dict[dt.datetime, dt.datetime] = {}  # since -> when it reached min_hours
+        for t in hours.instants_after(start):
+            since = hours.since(t)
+            if since is not None and since + self.min_hours * HOUR > start and self._quiet_before(hours, t):
+                found.setdefault(since, t)
+        return [self._idle_period(endpoint_id, hours, since, reached) for since, reached in found.items()]
+
+    def _quiet_before(self, hours: _Hours, t: dt.datetime) -> bool:
+        return self.quiet(*hours.window(t - self.min_hours * HOUR, t))
+
+    def _idle_period(self, endpoint_id: int, hours: _Hours, since: dt.datetime, reached: dt.datetime) -> IdlePeriod:
+        until = hours.next_inference(since)
+        rows = hours.rows_between(since, until or hours.end)
+        cpu, gpu = _p95(r["cpu_util_pct"] for r in rows), _p95(r["gpu_util_pct"] for r in rows)
+        return IdlePeriod(
+            endpoint_id=endpoint_id,
+            since=since,
+            reached=reached,
+            until=until or hours.end,
+            ongoing=until is None,
+            cpu_util_pct_p95=cpu,
+            gpu_util_pct_p95=gpu,
+            corroborated=self.corroborates(cpu, gpu),
+        )
+
+
+@dataclass(frozen=True)
+class IdlePeriod:
+    """One idle period found in the hourly history: quiet from ``since`` until ``until`` (the hour traffic
+    returned, or the end of the span read when ``ongoing``); ``reached`` is when it had lasted ``min_hours``."""
+
+    endpoint_id: int
+    since: dt.datetime
+    reached: dt.datetime
+    until: dt.datetime
+    ongoing: bool
+    cpu_util_pct_p95: float
+    gpu_util_pct_p95: float
+    corroborated: bool
+
+    @property
+    def hours(self) -> int:
+        """How long it lasted (up to the end of the span read, while ongoing), in whole hours."""
+        return int((self.until - self.since) / HOUR)
+
+
+class _Hours:
+    """One endpoint's collected hours in ``[first, end)``, with prefix sums so that any window's collected hours,
+    invocations and instance-hours cost O(1): the history is read once and every hour of the span judged."""
+
+    def __init__(self, first: dt.datetime, end: dt.datetime, rows: list[dict]):
+        self.first, self.end = first, end
+        self.rows = rows  # ordered by hour
+        size = int((end - first) / HOUR)
+        collected, invocations, instance_hours = np.zeros(size), np.zeros(size), np.zeros(size)
+        for row in rows:  # one row per variant and hour: an hour is collected once, its amounts add up
+            i = self._index(row["hour"])
+            collected[i] = 1
+            invocations[i] += row["invocations"] or 0.0
+            instance_hours[i] += row["instance_hours"] or 0.0
+        self._sums = [np.concatenate(([0.0], np.cumsum(a))) for a in (collected, invocations, instance_hours)]
+        self._served = sorted({row["hour"] for row in rows if (row["invocations"] or 0) > 0})
+
+    def _index(self, hour: dt.datetime) -> int:
+        return int((hour - self.first) / HOUR)
+
+    def instants_after(self, start: dt.datetime):
+        """Every whole hour in ``(start, end]``: the moments ``assess`` could have been asked about."""
+        return (start + n * HOUR for n in range(1, int((self.end - start) / HOUR) + 1))
+
+    def window(self, start: dt.datetime, end: dt.datetime) -> tuple[int, float, float]:
+        """Collected hours, invocations and instance-hours of ``[start, end)``."""
+        i, j = self._index(start), self._index(end)
+        collected, invocations, instance_hours = (float(s[j] - s[i]) for s in self._sums)
+        return int(collected), invocations, instance_hours
+
+    def since(self, t: dt.datetime) -> dt.datetime | None:
+        """As ``_runs`` reads it: the hour after the last inference before ``t``, else the first collected hour."""
+        before = bisect_left(self._served, t)
+        if before:
+            return self._served[before - 1] + HOUR
+        return self.rows[0]["hour"] if self.rows and self.rows[0]["hour"] < t else None
+
+    def next_inference(self, since: dt.datetime) -> dt.datetime | None:
+        after = bisect_left(self._served, since)
+        return self._served[after] if after < len(self._served) else None
+
+    def rows_between(self, start: dt.datetime, end: dt.datetime) -> list[dict]:
+        return [row for row in self.rows if start <= row["hour"] < end]
+
+
+def _hour(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _history(endpoint_ids: list[int], first: dt.datetime, end: dt.datetime) -> dict[int, list[dict]]:
+    rows = VariantHour.objects.filter(endpoint_id__in=endpoint_ids, hour__gte=first, hour__lt=end).values(
+        "endpoint_id", "hour", "invocations", "instance_hours", "cpu_util_pct", "gpu_util_pct"
+    )
+    history: dict[int, list[dict]] = {}
+    for row in rows.order_by("hour"):
+        history.setdefault(row["endpoint_id"], []).append(row)
+    return history
 
 
 def _window(endpoint_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, dict]:

@@ -77,6 +77,7 @@ def evaluate(team: Team, now: dt.datetime | None = None) -> tuple[Outcome, list[
                 outcome.opened += 1
                 events.append((opened.pk, "opened"))
         elif alert is not None and evidence:
+            _restate(alert, facts.since, evidence)
             if now - (alert.last_notified_at or alert.opened_at) >= dt.timedelta(hours=config.reminder_hours):
                 _touch(alert, now, evidence)
                 outcome.reminded += 1
@@ -96,6 +97,23 @@ def _open(team, endpoint, evidence, since, now) -> Alert | None:
             )
     except IntegrityError:  # another evaluation opened it first: one alert per incident
         return None
+
+
+def _restate(alert: Alert, since: dt.datetime, evidence: dict) -> None:
+    """An open alert states the idle period as the hourly history shows it now: its start moves earlier when hours
+    collected late show the endpoint was quiet before it, and its length and cost grow with every hour."""
+    if alert.idle_since == since and alert.evidence == evidence:
+        return
+    Alert.objects.filter(pk=alert.pk).update(idle_since=since, evidence=evidence)
+    alert.idle_since, alert.evidence = since, evidence
+
+
+def duration_text(hours: int) -> str:
+    """How long an idle period lasted, for people: "23 h", "7 days (168 h)", "7 days 23 h (191 h)"."""
+    if hours < 48:
+        return f"{hours} h"
+    days, rest = divmod(hours, 24)
+    return f"{days} days{f' {rest} h' if rest else ''} ({hours} h)"
 
 
 def _touch(alert: Alert, now, evidence) -> None:
@@ -125,17 +143,22 @@ def message(alert: Alert, event: str, site_url: str) -> Message:
     link = f"{site_url.rstrip('/')}/endpoints/{endpoint.pk}/"
     what = f"{endpoint.name} ({endpoint.region})"
     if event == "resolved":
+        ended = alert.resolved_at or timezone.now()  # found at the evaluation after the change: within the hour
+        lasted = duration_text(int((ended - alert.idle_since).total_seconds() // 3600))
         subject = f"Resolved: {what} — {alert.get_resolution_display().lower()}"
-        text = f"{subject}. It had been idle since {alert.idle_since:%Y-%m-%d %H:%M} UTC. {link}"
+        text = (
+            f"{subject}. It had been idle from {alert.idle_since:%Y-%m-%d %H:%M} UTC until about "
+            f"{ended:%Y-%m-%d %H:%M} UTC ({lasted}). {link}"
+        )
     else:
-        hours = evidence.get("hours", 0)
+        lasted = duration_text(evidence.get("hours", 0))
         prefix = "Still idle" if event == "reminder" else "Idle"
         subject = (
-            f"{prefix}: {what} served no inference in {hours} h on "
+            f"{prefix}: {what} has served no inference for {lasted} on "
             f"{', '.join(evidence.get('instance_types', [])) or 'its instances'}"
         )
         text = (
-            f"{subject}. It has been idle since {alert.idle_since:%Y-%m-%d %H:%M} UTC; over those hours it used "
+            f"{subject}. It has been idle since {alert.idle_since:%Y-%m-%d %H:%M} UTC; over those {lasted} it used "
             f"{evidence.get('energy_kwh', 0):.2f} kWh and "
             f"{evidence.get('co2e_kg', 0):.3f} kg CO2e (p95 CPU {evidence.get('cpu_util_pct_p95', 0):.1f} %, "
             f"GPU {evidence.get('gpu_util_pct_p95', 0):.1f} %). Delete it or scale it to zero: {link}"

@@ -33,8 +33,9 @@ from django.utils import timezone
 
 from dashboard.footprint import billed, filters
 from dashboard.footprint import queries as reports
+from dashboard.footprint.idle import IdlePeriod
 from dashboard.footprint.units import kg
-from dashboard.notify import alerts, digest_chart
+from dashboard.notify import alerts, coverage, digest_chart
 from dashboard.notify.models import Delivery, DigestClaim, DigestSubscription, NotificationSettings
 from dashboard.recommend.models import Recommendation
 
@@ -45,6 +46,7 @@ CHART_CID = "digest-chart"
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)  # a "sending" claim older than this was lost with its worker
 MAX_ATTEMPTS = 5  # a week's digest to one person is given up after this many failed sends
 TOP = 5
+COMPARED = ("total_co2e_kg", "energy_kwh", "cost_usd")  # the figures with a week-over-week change
 Status = DigestClaim.Status
 
 
@@ -100,6 +102,18 @@ def change_pct(now: float | None, before: float | None) -> float | None:
     return 100 * (now - before) / before
 
 
+def week_coverage(endpoints: list[dict], view: filters.Filters) -> coverage.Coverage:
+    return coverage.collected([e["id"] for e in endpoints], view.start_time, view.end_time)
+
+
+def daily_change_pct(now: float | None, before: float | None, covered: dict[str, coverage.Coverage]) -> float | None:
+    """The change per collected day: a week collected on 4 of its 7 days is compared by its daily rate, not its
+    total (for two complete weeks both are the same)."""
+    return change_pct(
+        coverage.per_collected_day(now, covered["this"]), coverage.per_collected_day(before, covered["previous"])
+    )
+
+
 def change_text(pct: float | None) -> str:
     """ "−5 %", "+12 %", "0 %"; empty without a previous week to compare with (a true minus sign, as typeset)."""
     if pct is None:
@@ -134,26 +148,31 @@ def _top_emitters(per_endpoint, endpoints: list[dict]) -> list[dict]:
 
 
 def _newly_idle(team, view: filters.Filters, endpoints: list[dict]) -> list[dict]:
-    """Endpoints that became idle during the week by the team's definition (``alerts.alerting_policy``: their idle
-    period reached ``idle_hours`` within it, as an alert would have opened) and were still idle at its end, from
-    the hourly history — whether or not an alert was opened, with the idle period's true start."""
+    """Endpoints that went idle during the week by the team's definition (``alerts.alerting_policy``): every idle
+    period of the hourly history that reached ``idle_hours`` within the week, as an alert evaluated at that hour
+    would have found it new — whether or not it was corroborated or alerted on, and whether or not traffic returned
+    before the week ended — with its true start and how long it lasted."""
     config = schedule_of(team)
-    policy = alerts.alerting_policy(team, config)
-    watched = [e for e in endpoints if not e["deleted_at"] and not alerts.excluded(e["tags"], config.exclude_tags)]
-    assessed = policy.assess([e["id"] for e in watched], view.end_time)
-    became = view.start_time - dt.timedelta(hours=policy.min_hours)
-    rows = [
-        {
-            "name": endpoint["name"],
-            "region": endpoint["region"],
-            "idle_since": facts.since,
-            "idle_hours": facts.hours,
-            "url": link(reverse("endpoint", args=[endpoint["id"]])),
-        }
-        for endpoint in watched
-        if alerts.alerting(facts := assessed[endpoint["id"]]) and facts.since >= became
-    ]
-    return sorted(rows, key=lambda row: (row["idle_since"], row["name"]))
+    watched = {
+        e["id"]: e for e in endpoints if not e["deleted_at"] and not alerts.excluded(e["tags"], config.exclude_tags)
+    }
+    periods = alerts.alerting_policy(team, config).reached_between(watched, view.start_time, view.end_time)
+    return [_idle_row(watched[period.endpoint_id], period) for period in periods]
+
+
+def _idle_row(endpoint: dict, period: IdlePeriod) -> dict:
+    return {
+        "name": endpoint["name"],
+        "region": endpoint["region"],
+        "idle_since": period.since,
+        "idle_until": None if period.ongoing else period.until,
+        "idle_hours": period.hours,
+        "lasted": alerts.duration_text(period.hours),
+        "corroborated": period.corroborated,
+        "cpu_util_pct_p95": period.cpu_util_pct_p95,
+        "gpu_util_pct_p95": period.gpu_util_pct_p95,
+        "url": link(reverse("endpoint", args=[endpoint["id"]])),
+    }
 
 
 def _recommendations(team) -> tuple[list[dict], int]:
@@ -178,7 +197,8 @@ def content(team, week_start: dt.date) -> dict:
     view, before = week_view(week_start), week_view(week_start - dt.timedelta(days=7))
     per_endpoint = reports.endpoint_totals(accounts, view, None)
     this, previous = reports.summary(per_endpoint), reports.summary(reports.endpoint_totals(accounts, before, None))
-    changes = {name: change_pct(this[name], previous[name]) for name in ("total_co2e_kg", "energy_kwh", "cost_usd")}
+    covered = {"this": week_coverage(endpoints, view), "previous": week_coverage(endpoints, before)}
+    changes = {name: daily_change_pct(this[name], previous[name], covered) for name in COMPARED}
     recommendations, open_count = _recommendations(team)
     return {
         "team": team,
@@ -187,6 +207,8 @@ def content(team, week_start: dt.date) -> dict:
         "this": this,
         "previous": previous,
         "billed": billed.billed_view(accounts, view, None),
+        "coverage": covered,
+        "partial": not all(c.complete for c in covered.values()),
         "change": changes,
         "change_text": {name: change_text(pct) for name, pct in changes.items()},
         "daily": _daily(accounts, view),
@@ -224,9 +246,10 @@ def unsubscribe_url(team, user) -> str:
 def subject(data: dict) -> str:
     change = data["change_text"]["total_co2e_kg"]
     team = " ".join(data["team"].name.split())  # a header is one line
+    basis = " per collected day" if data["partial"] else ""
     return (
         f"Wattson weekly: {kg(data['this']['total_co2e_kg'], 1)} CO2e"
-        f"{f' ({change} vs last week)' if change else ''} · {team}"
+        f"{f' ({change}{basis} vs last week)' if change else ''} · {team}"
     )
 
 

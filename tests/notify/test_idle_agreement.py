@@ -87,6 +87,10 @@ def surfaces(team) -> tuple[dict, dict, dict, dict]:
     return alerted, recommended, confidence, went_idle
 
 
+def digest_corroborated(team) -> set[str]:
+    return {row["name"] for row in digest.content(team, WEEK_START)["newly_idle"] if row["corroborated"]}
+
+
 def test_alerts_recommendations_and_the_digest_agree_on_which_endpoints_are_idle_and_since_when(teams, fleet):
     team = teams[0]
     notify_policy = alerts.alerting_policy(team, NotificationSettings.objects.get(team=team))
@@ -108,8 +112,10 @@ def test_alerts_recommendations_and_the_digest_agree_on_which_endpoints_are_idle
         "idle-before": "high",
         "batch": "medium",  # a busy CPU without inferences: recommended with caveats, never paged
     }
-    # the digest: those that became idle during the week (idle-before already was), since the same hour
-    assert went_idle == {"went-idle": expected["went-idle"]}
+    # the digest: those that became idle during the week (idle-before already was), since the same hour, batch too
+    # (idle by the definition, whether or not corroborated), marked as not corroborated
+    assert went_idle == {"went-idle": expected["went-idle"], "batch": END - 5 * 24 * H}
+    assert digest_corroborated(team) == {"went-idle"}
     # and what the alert says it cost is the idle period's, as the policy measured it
     alert = Alert.objects.get(endpoint=fleet["idle-before"])
     period = facts[fleet["idle-before"].pk]
@@ -144,8 +150,9 @@ def test_a_team_with_its_own_limits_gets_the_same_idle_endpoints_from_alerts_dig
     assert alerted == {name: since[name] for name in corroborated}
     assert recommended == since  # idle whatever the limits: they only decide corroboration
     assert confidence == {name: "high" if name in corroborated else "medium" for name in since}
-    # became idle during the week (idle-before already was before it), as the alerts would have opened
-    assert went_idle == {name: since[name] for name in corroborated - {"idle-before"}}
+    # became idle during the week (idle-before already was before it), corroborated or not, and marked so
+    assert went_idle == {name: since[name] for name in ("went-idle", "batch")}
+    assert digest_corroborated(team) == corroborated - {"idle-before"}
 
 
 def test_the_digest_lists_an_endpoint_that_became_idle_late_in_the_week_once(teams, fleet):
