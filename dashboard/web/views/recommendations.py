@@ -31,6 +31,7 @@ UNSORTED = {"sortable": False}
 GROUPS = {"kind": "Kind", "endpoint": "Endpoint"}
 PAGE_SIZE = 20  # recommendations (cards and table rows) a page shows; the minor line is on every page
 MAX_REASON = 500
+ANY = "any"  # the status menu's "Any": every status (kept in the URL, so paging keeps it)
 PROPOSED = (Status.OPEN, Status.RESOLVED)  # statuses whose savings are, or were made, real: "save", not "would"
 
 
@@ -60,11 +61,11 @@ def parse(query, teams: set[str]) -> tuple[dict, dict]:
     errors, chosen = {}, {}
     for name, allowed, default in (
         ("kind", Recommendation.Kind.values, ""),
-        ("status", Status.values, "open"),
+        ("status", [*Status.values, ANY], "open"),
         ("sort", list(SORTS), "co2e"),
         ("group", list(GROUPS), "kind"),
     ):
-        value = query.get(name, default) or default
+        value = query.get(name, default) or (ANY if name == "status" else default)  # "status=" (menu "Any")
         value = SORT_SYNONYMS.get(value, value) if name == "sort" else value
         if value and value not in allowed:
             errors[name] = f"{name.capitalize()} must be one of {', '.join(allowed)}."
@@ -85,7 +86,7 @@ def parse(query, teams: set[str]) -> tuple[dict, dict]:
 
 def listing(team, chosen: dict) -> list[Recommendation]:
     recs = Recommendation.objects.filter(team=team).select_related("endpoint", "account")
-    if chosen["status"]:
+    if chosen["status"] != ANY:
         recs = recs.filter(status=chosen["status"])
     if chosen["kind"]:
         recs = recs.filter(kind=chosen["kind"])
@@ -151,7 +152,7 @@ def page_groups(ordered: list[Recommendation], by: str, page: int) -> list[Group
 
 def shown_as(status: str) -> tuple[str, str]:
     """(what the list holds, its verb) for the status filter: ("Resolved recommendations", "save")."""
-    if not status:
+    if status == ANY:
         return "Recommendations of any status", "would save"
     return f"{Status(status).label} recommendations", "save" if status in PROPOSED else "would save"
 
