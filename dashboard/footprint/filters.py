@@ -24,6 +24,17 @@ from collectors.models import Endpoint
 from collectors.regions import COMMERCIAL_REGIONS
 
 PERIODS = {"1d": 1, "7d": 7, "14d": 14, "30d": 30, "90d": 90, "365d": 365}
+# What a named period is, in words: a rolling window of whole hours ending now (``parse`` with ``now``), not
+# calendar days. A custom range (``from``/``to``) is calendar days, named by its dates.
+PERIOD_LABELS = {
+    "1d": "Last 24 hours",
+    "7d": "Last 7 days",
+    "14d": "Last 14 days",
+    "30d": "Last 30 days",
+    "90d": "Last 90 days",
+    "365d": "Last 365 days",
+}
+HOUR = dt.timedelta(hours=1)
 GRAINS = ("hour", "day", "week", "month")
 HOURLY_MAX_DAYS = 31
 CUSTOM_MAX_DAYS = 3 * 366
@@ -252,6 +263,9 @@ class Filters:
     team: str = ""
     tag: tuple[str, str] | None = None
     errors: dict[str, str] = field(default_factory=dict, compare=False)
+    # A rolling period's exact bounds (whole UTC hours, end exclusive); ``start``..``end`` are then the days it
+    # touches, the first and last of them partly. None for calendar days (a custom range, a digest's week).
+    window: tuple[dt.datetime, dt.datetime] | None = None
 
     @property
     def days(self) -> int:
@@ -259,12 +273,27 @@ class Filters:
 
     @property
     def start_time(self) -> dt.datetime:
+        if self.window:
+            return self.window[0]
         return dt.datetime.combine(self.start, dt.time(), dt.UTC)
 
     @property
     def end_time(self) -> dt.datetime:
-        """Exclusive end: midnight after the last day."""
+        """Exclusive end: the window's end, or midnight after the last day."""
+        if self.window:
+            return self.window[1]
         return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+    @property
+    def label(self) -> str:
+        """The period in words, with its bounds: "Last 7 days (19 Nov 15:00 – 26 Nov 15:00 UTC)", or the days of a
+        calendar range."""
+        if self.window:
+            start, end = self.window
+            return f"{PERIOD_LABELS[self.period]} ({start:%d %b %H:%M} – {end:%d %b %H:%M} UTC)"
+        if self.start == self.end:
+            return f"{self.start:%d %b %Y} (UTC day)"
+        return f"{self.start:%d %b %Y} – {self.end:%d %b %Y} (UTC days)"
 
     @property
     def narrows_endpoints(self) -> bool:
@@ -307,16 +336,20 @@ def team_tags(endpoints: Iterable[dict]) -> set[str]:
     return {(endpoint["tags"] or {}).get(TEAM_TAG, UNTAGGED) for endpoint in endpoints}
 
 
-def parse(
+def parse(  # noqa: PLR0913 - the query, its day, defaults, then what the caller knows (teams, now)
     query,
     today: dt.date,
     default_period: str = "30d",
     default_grain: str = "day",
     *,
     teams: Iterable[str] | None = None,
+    now: dt.datetime | None = None,
 ) -> Filters:
     """Filters from a QueryDict (or dict); every rejected parameter is named in ``errors`` (its first message) and
-    its default used. With ``teams`` (the team tags in use), a team that matches none is rejected too."""
+    its default used. With ``teams`` (the team tags in use), a team that matches none is rejected too.
+
+    With ``now`` (what the pages pass), a named period is a rolling window (``rolling_window``): "7d" is the last
+    7 x 24 whole hours. Without it, the named period's calendar days up to ``today``."""
     filterset = FootprintFilterSet(
         query, today=today, default_period=default_period, default_grain=default_grain, teams=teams
     )
@@ -325,6 +358,10 @@ def parse(
     errors = {name: form.errors[name][0] for name in PARAMETERS if name in form.errors}
     period, start, end, grain = form.view
     data = form.cleaned_data
+    window = None
+    if now is not None and period in PERIODS:
+        window = rolling_window(period, today, now)
+        start, end = window[0].date(), (window[1] - HOUR).date()
     return Filters(
         period,
         start,
@@ -335,4 +372,16 @@ def parse(
         data.get("team") or "",
         data.get("tag"),
         errors,
+        window,
     )
+
+
+def rolling_window(period: str, today: dt.date, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """A named period's bounds: the ``PERIODS[period]`` x 24 whole hours before the current hour (the hour under
+    way is not over: it is left out), or before the midnight after ``today`` when that is earlier (a past day
+    asked for)."""
+    end = min(
+        now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0),
+        dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.UTC),
+    )
+    return end - dt.timedelta(days=PERIODS[period]), end

@@ -10,15 +10,31 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import Case, Count, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Sum, When
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.db.models.lookups import Exact
 
-from collectors.models import AwsAccount, Endpoint, VariantHour
+from collectors.models import AwsAccount, CollectionState, Endpoint, VariantHour
+from collectors.models.health import Source
 from dashboard.footprint import price_book
 from dashboard.footprint.filters import TEAM_TAG, UNTAGGED, Filters
 from dashboard.footprint.measures import (
@@ -84,33 +100,71 @@ def in_view(endpoints: list[dict], filters: Filters) -> list[dict]:
 
 @dataclass(frozen=True)
 class Span:
-    """A period of UTC days split for the rollups: whole months ``first_month`` up to (excluding) ``stop_month``
-    come from ``VariantMonth``, the days before and after them from ``VariantDay``."""
+    """A period split for the rollups: whole months ``first_month`` up to (excluding) ``stop_month`` come from
+    ``VariantMonth``, the whole days ``start``..``end`` before and after them from ``VariantDay``, and the ``hours``
+    ranges (a rolling window's partial first and last days: ``[from, to)`` in UTC) from the hours themselves."""
 
     start: dt.date
     end: dt.date
     first_month: dt.date
     stop_month: dt.date
+    hours: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
 
     @classmethod
-    def of(cls, start: dt.date, end: dt.date) -> Span:
+    def of(cls, start: dt.date, end: dt.date, window: Window | None = None) -> Span:
+        start, end, hours = whole_days(start, end, window)
         first = start if start.day == 1 else next_month(month_of(start))
         stop = (end + dt.timedelta(days=1)).replace(day=1)
-        return cls(start, end, first, max(first, stop))
+        return cls(start, end, first, max(first, stop), hours)
 
     @classmethod
-    def days_only(cls, start: dt.date, end: dt.date) -> Span:
-        """For series by day or week (a week straddles months): every day from the daily rollups."""
-        return cls(start, end, start, start)
+    def days_only(cls, start: dt.date, end: dt.date, window: Window | None = None) -> Span:
+        """For series by day or week (a week straddles months): every whole day from the daily rollups."""
+        start, end, hours = whole_days(start, end, window)
+        return cls(start, end, start, start, hours)
 
     @property
     def has_months(self) -> bool:
         return self.first_month < self.stop_month
 
+    @property
+    def start_time(self) -> dt.datetime:
+        return min([midnight(self.start), *(begin for begin, _ in self.hours)])
+
+    @property
+    def end_time(self) -> dt.datetime:
+        return max([midnight(self.end + dt.timedelta(days=1)), *(stop for _, stop in self.hours)])
+
     def edge_days(self) -> Q:
         if not self.has_months:
             return Q(day__gte=self.start, day__lte=self.end)
         return Q(day__gte=self.start, day__lt=self.first_month) | Q(day__gte=self.stop_month, day__lte=self.end)
+
+
+Window = tuple[dt.datetime, dt.datetime]
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), dt.UTC)
+
+
+def whole_days(start: dt.date, end: dt.date, window: Window | None) -> tuple[dt.date, dt.date, tuple[Window, ...]]:
+    """The whole UTC days of a period and the hour ranges around them: the days ``start``..``end`` as they are
+    without a ``window``; with one (a rolling period), the days it holds whole (none, ``start`` after ``end``,
+    when it is shorter) and its partial first and last days as hour ranges."""
+    if window is None:
+        return start, end, ()
+    begin, stop = window
+    first = begin.date() if begin == midnight(begin.date()) else begin.date() + dt.timedelta(days=1)
+    last = stop.date() - dt.timedelta(days=1)
+    if midnight(first) >= stop:  # within one day
+        return first, last, ((begin, stop),)
+    hours = []
+    if begin < midnight(first):
+        hours.append((begin, midnight(first)))
+    if stop > midnight(stop.date()):
+        hours.append((midnight(stop.date()), stop))
+    return first, last, tuple(hours)
 
 
 def _scoped(model, accounts: list[dict], endpoint_ids: list[int] | None) -> QuerySet:
@@ -143,14 +197,66 @@ def rollup_rows(  # noqa: PLR0913 - the scope (accounts, ids, period), then what
     days = days.annotate(**buckets[0]).values(*keys).annotate(**day_sums).order_by()
     if not accounts or endpoint_ids == []:  # no SQL for an empty IN (); the same columns, no rows
         return pd.DataFrame(columns=[*keys, *day_sums])
-    if not span.has_months:
+    parts = [days]
+    if span.has_months:
+        months = _scoped(VariantMonth, accounts, endpoint_ids).filter(
+            month__gte=span.first_month, month__lt=span.stop_month
+        )
+        parts.append(months.annotate(**buckets[1]).values(*keys).annotate(**month_sums).order_by())
+    if span.hours:
+        parts.append(_hour_part(accounts, span, endpoint_ids, keys, buckets[0], list(day_sums), utilization))
+    if len(parts) == 1:
         return _fetch(*days.query.sql_with_params())
-    months = _scoped(VariantMonth, accounts, endpoint_ids).filter(
-        month__gte=span.first_month, month__lt=span.stop_month
-    )
-    months = months.annotate(**buckets[1]).values(*keys).annotate(**month_sums).order_by()
-    sql, params = days.union(months, all=True).query.sql_with_params()
+    sql, params = _union_all(parts, [*keys, *day_sums])
     return _fetch(_added_up(sql, keys, list(day_sums)), params)
+
+
+def _hour_part(  # noqa: PLR0913 - rollup_rows' scope, keys and sums, for the span's hour ranges
+    accounts: list[dict],
+    span: Span,
+    endpoint_ids: list[int] | None,
+    keys: list[str],
+    day_buckets: dict,
+    sums: list[str],
+    utilization: bool,
+) -> QuerySet:
+    """The rows of ``rollup_rows`` for the span's hour ranges, summed from the estimated hours as the daily
+    rollups sum them (``footprint_sums``), keyed as the days are (a day key is the hour's UTC day)."""
+    hours = VariantHour.objects.filter(
+        endpoint__account_id__in=[a["pk"] for a in accounts],
+        estimate__isnull=False,
+    ).filter(reduce(or_, (Q(hour__gte=begin, hour__lt=stop) for begin, stop in span.hours)))
+    if endpoint_ids is not None:
+        hours = hours.filter(endpoint_id__in=endpoint_ids)
+    day = TruncDate("hour", tzinfo=dt.UTC)
+    keyed = {"region": F("endpoint__region"), "account_id": F("endpoint__account_id"), "day": day}
+    for name, expression in day_buckets.items():  # F("day") or TruncMonth("day"), for an hour
+        keyed[name] = TruncMonth(day) if isinstance(expression, TruncMonth) else day
+    aggregates = {**footprint_sums(), "t_hours": Cast(Count("pk"), FloatField())}
+    if utilization:
+        aggregates |= {f"t_{name}": value for name, value in weighted_aggregates().items()}
+    annotated = {f"h_{key}": keyed[key] if key in keyed else F(key) for key in keys}
+    rows = hours.annotate(**annotated).values(*annotated).annotate(**{name: aggregates[name] for name in sums})
+    return rows.order_by()
+
+
+def _union_all(parts: list[QuerySet], columns: list[str]) -> tuple[str, tuple]:
+    """``UNION ALL`` of querysets whose columns are named alike (an hour part's keys prefixed ``h_``), each
+    selected in the order of ``columns``: the ORM orders a SELECT's fields and annotations its own way."""
+    quote = connection.ops.quote_name
+    selects, params = [], []
+    for number, part in enumerate(parts):
+        sql, part_params = part.query.sql_with_params()
+        names = [column[0] if isinstance(column, tuple) else column for column in _selected(part)]
+        picked = [f"{quote(f'h_{name}' if f'h_{name}' in names else name)} AS {quote(name)}" for name in columns]
+        selects.append(f"SELECT {', '.join(picked)} FROM ({sql}) AS part{number}")  # noqa: S608 - our names
+        params.extend(part_params)
+    return " UNION ALL ".join(selects), tuple(params)
+
+
+def _selected(part: QuerySet) -> list[str]:
+    query = part.query
+    return [*query.values_select, *query.annotation_select]
 
 
 def _added_up(union_sql: str, keys: list[str], sums: list[str]) -> str:
@@ -245,8 +351,8 @@ def priced_rollup_rows(  # noqa: PLR0913 - the arguments of rollup_rows
         endpoint__account_id__in=[a["pk"] for a in accounts],
         serverless_memory_mb__isnull=False,
         estimate__isnull=False,
-        hour__gte=dt.datetime.combine(span.start, dt.time(), dt.UTC),
-        hour__lt=dt.datetime.combine(span.end + dt.timedelta(days=1), dt.time(), dt.UTC),
+        hour__gte=span.start_time,
+        hour__lt=span.end_time,
     )
     if endpoint_ids is not None:
         hours = hours.filter(endpoint_id__in=endpoint_ids)
@@ -330,14 +436,14 @@ def price_label(frame: pd.DataFrame) -> str:
     return price_book.label(frame["price_source"], last_loaded().collected_at)
 
 
-def priced_span(start: dt.date, end: dt.date, book: PriceBook) -> Span:
+def priced_span(start: dt.date, end: dt.date, book: PriceBook, window: Window | None = None) -> Span:
     """The span of ``Span.of``, unless a collected price changed inside one of its whole months at another moment
     than the month's start: then every day comes from the daily rollups, so each day gets its own price."""
-    span = Span.of(start, end)
+    span = Span.of(start, end, window)
     for moment in book.change_times():
         inside = span.first_month <= moment.date() < span.stop_month
         if inside and (moment.day != 1 or moment.time() != dt.time()):
-            return Span.days_only(start, end)
+            return Span.days_only(start, end, window)
     return span
 
 
@@ -363,14 +469,16 @@ def endpoint_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[i
     """One row per (endpoint, instance type) over the period; ``endpoint_ids`` None means all the accounts'. Read
     per day and month, so each is priced by the price in effect then, and added up."""
     book = PriceBook.load()
-    span, buckets = priced_span(filters.start, filters.end, book), ({"bucket": F("day")}, {"bucket": F("month")})
+    span = priced_span(filters.start, filters.end, book, filters.window)
+    buckets = ({"bucket": F("day")}, {"bucket": F("month")})
     rows = _frame(priced_rollup_rows(accounts, span, endpoint_ids, [*ENDPOINT_KEYS, "bucket"], buckets), book)
     return _fold_buckets(rows, ENDPOINT_KEYS)
 
 
 def utilization_totals(accounts: list[dict], filters: Filters, endpoint_ids: list[int] | None) -> dict[int, dict]:
     """Instance-hour-weighted mean utilization per endpoint over the period (None where no hour reported it)."""
-    frame = rollup_rows(accounts, Span.of(filters.start, filters.end), endpoint_ids, ["endpoint_id"], utilization=True)
+    span = Span.of(filters.start, filters.end, filters.window)
+    frame = rollup_rows(accounts, span, endpoint_ids, ["endpoint_id"], utilization=True)
     frame = finish_weighted(frame.rename(columns=lambda name: name.removeprefix("t_")).set_index("endpoint_id"))
     return {
         endpoint_id: {name: None if pd.isna(value) else float(value) for name, value in means.items()}
@@ -382,19 +490,25 @@ def daily_series(accounts: list[dict], filters: Filters, endpoint_ids: list[int]
     """Sums per day, or per week or month when that is the grain (grouped in SQL: fewer rows to fold). Months
     come from the monthly rollups where the period holds them whole."""
     keys = ["bucket", "instance_type", "region"]
-    frame = _bucketed(accounts, filters.start, filters.end, filters.grain, endpoint_ids, keys)
+    frame = _bucketed(accounts, filters.start, filters.end, filters.grain, endpoint_ids, keys, filters.window)
     frame["time"] = pd.to_datetime(frame["bucket"])
     return frame
 
 
 def _bucketed(  # noqa: PLR0913 - the scope (accounts, period, ids), the grain and the keys
-    accounts: list[dict], start: dt.date, end: dt.date, grain: str, endpoint_ids: list[int] | None, keys: list[str]
+    accounts: list[dict],
+    start: dt.date,
+    end: dt.date,
+    grain: str,
+    endpoint_ids: list[int] | None,
+    keys: list[str],
+    window: Window | None = None,
 ) -> pd.DataFrame:
     """Sums per ``keys`` (``bucket`` among them: the period of the grain's first day), with their cost: read and
     priced per day (and per whole month from the monthly rollups where ``priced_span`` allows), then added up per
     week or month."""
     book = PriceBook.load()
-    span = priced_span(start, end, book) if grain == "month" else Span.days_only(start, end)
+    span = priced_span(start, end, book, window) if grain == "month" else Span.days_only(start, end, window)
     buckets = ({"bucket": F("day")}, {"bucket": F("month")})
     days = _frame(priced_rollup_rows(accounts, span, endpoint_ids, keys, buckets), book)
     if grain == "day" or days.empty:
@@ -480,9 +594,10 @@ def _variant_hours(endpoint, filters: Filters) -> pd.DataFrame:
 def _variant_rollups(endpoint, filters: Filters) -> pd.DataFrame:
     keys = ["variant_name", "instance_type", "time"]
     if filters.grain == "month":
-        span, buckets = Span.of(filters.start, filters.end), ({"time": TruncMonth("day")}, {"time": F("month")})
+        span = Span.of(filters.start, filters.end, filters.window)
+        buckets = ({"time": TruncMonth("day")}, {"time": F("month")})
     else:
-        span, buckets = Span.days_only(filters.start, filters.end), ({"time": F("day")}, {})
+        span, buckets = Span.days_only(filters.start, filters.end, filters.window), ({"time": F("day")}, {})
     scope = ([{"pk": endpoint.account_id}], span, [endpoint.pk])
     bucket_of = month_of if filters.grain == "month" else None
     frame = priced_rollup_rows(*scope, keys, buckets, bucket_of, utilization=True, summed=("hours", *SUMMED))
@@ -503,9 +618,56 @@ def provenance(endpoint, filters: Filters) -> list[dict]:
 RESAMPLE = {"hour": "h", "day": "D", "week": "W-MON", "month": "MS"}
 
 
-def trend(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+def collected_span(accounts: list[dict], endpoint_ids: list[int] | None = None) -> Window | None:
+    """When the data in view begins and until when it is complete, in one query: from the first day with an
+    estimate (the daily rollups) up to the utilization collectors' watermark ("data before this instant is
+    complete"), the earliest over the accounts' regions. None without data; an open end (``None`` within the
+    pair is not returned: a never-completed collection is complete nowhere, so its end is its first day)."""
+    if not accounts or endpoint_ids == []:
+        return None
+    pks = [a["pk"] for a in accounts]
+    days = VariantDay.objects.filter(account_id__in=pks)
+    if endpoint_ids is not None:
+        days = days.filter(endpoint_id__in=endpoint_ids)
+    first = Subquery(days.order_by("day").values("day")[:1])
+    states = CollectionState.objects.filter(account_id__in=pks, source=Source.UTILIZATION)
+    found = states.aggregate(until=Min("watermark"), first=Min(first))
+    if found["first"] is None:
+        return None
+    begin = midnight(pd.Timestamp(found["first"]).date())
+    until = found["until"] if found["until"] is not None else begin
+    return begin, until
+
+
+BUCKET_LENGTH = {"hour": pd.DateOffset(hours=1), "day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1)}
+
+
+def coverage(times: pd.Series, filters: Filters, collected: Window | None = None) -> pd.Series:
+    """The share (0-1) of each bucket of the grain (starting at ``times``, naive UTC) that lies inside the view
+    and, given ``collected`` (``collected_span``), inside the data collected: 1 for a whole bucket, less for the
+    partial first or last one (a rolling window's edges, a week or month cut by the period, hours not collected
+    yet). Charts mark a bucket under 1 as partial instead of drawing it as a drop."""
+    starts = pd.to_datetime(times)
+    if not len(starts):
+        return pd.Series(dtype=float)
+    ends = starts + BUCKET_LENGTH.get(filters.grain, pd.DateOffset(months=1))
+    begin, stop = filters.start_time, filters.end_time
+    if collected is not None:
+        begin, stop = max(begin, collected[0]), min(stop, collected[1])
+    begin_naive, stop_naive = pd.Timestamp(begin).tz_convert(None), pd.Timestamp(stop).tz_convert(None)
+    inside = (np.minimum(ends, stop_naive) - np.maximum(starts, begin_naive)).clip(lower=pd.Timedelta(0))
+    return pd.Series(inside / (ends - starts), index=times.index).astype(float).clip(0.0, 1.0)
+
+
+def trend(frame: pd.DataFrame, filters: Filters, collected: Window | None = None) -> pd.DataFrame:
     """Totals per period of the grain, from the first period with data to the last (zeros in between where
-    nothing ran)."""
+    nothing ran), each with its ``coverage`` (the share of the period in view and collected)."""
+    series = _trend(frame, filters)
+    series["coverage"] = coverage(series["time"], filters, collected)
+    return series
+
+
+def _trend(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     numbers = [*SUMMED, "cost_usd", "priced_instance_hours"]
     if frame.empty:
         columns = {"time": pd.Series(dtype="datetime64[ns]"), **{n: pd.Series(dtype=float) for n in numbers}}
