@@ -26,6 +26,9 @@ MARKERS_BELOW_POINTS = 60  # fewer values than this (or any gap): every point ge
 TICK_EVERY_BUCKET_UP_TO = 14  # day/week/month axes label each bucket up to this many; Plotly picks beyond
 PARTIAL_PATTERN = "/"  # Plotly's bar pattern for a partial bucket
 RANGE_NAME = "CO2e range (low–high)"
+MS_PER_HOUR = 3_600_000  # a date axis counts milliseconds
+BAR_WIDTH_BUCKETS = 0.8  # a bar fills this share of its bucket (Plotly's default gap between bars)
+RANGE_SHIFT_BUCKETS = 0.25  # the range whiskers sit this far left of their bar's centre (bars are 0.8 wide)
 PARTIAL_CAPTION = "Hatched bars, dashed lines, open markers: partial period"
 NO_DATA = "No data in this period"
 NO_UTILIZATION = "No utilization data in this period"
@@ -230,29 +233,33 @@ def line_traces(trace: dict, values: list, notes: list[str], hover: str) -> list
     return traces
 
 
-def bar_trace(trace: dict, notes: list[str], hover: str) -> dict:
-    """A bar trace whose partial buckets are hatched, with the share collected in their hover."""
+def bar_trace(trace: dict, notes: list[str], hover: str, hours: float) -> dict:
+    """A bar trace whose partial buckets are hatched, with the share collected in their hover. Its width is set
+    (in ms, on a date axis): Plotly sizes bars by the spacing of their x values, which one bucket does not have."""
     pattern = [PARTIAL_PATTERN if note else "" for note in notes]
     return {
         **trace,
         "type": "bar",
+        "width": round(hours * MS_PER_HOUR * BAR_WIDTH_BUCKETS),
         "customdata": notes,
         "marker": {**trace.get("marker", {}), "pattern": {"shape": pattern, "solidity": 0.35}},
         "hovertemplate": hover + "%{customdata}",
     }
 
 
-def co2e_range(times: list[str], trend: pd.DataFrame) -> dict:
-    """The low–high range of operational CO2e as whiskers on the top of its bar, in its own legend entry and in
-    CO2e's legend group (dark green, as the bar: not the energy line's error bars)."""
-    co2e, low, high = (_values(trend[name]) for name in ("co2e_kg", "co2e_kg_low", "co2e_kg_high"))
+def co2e_range(trend: pd.DataFrame, hours: float) -> dict:
+    """The low–high range of operational CO2e as whiskers on its bar, in its own legend entry and in CO2e's legend
+    group: dark green as the bar, and a quarter of a bucket left of the bar's centre, where the energy line's
+    markers are not (its high end, proportional to energy, would otherwise sit on them like their error bars)."""
+    low, high = _values(trend["co2e_kg_low"]), _values(trend["co2e_kg_high"])
+    shift = pd.Timedelta(hours=hours * RANGE_SHIFT_BUCKETS)
     return {
         "type": "scatter",
         "mode": "markers",
         "name": RANGE_NAME,
         "legendgroup": "operational",
-        "x": times,
-        "y": co2e,
+        "x": _times(pd.to_datetime(trend["time"]) - shift),
+        "y": _values(trend["co2e_kg"]),
         "marker": {"symbol": "line-ew-open", "size": 10, "color": RANGE_INK, "line": {"width": 2, "color": RANGE_INK}},
         "error_y": {
             "type": "data",
@@ -314,9 +321,9 @@ def footprint_trend(  # noqa: PLR0913 - the views' call plus the grain, which on
     co2e, embodied_kg = _values(trend["co2e_kg"]), _values(trend["embodied_co2e_kg"])
     if bars:
         data = [
-            bar_trace({**operational, "y": co2e, "marker": {"color": ACCENT}}, notes, "%{y:.3f} kg"),
-            co2e_range(times, trend),
-            bar_trace({**embodied, "y": embodied_kg, "marker": {"color": EMBODIED}}, notes, "%{y:.3f} kg"),
+            bar_trace({**operational, "y": co2e, "marker": {"color": ACCENT}}, notes, "%{y:.3f} kg", hours),
+            co2e_range(trend, hours),
+            bar_trace({**embodied, "y": embodied_kg, "marker": {"color": EMBODIED}}, notes, "%{y:.3f} kg", hours),
         ]
     else:
         data = [

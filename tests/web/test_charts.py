@@ -115,6 +115,7 @@ def test_the_range_whiskers_reach_from_low_to_high():
     (entry,) = traces(charts.footprint_trend("c", trend(), "t"), charts.RANGE_NAME)
     assert entry["y"] == [2.0] * 3 and entry["error_y"]["array"] == [2.0] * 3
     assert entry["error_y"]["arrayminus"] == [1.0] * 3 and entry["customdata"][0] == [1.0, 4.0]
+    assert entry["x"][0] == (DAY - pd.Timedelta(hours=6)).isoformat()  # left of the bar's centre (energy's markers)
 
 
 @pytest.mark.parametrize(("most", "dtick", "top"), [(0.842, 1, 1), (3.0, 1, 3), (12.0, 3, 12)])
