@@ -143,7 +143,8 @@ class FootprintForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         period, start, end = self._period(data)
-        grain = data.get("grain") or self.default_grain
+        # The last 24 hours read by day would be two partial days: by hour unless a grain is asked for.
+        grain = data.get("grain") or ("hour" if period == "1d" else self.default_grain)
         if error := grain_error(grain, start, end):
             self.add_error("grain", error)
             grain = "day"

@@ -48,6 +48,8 @@ def test_a_named_period_is_the_last_whole_hours_before_now():
     assert (view.start, view.end) == (dt.date(2026, 3, 4), dt.date(2026, 3, 5))  # the days it touches
     assert (view.start_time, view.end_time) == view.window
     assert view.label == "Last 24 hours (04 Mar 13:00 – 05 Mar 13:00 UTC)"
+    assert view.grain == "hour"  # two partial days by day grain; by hour unless asked
+    assert parse({"period": "1d", "grain": "day"}, TODAY, now=NOW).grain == "day"
     week = parse({"period": "7d"}, TODAY, now=NOW)
     assert week.end_time - week.start_time == dt.timedelta(days=7)
     assert parse(QueryDict(week.query()), TODAY, now=NOW) == week  # a link reproduces the view at the same hour
