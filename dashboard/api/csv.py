@@ -1,16 +1,43 @@
 """CSV for any list: ``?format=csv`` or ``Accept: text/csv``, streamed row by row so that a year of hourly rows
-never sits in memory. The columns are the JSON fields, in the same order, with the same values, except that text
-starting like a formula is prefixed with ``'`` (``dashboard.csv_safety``)."""
+never sits in memory. The columns are the JSON fields, in the same order, with the same values, written so that
+any CSV reader gets them back (``cell``): text as itself (text starting like a formula prefixed with ``'``,
+``dashboard.csv_safety``), numbers as JSON writes them, ``true``/``false``, null as an empty cell, and a nested
+value (tags, variants, ``summary_30d``, evidence) as its JSON text."""
 
 import csv
 import io
+import json
 
 from django.http import StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
+from rest_framework.utils.encoders import JSONEncoder
 
 from dashboard.csv_safety import Rfc4180, spreadsheet_safe
 
 CHUNK = 2000
+
+
+def json_text(value) -> str:
+    """``value`` as the JSON body writes it (DRF's JSONRenderer: its encoder, UTF-8 text, compact separators), so
+    a nested cell read with ``json.loads`` equals the JSON response's value."""
+    return json.dumps(value, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":"))
+
+
+def cell(value):
+    """One CSV cell of a JSON value. Text is left bare (a JSON string's quotes would be noise in a spreadsheet)
+    but neutralised if it starts like a formula; a nested value's JSON text starts with ``{`` or ``[``, never a
+    formula. Python's ``str`` would write ``True``, ``None`` and single-quoted dicts, which no CSV consumer reads."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
+    if isinstance(value, bool | dict | list):
+        return json_text(value)
+    return value
+
+
+def _flat(row: dict) -> dict:
+    return {key: cell(value) for key, value in row.items()}
 
 
 class CsvRenderer(BaseRenderer):
@@ -22,7 +49,7 @@ class CsvRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         rows = data.get("results", data) if isinstance(data, dict) else data
-        if isinstance(rows, dict):  # an error or a single object
+        if isinstance(rows, dict):  # a single object
             rows = [rows]
         out = io.StringIO()
         if rows:
@@ -30,11 +57,6 @@ class CsvRenderer(BaseRenderer):
             writer.writeheader()
             writer.writerows(_flat(row) for row in rows)
         return out.getvalue()
-
-
-def _flat(row: dict) -> dict:
-    """Empty for None; text that a spreadsheet would run as a formula neutralised (numbers stay numbers)."""
-    return {key: ("" if value is None else spreadsheet_safe(value)) for key, value in row.items()}
 
 
 def wants_csv(request) -> bool:

@@ -23,7 +23,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from dashboard.footprint import filters
+from dashboard.api.auth import team_of
+from dashboard.footprint import filters, queries
 
 BLANK = "Give a value, or leave the parameter out."
 ACCOUNT_ID = "^[0-9]{12}$"
@@ -36,11 +37,30 @@ INSTANT = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+
 INSTANT_TEXT = "YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS[.ffffff]] with Z or an offset (UTC without one)."
 
 
+TEAM_TEXT = f"A team: the value of endpoints' `{filters.TEAM_TAG}` tag, or {filters.UNTAGGED} for those without one."
+
+
 def parsed(params_class, request) -> dict:
-    """The request's query parameters checked by ``params_class``; a 400 naming each bad one otherwise."""
+    """The request's query parameters checked by ``params_class``; a 400 naming each bad one otherwise. A
+    ``team`` is checked against the team tags in use and adds ``team_endpoints``: the ids of its endpoints."""
     checked = params_class(data=request.query_params)
     checked.is_valid(raise_exception=True)
-    return checked.validated_data
+    query = dict(checked.validated_data)
+    if "team" in query:
+        query["team_endpoints"], error = team_scope(team_of(request), query["team"])
+        if error:
+            raise ValidationError({"team": [error]})
+    return query
+
+
+def team_scope(team, value: str) -> tuple[list[int], str | None]:
+    """The ids of ``team``'s endpoints whose team tag is ``value``, and the pages' message when no endpoint has
+    it (``filters.TEAM_MESSAGE``): which endpoints a team means is the pages' rule (``Filters.matches``)."""
+    endpoints = queries.team_endpoints(team)
+    view = filters.parse({"team": value}, timezone.now().date(), teams=filters.team_tags(endpoints))
+    if error := view.errors.get("team"):
+        return [], error
+    return [endpoint["id"] for endpoint in queries.in_view(endpoints, view)], None
 
 
 def _whole(pattern: str, value: str) -> bool:
@@ -73,6 +93,14 @@ class RegionField(serializers.CharField):
 
     def __init__(self, **kwargs):
         super().__init__(validators=[filters.known_region], max_length=32, **kwargs)
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "description": TEAM_TEXT})
+class TeamField(serializers.CharField):
+    """A team tag; ``parsed`` checks it against the tags in use and resolves its endpoints."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=filters.TEAM_MAX, **kwargs)
 
 
 @extend_schema_field({"type": "string", "format": "date"})
@@ -151,6 +179,17 @@ class RegionFilter(django_filters.CharFilter):
         super().__init__(validators=[filters.known_region], **kwargs)
 
 
+@extend_schema_field({"type": "string", "minLength": 1, "description": TEAM_TEXT})
+class TeamFilter(django_filters.CharFilter):
+    """The endpoints (``field_name``: the endpoint's id) of a team tag; ``StrictFilterSet`` checks the value
+    against the tags in use, a 400 with the pages' message for one no endpoint has."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__in": self.parent.team_endpoints})
+
+
 @extend_schema_field({"type": "integer", "minimum": 1})
 class IdFilter(django_filters.NumberFilter):
     """An object id: a positive integer (django-filter's NumberFilter would take ``1.5`` or ``-3``)."""
@@ -174,6 +213,8 @@ class FlagFilter(django_filters.BooleanFilter):
 
 
 class StrictFilterSet(django_filters.FilterSet):
+    team_endpoints: list[int] = []
+
     def is_valid(self):
         self.form.errors  # noqa: B018 -- runs the form's own checks first, so ours add to them
         for name, field in self.filters.items():
@@ -184,4 +225,8 @@ class StrictFilterSet(django_filters.FilterSet):
                 self.form.add_error(name, BLANK)
             elif isinstance(field, FlagFilter) and raw not in ("true", "false"):
                 self.form.add_error(name, "true or false.")
+            elif isinstance(field, TeamFilter):
+                self.team_endpoints, error = team_scope(team_of(self.request), raw)
+                if error:
+                    self.form.add_error(name, error)
         return super().is_valid()

@@ -23,7 +23,16 @@ from dashboard.api import focus
 from dashboard.api.auth import team_of
 from dashboard.api.csv import CsvRenderer, stream, wants_csv
 from dashboard.api.negotiation import JsonErrors
-from dashboard.api.params import AccountIdField, DayField, GrainField, PeriodRules, QueryParams, RegionField, parsed
+from dashboard.api.params import (
+    AccountIdField,
+    DayField,
+    GrainField,
+    PeriodRules,
+    QueryParams,
+    RegionField,
+    TeamField,
+    parsed,
+)
 from dashboard.api.serializers import FOCUS_FIELDS, FOOTPRINT, FocusSerializer, measure_fields
 from dashboard.footprint import billed, queries
 from dashboard.footprint.filters import HOURLY_MAX_DAYS, TEAM_TAG, UNTAGGED, Filters, parse
@@ -45,6 +54,7 @@ class PeriodParams(PeriodRules, QueryParams):
     account_id = AccountIdField(required=False)
     region = RegionField(required=False, help_text="AWS region code")
     endpoint = serializers.IntegerField(required=False, min_value=1, help_text="Endpoint id")
+    team = TeamField(required=False)
 
     def validate(self, attrs):
         return self.check_period(attrs)
@@ -68,7 +78,12 @@ class EmissionParams(PeriodParams):
 
 
 def _scope(team, query: dict):
-    return queries.scope(team, query.get("account_id", ""), query.get("region", ""), query.get("endpoint"))
+    """The query layer's scope of the query's filters, narrowed to a team tag's endpoints (``parsed``)."""
+    accounts, ids = queries.scope(team, query.get("account_id", ""), query.get("region", ""), query.get("endpoint"))
+    if "team_endpoints" not in query:
+        return accounts, ids
+    tagged = query["team_endpoints"]
+    return accounts, tagged if ids is None else [pk for pk in ids if pk in set(tagged)]
 
 
 def emission_rows(team, query: dict) -> list[dict]:

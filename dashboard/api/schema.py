@@ -40,16 +40,28 @@ ERROR_SCHEMAS = {
     },
 }
 ERRORS = {
-    "400": ("ParameterErrors", 'A parameter or field is invalid or empty; the body names it, e.g. {"grain": ["..."]}'),
+    "400": (
+        "ParameterErrors",
+        'A parameter or field is invalid or empty; the body names it, e.g. {"grain": ["..."]}, or {"format": '
+        '["..."]} for a format this resource does not have (the message lists those it has)',
+    ),
     "401": ("Error", "No token, or an unknown or revoked one"),
     "403": ("Error", "The token is read-only (for PATCH) or the user is in no team"),
-    "406": ("Error", "`format` or `Accept` asks for a representation this resource does not have"),
+    "406": ("Error", "`Accept` asks only for representations this resource does not have"),
     "429": ("Error", "Too many requests for this token; retry after the Retry-After header's seconds"),
+    "500": ("Error", "An error of Wattson's, logged on the server; the body is JSON like every error's"),
 }
 NOT_FOUND = ("Error", "Not one of the team's objects")
 UNSUPPORTED = ("Error", "The body is not JSON (`Content-Type: application/json`)")
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
-CSV = {"type": "string", "description": "CSV: a header row of the JSON fields' names, then one row per result"}
+CSV = {
+    "type": "string",
+    "description": "CSV (RFC 4180: comma, double quotes, CRLF): a header row of the JSON fields' names in their JSON "
+    "order, then one row per result with the JSON's values. Text is written as is, except that text starting with "
+    "=, +, -, @, a tab or a carriage return gets a leading ' (spreadsheets would run it as a formula); numbers as "
+    "in the JSON; booleans true or false; null an empty cell; a nested value (an object or a list: tags, variants, "
+    "summary_30d, evidence) its JSON text, to read with any JSON parser.",
+}
 
 
 def _error(component: str, text: str) -> dict:
@@ -76,10 +88,20 @@ def documented_errors(result, generator, request, public):
     return csv_is_text(result, generator, request, public)  # chained: the settings list this hook only
 
 
+FORMAT_TEXT = (
+    "json (the default) or csv (also `Accept: text/csv`): the same fields and values (a list: every row, not paged, "
+    "streamed). " + CSV["description"]
+)
+
+
 def csv_is_text(result, generator, request, public):
-    """A CSV response is text, not the JSON object drf-spectacular repeats under every media type."""
+    """A CSV response is text, not the JSON object drf-spectacular repeats under every media type; the ``format``
+    parameter says how the CSV writes the JSON's values."""
     for methods in result.get("paths", {}).values():
         for operation in methods.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "format" and "csv" in parameter["schema"].get("enum", []):
+                    parameter["description"] = FORMAT_TEXT
             for response in operation.get("responses", {}).values():
                 if "text/csv" in response.get("content", {}):
                     response["content"]["text/csv"] = {"schema": CSV}

@@ -1,11 +1,11 @@
 """/api/v1/: versioned; a breaking change gets /api/v2/. The schema is checked in (docs/openapi.yaml)."""
 
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from dashboard.api import reports, views
+from dashboard.api import errors, reports, root, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -18,6 +18,7 @@ router.register("storage", views.StorageViewSet, basename="api-storage")
 router.register("recommendations", views.RecommendationViewSet, basename="api-recommendation")
 
 api_patterns = [
+    path("", root.ApiRootView.as_view(), name="api-root"),
     *router.urls,
     path("emissions/", reports.EmissionsView.as_view(), name="api-emissions"),
     path("focus/", reports.FocusView.as_view(), name="api-focus"),
@@ -25,6 +26,8 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file (?script), so no inline script is needed (CSP).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Last: any other path under /api/v1/ is the API's JSON 404, not the site's HTML page.
+    re_path(r"^", errors.not_found, name="api-not-found"),
 ]
 metrics_patterns = [path("metrics", reports.MetricsView.as_view(), name="metrics")]
 

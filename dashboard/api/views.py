@@ -36,6 +36,8 @@ from dashboard.api.params import (
     RegionField,
     RegionFilter,
     StrictFilterSet,
+    TeamField,
+    TeamFilter,
     TextFilter,
     parsed,
 )
@@ -80,9 +82,13 @@ class TeamScoped(JsonErrors, viewsets.GenericViewSet):
 
         def rows():
             for chunk in keyset(queryset, ordering):
-                yield from self.get_serializer(chunk, many=True).data
+                yield from self.serialized(chunk)
 
         return stream(rows(), fields, self.csv_name)
+
+    def serialized(self, chunk: list) -> list[dict]:
+        """A CSV chunk's rows as the JSON of a page of the same rows writes them."""
+        return self.get_serializer(chunk, many=True).data
 
     def copy_windows(self) -> list[tuple] | None:
         """Spans of the ordering's first field to export one COPY at a time (None: one COPY)."""
@@ -141,10 +147,11 @@ class EndpointFilter(AccountFilter):
     status = TextFilter()
     mode = TextFilter()
     deleted = FlagFilter(field_name="deleted_at", lookup_expr="isnull", exclude=True)
+    team = TeamFilter(field_name="pk")
 
     class Meta:
         model = Endpoint
-        fields = ["account_id", "region", "name", "status", "mode", "deleted"]
+        fields = ["account_id", "region", "name", "status", "mode", "deleted", "team"]
 
 
 @integer_id
@@ -167,6 +174,11 @@ class EndpointViewSet(TeamScoped, mixins.RetrieveModelMixin):
         page = super().paginate_queryset(queryset)
         self.summaries = summaries([endpoint.pk for endpoint in page])
         return page
+
+    def serialized(self, chunk: list) -> list[dict]:
+        """Each CSV chunk with its endpoints' ``summary_30d``, computed as for a page (one query per chunk)."""
+        self.summaries = summaries([endpoint.pk for endpoint in chunk])
+        return super().serialized(chunk)
 
     def retrieve(self, request, *args, **kwargs):
         endpoint = self.get_object()
@@ -207,6 +219,7 @@ class UsageParams(QueryParams):
     endpoint = serializers.IntegerField(required=False, min_value=1, help_text="Endpoint id")
     account_id = AccountIdField(required=False)
     region = RegionField(required=False, help_text="AWS region code")
+    team = TeamField(required=False)
 
     def validate(self, attrs):
         attrs.setdefault("end", timezone.now())
@@ -263,6 +276,7 @@ class UsageViewSet(TeamScoped):
         prefix = "" if query["grain"] == "day" else "endpoint__"
         for name, lookup in (
             ("endpoint", "endpoint_id"),
+            ("team_endpoints", "endpoint_id__in"),
             ("account_id", f"{prefix}account__account_id"),
             ("region", "region" if query["grain"] == "day" else "endpoint__region"),
         ):
