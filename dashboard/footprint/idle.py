@@ -65,6 +65,7 @@ class Idleness:
     cpu_util_pct_p95: float = 0.0
     gpu_util_pct_p95: float = 0.0
     corroborated: bool = False
+    since_collection_began: bool = False  # no inference in the whole collected history: it may have begun earlier
 
     @property
     def idle(self) -> bool:
@@ -80,6 +81,7 @@ class Idleness:
         return {
             "hours": self.hours,
             "idle_since": self.since.isoformat() if self.since else None,
+            "since_collection_began": self.since_collection_began,
             "instance_hours": round(self.instance_hours, 2),
             "instance_types": list(self.instance_types),
             "cpu_util_pct_p95": round(self.cpu_util_pct_p95, 2),
@@ -116,8 +118,9 @@ class IdlePolicy:
         candidates = [
             e for e, f in facts.items() if self.quiet(f.collected_hours, f.window_invocations, f.window_instance_hours)
         ]
-        for endpoint_id, rows in _runs(candidates, end).items():
-            facts[endpoint_id] = self._period(facts[endpoint_id], rows)
+        runs, served = _runs(candidates, end)
+        for endpoint_id, rows in runs.items():
+            facts[endpoint_id] = self._period(facts[endpoint_id], rows, endpoint_id not in served)
         return facts
 
     def _window_facts(self, endpoint_id: int, row: dict | None, end: dt.datetime) -> Idleness:
@@ -132,7 +135,7 @@ class IdlePolicy:
             covered=collected >= COVERAGE * self.min_hours,
         )
 
-    def _period(self, facts: Idleness, rows: list[dict]) -> Idleness:
+    def _period(self, facts: Idleness, rows: list[dict], never_served: bool = False) -> Idleness:
         if not rows:
             return facts
         cpu, gpu = _p95(r["cpu_util_pct"] for r in rows), _p95(r["gpu_util_pct"] for r in rows)
@@ -146,6 +149,7 @@ class IdlePolicy:
             cpu_util_pct_p95=cpu,
             gpu_util_pct_p95=gpu,
             corroborated=self.corroborates(cpu, gpu),
+            since_collection_began=never_served,
         )
 
     def reached_between(self, endpoint_ids, start: dt.datetime, end: dt.datetime) -> list[IdlePeriod]:
@@ -279,10 +283,12 @@ def _window(endpoint_ids: list[int], start: dt.datetime, end: dt.datetime) -> di
     return {row["endpoint_id"]: row for row in rows}
 
 
-def _runs(endpoint_ids: list[int], end: dt.datetime) -> dict[int, list[dict]]:
-    """The hours of each endpoint's current run without invocations: after its last inference, before ``end``."""
+def _runs(endpoint_ids: list[int], end: dt.datetime) -> tuple[dict[int, list[dict]], set[int]]:
+    """The hours of each endpoint's current run without invocations: after its last inference, before ``end``;
+    and which endpoints served any inference before ``end`` (for the others the run starts at the first hour
+    collected)."""
     if not endpoint_ids:
-        return {}
+        return {}, set()
     last = dict(
         VariantHour.objects.filter(endpoint_id__in=endpoint_ids, hour__lt=end, invocations__gt=0)
         .values("endpoint_id")
@@ -294,7 +300,7 @@ def _runs(endpoint_ids: list[int], end: dt.datetime) -> dict[int, list[dict]]:
     runs: dict[int, list[dict]] = {}
     for row in VariantHour.objects.filter(reduce(or_, since), hour__lt=end).values(*RUN_FIELDS).order_by("hour"):
         runs.setdefault(row["endpoint_id"], []).append(row)
-    return runs
+    return runs, set(last)
 
 
 def _p95(values) -> float:

@@ -108,6 +108,14 @@ def _restate(alert: Alert, since: dt.datetime, evidence: dict) -> None:
     alert.idle_since, alert.evidence = since, evidence
 
 
+def _since(alert: Alert) -> str:
+    """When the idle period began; "at least since" when no inference was ever collected (it began before)."""
+    since = f"{alert.idle_since:%Y-%m-%d %H:%M} UTC"
+    if alert.evidence.get("since_collection_began"):
+        return f"at least {since}, when collection began (no inference collected at all)"
+    return since
+
+
 def duration_text(hours: int) -> str:
     """How long an idle period lasted, for people: "23 h", "7 days (168 h)", "7 days 23 h (191 h)"."""
     if hours < 48:
@@ -153,12 +161,13 @@ def message(alert: Alert, event: str, site_url: str) -> Message:
     else:
         lasted = duration_text(evidence.get("hours", 0))
         prefix = "Still idle" if event == "reminder" else "Idle"
+        at_least = "at least " if evidence.get("since_collection_began") else ""
         subject = (
-            f"{prefix}: {what} has served no inference for {lasted} on "
+            f"{prefix}: {what} has served no inference for {at_least}{lasted} on "
             f"{', '.join(evidence.get('instance_types', [])) or 'its instances'}"
         )
         text = (
-            f"{subject}. It has been idle since {alert.idle_since:%Y-%m-%d %H:%M} UTC; over those {lasted} it used "
+            f"{subject}. It has been idle since {_since(alert)}; over those {lasted} it used "
             f"{evidence.get('energy_kwh', 0):.2f} kWh and "
             f"{evidence.get('co2e_kg', 0):.3f} kg CO2e (p95 CPU {evidence.get('cpu_util_pct_p95', 0):.1f} %, "
             f"GPU {evidence.get('gpu_util_pct_p95', 0):.1f} %). Delete it or scale it to zero: {link}"

@@ -108,7 +108,9 @@ def test_the_alert_message_says_what_and_links_to_the_endpoint(teams, owner):
     assert text.event == "alert.opened" and "ml.p3.2xlarge" in text.subject and "48 h" in text.subject
     assert f"https://wattson.example.com/endpoints/{idle.pk}/" in text.text
     first = VariantHour.objects.filter(endpoint=idle).order_by("hour").first().hour
-    assert f"idle since {first:%Y-%m-%d %H:%M} UTC" in text.text
+    # no inference in its whole collected history: it may have been idle before collection began, and it says so
+    assert f"idle since at least {first:%Y-%m-%d %H:%M} UTC, when collection began" in text.text
+    assert "for at least 2 days (48 h)" in text.subject
     assert text.payload["endpoint"] == "<b>idle</b>" and text.payload["evidence"]["co2e_kg"] > 0
 
 

@@ -181,7 +181,15 @@ def test_an_open_alert_states_the_idle_period_from_the_hourly_history_even_when_
     assert outcome.opened == 2
     assert Alert.objects.get(endpoint=known).idle_since == quiet_from  # the whole history, not the window
     assert Alert.objects.get(endpoint=known).evidence["hours"] == 168
-    assert Alert.objects.get(endpoint=late).idle_since == END - 1 * D  # all it could know then
+    first_known = Alert.objects.get(endpoint=late)
+    assert first_known.idle_since == END - 1 * D  # all it could know then, and it says so
+    assert (
+        first_known.evidence["since_collection_began"]
+        and not Alert.objects.get(endpoint=known).evidence["since_collection_began"]
+    )
+    said = alerts.message(first_known, "opened", "https://wattson.example.com")
+    assert "for at least 24 h" in said.subject
+    assert f"at least {END - 1 * D:%Y-%m-%d %H:%M} UTC, when collection began" in said.text
 
     add_hours(late, END - 14 * D, END - 1 * D, [(quiet_from, None)])  # the six days and more, collected late
     factories.estimate()
@@ -191,7 +199,7 @@ def test_an_open_alert_states_the_idle_period_from_the_hourly_history_even_when_
     alert = Alert.objects.get(endpoint=late)
     assert alert.idle_since == quiet_from and alert.evidence["hours"] == 168
     assert alert.evidence["idle_since"] == quiet_from.isoformat()
-    assert alert.evidence["instance_hours"] == pytest.approx(168)
+    assert alert.evidence["instance_hours"] == pytest.approx(168) and not alert.evidence["since_collection_began"]
 
     channel = Channel.objects.create(team=teams[0], kind="email", name="on-call", target="oncall@example.com")
     dispatch.deliver(channel, alerts.message(alert, "reminder", "https://wattson.example.com"), "alert:test")
@@ -199,7 +207,7 @@ def test_an_open_alert_states_the_idle_period_from_the_hourly_history_even_when_
     body = mail.get_body(("plain",)).get_content()
     assert "has served no inference for 7 days (168 h)" in mail["Subject"]
     assert f"idle since {quiet_from:%Y-%m-%d %H:%M} UTC; over those 7 days (168 h)" in body
-    assert "24 h" not in mail["Subject"] + body
+    assert "24 h" not in mail["Subject"] + body and "at least" not in body
 
     client.force_login(alice)
     page = client.get(reverse("notifications")).content.decode()
