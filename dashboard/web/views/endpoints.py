@@ -26,6 +26,9 @@ from dashboard.web import charts
 from dashboard.web.tables import Column, Table, csv_response, page_query, sort_params, sort_tables
 from dashboard.web.views.overview import footprint_columns
 
+# The list's footprint columns leave out the CO2e range, the market-based figure and the priced share, so that its
+# key columns fit a 1,440 px screen; the overview's breakdown by endpoint has every column.
+LIST_LEAVES_OUT = ("co2e_market_kg", "co2e_kg_low", "co2e_kg_high", "priced_pct")
 LIST_ROWS = 200  # the largest emitters first; a fleet of 1,000 is 21,000 cells, which the CSV carries whole
 CONFIG_FIELDS = (
     "variant_name",
@@ -126,15 +129,15 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
         Column("endpoint", "Endpoint", link=_link),
         Column("account", "Account"),
         Column("region", "Region"),
-        Column("mode", "Mode"),
-        Column("status", "Status"),
-        Column("team", "Team (tag)"),
-        Column("instance_types", "Instance types"),
+        Column("mode", "Mode", css="brief-wrap"),
+        Column("status", "Status", css="brief-wrap"),
+        Column("team", "Team (tag)", css="brief-wrap"),
+        Column("instance_types", "Instance types", css="brief-wrap"),
         Column("instances", "Instances now", 0),
         Column("cpu_util_pct", "CPU (%)", 1),
         Column("gpu_util_pct", "GPU (%)", 1),
         Column("memory_util_pct", "Memory (%)", 1),
-        *footprint_columns(),
+        *(column for column in footprint_columns() if column.key not in LIST_LEAVES_OUT),
     ]
     table = Table(
         "endpoints",
@@ -160,6 +163,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
             "tables": [table],
             "periods": filters.PERIODS,
             "query": page_query(page_params, [table]),
+            "filter_query": view.query(),
             "sort_fields": sort_params([table]),
             "search": search,
             "matching": len(shown),
