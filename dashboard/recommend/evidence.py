@@ -17,11 +17,11 @@ HOUR = timedelta(hours=1)
 
 
 def stored_on(first: date, last: date, days: int) -> str:
-    """The snapshot days a storage rule compared, e.g. "stored bytes on 2026-11-12 and 2026-11-26 (3 snapshot
-    days)"; a single day says so, since growth cannot be measured from one."""
+    """The snapshot days a storage rule compared, e.g. "stored bytes on 2026-11-12 and 2026-11-26, 3 snapshot
+    days"; a single day says so, since growth cannot be measured from one."""
     if first == last:
-        return f"stored bytes on {first.isoformat()} (one snapshot day)"
-    return f"stored bytes on {first.isoformat()} and {last.isoformat()} ({days} snapshot days)"
+        return f"stored bytes on {first.isoformat()}, one snapshot day"
+    return f"stored bytes on {first.isoformat()} and {last.isoformat()}, {days} snapshot days"
 
 
 def hours_window(rec: Recommendation) -> str:

@@ -7,8 +7,9 @@ keeps (open, then snoozed), else the largest saving (kg CO2e, then dollars). A c
 endpoints at once: it is counted instead of its members' alternatives only when it saves more CO2e than they do
 together. Storage items (a log group, a capture prefix) are counted each on its own.
 
-Storage items whose savings round to nothing on the page are *minor* (``MINOR_CO2E_KG``, ``MINOR_USD``): the page
-shows them as one collapsed line with their count and summed savings, not one card each.
+Storage items whose savings round to nothing on the page (it prints kg CO2e to two decimals and dollars whole) are
+*minor*: under ``MINOR_CO2E_KG`` and ``MINOR_USD`` a month. The page shows them as one collapsed line with their
+count and summed savings, not one card each; totals still count them.
 """
 
 from __future__ import annotations
@@ -17,14 +18,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dashboard.recommend.models import Recommendation
+from dashboard.teams.models import Team
 
 Kind, Status = Recommendation.Kind, Recommendation.Status
-MINOR_CO2E_KG = 0.005  # kg CO2e a month: shows as 0.00 kg
-MINOR_USD = 0.01  # dollars a month: less than a cent
+MINOR_CO2E_KG = 0.005  # kg CO2e a month: shows as "0.00 kg CO2e"
+MINOR_USD = 0.50  # dollars a month: shows as "$0"
 STORAGE_KINDS = frozenset({Kind.LOG_RETENTION, Kind.CAPTURE_SAMPLING, Kind.CAPTURE_LIFECYCLE})
 VARIANT_KINDS = frozenset(Kind.values) - STORAGE_KINDS - {Kind.CONSOLIDATION}
 # Which alternative of a variant the team chose: applied first, then kept, then the ones it turned down.
-STATUS_RANK = {Status.RESOLVED: 0, Status.OPEN: 1, Status.SNOOZED: 2, Status.WITHDRAWN: 3, Status.DISMISSED: 4}
+STATUS_RANK: dict[str, int] = {
+    Status.RESOLVED: 0,
+    Status.OPEN: 1,
+    Status.SNOOZED: 2,
+    Status.WITHDRAWN: 3,
+    Status.DISMISSED: 4,
+}
 
 
 @dataclass(frozen=True)
@@ -55,14 +63,14 @@ def split_minor(recs: Iterable[Recommendation]) -> tuple[list[Recommendation], l
     return [r for r in recs if not is_minor(r)], [r for r in recs if is_minor(r)]
 
 
-def preference(rec: Recommendation) -> tuple:
+def preference(rec: Recommendation) -> tuple[int, float, float, int]:
     """Sort key: the alternative a total counts for its variant comes first."""
     return (STATUS_RANK.get(rec.status, 5), -rec.monthly_co2e_kg_saved, -(rec.monthly_usd_saved or 0), rec.pk or 0)
 
 
 def one_per_variant(recs: Iterable[Recommendation]) -> list[Recommendation]:
     """The recommendations a total counts: the preferred alternative of each variant, every other item once."""
-    chosen: dict[tuple, Recommendation] = {}
+    chosen: dict[tuple[object, ...], Recommendation] = {}
     for rec in sorted(recs, key=preference):
         key = (rec.endpoint_id, rec.variant_name) if rec.kind in VARIANT_KINDS else ("item", rec.kind, rec.pk)
         chosen.setdefault(key, rec)
@@ -100,7 +108,7 @@ def savings_total(recs: Iterable[Recommendation]) -> Totals:
     )
 
 
-def team_savings_total(team, status: str = Status.OPEN) -> Totals:
+def team_savings_total(team: Team, status: str = Status.OPEN) -> Totals:
     """The team's recommendations of ``status`` ("" for any), totalled as the Recommendations page totals them."""
     recs = Recommendation.objects.filter(team=team).select_related("endpoint")
     return savings_total(recs.filter(status=status) if status else recs)

@@ -180,7 +180,7 @@ def test_log_retention_fires_on_a_never_expiring_group_with_growth_from_snapshot
     assert draft.evidence_start.date() == today - timedelta(days=10)
     assert draft.evidence_end.date() == today + timedelta(days=1)
     first = (today - timedelta(days=10)).isoformat()
-    assert draft.evidence["compared"] == f"stored bytes on {first} and {today.isoformat()} (3 snapshot days)"
+    assert draft.evidence["compared"] == f"stored bytes on {first} and {today.isoformat()}, 3 snapshot days"
     assert_saving(draft.saving, expected_saving("logs", "STANDARD", dropped))
     assert draft.saving.co2e_kg > 0 and draft.saving.usd == pytest.approx(0.03 * 10)  # USD 0.03 per GB-month
     assert shlex.split(draft.cli_command) == [
@@ -247,7 +247,7 @@ def test_a_single_snapshot_day_is_named_as_such_and_its_window_is_not_empty(team
     engine.recompute(team)
     rec = Recommendation.objects.get(team=team, kind=Kind.LOG_RETENTION)
     today = now_().date().isoformat()
-    assert evidence_window(rec) == f"stored bytes on {today} (one snapshot day)"
+    assert evidence_window(rec) == f"stored bytes on {today}, one snapshot day"
     assert rec.evidence_end > rec.evidence_start and "00:00 –" not in evidence_window(rec)
 
 

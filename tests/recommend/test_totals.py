@@ -64,7 +64,7 @@ def test_a_consolidation_counts_instead_of_its_members_only_when_it_saves_more(t
 def test_near_zero_storage_items_are_minor_and_nothing_else_is(teams, acct, big):
     tiny = rec(teams[0], acct, Kind.LOG_RETENTION, MINOR_CO2E_KG / 2, MINOR_USD / 2)
     unpriced = rec(teams[0], acct, Kind.CAPTURE_LIFECYCLE, 0.0, None)
-    cheap_but_costly = rec(teams[0], acct, Kind.LOG_RETENTION, 0.001, 0.5)
+    cheap_but_costly = rec(teams[0], acct, Kind.LOG_RETENTION, 0.001, MINOR_USD)  # shows as $1 (rounded)
     tiny_endpoint = rec(teams[0], acct, Kind.SILICON, 0.001, 0.001, endpoint=big)
     assert is_minor(tiny) and is_minor(unpriced)
     assert not is_minor(cheap_but_costly) and not is_minor(tiny_endpoint)

@@ -70,6 +70,7 @@ def test_minor_storage_items_are_one_collapsed_line_counted_and_summed(client, a
     assert re.search(r'<details class="card rec-minor" id="rec-minor">\s*<summary><strong>3 minor storage items', html)
     summed = floatformat(sum(r.monthly_co2e_kg_saved for r in minor), 3)
     assert f'data-figure="minor_co2e_kg">{summed} kg CO2e<' in html
+    assert 'data-figure="minor_usd">$0.00<' in html  # 3 x $0.001
     assert not {str(r.pk) for r in minor} & set(cards(html))  # no card each
     assert all(r.title in html for r in minor)  # named inside the collapsed line
 

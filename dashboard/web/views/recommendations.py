@@ -25,9 +25,8 @@ Status = Recommendation.Status
 SORTS = {"co2e": "-monthly_co2e_kg_saved", "usd": "-monthly_usd_saved", "kwh": "-monthly_kwh_saved"}
 # The list is sorted (largest saving first) before it is grouped and paged, so only these columns' headers sort
 # it; a header link asks ``-co2e``, the same order as ``co2e``. Other columns would sort one page only: not
-# sortable.
+# sortable (``sortable=False`` in ``table``).
 SORT_SYNONYMS = {f"-{name}": name for name in SORTS}
-UNSORTED = {"sortable": False}
 GROUPS = {"kind": "Kind", "endpoint": "Endpoint"}
 PAGE_SIZE = 20  # recommendations (cards and table rows) a page shows; the minor line is on every page
 MAX_REASON = 500
@@ -180,23 +179,23 @@ def table(rows: list[Recommendation], title: str = "Recommendations") -> Table:
     # The figures people decide on (CO2e, dollars, confidence, status) come right after what and where, so they
     # stay in view on a laptop screen; the range, energy, account and region follow.
     columns = [
-        Column("title", "Recommendation", link=lambda row: f"#rec-{row['id']}", css="wrap", **UNSORTED),
-        Column("kind", "Kind", **UNSORTED),
+        Column("title", "Recommendation", link=lambda row: f"#rec-{row['id']}", css="wrap", sortable=False),
+        Column("kind", "Kind", sortable=False),
         Column(
             "endpoint",
             "Endpoint",
             link=lambda row: reverse("endpoint", args=[row["endpoint_id"]]) if row["endpoint_id"] else "",
-            **UNSORTED,
+            sortable=False,
         ),
         Column("co2e", "kg CO2e / month saved", 2),
         Column("usd", "USD / month saved", 0, help="At list price; — where no price is known"),
-        Column("confidence", "Confidence", **UNSORTED),
-        Column("status", "Status", **UNSORTED),
-        Column("low", "low", 2, help="kg CO2e / month saved, low end of the range", **UNSORTED),
-        Column("high", "high", 2, help="kg CO2e / month saved, high end of the range", **UNSORTED),
+        Column("confidence", "Confidence", sortable=False),
+        Column("status", "Status", sortable=False),
+        Column("low", "low", 2, help="kg CO2e / month saved, low end of the range", sortable=False),
+        Column("high", "high", 2, help="kg CO2e / month saved, high end of the range", sortable=False),
         Column("kwh", "kWh / month saved", 1),
-        Column("account", "Account", **UNSORTED),
-        Column("region", "Region", **UNSORTED),
+        Column("account", "Account", sortable=False),
+        Column("region", "Region", sortable=False),
     ]
     return Table(
         "recommendations",
