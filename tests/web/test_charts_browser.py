@@ -14,6 +14,7 @@ from tests.web.factories import account, estimate
 from tests.web.test_dashboard_browser import log_in, wait_for_charts
 
 DAY_MS = 24 * 3600 * 1000
+RANKER_DAYS = 9  # the ranker ran the 9 days before the last day, and 6 hours of it
 LAST_DAY_HOURS = 6  # the ranker's last day: 6 of 24 hours collected (a partial bucket, 25 %)
 SERVERLESS_HOURS = (3, 20, 41)  # the hours (from the first day's midnight) a serverless endpoint was invoked
 
@@ -22,8 +23,11 @@ def last_day() -> date:
     return datetime.now(UTC).date() - timedelta(days=3)
 
 
-def hour_rows(row: Endpoint, hours, **values) -> list[VariantHour]:
-    start = datetime.combine(last_day() - timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+def midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+
+def hour_rows(row: Endpoint, hours, start: datetime, **values) -> list[VariantHour]:
     stamp = datetime.now(UTC)
     return [
         VariantHour(
@@ -34,7 +38,7 @@ def hour_rows(row: Endpoint, hours, **values) -> list[VariantHour]:
 
 
 def make_endpoint(owner, name: str, **config) -> Endpoint:
-    begin = datetime.combine(last_day() - timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+    begin = midnight(last_day() - timedelta(days=RANKER_DAYS))
     row = Endpoint.objects.create(
         account=owner,
         region="us-east-1",
@@ -51,18 +55,26 @@ def make_endpoint(owner, name: str, **config) -> Endpoint:
 
 @pytest.fixture
 def fleet(teams):
-    """A GPU endpoint running 1 to 2 instances for two days and 6 hours, and a serverless one invoked 3 times."""
+    """A GPU endpoint running 1 to 2 instances for nine days and 6 hours, and a serverless one invoked 3 times in
+    the last three days."""
     owner = account(teams[0], "111122223333")
     ranker = make_endpoint(owner, "ranker", instance_type="ml.g5.2xlarge", initial_instance_count=2)
-    hours = range(48 + LAST_DAY_HOURS)
+    hours, start = range(24 * RANKER_DAYS + LAST_DAY_HOURS), midnight(last_day() - timedelta(days=RANKER_DAYS))
     gpu = {"instance_type": "ml.g5.2xlarge", "cpu_util_pct": 30.0, "gpu_util_pct": 20.0, "memory_util_pct": 40.0}
     VariantHour.objects.bulk_create(
-        hour_rows(ranker, [h for h in hours if h % 3], instance_hours=2, invocations=100.0, **gpu)
-        + hour_rows(ranker, [h for h in hours if not h % 3], instance_hours=1, invocations=100.0, **gpu)
+        hour_rows(ranker, [h for h in hours if h % 3], start, instance_hours=2, invocations=100.0, **gpu)
+        + hour_rows(ranker, [h for h in hours if not h % 3], start, instance_hours=1, invocations=100.0, **gpu)
     )
     serverless = make_endpoint(owner, "sentiment-serverless", instance_type="", serverless_memory_mb=2048)
     VariantHour.objects.bulk_create(
-        hour_rows(serverless, SERVERLESS_HOURS, serverless_memory_mb=2048, invocations=500.0, model_latency_us=80_000.0)
+        hour_rows(
+            serverless,
+            SERVERLESS_HOURS,
+            midnight(last_day() - timedelta(days=2)),
+            serverless_memory_mb=2048,
+            invocations=500.0,
+            model_latency_us=80_000.0,
+        )
     )
     estimate()
     return {"ranker": ranker, "serverless": serverless}
@@ -157,4 +169,29 @@ def test_instance_counts_have_whole_number_ticks_and_a_partial_last_day_is_marke
     assert charts.PARTIAL_CAPTION in state["annotations"]
     assert charts.PARTIAL_CAPTION in texts(page, "#utilization-chart .annotation-text")
     shot(page, "partial-day")
+    assert page.console_errors == []
+
+
+def expected_week_notes(first: date, last: date) -> set[str]:
+    """The hover notes of the weeks (from Monday) a custom range of days cuts: the share of each week inside it."""
+    days_in = {}
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
+        monday = day - timedelta(days=day.weekday())
+        days_in[monday] = days_in.get(monday, 0) + 1
+    return {f"<br>partial: {100 * n / 7:.0f} % of the week collected" for n in days_in.values() if n < 7}
+
+
+@pytest.mark.browser
+def test_weeks_the_period_cuts_are_hatched_with_their_share(page, live_server, alice, fleet):
+    first = last_day() - timedelta(days=RANKER_DAYS)
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/?{days(first, last_day(), 'week')}")
+    wait_for_charts(page, "trend-chart")
+    bars = [t for t in figure_state(page, "trend-chart")["traces"] if t["name"].startswith("Operational CO2e, loc")]
+    assert bars[0]["pattern"][0] == "/" and bars[0]["pattern"][-1] == "/"  # 10 days: both end weeks are cut
+    assert {note for note in bars[0]["notes"] if note} == expected_week_notes(first, last_day())
+    assert page.locator("#trend-chart defs pattern").count() > 0  # the hatching is drawn, not only configured
+    assert charts.PARTIAL_CAPTION in texts(page, "#trend-chart .annotation-text")
+    shot(page, "partial-weeks")
     assert page.console_errors == []
