@@ -208,6 +208,10 @@ def content(team, week_start: dt.date) -> dict:
         "previous": previous,
         "billed": billed.billed_view(accounts, view, None),
         "coverage": covered,
+        "per_day": {
+            week: {name: coverage.per_collected_day(totals[name], covered[week]) for name in COMPARED}
+            for week, totals in (("this", this), ("previous", previous))
+        },
         "partial": not all(c.complete for c in covered.values()),
         "change": changes,
         "change_text": {name: change_text(pct) for name, pct in changes.items()},

@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 
 from collectors.models import Endpoint, VariantConfig, VariantHour
+from dashboard.footprint.units import kg
 from dashboard.notify import alerts, digest, dispatch
 from dashboard.notify.models import Alert, Channel, NotificationSettings
 from tests.web import factories
@@ -88,6 +89,8 @@ def test_a_week_before_collected_on_4_of_its_7_days_is_compared_per_collected_da
     assert data["change"]["energy_kwh"] == pytest.approx(0, abs=2)
     assert (data["coverage"]["previous"].collected_hours, data["coverage"]["this"].collected_hours) == (96, 168)
     assert data["coverage"]["previous"].text() == "4 of 7 days collected" and data["partial"]
+    assert data["per_day"]["previous"]["total_co2e_kg"] == pytest.approx(previous / 4)
+    assert data["per_day"]["this"]["total_co2e_kg"] == pytest.approx(this / 7)
 
     assert digest.send_one(teams[0], alice, WEEK_START)
     mail = received(smtp_server)
@@ -98,6 +101,8 @@ def test_a_week_before_collected_on_4_of_its_7_days_is_compared_per_collected_da
     assert "the week before 4 of 7 days collected" in text and "this week 7 of 7 days collected" in text
     assert "Changes compare the two weeks per collected day" in text
     assert 'data-coverage="previous">4 of 7 days collected<' in html and "per collected day" in html
+    assert f'data-per-day="previous">{kg(previous / 4, 1)}<' in html
+    assert f"CO2e per collected day  {kg(this / 7, 1)}" in text
 
 
 def test_two_complete_weeks_are_not_called_partial(teams, alice):
