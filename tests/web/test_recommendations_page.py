@@ -5,7 +5,9 @@ status shown; and in headless Chromium at 1,440 and 390 px."""
 import re
 
 import pytest
+from django.db import connection
 from django.template.defaultfilters import floatformat
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from dashboard.recommend.models import Recommendation
@@ -110,6 +112,19 @@ def test_the_team_filter_is_the_shared_menu_of_the_teams_tags(client, alice, fle
     html = get(client, team="search").content.decode()
     assert '<select id="f-team" name="team">' in html and '<option value="search" selected>' in html
     assert len(cards(html)) == 2  # big's two alternatives; the untagged endpoints' are filtered out
+
+
+def test_the_number_of_queries_does_not_grow_with_the_list(client, alice, fleet):
+    client.force_login(alice)
+    get(client)  # the session and team are warm
+    with CaptureQueriesContext(connection) as small:
+        get(client, group="endpoint")
+    acct = Recommendation.objects.filter(team=fleet).first().account
+    for n in range(10):
+        rec(fleet, acct, Kind.SILICON, 2.0, 5.0, endpoint=factories.endpoint(acct, f"more-{n}", hours=1))
+    with CaptureQueriesContext(connection) as large:
+        get(client, group="endpoint", page="2")
+    assert len(large.captured_queries) == len(small.captured_queries)
 
 
 @pytest.mark.browser
