@@ -25,11 +25,11 @@ H = dt.timedelta(hours=1)
 D = dt.timedelta(days=1)
 
 
-def endpoint(owner, name: str, first: dt.datetime, quiet=(), cpu_util_pct: float = 1.0) -> Endpoint:
-    """An endpoint with one ml.g5.xlarge and an hour every hour from ``first`` to END, serving inferences except in
-    the ``quiet`` spans (``(from, until)``, ``until`` None: to the end)."""
+def endpoint(owner, name: str, first: dt.datetime, quiet=(), cpu_util_pct: float = 1.0, end=END) -> Endpoint:
+    """An endpoint with one ml.g5.xlarge and an hour every hour from ``first`` to ``end``, serving inferences except
+    in the ``quiet`` spans (``(from, until)``, ``until`` None: for good)."""
     row = Endpoint.objects.create(
-        account=owner, region="us-east-1", name=name, status="InService", first_seen=first, last_seen=END
+        account=owner, region="us-east-1", name=name, status="InService", first_seen=first, last_seen=end
     )
     VariantConfig.objects.create(
         endpoint=row,
@@ -39,13 +39,13 @@ def endpoint(owner, name: str, first: dt.datetime, quiet=(), cpu_util_pct: float
         initial_instance_count=1,
         current_instance_count=1,
     )
-    add_hours(row, first, END, quiet, cpu_util_pct)
+    add_hours(row, first, end, quiet, cpu_util_pct)
     return row
 
 
 def add_hours(row: Endpoint, first: dt.datetime, end: dt.datetime, quiet=(), cpu_util_pct: float = 1.0) -> None:
     def served(hour: dt.datetime) -> bool:
-        return not any(start <= hour < (until or END) for start, until in quiet)
+        return not any(start <= hour and (until is None or hour < until) for start, until in quiet)
 
     VariantHour.objects.bulk_create(
         VariantHour(
