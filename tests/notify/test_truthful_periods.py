@@ -7,6 +7,7 @@ with mail delivered to a real SMTP server on loopback."""
 import datetime as dt
 import email
 import email.policy
+import json
 
 import pytest
 from django.urls import reverse
@@ -170,7 +171,7 @@ def test_the_digest_lists_every_idle_period_that_reached_the_threshold_during_th
 
 
 def test_an_open_alert_states_the_idle_period_from_the_hourly_history_even_when_collected_late(
-    teams, alice, smtp_server, client
+    teams, alice, smtp_server, client, receiver, settings
 ):
     """Idle for 7 days, detection window 24 h. The first evaluation knows only the last day (the rest had not been
     collected): idle since a day ago. Once the earlier hours arrive, the open alert says since 7 days ago, 168 h,
@@ -213,6 +214,15 @@ def test_an_open_alert_states_the_idle_period_from_the_hourly_history_even_when_
     assert "has served no inference for 7 days (168 h)" in mail["Subject"]
     assert f"idle since {quiet_from:%Y-%m-%d %H:%M} UTC; over those 7 days (168 h)" in body
     assert "24 h" not in mail["Subject"] + body and "at least" not in body
+
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    for kind, path in (("slack", "/slack"), ("webhook", "/hook")):
+        hook = Channel.objects.create(team=teams[0], kind=kind, name=kind, target=f"{receiver.url}{path}", secret="s")
+        dispatch.deliver(hook, alerts.message(alert, "reminder", "https://wattson.example.com"), f"alert:{kind}")
+    slack, webhook = json.loads(receiver.at("/slack")[0]["body"]), json.loads(receiver.at("/hook")[0]["body"])
+    assert "for 7 days (168 h)" in slack["text"] and f"idle since {quiet_from:%Y-%m-%d %H:%M} UTC" in slack["text"]
+    assert webhook["payload"]["idle_since"] == quiet_from.isoformat() and webhook["payload"]["evidence"]["hours"] == 168
+    assert "for 7 days (168 h)" in webhook["subject"]
 
     client.force_login(alice)
     page = client.get(reverse("notifications")).content.decode()
