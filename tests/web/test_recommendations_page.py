@@ -90,6 +90,18 @@ def test_the_list_is_paged_and_grouped_in_the_url(client, alice, fleet):
     assert "2 recommendations" in by_endpoint  # big's two alternatives, together
 
 
+def test_a_link_to_one_recommendation_lands_on_the_page_that_shows_it(client, alice, fleet):
+    client.force_login(alice)
+    smallest = Recommendation.objects.filter(team=fleet, kind=Kind.OVERPROVISIONED).order_by("monthly_co2e_kg_saved")
+    html = get(client, rec=str(smallest[0].pk)).content.decode()
+    assert str(smallest[0].pk) in cards(html) and "Page 2 of 2" in html
+    minor = Recommendation.objects.filter(team=fleet, kind=Kind.LOG_RETENTION).first()
+    html = get(client, rec=str(minor.pk)).content.decode()
+    assert 'id="rec-minor" open>' in html and f'<li id="rec-{minor.pk}">' in html
+    gone = get(client, rec=str(smallest[0].pk), status="dismissed")
+    assert set(gone.context["errors"]) == {"rec"} and "is not in this list" in gone.content.decode()
+
+
 @pytest.mark.parametrize(
     ("params", "named", "message"),
     [
@@ -98,6 +110,7 @@ def test_the_list_is_paged_and_grouped_in_the_url(client, alice, fleet):
         ({"page": "two"}, "page", "Page must be a whole number from 1."),
         ({"page": "9"}, "page", "Page 9 does not exist: there are 2."),
         ({"team": "nobody"}, "team", "No endpoint has the team tag &#x27;nobody&#x27;."),
+        ({"rec": "x1"}, "rec", "Rec is the number of a recommendation (as in #rec-12)."),
     ],
 )
 def test_a_bad_parameter_is_named_on_the_page(client, alice, fleet, params, named, message):

@@ -80,6 +80,11 @@ def parse(query, teams: set[str]) -> tuple[dict, dict]:
     chosen["page"], page_error = parse_page(query.get("page", ""))
     if page_error:
         errors["page"] = page_error
+    chosen["rec"], rec_error = parse_page(query.get("rec", ""))
+    if rec_error or "rec" not in query:
+        chosen["rec"] = None
+    if rec_error:
+        errors["rec"] = "Rec is the number of a recommendation (as in #rec-12)."
     return chosen, errors
 
 
@@ -218,21 +223,37 @@ def team_choices(team) -> list[str]:
     return sorted(team_tags(Endpoint.objects.filter(account__team=team).values("tags"))) if team else []
 
 
+def page_holding(pk: int, ordered: list[Recommendation], minor: list[Recommendation]) -> int | None:
+    """The page showing recommendation ``pk`` (0: the minor line), None when the list does not hold it. A link
+    from elsewhere (a digest, an endpoint) asks ``?rec=<pk>#rec-<pk>`` and lands where its card is."""
+    for index, rec in enumerate(ordered):
+        if rec.pk == pk:
+            return index // PAGE_SIZE + 1
+    return 0 if any(rec.pk == pk for rec in minor) else None
+
+
 def page_context(rows: list[Recommendation], chosen: dict, errors: dict) -> dict:
     """What the page shows of ``rows``: the total, the minor line and this page's groups."""
     major, minor = split_minor(rows)
     ordered = in_groups(major, chosen["group"])
     pages = pages_of(len(ordered))
+    if chosen["rec"] is not None:
+        holding = page_holding(chosen["rec"], ordered, minor)
+        if holding is None:
+            errors["rec"] = f"Recommendation {chosen['rec']} is not in this list (see its status and the filters)."
+        elif holding:
+            chosen["page"] = holding
     if chosen["page"] > pages:
         errors["page"] = f"Page {chosen['page']} does not exist: there {'is' if pages == 1 else 'are'} {pages}."
         chosen["page"] = pages
     groups = page_groups(ordered, chosen["group"], chosen["page"])
     shown = [rec for group in groups for rec in group.recs]
     holds, verb = shown_as(chosen["status"])
-    filters = {name: value for name, value in chosen.items() if value and name != "page"}
+    filters = {name: value for name, value in chosen.items() if value and name not in ("page", "rec")}
     return {
         "groups": groups,
         "minor": minor,
+        "minor_open": chosen["rec"] is not None and any(rec.pk == chosen["rec"] for rec in minor),
         "minor_total": savings_total(minor),
         "minor_co2e_kg": MINOR_CO2E_KG,
         "minor_usd": MINOR_USD,
