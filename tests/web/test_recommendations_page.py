@@ -62,6 +62,7 @@ def test_the_header_names_the_status_shown(client, alice, fleet):
     for status in ("any", ""):  # the menu's "Any", and an empty value from an older link
         assert "Recommendations of any status shown would save" in get(client, status=status).content.decode()
     assert "status=any&amp;" in get(client, status="any").content.decode()  # paging keeps it
+    assert "Recommendations that no longer apply shown would save" in get(client, status="withdrawn").content.decode()
 
 
 def test_minor_storage_items_are_one_collapsed_line_counted_and_summed(client, alice, fleet):

@@ -154,11 +154,19 @@ def page_groups(ordered: list[Recommendation], by: str, page: int) -> list[Group
     return list(groups.values())
 
 
+HOLDS = {
+    Status.OPEN: "Open recommendations",
+    Status.DISMISSED: "Dismissed recommendations",
+    Status.SNOOZED: "Snoozed recommendations",
+    Status.RESOLVED: "Resolved recommendations",
+    Status.WITHDRAWN: "Recommendations that no longer apply",
+    ANY: "Recommendations of any status",
+}
+
+
 def shown_as(status: str) -> tuple[str, str]:
     """(what the list holds, its verb) for the status filter: ("Resolved recommendations", "save")."""
-    if status == ANY:
-        return "Recommendations of any status", "would save"
-    return f"{Status(status).label} recommendations", "save" if status in PROPOSED else "would save"
+    return HOLDS[status], "save" if status in PROPOSED else "would save"
 
 
 def table(rows: list[Recommendation], title: str = "Recommendations") -> Table:
