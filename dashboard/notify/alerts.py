@@ -2,7 +2,8 @@
 CPU and GPU corroborating (a busy CPU without invocations is batch work or health checks, not idleness). What idle
 means, since when and what it cost is ``dashboard.footprint.idle``, built with the team's CPU and GPU limits by
 ``dashboard.recommend.policy.idle_policy`` (the one definition the digest and the recommendations read too); an
-alert states the idle period from the hourly history, not the detection window.
+alert states the idle period from the hourly history, not the detection window, and an open alert is restated at
+every evaluation (hours collected late can move its start earlier; its length and cost grow).
 
 One incident, one alert: opening is guarded by a unique constraint (one open alert per endpoint), a reminder goes
 out after ``reminder_hours``, and the alert resolves once — when traffic returns, the endpoint is deleted or

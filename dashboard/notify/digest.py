@@ -1,7 +1,11 @@
 """The weekly digest: one email per subscribed team member, once per week, at the team's local weekday and hour.
 
 The week is the previous complete week in the team's timezone (Monday to Sunday); its numbers are the daily
-rollups of those seven dates, which are UTC days like every page's. One email = subject, text and HTML
+rollups of those seven dates, which are UTC days like every page's. The change against the week before is per
+collected day (``notify.coverage``: the hours actually collected of each week), so a week collected on 4 of its 7
+days is not read as a drop or a rise, and the digest says how much of each week was collected when one is partial.
+The idle endpoints are every idle period that reached the team's alert threshold during the week, from the hourly
+history (``IdlePolicy.reached_between``). One email = subject, text and HTML
 templates, a chart drawn on the server and attached inline, and a signed one-click unsubscribe link.
 
 A send is claimed with a conditional UPDATE on its ``DigestClaim`` row before the message is built, so two
