@@ -5,8 +5,10 @@ rollups of those seven dates, which are UTC days like every page's. The change a
 collected day (``notify.coverage``: the hours actually collected of each week), so a week collected on 4 of its 7
 days is not read as a drop or a rise, and the digest says how much of each week was collected when one is partial.
 The idle endpoints are every idle period that reached the team's alert threshold during the week, from the hourly
-history (``IdlePolicy.reached_between``). One email = subject, text and HTML
-templates, a chart drawn on the server and attached inline, and a signed one-click unsubscribe link.
+history (``IdlePolicy.reached_between``).
+
+One email = subject, text and HTML templates, a chart drawn on the server and attached inline, and a signed
+one-click unsubscribe link.
 
 A send is claimed with a conditional UPDATE on its ``DigestClaim`` row before the message is built, so two
 workers, or a job retried after a crash, never send the same week twice to the same person.
