@@ -48,8 +48,8 @@ def test_the_headline_is_the_one_total_counting_one_alternative_per_variant(clie
     html = get(client).content.decode()
     recs = Recommendation.objects.filter(team=fleet, status=Status.OPEN).select_related("endpoint")
     totals = savings_total(recs)
-    assert f'data-figure="total_co2e_kg">{floatformat(totals.co2e_kg, 1)} kg CO2e<' in html
-    assert f'data-figure="total_usd">${floatformat(totals.usd, 0)}<' in html
+    assert f'data-figure="total_co2e_kg">{floatformat(totals.co2e_kg, "1g")} kg CO2e<' in html
+    assert f'data-figure="total_usd">${floatformat(totals.usd, "0g")}<' in html
     assert totals.co2e_kg < sum(r.monthly_co2e_kg_saved for r in recs) - 29  # silicon's 30 kg is not added
     assert "counting one alternative per variant" in html and "Open recommendations shown save" in html
 
@@ -147,7 +147,7 @@ def test_the_page_in_chromium_at_1440_and_390_px(page, live_server, alice, fleet
     log_in(page, live_server)
     page.goto(f"{live_server.url}/recommendations/")
     totals = savings_total(Recommendation.objects.filter(team=fleet, status=Status.OPEN).select_related("endpoint"))
-    assert page.inner_text("[data-figure=total_co2e_kg]") == f"{floatformat(totals.co2e_kg, 1)} kg CO2e"
+    assert page.inner_text("[data-figure=total_co2e_kg]") == f"{floatformat(totals.co2e_kg, '1g')} kg CO2e"
     scroller = page.locator("#recommendations-card .scroll").bounding_box()
     for header in ("USD / month saved", "Confidence", "Status"):  # in view without scrolling sideways
         box = page.locator("#recommendations thead th", has_text=header).first.bounding_box()
@@ -161,7 +161,7 @@ def test_the_page_in_chromium_at_1440_and_390_px(page, live_server, alice, fleet
     page.click("nav.pager a[rel=next]")
     page.wait_for_url("**page=2**")
     assert page.inner_text("#page-of") == "Page 2 of 2"
-    assert page.inner_text("[data-figure=total_co2e_kg]") == f"{floatformat(totals.co2e_kg, 1)} kg CO2e"
+    assert page.inner_text("[data-figure=total_co2e_kg]") == f"{floatformat(totals.co2e_kg, '1g')} kg CO2e"
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/recommendations/")
     page.screenshot(path=str(ARTIFACTS / "recommendations-390.png"), full_page=True)
