@@ -155,12 +155,15 @@ class IdlePolicy:
     def reached_between(self, endpoint_ids, start: dt.datetime, end: dt.datetime) -> list[IdlePeriod]:
         """The idle periods that reached ``min_hours`` after ``start`` and by ``end`` (both truncated to the hour):
         those ``assess`` at some hour of ``(start, end]`` calls idle for the first time, whether or not traffic
-        returned before ``end``. One query for the hours from ``min_hours`` + 1 before ``start`` to ``end``."""
+        returned before ``end``. Two queries: the hours from ``min_hours`` + 1 before ``start`` to ``end``, and
+        which endpoints have hours before them (their quiet runs began before, whatever gap opens the span)."""
         start, end = _hour(start), _hour(end)
         first = start - (self.min_hours + 1) * HOUR
+        endpoint_ids = list(endpoint_ids)
+        earlier = _collected_before(endpoint_ids, first)
         periods: list[IdlePeriod] = []
-        for endpoint_id, rows in _history(list(endpoint_ids), first, end).items():
-            periods += self._reached(endpoint_id, _Hours(first, end, rows), start)
+        for endpoint_id, rows in _history(endpoint_ids, first, end).items():
+            periods += self._reached(endpoint_id, _Hours(first, end, rows, endpoint_id in earlier), start)
         return sorted(periods, key=lambda p: (p.since, p.endpoint_id))
 
     def _reached(self, endpoint_id: int, hours: _Hours, start: dt.datetime) -> list[IdlePeriod]:
@@ -214,9 +217,10 @@ class _Hours:
     """One endpoint's collected hours in ``[first, end)``, with prefix sums so that any window's collected hours,
     invocations and instance-hours cost O(1): the history is read once and every hour of the span judged."""
 
-    def __init__(self, first: dt.datetime, end: dt.datetime, rows: list[dict]):
+    def __init__(self, first: dt.datetime, end: dt.datetime, rows: list[dict], earlier: bool):
         self.first, self.end = first, end
         self.rows = rows  # ordered by hour
+        self.earlier = earlier  # hours were collected before ``first``
         size = int((end - first) / HOUR)
         collected, invocations, instance_hours = np.zeros(size), np.zeros(size), np.zeros(size)
         for row in rows:  # one row per variant and hour: an hour is collected once, its amounts add up
@@ -241,10 +245,13 @@ class _Hours:
         return int(collected), invocations, instance_hours
 
     def since(self, t: dt.datetime) -> dt.datetime | None:
-        """As ``_runs`` reads it: the hour after the last inference before ``t``, else the first collected hour."""
+        """As ``_runs`` reads it: the hour after the last inference before ``t``, else the first collected hour;
+        ``first`` stands for any start before the span (too early to matter to ``reached_between``)."""
         before = bisect_left(self._served, t)
         if before:
             return self._served[before - 1] + HOUR
+        if self.earlier:
+            return self.first
         return self.rows[0]["hour"] if self.rows and self.rows[0]["hour"] < t else None
 
     def next_inference(self, since: dt.datetime) -> dt.datetime | None:
@@ -257,6 +264,11 @@ class _Hours:
 
 def _hour(moment: dt.datetime) -> dt.datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _collected_before(endpoint_ids: list[int], first: dt.datetime) -> set[int]:
+    rows = VariantHour.objects.filter(endpoint_id__in=endpoint_ids, hour__lt=first).order_by()
+    return set(rows.values_list("endpoint_id", flat=True).distinct())
 
 
 def _history(endpoint_ids: list[int], first: dt.datetime, end: dt.datetime) -> dict[int, list[dict]]:

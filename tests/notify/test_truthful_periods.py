@@ -134,6 +134,9 @@ def idle_fleet(teams):
         "late": endpoint(owner, "late", first, [(END - 4 * H, None)]),  # idle only next week
         "short-pause": endpoint(owner, "short-pause", first, [(END - 3 * D, END - 3 * D + 20 * H)]),
     }
+    # idle since 1 November, and its hours from Saturday 7 November 23:00 (the start of what is read) were lost
+    rows["gap"] = endpoint(owner, "gap", first, [(END - 15 * D, None)])
+    VariantHour.objects.filter(endpoint=rows["gap"], hour__gte=END - 8 * D - H, hour__lt=END - 8 * D + 3 * H).delete()
     factories.estimate()
     return rows
 
