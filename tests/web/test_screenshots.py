@@ -1,8 +1,9 @@
 """The screenshot set: every page at 1,440 px and 390 px wide, on the demo fleet collected from the simulated AWS
 by the real collectors, saved to test-artifacts/pages/<name>-1440.png and -390.png for a person to look at.
 
-Each page must answer its status, show its main heading, draw its charts, log no console error, and at 1,440 px
-fit the window (no horizontal scrolling of the document)."""
+Each page must answer its status, show its main heading, draw its charts with their titles inside them (at 390 px
+static/js/charts.js wraps a long title), log no console error, and at 1,440 px fit the window (no horizontal
+scrolling of the document)."""
 
 from datetime import date, timedelta
 
@@ -85,6 +86,16 @@ def visit(page, url: str, name: str, status: int, width: int) -> list[str]:
     errors = [e for e in page.console_errors if not (status == 404 and "status of 404" in e)]
     if errors:
         problems.append(f"console errors {errors}")
+    clipped = page.evaluate(
+        """() => [...document.querySelectorAll('.chart')].filter(chart => {
+            const title = chart.querySelector('.gtitle'), box = chart.getBoundingClientRect();
+            if (!title) { return false; }
+            const text = title.getBoundingClientRect();
+            return text.left < box.left || text.right > box.right;
+        }).length"""
+    )
+    if clipped:
+        problems.append(f"{clipped} chart title(s) run off the screen")
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     if width == 1440 and scroll_width > width + OVERFLOW_TOLERANCE_PX:
         problems.append(f"scrolls sideways: {scroll_width} px wide")
