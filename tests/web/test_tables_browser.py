@@ -117,7 +117,8 @@ def test_pages_fit_a_phone_and_tables_scroll_inside_their_card(browser, live_ser
     page = context.new_page()
     try:
         log_in(page, live_server)
-        for path in (reverse("home"), reverse("endpoints"), reverse("storage")):
+        paths = ["home", "endpoints", "storage", "notifications", "digest-preview", "api-tokens", "aws-accounts"]
+        for path in [*map(reverse, paths), reverse("collection-health"), reverse("methodology")]:
             page.goto(f"{live_server.url}{path}?{seeded_week(sandbox)}")
             overflow = page.evaluate("document.documentElement.scrollWidth")
             assert overflow <= PHONE["width"], path
