@@ -233,18 +233,31 @@ def line_traces(trace: dict, values: list, notes: list[str], hover: str) -> list
     return traces
 
 
-def bar_trace(trace: dict, notes: list[str], hover: str, hours: float) -> dict:
-    """A bar trace whose partial buckets are hatched, with the share collected in their hover. Its width is set
-    (in ms, on a date axis): Plotly sizes bars by the spacing of their x values, which one bucket does not have."""
-    pattern = [PARTIAL_PATTERN if note else "" for note in notes]
-    return {
+def bar_traces(trace: dict, values: list, notes: list[str], hover: str, hours: float) -> list[dict]:
+    """Bars of the complete buckets and, in the same legend entry, hatched bars of the partial ones with the share
+    collected in their hover (two traces: Plotly draws a legend swatch like the first bar, hatched or not). The
+    width is set (ms, on a date axis): Plotly sizes bars by the spacing of their x values, which one bucket lacks."""
+    partial = [bool(note) for note in notes]
+    bars = {
         **trace,
         "type": "bar",
+        "legendgroup": trace.get("legendgroup", trace["name"]),
         "width": round(hours * MS_PER_HOUR * BAR_WIDTH_BUCKETS),
+        "hovertemplate": hover,
+    }
+    complete = {**bars, "y": [None if part else value for value, part in zip(values, partial, strict=True)]}
+    if not any(partial):
+        return [complete]
+    hatched = {
+        **bars,
+        "name": f"{trace['name']} (partial)",
+        "y": [value if part else None for value, part in zip(values, partial, strict=True)],
+        "showlegend": False,
         "customdata": notes,
-        "marker": {**trace.get("marker", {}), "pattern": {"shape": pattern, "solidity": 0.35}},
+        "marker": {**trace.get("marker", {}), "pattern": {"shape": PARTIAL_PATTERN, "solidity": 0.35}},
         "hovertemplate": hover + "%{customdata}",
     }
+    return [complete, hatched]
 
 
 def co2e_range(trend: pd.DataFrame, hours: float) -> dict:
@@ -321,9 +334,9 @@ def footprint_trend(  # noqa: PLR0913 - the views' call plus the grain, which on
     co2e, embodied_kg = _values(trend["co2e_kg"]), _values(trend["embodied_co2e_kg"])
     if bars:
         data = [
-            bar_trace({**operational, "y": co2e, "marker": {"color": ACCENT}}, notes, "%{y:.3f} kg", hours),
+            *bar_traces({**operational, "marker": {"color": ACCENT}}, co2e, notes, "%{y:.3f} kg", hours),
             co2e_range(trend, hours),
-            bar_trace({**embodied, "y": embodied_kg, "marker": {"color": EMBODIED}}, notes, "%{y:.3f} kg", hours),
+            *bar_traces({**embodied, "marker": {"color": EMBODIED}}, embodied_kg, notes, "%{y:.3f} kg", hours),
         ]
     else:
         data = [

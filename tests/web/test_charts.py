@@ -128,11 +128,24 @@ def test_instance_counts_get_whole_number_ticks(most, dtick, top):
 
 def test_partial_bars_are_hatched_with_the_share_in_the_hover():
     figure = charts.footprint_trend("c", trend(coverage=[0.5, 1.0, 0.37]), "t")
-    bar = traces(figure, "Operational CO2e, location-based")[0]
-    assert bar["marker"]["pattern"]["shape"] == ["/", "", "/"]
-    assert bar["customdata"] == ["<br>partial: 50 % of the day collected", "", "<br>partial: 37 % of the day collected"]
-    assert "%{customdata}" in bar["hovertemplate"] and bar["y"] == [2.0, 2.0, 2.0]  # drawn as is, not as a drop
+    whole, hatched = traces(figure, "Operational CO2e, location-based")
+    assert whole["y"] == [None, 2.0, None] and "pattern" not in whole.get("marker", {})
+    assert hatched["y"] == [2.0, None, 2.0] and hatched["marker"]["pattern"]["shape"] == "/"  # as is, not a drop
+    assert hatched["customdata"] == [
+        "<br>partial: 50 % of the day collected",
+        "",
+        "<br>partial: 37 % of the day collected",
+    ]
+    assert "%{customdata}" in hatched["hovertemplate"]
+    assert not hatched["showlegend"] and hatched["legendgroup"] == whole["legendgroup"]  # one legend entry, solid
+    embodied = traces(figure, "Embodied CO2e")
+    assert [trace["y"] for trace in embodied] == [[None, 0.5, None], [0.5, None, 0.5]]
     assert charts.PARTIAL_CAPTION in annotation_texts(figure)
+
+
+def test_bars_are_as_wide_as_most_of_their_bucket():
+    (bar,) = traces(charts.footprint_trend("c", trend(days=1), "t", grain="day"), "Operational CO2e, location")
+    assert bar["width"] == 19.2 * 3600 * 1000  # ms: one bucket has no spacing for Plotly to size it by
 
 
 def test_partial_line_ends_are_dashed_with_open_markers():
@@ -147,8 +160,8 @@ def test_partial_line_ends_are_dashed_with_open_markers():
 
 def test_without_a_coverage_column_every_bucket_is_whole():
     figure = charts.footprint_trend("c", trend(), "t")
-    assert traces(figure, "Operational CO2e, location-based")[0]["marker"]["pattern"]["shape"] == ["", "", ""]
-    assert len(traces(figure, "Energy (kWh)")) == 1 and annotation_texts(figure) == []
+    assert len(traces(figure, "Operational CO2e, location-based")) == 1 and len(traces(figure, "Energy (kWh)")) == 1
+    assert annotation_texts(figure) == []
 
 
 def test_a_variants_partial_last_day_is_marked_on_the_utilization_chart():

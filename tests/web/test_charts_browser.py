@@ -93,7 +93,7 @@ def figure_state(page, chart_id: str) -> dict:
                 xrange: full.xaxis.range.map(v => full.xaxis.r2l(v)),
                 y2: full.yaxis2 ? {dtick: full.yaxis2.dtick, tickformat: full.yaxis2.tickformat} : null,
                 traces: el._fullData.map(t => ({
-                    name: t.name, mode: t.mode || null, dash: t.line ? t.line.dash : null,
+                    name: t.name, mode: t.mode || null, dash: t.line ? t.line.dash : null, y: t.y,
                     pattern: t.marker && t.marker.pattern ? t.marker.pattern.shape : null,
                     notes: Array.isArray(t.customdata) ? t.customdata.filter(c => typeof c === "string") : [],
                 })),
@@ -188,9 +188,10 @@ def test_weeks_the_period_cuts_are_hatched_with_their_share(page, live_server, a
     log_in(page, live_server)
     page.goto(f"{live_server.url}/?{days(first, last_day(), 'week')}")
     wait_for_charts(page, "trend-chart")
-    bars = [t for t in figure_state(page, "trend-chart")["traces"] if t["name"].startswith("Operational CO2e, loc")]
-    assert bars[0]["pattern"][0] == "/" and bars[0]["pattern"][-1] == "/"  # 10 days: both end weeks are cut
-    assert {note for note in bars[0]["notes"] if note} == expected_week_notes(first, last_day())
+    state = figure_state(page, "trend-chart")
+    (hatched,) = [t for t in state["traces"] if t["name"] == "Operational CO2e, location-based (kg) (partial)"]
+    assert hatched["pattern"] == "/" and hatched["y"][0] is not None and hatched["y"][-1] is not None  # both ends
+    assert {note for note in hatched["notes"] if note} == expected_week_notes(first, last_day())
     assert page.locator("#trend-chart defs pattern").count() > 0  # the hatching is drawn, not only configured
     assert charts.PARTIAL_CAPTION in texts(page, "#trend-chart .annotation-text")
     shot(page, "partial-weeks")
