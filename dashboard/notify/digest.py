@@ -190,7 +190,8 @@ def _recommendations(team) -> tuple[list[dict], int]:
             "endpoint": r.endpoint.name if r.endpoint else "",
             "monthly_co2e_kg_saved": r.monthly_co2e_kg_saved,
             "monthly_usd_saved": r.monthly_usd_saved,
-            "url": link(reverse("recommendations")) + f"#rec-{r.pk}",
+            # ``rec=`` opens the page of the (paged) list that holds it
+            "url": link(reverse("recommendations"), f"rec={r.pk}") + f"#rec-{r.pk}",
         }
         for r in top
     ], open_recs.count()
