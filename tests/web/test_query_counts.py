@@ -26,6 +26,9 @@ PAGES = {
     "overview-filtered": ("home", {"region": "us-east-1", "tag": "env=prod", "group": "tag:env"}),
     "overview-year-by-month": ("home", {"period": "365d", "grain": "month"}),
     "endpoint-list": ("endpoints", {}),
+    # Sorting and the name search work on the rows the page already holds: the same queries as the plain list.
+    "endpoint-list-sorted-searched": ("endpoints", {"sort": "-co2e_kg", "q": "e"}),
+    "overview-sorted": ("home", {"sort": "-energy_kwh", "top-emitters-sort": "endpoint", "trend-sort": "-co2e_kg"}),
     "endpoint-hourly": ("endpoint", {}),
     "endpoint-daily": ("endpoint", {"period": "90d", "grain": "week"}),
     "storage": ("storage", {}),

@@ -95,7 +95,8 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
     accounts = reports.team_accounts(team) if team else []
     endpoints = reports.team_endpoints(team) if team else []
-    view = filters.parse(request.GET, timezone.now().date(), teams=filters.team_tags(endpoints))
+    now = timezone.now()
+    view = filters.parse(request.GET, now.date(), teams=filters.team_tags(endpoints), now=now)
     search = name_search(request.GET)
     in_view = reports.in_view(endpoints, view)
     shown = named(in_view, search)
@@ -266,7 +267,8 @@ def endpoint_cost(endpoint: Endpoint, view: filters.Filters, totals, price_label
 def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = current_team(request)
     endpoint = get_for_team_or_404(Endpoint.objects.select_related("account"), "account__team", team, pk=pk)
-    view = filters.parse(request.GET, timezone.now().date(), default_period="14d", default_grain="hour")
+    now = timezone.now()
+    view = filters.parse(request.GET, now.date(), default_period="14d", default_grain="hour", now=now)
     # Explicit order: the model's default (endpoint, ...) would join collectors_endpoint to sort by its name.
     configs = list(endpoint.variant_configs.values(*CONFIG_FIELDS).order_by("variant_name", "valid_from"))
     frame = reports.variant_series(endpoint, view)
@@ -276,7 +278,9 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cost = None
     if not frame.empty:
         costed = reports.with_cost(frame.assign(region=endpoint.region))
-        totals = reports.trend(costed, view)
+        totals = reports.trend(
+            costed, view, collected=reports.collected_span([{"pk": endpoint.account_id}], [endpoint.pk])
+        )
         cost = endpoint_cost(endpoint, view, totals, reports.price_label(costed))
         chart_list = [
             charts.utilization("utilization-chart", per_variant(frame, view.grain), changes),

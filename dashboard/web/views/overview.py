@@ -90,7 +90,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboard/overview.html", {"state": "no-team"})
     accounts = reports.team_accounts(team)
     endpoints = reports.team_endpoints(team)
-    view = filters.parse(request.GET, timezone.now().date(), teams=filters.team_tags(endpoints))
+    now = timezone.now()
+    view = filters.parse(request.GET, now.date(), teams=filters.team_tags(endpoints), now=now)
     choices = group_choices(endpoints)
     group = request.GET.get("group", "team")
     errors = dict(view.errors)
@@ -104,7 +105,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     totals = reports.label_columns(
         per_endpoint, endpoints, tag_key=group.removeprefix("tag:") if group.startswith("tag:") else ""
     )
-    trend = reports.trend(series, view)
+    trend = reports.trend(series, view, collected=reports.collected_span(accounts, ids))
     by_endpoint = reports.breakdown(totals, "endpoint")
     by_group = by_endpoint if group == "endpoint" else reports.breakdown(totals, group)
     label = dict(choices)[group]
