@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.recommend import engine
-from dashboard.recommend.models import Recommendation
+from dashboard.recommend.totals import team_savings_total
 from dashboard.teams.models import Team
 
 
@@ -17,10 +17,9 @@ class Command(BaseCommand):
             raise CommandError(f"No team with slug {team!r}")
         for each in teams:
             outcome = engine.recompute(each)
-            open_recs = Recommendation.objects.filter(team=each, status=Recommendation.Status.OPEN)
-            kg = sum(r.monthly_co2e_kg_saved for r in open_recs)
+            totals = team_savings_total(each)  # the page's headline: one alternative per variant
             self.stdout.write(
                 f"{each.slug}: {outcome.created} new, {outcome.updated} updated, {outcome.resolved} "
-                f"resolved, {outcome.withdrawn} withdrawn; {open_recs.count()} open, "
-                f"{kg:.1f} kg CO2e a month to save"
+                f"resolved, {outcome.withdrawn} withdrawn; {totals.shown} open, "
+                f"{totals.co2e_kg:.1f} kg CO2e a month to save (one alternative per variant)"
             )
