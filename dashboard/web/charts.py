@@ -22,6 +22,7 @@ PALETTE = ["#1f7a4d", "#2c6fa8", "#b3541e", "#7a4d9c", "#a8862c", "#2a8f8f", "#8
 CONFIG = {"displaylogo": False, "responsive": True}
 
 BUCKET_HOURS = {"hour": 1.0, "day": 24.0, "week": 168.0, "month": 24.0 * 30.44}
+SHORTEST_BUCKET_HOURS = {"hour": 1.0, "day": 24.0, "week": 168.0, "month": 24.0 * 28}  # February
 MARKERS_BELOW_POINTS = 60  # fewer values than this (or any gap): every point gets a marker, lone ones stay visible
 TICK_EVERY_BUCKET_UP_TO = 14  # day/week/month axes label each bucket up to this many; Plotly picks beyond
 PARTIAL_PATTERN = "/"  # Plotly's bar pattern for a partial bucket
@@ -48,13 +49,16 @@ def _values(series: pd.Series, digits: int = 6) -> list:
 
 
 def bucket_hours(times: pd.Series, grain: str | None = None) -> float:
-    """The width of one bucket in hours: the grain's, else the smallest step between buckets, else (one bucket)
-    a day when it starts at midnight and an hour otherwise."""
+    """The width of one bucket in hours: the grain's; else the widest grain that fits in the smallest step between
+    buckets (a sparse hourly series, 17 hours between its rows, is still hourly); else (one bucket) a day when it
+    starts at midnight and an hour otherwise."""
     if grain in BUCKET_HOURS:
         return BUCKET_HOURS[grain]
     stamps = pd.Series(pd.to_datetime(times).unique()).sort_values()
     if len(stamps) > 1:
-        return float(stamps.diff().min() / pd.Timedelta(hours=1))
+        step_hours = float(stamps.diff().min() / pd.Timedelta(hours=1))
+        fitting = [name for name, shortest in SHORTEST_BUCKET_HOURS.items() if shortest <= step_hours]
+        return BUCKET_HOURS[fitting[-1]] if fitting else step_hours
     if len(stamps) == 1 and stamps.iloc[0] != stamps.iloc[0].normalize():
         return 1.0
     return 24.0

@@ -73,6 +73,14 @@ def test_the_grain_names_the_bucket_one_bucket_cannot_tell():
     assert end - start == pd.Timedelta(days=7)
 
 
+@pytest.mark.parametrize(
+    ("steps_hours", "bucket"), [((17, 21), 1.0), ((48, 24), 24.0), ((336,), 168.0), ((744, 672), 24 * 30.44)]
+)
+def test_without_a_grain_the_bucket_is_the_widest_grain_between_the_rows(steps_hours, bucket):
+    times = pd.Series([DAY + pd.Timedelta(hours=sum(steps_hours[:n])) for n in range(len(steps_hours) + 1)])
+    assert charts.bucket_hours(times) == bucket
+
+
 def test_a_long_daily_axis_leaves_ticks_to_plotly_but_labels_dates():
     axis = charts.footprint_trend("c", trend(days=40), "t")["layout"]["xaxis"]
     assert "tickvals" not in axis and axis["tickformat"] == "%b %-d" and axis["hoverformat"] == "%Y-%m-%d"
