@@ -12,16 +12,17 @@ from dashboard.api.params import BLANK
 
 
 def unknown_format(wanted: str, formats: list[str]) -> str:
-    return f"Unknown format {wanted!r}; this resource has {' and '.join(formats)}."
+    """The 400's message: the formats named once each (a view may have two renderers of one format)."""
+    return f"Unknown format {wanted!r}; this resource has {' and '.join(dict.fromkeys(formats))}."
 
 
 class FormatNegotiation(DefaultContentNegotiation):
-    """An unknown ``?format=`` is a 400 naming the parameter, like any bad parameter (DRF answers 404, as if the
-    resource did not exist); an empty one too."""
+    """An unknown ``?format=`` (or suffix: ``/api/v1/accounts.xml``) is a 400 naming the parameter, like any bad
+    parameter (DRF answers 404, as if the resource did not exist); an empty one too."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
         name = self.settings.URL_FORMAT_OVERRIDE
-        wanted = request.query_params.get(name)
+        wanted = format_suffix or request.query_params.get(name)
         if wanted is not None:
             formats = [renderer.format for renderer in renderers]
             if not wanted.strip():

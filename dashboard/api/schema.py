@@ -1,4 +1,18 @@
-"""Schema post-processing: the same OpenAPI document whatever database generated it."""
+"""The schema's views, with the API's JSON errors, and its post-processing: the same OpenAPI document whatever
+database generated it, every error documented."""
+
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from dashboard.api.negotiation import JsonErrors
+
+
+class SchemaView(JsonErrors, SpectacularAPIView):
+    """The OpenAPI document (YAML, or JSON with ``?format=json``)."""
+
+
+class DocsView(JsonErrors, SpectacularSwaggerSplitView):
+    """Swagger UI over the schema."""
+
 
 BACKEND_MAXIMA = {32_767, 2_147_483_647, 9_223_372_036_854_775_807}
 BACKEND_MINIMA = {-32_768, -2_147_483_648, -9_223_372_036_854_775_808}

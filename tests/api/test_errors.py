@@ -46,6 +46,11 @@ def test_metrics_without_a_token_is_a_json_401(client, fleet, accept):
     assert_json_detail(client.get("/metrics", **bearer("wtsn_unknown"), **headers), 401)
 
 
+@pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/docs/"])
+def test_the_schema_and_its_docs_page_answer_json_errors_too(client, fleet, path):
+    assert_json_detail(client.get(path), 401)
+
+
 def test_a_method_a_resource_lacks_is_a_json_405_on_the_api_and_on_metrics(client, fleet, tokens):
     assert_json_detail(client.post("/metrics", **bearer(tokens["write"])), 405)
     assert_json_detail(client.delete("/api/v1/endpoints/", **bearer(tokens["write"])), 405)
@@ -127,6 +132,8 @@ OFFERED = {
     "/api/v1/": "json",
     "/api/v1/methodology/": "json",
     "/metrics": "prometheus",
+    "/api/v1/schema/": "yaml and json",
+    "/api/v1/docs/": "html",
     **{f"/api/v1/{name}/": "json and csv" for name in LISTS},
 }
 
@@ -136,6 +143,14 @@ def test_an_unknown_format_is_a_400_naming_format_and_the_formats_there_are(clie
     response = client.get(url, {"format": "xml"}, **bearer(tokens["read"]))
     assert response.status_code == 400 and response["Content-Type"] == "application/json"
     assert response.json() == {"format": [f"Unknown format 'xml'; this resource has {formats}."]}
+
+
+def test_an_unknown_format_suffix_is_the_same_400_and_a_known_one_works(client, fleet, tokens):
+    read = bearer(tokens["read"])
+    response = client.get("/api/v1/accounts.xml", **read)
+    assert response.status_code == 400
+    assert response.json() == {"format": ["Unknown format 'xml'; this resource has json and csv."]}
+    assert client.get("/api/v1/accounts.csv", **read)["Content-Type"].startswith("text/csv")
 
 
 @pytest.mark.parametrize(

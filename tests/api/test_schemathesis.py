@@ -82,4 +82,4 @@ def test_no_generated_input_breaks_the_api_or_its_schema(fleet, alice, teams, ws
         create_test(operation=operation, test_func=check, config=config)()
     assert len(statuses) >= 20 * len(operations)  # generation really ran for every operation
     assert statuses.count(200) > 5 * len(operations)  # and reached the code behind the validation
-    assert {400, 406} <= set(statuses)  # and its refusals
+    assert {400, 405} <= set(statuses)  # and its refusals (an unknown ?format= is one of the 400s)
