@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay, VariantConfig, VariantHour
+from collectors.models.endpoints import EndpointMode
 from dashboard.api import export
 from dashboard.api import serializers as out
 from dashboard.api.auth import team_of
@@ -145,7 +146,7 @@ class AccountViewSet(TeamScoped, mixins.RetrieveModelMixin):
 class EndpointFilter(AccountFilter):
     name = TextFilter(lookup_expr="icontains")
     status = TextFilter()
-    mode = TextFilter()
+    mode = django_filters.ChoiceFilter(choices=EndpointMode.choices)  # a typo is a 400, not an empty list
     deleted = FlagFilter(field_name="deleted_at", lookup_expr="isnull", exclude=True)
     team = TeamFilter(field_name="pk")
 

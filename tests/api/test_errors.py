@@ -188,3 +188,10 @@ def test_a_team_narrows_every_resource_that_takes_it_to_its_endpoints(client, fl
     assert client.get("/api/v1/endpoints/", {"team": "<script>x</script>"}, **read).json()["results"][0]["name"] == (
         "eu-scorer"
     )
+
+
+def test_a_mode_that_is_none_of_the_endpoint_modes_is_a_400_naming_mode(client, fleet, tokens):
+    read = bearer(tokens["read"])
+    response = client.get("/api/v1/endpoints/", {"mode": "realtimee"}, **read)
+    assert response.status_code == 400 and list(response.json()) == ["mode"]
+    assert len(client.get("/api/v1/endpoints/", {"mode": "realtime"}, **read).json()["results"]) == 3
