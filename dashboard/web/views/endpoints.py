@@ -133,7 +133,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
         Column("mode", "Mode", css="brief-wrap"),
         Column("status", "Status", css="brief-wrap"),
         Column("team", "Team (tag)", css="brief-wrap"),
-        Column("instance_types", "Instance types", css="brief-wrap"),
+        Column("instance_types", "Instance types", css="type-wrap"),
         Column("instances", "Instances now", 0),
         Column("cpu_util_pct", "CPU (%)", 1),
         Column("gpu_util_pct", "GPU (%)", 1),
