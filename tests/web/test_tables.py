@@ -181,3 +181,12 @@ def test_a_bad_range_is_named_beside_the_dates(client, alice, fleet):
     page = client.get(reverse("home"), {"period": "custom", "from": "2026-05-10", "to": "2026-05-01"}).content.decode()
     assert '<p class="field-error" id="f-range-error">From: The start date is after the end date.</p>' in page
     assert '<option value="30d" selected>30d</option>' in page  # the default period is used instead
+
+
+def test_a_sort_by_the_breakdown_column_follows_a_new_dimension(client, alice, fleet):
+    client.force_login(alice)
+    response = client.get(reverse("home"), {"group": "region", "sort": "-endpoint"})
+    assert "sort" not in response.context["errors"]
+    assert column_of(table(response.content.decode(), "breakdown"), "Region") == ["us-east-1", "eu-west-1"]
+    unknown = client.get(reverse("home"), {"group": "region", "sort": "-nonsense"})
+    assert "sort" in unknown.context["errors"]

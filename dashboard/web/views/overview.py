@@ -83,6 +83,16 @@ def group_choices(endpoints: list[dict]) -> list[tuple[str, str]]:
     return [*reports.GROUPS.items(), *((f"tag:{key}", f"Tag {key}") for key in tag_keys)]
 
 
+def kept_group_sort(query, group: str, choices: list[tuple[str, str]]) -> dict[str, str]:
+    """The URL's orders, with a sort by the breakdown's first column carried over to a new dimension: the filter
+    bar keeps ``sort=region`` when "Break down by" changes to team, which then means the team column."""
+    params = {name: query.get(name, "") for name in query}
+    sort = params.get("sort", "")
+    if sort.removeprefix("-") in dict(choices):
+        params["sort"] = f"{'-' if sort.startswith('-') else ''}{group}"
+    return params
+
+
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
@@ -111,7 +121,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     label = dict(choices)[group]
     tables = [breakdown_table(by_group, group, label), top_emitters_table(by_endpoint), trend_table(trend, view.grain)]
     page_params = {**view.params(), "group": group if group != "team" else ""}
-    errors.update(sort_tables(tables, request.GET, page_params))
+    errors.update(sort_tables(tables, kept_group_sort(request.GET, group, choices), page_params))
     if wanted := request.GET.get("csv"):
         return csv_response(tables, wanted, f"wattson-overview-{view.start}-{view.end}")
     context = {
