@@ -22,9 +22,13 @@
       form.querySelectorAll("input, select").forEach(function (field) {
         var isDate = field.type === "date";
         if ((isDate && period.value !== "custom") || (field.name && field.value === "" && field.type !== "submit")) {
-          field.disabled = true;  // disabled fields are not submitted; the page reloads, so nothing to undo
+          field.disabled = true;  // disabled fields are not submitted
         }
       });
+    });
+    // Back to this page from the browser's cache: the fields left out of the last submit are usable again.
+    window.addEventListener("pageshow", function () {
+      form.querySelectorAll("input:disabled, select:disabled").forEach(function (field) { field.disabled = false; });
     });
   }
   function start() { document.querySelectorAll("form.filters").forEach(wire); }
