@@ -323,7 +323,7 @@ TEAM_TOTALS = (
         "absent when no account has an export read",
     ),
 )
-TOTAL_PERIODS = ("30d",)  # UTC days: the last 30 including today, as the overview's 30d
+TOTAL_PERIODS = ("30d",)  # the last 30 x 24 whole hours before the scrape's hour, as the overview's 30d
 
 
 LABELS = ("account_id", "region", "endpoint")
@@ -344,7 +344,7 @@ class TeamMetrics:
                 for name, value in values.items():
                     families[name].add_metric(labels, value)
         yield from families.values()
-        yield from team_totals(self.team, self.now.date())
+        yield from team_totals(self.team, self.now)
         if latest is not None:
             yield GaugeMetricFamily(
                 "wattson_data_hour_timestamp_seconds",
@@ -368,17 +368,18 @@ def endpoint_gauges(team, hour: dt.datetime):
         yield [row["account_id"], row["region"], row["name"]], values
 
 
-def period_view(period: str, today: dt.date) -> Filters:
-    return parse({"period": period}, today)
+def period_view(period: str, now: dt.datetime) -> Filters:
+    """A named period as the pages read it at ``now``: a rolling window of whole hours (``filters.parse``)."""
+    return parse({"period": period}, now.date(), now=now)
 
 
-def team_totals(team, today: dt.date):
+def team_totals(team, now: dt.datetime):
     """The ``TEAM_TOTALS`` gauge families, one sample per period in ``TOTAL_PERIODS``: ``queries.summary`` of
     the period, the totals the overview shows for it."""
     families = {name: GaugeMetricFamily(name, text, labels=("period",)) for name, _, text in TEAM_TOTALS}
     accounts = queries.team_accounts(team)
     for period in TOTAL_PERIODS:
-        view = period_view(period, today)
+        view = period_view(period, now)
         totals = queries.summary(queries.endpoint_totals(accounts, view, None))
         totals["priced_share"] = None if totals["priced_pct"] is None else totals["priced_pct"] / 100
         totals["billed_cost_usd"] = billed.billed_view(accounts, view, None).billed_cost_usd

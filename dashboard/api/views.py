@@ -188,7 +188,7 @@ class EndpointViewSet(TeamScoped, mixins.RetrieveModelMixin):
 
 
 def summaries(endpoint_ids: list[int]) -> dict[int, dict]:
-    return queries.recent_totals(endpoint_ids, timezone.now().date(), out.FOOTPRINT)
+    return queries.recent_totals(endpoint_ids, timezone.now(), out.FOOTPRINT)
 
 
 class VariantFilter(StrictFilterSet):

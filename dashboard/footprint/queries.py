@@ -36,7 +36,7 @@ from django.db.models.lookups import Exact
 from collectors.models import AwsAccount, CollectionState, Endpoint, VariantHour
 from collectors.models.health import Source
 from dashboard.footprint import price_book
-from dashboard.footprint.filters import TEAM_TAG, UNTAGGED, Filters
+from dashboard.footprint.filters import TEAM_TAG, UNTAGGED, Filters, rolling_window
 from dashboard.footprint.measures import (
     ESTIMATED,
     PARTIAL,
@@ -47,7 +47,6 @@ from dashboard.footprint.measures import (
     finish_unknowns,
     finish_weighted,
     stored_weighted_aggregates,
-    summed,
     total,
     unknown_columns,
     weight_columns,
@@ -167,15 +166,16 @@ def whole_days(start: dt.date, end: dt.date, window: Window | None) -> tuple[dt.
     return first, last, tuple(hours)
 
 
-def _scoped(model, accounts: list[dict], endpoint_ids: list[int] | None) -> QuerySet:
+def _scoped(model, accounts: list[dict] | None, endpoint_ids: list[int] | None) -> QuerySet:
     # The accounts' keys, not a join on the team: PostgreSQL then estimates the rows right and aggregates in
     # parallel (a join made it expect 1 % of a year's rows).
-    rows = model.objects.filter(account_id__in=[a["pk"] for a in accounts])
+    # ``accounts`` None: the endpoints alone scope the rows (``endpoint_ids`` is then a list).
+    rows = model.objects.all() if accounts is None else model.objects.filter(account_id__in=[a["pk"] for a in accounts])
     return rows if endpoint_ids is None else rows.filter(endpoint_id__in=endpoint_ids)
 
 
 def rollup_rows(  # noqa: PLR0913 - the scope (accounts, ids, period), then what to group by and what to add up
-    accounts: list[dict],
+    accounts: list[dict] | None,
     span: Span,
     endpoint_ids: list[int] | None,
     keys: list[str],
@@ -195,7 +195,7 @@ def rollup_rows(  # noqa: PLR0913 - the scope (accounts, ids, period), then what
         month_sums |= {f"t_{name}": value for name, value in stored_weighted_aggregates().items()}
     days = _scoped(VariantDay, accounts, endpoint_ids).filter(span.edge_days())
     days = days.annotate(**buckets[0]).values(*keys).annotate(**day_sums).order_by()
-    if not accounts or endpoint_ids == []:  # no SQL for an empty IN (); the same columns, no rows
+    if accounts == [] or endpoint_ids == []:  # no SQL for an empty IN (); the same columns, no rows
         return pd.DataFrame(columns=[*keys, *day_sums])
     parts = [days]
     if span.has_months:
@@ -212,7 +212,7 @@ def rollup_rows(  # noqa: PLR0913 - the scope (accounts, ids, period), then what
 
 
 def _hour_part(  # noqa: PLR0913 - rollup_rows' scope, keys and sums, for the span's hour ranges
-    accounts: list[dict],
+    accounts: list[dict] | None,
     span: Span,
     endpoint_ids: list[int] | None,
     keys: list[str],
@@ -222,10 +222,10 @@ def _hour_part(  # noqa: PLR0913 - rollup_rows' scope, keys and sums, for the sp
 ) -> QuerySet:
     """The rows of ``rollup_rows`` for the span's hour ranges, summed from the estimated hours as the daily
     rollups sum them (``footprint_sums``), keyed as the days are (a day key is the hour's UTC day)."""
-    hours = VariantHour.objects.filter(
-        endpoint__account_id__in=[a["pk"] for a in accounts],
-        estimate__isnull=False,
-    ).filter(reduce(or_, (Q(hour__gte=begin, hour__lt=stop) for begin, stop in span.hours)))
+    hours = VariantHour.objects.filter(estimate__isnull=False)
+    if accounts is not None:
+        hours = hours.filter(endpoint__account_id__in=[a["pk"] for a in accounts])
+    hours = hours.filter(reduce(or_, (Q(hour__gte=begin, hour__lt=stop) for begin, stop in span.hours)))
     if endpoint_ids is not None:
         hours = hours.filter(endpoint_id__in=endpoint_ids)
     day = TruncDate("hour", tzinfo=dt.UTC)
@@ -619,24 +619,55 @@ RESAMPLE = {"hour": "h", "day": "D", "week": "W-MON", "month": "MS"}
 
 
 def collected_span(accounts: list[dict], endpoint_ids: list[int] | None = None) -> Window | None:
-    """When the data in view begins and until when it is complete, in one query: from the first day with an
-    estimate (the daily rollups) up to the utilization collectors' watermark ("data before this instant is
-    complete"), the earliest over the accounts' regions. None without data; an open end (``None`` within the
-    pair is not returned: a never-completed collection is complete nowhere, so its end is its first day)."""
+    """What was collected of the endpoints in view (``endpoint_ids`` None: all the accounts'), as one span: from
+    their first collected hour up to the utilization collectors' watermark ("data before this instant is
+    complete"), the earliest over the accounts and regions those endpoints are in; a collector that never
+    completed (no watermark) is complete nowhere, so the span ends where it begins. Where no collector has run
+    (data loaded another way), the span ends after the last hour with data. Quiet hours (no row: nothing served,
+    scaled to zero) inside the span count as collected, and hours after it as not yet collected. None without
+    data. One query, whatever the fleet's size: the definition charts (``coverage``) and digests
+    (``collected_hours``) share."""
     if not accounts or endpoint_ids == []:
         return None
-    pks = [a["pk"] for a in accounts]
-    days = VariantDay.objects.filter(account_id__in=pks)
+    endpoints = Endpoint.objects.filter(account_id__in=[a["pk"] for a in accounts])
     if endpoint_ids is not None:
-        days = days.filter(endpoint_id__in=endpoint_ids)
-    first = Subquery(days.order_by("day").values("day")[:1])
-    states = CollectionState.objects.filter(account_id__in=pks, source=Source.UTILIZATION)
-    found = states.aggregate(until=Min("watermark"), first=Min(first))
+        endpoints = endpoints.filter(pk__in=endpoint_ids)
+    hours = VariantHour.objects.filter(endpoint__in=endpoints.values("pk"))
+    states = CollectionState.objects.filter(
+        source=Source.UTILIZATION,
+        account_id__in=endpoints.values("account_id"),
+        region__in=endpoints.values("region"),
+    )
+    earliest = states.order_by(F("watermark").asc(nulls_first=True)).values("watermark")[:1]
+    found = endpoints.aggregate(
+        first=Min(Subquery(hours.order_by("hour").values("hour")[:1])),
+        last=Max(Subquery(hours.order_by("-hour").values("hour")[:1])),
+        until=Min(Subquery(earliest)),
+        tracked=Max(Subquery(states.values("pk")[:1])),
+    )
     if found["first"] is None:
         return None
-    begin = midnight(pd.Timestamp(found["first"]).date())
-    until = found["until"] if found["until"] is not None else begin
-    return begin, until
+    first, last = _instant(found["first"]), _instant(found["last"])
+    if found["tracked"] is None:
+        return first, last + HOUR
+    return first, max(first, _instant(found["until"])) if found["until"] is not None else first
+
+
+def _instant(value) -> dt.datetime:
+    """An aggregate's datetime (SQLite's raw aggregate may give text) as an aware UTC datetime."""
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize(dt.UTC) if stamp.tzinfo is None else stamp.tz_convert(dt.UTC)).to_pydatetime()
+
+
+def collected_hours(collected: Window | None, start: dt.datetime, end: dt.datetime) -> int:
+    """How many whole hours of ``[start, end)`` lie inside ``collected`` (``collected_span``)."""
+    if collected is None:
+        return 0
+    inside = min(end, collected[1]) - max(start, collected[0])
+    return max(0, int(inside / HOUR))
+
+
+HOUR = dt.timedelta(hours=1)
 
 
 BUCKET_LENGTH = {"hour": pd.DateOffset(hours=1), "day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1)}
@@ -864,19 +895,23 @@ def endpoint_hour(team, hour: dt.datetime) -> list[dict]:
     ]
 
 
-SUMMARY_DAYS = 30  # an endpoint's summary: the last 30 UTC days including today, as the overview's 30d
+SUMMARY_DAYS = 30  # an endpoint's summary: the last 30 x 24 whole hours, as the pages' 30d
 
 
-def recent_totals(endpoint_ids: list[int], today: dt.date, names: tuple[str, ...]) -> dict[int, dict]:
-    """Per endpoint, the sums of ``names`` (None for a ``measures.PARTIAL`` one any day lacks) over its last
-    ``SUMMARY_DAYS`` UTC days (the API's ``summary_30d``)."""
-    rows = (
-        VariantDay.objects.filter(endpoint_id__in=endpoint_ids, day__gte=today - dt.timedelta(days=SUMMARY_DAYS - 1))
-        .values("endpoint_id")
-        .annotate(**{f"t_{name}": summed(name) for name in names})
-        .order_by()
-    )
-    return {row.pop("endpoint_id"): {k.removeprefix("t_"): v for k, v in row.items()} for row in rows}
+def recent_totals(endpoint_ids: list[int], now: dt.datetime, names: tuple[str, ...]) -> dict[int, dict]:
+    """Per endpoint, the sums of ``names`` (None for a ``measures.PARTIAL`` one any hour lacks) over the pages'
+    "30d" at ``now``: the last ``SUMMARY_DAYS`` x 24 whole hours (the API's ``summary_30d``). One query."""
+    if not endpoint_ids:
+        return {}
+    window = rolling_window(f"{SUMMARY_DAYS}d", now.date(), now)
+    span = Span.of(window[0].date(), (window[1] - HOUR).date(), window)
+    frame = rollup_rows(None, span, endpoint_ids, ["endpoint_id"], summed=tuple(names))
+    frame = frame.rename(columns=lambda name: name.removeprefix("t_"))
+    totals = {}
+    for row in frame.to_dict("records"):
+        endpoint_id = int(row.pop("endpoint_id"))
+        totals[endpoint_id] = {name: None if pd.isna(row[name]) else float(row[name]) for name in names}
+    return totals
 
 
 def data_version() -> tuple:

@@ -151,7 +151,8 @@ def test_hour_grain_and_the_endpoint_page_series_know_which_hour_lacks_it(fleet)
 def test_an_endpoints_30_day_summary_is_none_while_a_day_lacks_it(fleet):
     ranker, churn = fleet["endpoints"]
     lose_market_figure(ranker, FEB_10)
-    totals = queries.recent_totals([ranker.pk, churn.pk], dt.date(2026, 3, 9), ("co2e_kg", "co2e_market_kg"))
+    at = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)  # the last 30 x 24 hours: 8 February to 9 March, whole days
+    totals = queries.recent_totals([ranker.pk, churn.pk], at, ("co2e_kg", "co2e_market_kg"))
     assert totals[ranker.pk]["co2e_market_kg"] is None and totals[ranker.pk]["co2e_kg"] > 0
     expected = market_of_hours(churn, dt.date(2026, 2, 8), dt.date(2026, 3, 9))
     assert totals[churn.pk]["co2e_market_kg"] == pytest.approx(expected, rel=1e-12)

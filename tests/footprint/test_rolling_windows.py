@@ -154,3 +154,13 @@ def test_buckets_cut_by_the_window_or_the_collection_are_partial(fleet):  # noqa
     first = weeks.iloc[0]
     assert first["time"] == pd.Timestamp("2026-02-02")
     assert first["coverage"] == pytest.approx((5 * 24 + 11) / (7 * 24))
+
+
+def test_an_endpoints_30_day_summary_is_the_last_30_days_of_whole_hours(fleet):  # noqa: F811 - the fixture
+    ranker, churn = fleet["endpoints"]
+    totals = queries.recent_totals([ranker.pk, churn.pk], NOW, ("energy_kwh", "instance_hours"))
+    start, end = rolling_window("30d", TODAY, NOW)
+    for endpoint in (ranker, churn):
+        rows = VariantHour.objects.filter(endpoint=endpoint, hour__gte=start, hour__lt=end).select_related("estimate")
+        assert totals[endpoint.pk]["energy_kwh"] == pytest.approx(sum(r.estimate.energy_kwh for r in rows), rel=1e-9)
+        assert totals[endpoint.pk]["instance_hours"] == pytest.approx(sum(r.instance_hours for r in rows), rel=1e-9)
