@@ -2,8 +2,9 @@
 
 A week whose first days were never collected (the account was added on a Thursday, collection was down) holds
 less CO2e than a full one without the fleet emitting less: the digest compares the two weeks per collected day
-and says how much of each was collected. "Collected" means hours for which Wattson stored at least one
-``VariantHour`` of the team's endpoints: the hours its numbers are made of.
+and says how much of each was collected. What was collected is the footprint's one definition
+(``queries.collected_span``: from the first collected hour to the utilization collectors' watermark), the one the
+charts mark partial buckets with; a quiet hour (nothing served, scaled to zero) inside it counts as collected.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from collectors.models import VariantHour
+from dashboard.footprint import queries
 
 HOURS_PER_DAY = 24
 
@@ -43,15 +44,9 @@ class Coverage:
         return f"{days} of {self.period_days:g} days collected{hours}"
 
 
-def collected(endpoint_ids, start: dt.datetime, end: dt.datetime) -> Coverage:
-    """The hours of ``[start, end)`` (UTC, whole hours) with at least one collected row of ``endpoint_ids``."""
-    hours = (
-        VariantHour.objects.filter(endpoint_id__in=list(endpoint_ids), hour__gte=start, hour__lt=end)
-        .order_by()
-        .values("hour")
-        .distinct()
-        .count()
-    )
+def collected(accounts: list[dict], start: dt.datetime, end: dt.datetime) -> Coverage:
+    """The whole hours of ``[start, end)`` (UTC) that were collected for the accounts' endpoints."""
+    hours = queries.collected_hours(queries.collected_span(accounts), start, end)
     return Coverage(collected_hours=hours, period_hours=int((end - start) / dt.timedelta(hours=1)))
 
 

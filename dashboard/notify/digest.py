@@ -108,8 +108,8 @@ def change_pct(now: float | None, before: float | None) -> float | None:
     return 100 * (now - before) / before
 
 
-def week_coverage(endpoints: list[dict], view: filters.Filters) -> coverage.Coverage:
-    return coverage.collected([e["id"] for e in endpoints], view.start_time, view.end_time)
+def week_coverage(accounts: list[dict], view: filters.Filters) -> coverage.Coverage:
+    return coverage.collected(accounts, view.start_time, view.end_time)
 
 
 def daily_change_pct(now: float | None, before: float | None, covered: dict[str, coverage.Coverage]) -> float | None:
@@ -204,7 +204,7 @@ def content(team, week_start: dt.date) -> dict:
     view, before = week_view(week_start), week_view(week_start - dt.timedelta(days=7))
     per_endpoint = reports.endpoint_totals(accounts, view, None)
     this, previous = reports.summary(per_endpoint), reports.summary(reports.endpoint_totals(accounts, before, None))
-    covered = {"this": week_coverage(endpoints, view), "previous": week_coverage(endpoints, before)}
+    covered = {"this": week_coverage(accounts, view), "previous": week_coverage(accounts, before)}
     changes = {name: daily_change_pct(this[name], previous[name], covered) for name in COMPARED}
     recommendations, open_count = _recommendations(team)
     return {
