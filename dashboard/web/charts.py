@@ -398,7 +398,7 @@ def breakdown_bars(chart_id: str, rows: pd.DataFrame, label: str, title: str, li
         },
     ]
     chart_layout = layout(
-        title,
+        text(title),  # "CO2e by tag <key>": a tag key is the customer's text
         "",
         barmode="stack",
         height=max(260, 28 * len(names) + 110),

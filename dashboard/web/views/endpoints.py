@@ -283,11 +283,16 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         cost = endpoint_cost(endpoint, view, totals, reports.price_label(costed))
         chart_list = [
-            charts.utilization("utilization-chart", per_variant(frame, view.grain), changes),
+            charts.utilization("utilization-chart", per_variant(frame, view.grain), changes, grain=view.grain),
             charts.footprint_trend(
-                "footprint-chart", totals, f"CO2e and energy per {view.grain}", changes, bars=len(totals) <= 120
+                "footprint-chart",
+                totals,
+                f"CO2e and energy per {view.grain}",
+                changes,
+                bars=len(totals) <= 120,
+                grain=view.grain,
             ),
-            charts.intensity("intensity-chart", totals, changes),
+            charts.intensity("intensity-chart", totals, changes, grain=view.grain),
         ]
         tables.append(
             Table(

@@ -48,6 +48,11 @@ def footprint_columns() -> list[Column]:
     ]
 
 
+def breakdown_columns(group: str) -> list[str]:
+    """The dimension columns of the breakdown by ``group``: the group, and by endpoint its region."""
+    return [group, "region"] if group == "endpoint" else [group]
+
+
 def breakdown_table(rows: pd.DataFrame, group: str, label: str) -> Table:
     key = Column(group, label, link=endpoint_link if group == "endpoint" else None)
     extra = [Column("region", "Region")] if group == "endpoint" else []
@@ -88,7 +93,9 @@ def kept_group_sort(query, group: str, choices: list[tuple[str, str]]) -> dict[s
     bar keeps ``sort=region`` when "Break down by" changes to team, which then means the team column."""
     params = {name: query.get(name, "") for name in query}
     sort = params.get("sort", "")
-    if sort.removeprefix("-") in dict(choices):
+    key = sort.removeprefix("-")
+    # Only a dimension the new breakdown has no column for (by endpoint, the table also has a Region column).
+    if key in dict(choices) and key not in breakdown_columns(group):
         params["sort"] = f"{'-' if sort.startswith('-') else ''}{group}"
     return params
 
@@ -144,7 +151,9 @@ def overview(request: HttpRequest) -> HttpResponse:
         "filter_query": view.query(),
         "sort_fields": sort_params(tables),
         "charts": [
-            charts.footprint_trend("trend-chart", trend, f"CO2e and energy per {view.grain}", bars=len(trend) <= 120),
+            charts.footprint_trend(
+                "trend-chart", trend, f"CO2e and energy per {view.grain}", bars=len(trend) <= 120, grain=view.grain
+            ),
             charts.breakdown_bars("breakdown-chart", by_group, group, f"CO2e by {label.lower()}"),
         ],
     }
