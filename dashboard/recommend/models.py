@@ -47,6 +47,8 @@ class TeamPolicy(models.Model):
 
     class Meta:
         db_table = "dashboard_teampolicy"  # the table it had in the dashboard app (docs/adr/0008)
+        verbose_name = "team policy"
+        verbose_name_plural = "team policies"
 
     def __str__(self) -> str:
         return f"Recommendation policy of {self.team}"

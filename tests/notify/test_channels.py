@@ -344,7 +344,7 @@ def test_email_arrives_with_subject_text_and_html(team, smtp_server):
 
     delivery = deliver(mail, ALERT, "alert:42:opened")
 
-    assert delivery.status == Delivery.Status.SENT and delivery.detail == "sent to 2 recipient(s)"
+    assert delivery.status == Delivery.Status.SENT and delivery.detail == "sent to 2 recipients"
     [envelope] = smtp_server.messages
     assert sorted(envelope.rcpt_tos) == ["oncall@example.com", "ops@example.com"]
     received = email.message_from_bytes(envelope.original_content, policy=policy.default)

@@ -230,7 +230,7 @@ def test_an_open_alert_states_the_idle_period_from_the_hourly_history_even_when_
     client.force_login(alice)
     page = client.get(reverse("notifications")).content.decode()
     row = page[page.index("late-collected") :].split("</tr>")[0]
-    assert f"{quiet_from:%Y-%m-%d %H:%M}" in row and '<td class="num">168</td>' in row
+    assert f"{quiet_from:%Y-%m-%d %H:%M}" in row and '<td class="num" data-idle-hours="168">7 days (168 h)</td>' in row
 
 
 def test_duration_text():

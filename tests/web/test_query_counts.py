@@ -34,6 +34,8 @@ PAGES = {
     "storage": ("storage", {}),
     "collection-health": ("collection-health", {}),
     "methodology": ("methodology", {}),
+    "recommendations": ("recommendations", {}),
+    "recommendations-by-endpoint-any-status": ("recommendations", {"group": "endpoint", "status": "any"}),
 }
 
 

@@ -19,14 +19,14 @@ def test_a_test_to_an_email_channel_reads_as_one_sentence(client, alice, ops):
     response = client.post(reverse("channel-action", args=[ops.pk]), {"action": "test"}, follow=True)
     shown = [str(message) for message in response.context["messages"]]
     assert len(mail.outbox) == 1
-    assert shown == [f"Test to {ops}: sent to 1 recipient(s)."]
+    assert shown == [f"Test to {ops}: sent to 1 recipient."]
     assert "Sent. sent" not in response.content.decode()
 
 
 @pytest.mark.parametrize(
     ("status", "detail", "expected"),
     [
-        (Delivery.Status.SENT, "sent to 2 recipient(s)", "Test to ops: sent to 2 recipient(s)."),
+        (Delivery.Status.SENT, "sent to 2 recipients", "Test to ops: sent to 2 recipients."),
         (Delivery.Status.SENT, "", "Test to ops: sent."),
         (Delivery.Status.FAILED, "SMTP 451: try later.", "Test to ops: failed (will retry) (SMTP 451: try later)."),
     ],

@@ -40,7 +40,8 @@ def send(channel, message: Message) -> str:
         raise error(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}") from exc
     except OSError as exc:  # connection refused, timeout, TLS errors; smtplib.SMTPException is an OSError
         raise Transient(f"SMTP connection: {exc}") from exc
-    return f"sent to {len(email.to)} recipient(s)"
+    count = len(email.to)
+    return f"sent to {count} recipient{'' if count == 1 else 's'}"
 
 
 def addresses(target: str) -> list[str]:

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dashboard.notify import alerts
 from dashboard.notify.alerts import settings_of
 from dashboard.notify.channels import sns
 from dashboard.notify.models import Alert, Channel, Delivery, NotificationSettings
@@ -25,7 +26,7 @@ IDLE_LIMITS = ("idle_max_cpu_pct", "idle_max_gpu_pct")  # saved on the team's Te
 
 
 def test_outcome(channel: str, delivery: Delivery | None) -> str:
-    """One sentence for a test's result: "Test to ops: sent to 1 recipient(s).", not the status then a detail that
+    """One sentence for a test's result: "Test to ops: sent to 1 recipient.", not the status then a detail that
     repeats it ("Sent. sent to ...")."""
     if delivery is None:
         return f"Test to {channel}: skipped, the channel is disabled."
@@ -159,11 +160,24 @@ def notifications(request: HttpRequest) -> HttpResponse:
             "settings_form": settings_form,
             "channel_form": channel_form,
             "channels": Channel.objects.filter(team=team).select_related("account"),
-            "open_alerts": Alert.objects.filter(team=team, resolved_at__isnull=True).select_related("endpoint"),
+            "open_alerts": with_durations(
+                Alert.objects.filter(team=team, resolved_at__isnull=True).select_related("endpoint")
+            ),
             "recent_alerts": Alert.objects.filter(team=team, resolved_at__isnull=False).select_related("endpoint")[:20],
             "deliveries": Delivery.objects.filter(team=team).select_related("channel")[:50],
         },
     )
+
+
+def with_durations(open_alerts) -> list[Alert]:
+    """Open alerts, each with ``idle_for``: how long its idle period has lasted, in words ("7 days (168 h)"), and
+    "at least" when no inference was ever collected (the period began before collection did)."""
+    shown = list(open_alerts)
+    for alert in shown:
+        evidence = alert.evidence or {}
+        prefix = "at least " if evidence.get("since_collection_began") else ""
+        alert.idle_for = prefix + alerts.duration_text(int(evidence.get("hours") or 0))
+    return shown
 
 
 @require_POST
