@@ -173,13 +173,19 @@ def test_instance_counts_have_whole_number_ticks_and_a_partial_last_day_is_marke
 
 
 def expected_week_notes(first: date, last: date) -> set[str]:
-    """The hover notes of the weeks (from Monday) a custom range of days cuts: the share of each week inside it."""
-    days_in = {}
-    for offset in range((last - first).days + 1):
-        day = first + timedelta(days=offset)
-        monday = day - timedelta(days=day.weekday())
-        days_in[monday] = days_in.get(monday, 0) + 1
-    return {f"<br>partial: {100 * n / 7:.0f} % of the week collected" for n in days_in.values() if n < 7}
+    """The hover notes of the weeks (from Monday) that the custom range of days, or the data (no collector ran
+    here: collected means from the first hour with data to the hour after the last), cuts: each week's share."""
+    hours = VariantHour.objects.order_by("hour").values_list("hour", flat=True)
+    begin = max(datetime.combine(first, datetime.min.time(), UTC), hours.first())
+    end = min(datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC), hours.last() + timedelta(hours=1))
+    monday = datetime.combine(first - timedelta(days=first.weekday()), datetime.min.time(), UTC)
+    notes = set()
+    while monday < end:
+        inside = min(end, monday + timedelta(days=7)) - max(begin, monday)
+        if timedelta(0) < inside < timedelta(days=7):
+            notes.add(f"<br>partial: {100 * inside / timedelta(days=7):.0f} % of the week collected")
+        monday += timedelta(days=7)
+    return notes
 
 
 @pytest.mark.browser
