@@ -88,21 +88,24 @@ def test_the_estimate_command_reports_what_it_did(collected, capsys):
 
 
 def test_the_overview_sums_the_teams_last_week(collected, client, alice, research):
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from django.utils import timezone
 
     runner.run(research, "eu-north-1", "inventory")
     runner.run(research, "eu-north-1", "utilization")  # another team's: not in alice's sums
     footprint.estimate_pending()
-    since = datetime.combine(timezone.now().date() - timedelta(days=6), datetime.min.time(), UTC)
+    client.force_login(alice)
+    before = timezone.now().replace(minute=0, second=0, microsecond=0)
+    response = client.get("/", {"period": "7d"})
+    # the last 7 x 24 whole hours before the hour the page was asked in
+    since, until = response.context["view"].window
+    assert until - since == timedelta(days=7) and before <= until <= before + timedelta(hours=1)
     week = [
         e
         for e in VariantHourEstimate.objects.filter(variant_hour__endpoint__account__team=alice.teams.get())
-        if e.variant_hour.hour >= since
+        if since <= e.variant_hour.hour < until
     ]
-    client.force_login(alice)
-    response = client.get("/", {"period": "7d"})
     summary = response.context["summary"]
     assert summary["energy_kwh"] == pytest.approx(sum(e.energy_kwh for e in week))
     assert summary["co2e_kg"] == pytest.approx(sum(e.co2e_kg for e in week))
