@@ -122,7 +122,8 @@ def draft(  # noqa: PLR0913 - one argument per Draft field it fills
         evidence=summary(variant),
         evidence_hours=len(hours),
         evidence_start=hours["hour"].min().to_pydatetime() if len(hours) else None,
-        evidence_end=hours["hour"].max().to_pydatetime() if len(hours) else None,
+        # exclusive, as every rule's: the end of the last hour looked at
+        evidence_end=(hours["hour"].max() + pd.Timedelta(hours=1)).to_pydatetime() if len(hours) else None,
         caveats=caveats,
     )
 

@@ -7,13 +7,11 @@ they name the days they compared (``stored_on``), which is what their evidence i
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from dashboard.recommend.models import Recommendation
+from dashboard.recommend.models import STORAGE_KINDS, Recommendation
 
-Kind = Recommendation.Kind
-SNAPSHOT_KINDS = frozenset({Kind.LOG_RETENTION, Kind.CAPTURE_SAMPLING, Kind.CAPTURE_LIFECYCLE})
-HOUR = timedelta(hours=1)
+SNAPSHOT_KINDS = STORAGE_KINDS  # storage rules compare daily snapshots
 
 
 def stored_on(first: date, last: date, days: int) -> str:
@@ -29,7 +27,7 @@ def hours_window(rec: Recommendation) -> str:
     count = f"{rec.evidence_hours} hour{'' if rec.evidence_hours == 1 else 's'}"
     if rec.evidence_start is None or rec.evidence_end is None:
         return count
-    end = rec.evidence_end + HOUR  # evidence_end is the start of the last hour looked at
+    end = rec.evidence_end  # exclusive: the end of the last hour looked at
     return f"{count}, {rec.evidence_start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
 
 

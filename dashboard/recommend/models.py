@@ -103,8 +103,9 @@ class Recommendation(models.Model):
     proposed = models.JSONField(default=dict, help_text="The proposed configuration, for automatic resolution")
     evidence = models.JSONField(default=dict, help_text="Metric summary the rule saw")
     evidence_hours = models.PositiveIntegerField(default=0)
-    evidence_start = models.DateTimeField(null=True)
-    evidence_end = models.DateTimeField(null=True)
+    evidence_start = models.DateTimeField(null=True)  # the first instant the evidence covers
+    evidence_end = models.DateTimeField(null=True)  # exclusive: an hour rule's last hour's end, a storage rule's
+    # midnight after its last snapshot day
     monthly_kwh_saved = models.FloatField()
     monthly_co2e_kg_saved = models.FloatField()
     monthly_co2e_kg_saved_low = models.FloatField()
@@ -140,3 +141,9 @@ class Recommendation(models.Model):
         from dashboard.recommend.evidence import evidence_window  # noqa: PLC0415 - evidence imports this module
 
         return evidence_window(self)
+
+
+# The kinds whose evidence is daily snapshots of stored bytes (log groups, capture prefixes), not hours.
+STORAGE_KINDS = frozenset(
+    {Recommendation.Kind.LOG_RETENTION, Recommendation.Kind.CAPTURE_SAMPLING, Recommendation.Kind.CAPTURE_LIFECYCLE}
+)

@@ -17,13 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dashboard.recommend.models import Recommendation
+from dashboard.recommend.models import STORAGE_KINDS, Recommendation
 from dashboard.teams.models import Team
 
 Kind, Status = Recommendation.Kind, Recommendation.Status
 MINOR_CO2E_KG = 0.005  # kg CO2e a month: shows as "0.00 kg CO2e"
-MINOR_USD = 0.50  # dollars a month: shows as "$0"
-STORAGE_KINDS = frozenset({Kind.LOG_RETENTION, Kind.CAPTURE_SAMPLING, Kind.CAPTURE_LIFECYCLE})
+MINOR_USD = 0.50  # dollars a month: a small cost saving beside a CO2e saving that prints as nothing
 VARIANT_KINDS = frozenset(Kind.values) - STORAGE_KINDS - {Kind.CONSOLIDATION}
 # Which alternative of a variant the team chose: applied first, then kept, then the ones it turned down.
 STATUS_RANK: dict[str, int] = {

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from collectors.models import AwsAccount, Endpoint
 from dashboard.footprint.filters import ACCOUNT_ID, TEAM_MAX, TEAM_MESSAGE, TEAM_TAG, UNTAGGED, team_tags
 from dashboard.recommend.models import Recommendation
-from dashboard.recommend.totals import MINOR_CO2E_KG, MINOR_USD, STORAGE_KINDS, savings_total, split_minor
+from dashboard.recommend.totals import MINOR_CO2E_KG, MINOR_USD, savings_total, split_minor
 from dashboard.teams.scoping import current_team, get_for_team_or_404
 from dashboard.web.tables import Column, Table, csv_response
 
@@ -40,10 +40,7 @@ def chart_link(rec: Recommendation) -> str:
         return ""
     url = reverse("endpoint", args=[rec.endpoint_id])
     if rec.evidence_start and rec.evidence_end:
-        # A storage item's window ends at the midnight after its last snapshot day; an endpoint's at its last
-        # hour's start.
-        stored = rec.kind in STORAGE_KINDS
-        last = max(rec.evidence_start, rec.evidence_end - dt.timedelta(seconds=1) if stored else rec.evidence_end)
+        last = max(rec.evidence_start, rec.evidence_end - dt.timedelta(seconds=1))  # the end is exclusive
         return f"{url}?period=custom&from={rec.evidence_start:%Y-%m-%d}&to={last:%Y-%m-%d}"
     return url
 
