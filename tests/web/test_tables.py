@@ -190,3 +190,15 @@ def test_a_sort_by_the_breakdown_column_follows_a_new_dimension(client, alice, f
     assert column_of(table(response.content.decode(), "breakdown"), "Region") == ["us-east-1", "eu-west-1"]
     unknown = client.get(reverse("home"), {"group": "region", "sort": "-nonsense"})
     assert "sort" in unknown.context["errors"]
+
+
+def test_a_sort_by_a_column_the_new_breakdown_has_is_kept():
+    """By endpoint the breakdown has a Region column: sorting by it stays a sort by region; a sort by the old
+    dimension's column follows a change of dimension."""
+    from django.http import QueryDict
+
+    from dashboard.web.views.overview import group_choices, kept_group_sort
+
+    choices = group_choices([])
+    assert kept_group_sort(QueryDict("sort=-region&group=endpoint"), "endpoint", choices)["sort"] == "-region"
+    assert kept_group_sort(QueryDict("sort=-region&group=team"), "team", choices)["sort"] == "-team"
