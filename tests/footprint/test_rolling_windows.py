@@ -164,3 +164,19 @@ def test_an_endpoints_30_day_summary_is_the_last_30_days_of_whole_hours(fleet): 
         rows = VariantHour.objects.filter(endpoint=endpoint, hour__gte=start, hour__lt=end).select_related("estimate")
         assert totals[endpoint.pk]["energy_kwh"] == pytest.approx(sum(r.estimate.energy_kwh for r in rows), rel=1e-9)
         assert totals[endpoint.pk]["instance_hours"] == pytest.approx(sum(r.instance_hours for r in rows), rel=1e-9)
+
+
+def test_collection_is_judged_by_the_regions_in_view_and_a_collector_never_completed_counts_for_nothing(fleet):  # noqa: F811
+    accounts = [{"pk": fleet["account"].pk}]
+    state = {"account": fleet["account"], "source": Source.UTILIZATION}
+    CollectionState.objects.create(region="us-east-1", watermark=dt.datetime(2026, 3, 5, 9, tzinfo=dt.UTC), **state)
+    # A region none of the endpoints is in (behind, or never collected) says nothing about them.
+    CollectionState.objects.create(region="eu-west-1", watermark=None, **state)
+    begin = dt.datetime(2026, 1, 20, tzinfo=dt.UTC)
+    assert queries.collected_span(accounts) == (begin, dt.datetime(2026, 3, 5, 9, tzinfo=dt.UTC))
+    # Their own region's collector never completed: nothing of theirs is complete.
+    CollectionState.objects.filter(region="us-east-1").update(watermark=None)
+    assert queries.collected_span(accounts) == (begin, begin)
+    # Data loaded without any collector: complete up to the hour after the last one with data.
+    CollectionState.objects.all().delete()
+    assert queries.collected_span(accounts) == (begin, dt.datetime(2026, 3, 10, tzinfo=dt.UTC))
