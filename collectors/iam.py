@@ -9,9 +9,12 @@ READ_ONLY_ACTIONS = {
         "sagemaker:DescribeEndpointConfig",
         "sagemaker:DescribeModel",
         "sagemaker:ListTags",
+        "sagemaker:ListInferenceComponents",
+        "sagemaker:DescribeInferenceComponent",
     ],
     "MetricsRead": ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
     "LogsRead": ["logs:DescribeLogGroups"],
+    "ConfigurationHistoryRead": ["cloudtrail:LookupEvents"],
     "StorageLensRead": ["s3:ListStorageLensConfigurations", "s3:GetStorageLensConfiguration"],
 }
 

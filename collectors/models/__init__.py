@@ -1,5 +1,6 @@
 from collectors.models.accounts import AwsAccount
 from collectors.models.billing import BilledCostDay, CostExportDelivery
+from collectors.models.components import ComponentConfig, ComponentHour, InferenceComponent
 from collectors.models.endpoints import Endpoint, VariantConfig
 from collectors.models.health import CollectionState, WorkerHeartbeat
 from collectors.models.prices import Price
@@ -10,8 +11,11 @@ __all__ = [
     "AwsAccount",
     "BilledCostDay",
     "CollectionState",
+    "ComponentConfig",
+    "ComponentHour",
     "CostExportDelivery",
     "Endpoint",
+    "InferenceComponent",
     "LogGroupSnapshot",
     "Price",
     "StorageLensDay",

@@ -29,6 +29,11 @@ class Endpoint(models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     deleted_at = models.DateTimeField(null=True, blank=True)
+    discovered_from = models.CharField(
+        max_length=16,
+        default="inventory",
+        help_text="inventory (ListEndpoints) or cloudtrail (deleted before the first collection, found in its events)",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -63,6 +68,18 @@ class VariantConfig(models.Model):
     serverless_provisioned_concurrency = models.PositiveIntegerField(null=True)
     min_instance_count = models.PositiveIntegerField(null=True)
     max_instance_count = models.PositiveIntegerField(null=True)
+    metric_publish_seconds = models.PositiveIntegerField(
+        null=True, help_text="MetricsConfig.MetricPublishFrequencyInSeconds of the endpoint config (NULL: 60 s)"
+    )
+    enhanced_metrics = models.BooleanField(default=False, help_text="MetricsConfig.EnableEnhancedMetrics")
+    inference_components = models.BooleanField(
+        default=False, help_text="The variant hosts inference components (no ModelName in the config)"
+    )
+    history_source = models.CharField(
+        max_length=16,
+        default="observed",
+        help_text="observed (described by the inventory) or cloudtrail (rebuilt from CloudTrail events)",
+    )
 
     class Meta:
         ordering = ["endpoint", "variant_name", "valid_from"]

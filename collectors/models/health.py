@@ -8,6 +8,7 @@ class Source(models.TextChoices):
     STORAGE_LENS = "storage_lens", "S3 Storage Lens"
     PRICES = "prices", "AWS Price List"
     COST_EXPORTS = "cost_exports", "Cost export (CUR 2.0 / FOCUS)"
+    CLOUDTRAIL = "cloudtrail", "CloudTrail configuration history"
 
 
 class CollectionState(models.Model):

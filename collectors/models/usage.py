@@ -4,8 +4,9 @@ from django.db import models
 class VariantHour(models.Model):
     """One hour of one production variant: provisioned hardware and how busy it was.
 
-    Utilizations are normalised to 0-100 % per vCPU / per GPU (CloudWatch sums them over cores and devices).
-    ``instance_hours`` comes from the SampleCount of CPUUtilization (one datapoint per instance per minute).
+        Utilizations are normalised to 0-100 % per vCPU / per GPU (CloudWatch sums them over cores and devices).
+        ``instance_hours`` comes from the SampleCount of CPUUtilization: one datapoint per instance per publish period
+    (``metric_publish_seconds``, 60 s unless the endpoint config's MetricsConfig says otherwise).
     """
 
     endpoint = models.ForeignKey("collectors.Endpoint", on_delete=models.CASCADE, related_name="hours")
@@ -27,6 +28,15 @@ class VariantHour(models.Model):
     disk_util_pct = models.FloatField(null=True)
     invocations = models.FloatField(null=True)
     model_latency_us = models.FloatField(null=True)
+    metric_publish_seconds = models.PositiveIntegerField(
+        default=60, help_text="Publish period of the utilization metrics instance_hours was counted with"
+    )
+    gpu_util_by_device = models.JSONField(
+        null=True, blank=True, help_text="Enhanced metrics: each GPU's average utilization (0-100 %), by AcceleratorId"
+    )
+    cpu_reservation_pct = models.FloatField(null=True, help_text="Inference components: CPUReservation, 0-100 %")
+    gpu_reservation_pct = models.FloatField(null=True, help_text="Inference components: GPUReservation, 0-100 %")
+    memory_reservation_pct = models.FloatField(null=True, help_text="Inference components: MemoryReservation")
     collected_at = models.DateTimeField()
 
     class Meta:
