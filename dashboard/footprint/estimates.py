@@ -14,9 +14,9 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 import estimator
-from collectors.models import VariantHour
-from dashboard.footprint import rollups
-from dashboard.footprint.models import EstimateFailure, VariantHourEstimate
+from collectors.models import ComponentHour, VariantHour
+from dashboard.footprint import components, rollups
+from dashboard.footprint.models import ComponentHourEstimate, EstimateFailure, VariantHourEstimate
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +43,23 @@ def current_version() -> str:
 
 
 def pending():
-    """Hours without an estimate, re-collected since their estimate, or estimated by another version - except
-    those the current version refused since they were last collected (``EstimateFailure``)."""
+    """Hours without an estimate, re-collected since their estimate, or estimated by another version, and hours
+    one of whose inference components' hours is not split yet or was (re-)collected since the hour was estimated
+    (its split is made with the hour's estimate: ``components.estimate_components``) - except those the current
+    version refused since they were last collected (``EstimateFailure``)."""
     refused = EstimateFailure.objects.filter(
         variant_hour=OuterRef("pk"), methodology_version=current_version(), failed_at__gte=OuterRef("collected_at")
     )
+    unsplit = ComponentHour.objects.filter(
+        component__endpoint_id=OuterRef("endpoint_id"),
+        component__variant_name=OuterRef("variant_name"),
+        hour=OuterRef("hour"),
+    ).filter(Q(estimate__isnull=True) | Q(collected_at__gt=OuterRef("estimate__computed_at")))
     return VariantHour.objects.filter(
         Q(estimate__isnull=True)
         | Q(estimate__computed_at__lt=F("collected_at"))
         | ~Q(estimate__methodology_version=current_version())
+        | Exists(unsplit)
     ).exclude(Exists(refused))
 
 
@@ -168,7 +176,7 @@ def next_batch(fresh_first: bool) -> tuple[list[dict], bool]:
     re-estimated, so that after a methodology version change newly collected hours do not wait behind the whole
     of history (looked for every ``FRESH_CHECK_BATCHES`` batches: the look costs a scan when there are none).
     Returns the batch and whether it is of never-estimated hours."""
-    fields = (*ROW_FIELDS, "endpoint_id", "hour")
+    fields = tuple(dict.fromkeys((*ROW_FIELDS, *components.HOUR_FIELDS)))
     if fresh_first:
         fresh = list(pending().filter(estimate__isnull=True).order_by("pk").values(*fields)[:BATCH_ROWS])
         if fresh:
@@ -190,12 +198,14 @@ def estimate_pending(progress=None) -> int:
         rows, estimates, refused = estimate_rows(batch)
         with transaction.atomic():
             save([r["pk"] for r in rows], estimates, now)
+            components.estimate_components(rows, estimates, now, usage_frame, METHODOLOGY)
             EstimateFailure.objects.filter(variant_hour_id__in=[r["pk"] for r in rows]).delete()  # mended
             if refused:
                 record_refused(refused, now)
                 # A refused hour keeps no older estimate: the rollups then leave it out, rather than pair its new
                 # usage with the energy of what it was before it was re-collected.
                 VariantHourEstimate.objects.filter(variant_hour_id__in=list(refused)).delete()
+                ComponentHourEstimate.objects.filter(variant_hour_id__in=list(refused)).delete()
             rollups.refresh(rollups.cells_of(batch))
         done += len(rows)
         if progress:

@@ -1,4 +1,12 @@
+from dashboard.footprint.models.components import ComponentHourEstimate
 from dashboard.footprint.models.estimates import EstimateFailure, VariantHourEstimate
 from dashboard.footprint.models.rollups import EstimateSourceDay, VariantDay, VariantMonth
 
-__all__ = ["EstimateFailure", "EstimateSourceDay", "VariantDay", "VariantHourEstimate", "VariantMonth"]
+__all__ = [
+    "ComponentHourEstimate",
+    "EstimateFailure",
+    "EstimateSourceDay",
+    "VariantDay",
+    "VariantHourEstimate",
+    "VariantMonth",
+]

@@ -1,0 +1,420 @@
+"""Inference components: each component's share of its variant's estimated energy and emissions, and the totals
+per component over a period that the endpoint page, the API and their tests read (defined once, here).
+
+Several models share an inference-component (IC) variant's instances; SageMaker publishes how much of the
+instances each component reserved and how busy each was, not the power each drew. One variant-hour's estimate
+(energy ``E``, PUE included) is split among the components placed on it and one "unreserved capacity" line, the
+parts adding up to ``E`` exactly:
+
+- **Reserved share** ``r_i`` = the component's reserved units / the variant's capacity in the hour. Units are
+  accelerator devices on GPU and accelerator instances (``NumberOfAcceleratorDevicesRequired`` x copies), CPU
+  cores (vCPUs) otherwise; capacity = units per instance (the instance catalog) x the hour's instance-hours. When
+  the shares add up to more than 1 (copies counted while instances were still starting) they are scaled down to
+  add up to 1.
+- **Idle and dynamic energy**: ``E_idle`` is the same hour estimated at 0 % utilization (the estimator run on the
+  hour's usage with its utilizations set to 0): what the instances draw for being there. ``E_dyn = E - E_idle``
+  is what their load added (never below 0: ``E_idle`` is capped at ``E``).
+- **Component i** gets ``E_idle x r_i + E_dyn x (r_i x u_i) / sum_j (r_j x u_j)`` where ``u_i`` is its
+  utilization of what it reserved (``GPUUtilizationNormalized`` on GPU and accelerator instances, else
+  ``CPUUtilizationNormalized``, 0-100 %): the idle draw by reservation, the load's extra by reservation times
+  load. When no component reports load (the sum is 0), ``E_dyn`` is split by ``r_i``.
+- **Unreserved capacity** gets ``E_idle x (1 - sum r_i)``: the draw of capacity nobody reserved. A component at
+  zero copies reserves nothing and gets nothing: scaled to zero, it has no instance cost of its own.
+
+Operational CO2e (location-based, market-based, and the low/high range) is split as the energy is (one grid
+factor within an hour). Embodied CO2e and instance-hours (the cost's basis: list price x instance-hours) are
+hardware held, not load, so they are split by the reserved shares, the unreserved line taking ``1 - sum r_i``.
+A component's g CO2e per 1,000 inferences is (its operational + embodied CO2e) / its invocations x 10^6, as the
+estimator defines it for a variant-hour (None without invocations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from django.db.models import Count, F, FloatField, Q, Sum
+from django.db.models.functions import TruncDate
+
+import estimator
+from collectors.models import ComponentConfig, ComponentHour, InferenceComponent
+from dashboard.footprint.measures import total
+from dashboard.footprint.models import ComponentHourEstimate
+
+UNRESERVED = "(unreserved capacity)"
+# What a split row carries, summed over hours by ``component_totals``: the operational measures follow energy,
+# BY_CAPACITY ones (hardware held, not load) follow the reserved capacity.
+BY_ENERGY = ("co2e_kg", "co2e_market_kg", "co2e_kg_low", "co2e_kg_high")
+BY_CAPACITY = ("embodied_co2e_kg", "instance_hours")
+TOTALS = (
+    "instance_hours",
+    "invocations",
+    "energy_kwh",
+    "idle_energy_kwh",
+    "co2e_kg",
+    "co2e_market_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "embodied_co2e_kg",
+)
+# Fields of the variant-hour rows ``estimate_components`` needs beyond ``estimates.ROW_FIELDS``.
+HOUR_FIELDS = ("endpoint_id", "variant_name", "hour", "vcpus", "gpus", "cpu_reservation_pct", "gpu_reservation_pct")
+
+
+# --- the split ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What an instance type offers components: ``units`` per instance, counted in accelerators or CPU cores."""
+
+    units: float
+    accelerated: bool
+
+
+def capacity_of(instance_type: str, vcpus: int | None = None, gpus: int | None = None) -> Capacity:
+    """Units per instance from the instance catalog (accelerator devices on GPU and accelerator instances, else
+    vCPUs); the variant-hour's own ``vcpus``/``gpus`` for a type the catalog lacks; 0 units when neither knows."""
+    try:
+        row = estimator.catalog.hardware(instance_type)
+        devices = float(row["gpu_count"] or 0) + float(row["accelerator_count"] or 0)
+        cores = float(row["vcpus"] or 0)
+    except KeyError:
+        devices, cores = float(gpus or 0), float(vcpus or 0)
+    return Capacity(devices, True) if devices > 0 else Capacity(cores, False)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One component's inputs in one hour: reserved units (already x copies) and utilization (0-100, None)."""
+
+    reserved_units: float
+    util_pct: float | None
+
+
+def shares(parts: list[Part], capacity_units: float) -> np.ndarray:
+    """The reserved shares ``r_i``, scaled down to add up to 1 when they add up to more."""
+    if capacity_units <= 0:
+        return np.zeros(len(parts))
+    r = np.array([max(part.reserved_units, 0.0) for part in parts], dtype=float) / capacity_units
+    total = r.sum()
+    return r / total if total > 1 else r
+
+
+def energy_split(energy: float, idle: float, r: np.ndarray, util: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Each component's energy, the unreserved line's, and each component's idle part (see the module)."""
+    idle = min(max(idle, 0.0), energy)
+    dynamic = energy - idle
+    load = r * np.nan_to_num(util, nan=0.0)
+    weights = load / load.sum() if load.sum() > 0 else (r / r.sum() if r.sum() > 0 else r)
+    idle_parts = idle * r
+    unreserved = idle * max(1.0 - r.sum(), 0.0)
+    if r.sum() == 0:  # nothing reserved: the load's extra too is capacity nobody reserved
+        unreserved += dynamic
+    return idle_parts + dynamic * weights, unreserved, idle_parts
+
+
+def per_thousand(co2e_kg: float, invocations: float | None) -> float | None:
+    """g CO2e per 1,000 inferences; None without invocations."""
+    return co2e_kg * 1e6 / invocations if invocations and invocations > 0 else None
+
+
+def reserved_units(hour: ComponentHour, accelerated: bool, spec: ComponentConfig | None) -> float:
+    """The hour's reserved accelerators (else cores); from the configuration valid then x copies when the collector
+    could not say."""
+    value = hour.accelerators_reserved if accelerated else hour.cpu_cores_reserved
+    if value is None and spec is not None:
+        per_copy = spec.accelerators_required if accelerated else spec.cpu_cores_required
+        value = (per_copy or 0.0) * hour.copies
+    return float(value or 0.0)
+
+
+def _util(hour: ComponentHour, accelerated: bool) -> float:
+    value = hour.gpu_util_pct if accelerated else hour.cpu_util_pct
+    if value is None and accelerated:
+        value = hour.cpu_util_pct  # a GPU model that reports no GPU load: its CPU load, rather than none
+    return math.nan if value is None else float(value)
+
+
+def split_hour(  # noqa: PLR0913 - one variant-hour: its usage, its estimate, its idle estimate, its components
+    row: dict,
+    estimate: dict,
+    idle_kwh: float,
+    hours: list[ComponentHour],
+    specs: dict[int, ComponentConfig | None],
+    now: dt.datetime,
+) -> list[ComponentHourEstimate]:
+    """The component rows and the unreserved row of one variant-hour (``row``: its usage fields; ``estimate``: its
+    ``VariantHourEstimate`` values)."""
+    capacity = capacity_of(row["instance_type"], row.get("vcpus"), row.get("gpus"))
+    units = capacity.units * float(row["instance_hours"] or 0.0)
+    r = shares([Part(reserved_units(h, capacity.accelerated, specs.get(h.pk)), None) for h in hours], units)
+    util = np.array([_util(h, capacity.accelerated) for h in hours], dtype=float)
+    energy = float(estimate["energy_kwh"])
+    parts, unreserved, idle_parts = energy_split(energy, idle_kwh, r, util)
+    free = max(1.0 - float(r.sum()), 0.0)
+    common = {
+        "variant_hour_id": row["pk"],
+        "endpoint_id": row["endpoint_id"],
+        "hour": row["hour"],
+        "methodology_version": estimate["methodology_version"],
+        "computed_at": now,
+    }
+
+    def measures(energy_part: float, capacity_share: float) -> dict:
+        by_energy = energy_part / energy if energy > 0 else capacity_share
+        values = {name: _scaled(estimate[name], by_energy) for name in BY_ENERGY}
+        values["embodied_co2e_kg"] = float(estimate["embodied_co2e_kg"]) * capacity_share
+        values["instance_hours"] = float(row["instance_hours"] or 0.0) * capacity_share
+        return values
+
+    rows = []
+    for position, hour in enumerate(hours):
+        values = measures(float(parts[position]), float(r[position]))
+        rows.append(
+            ComponentHourEstimate(
+                **common,
+                **values,
+                component_hour_id=hour.pk,
+                component_id=hour.component_id,
+                reserved_share=float(r[position]),
+                util_pct=None if math.isnan(util[position]) else float(util[position]),
+                copies=hour.copies,
+                invocations=hour.invocations,
+                energy_kwh=float(parts[position]),
+                idle_energy_kwh=float(idle_parts[position]),
+                gco2e_per_1k_invocations=per_thousand(values["co2e_kg"] + values["embodied_co2e_kg"], hour.invocations),
+            )
+        )
+    values = measures(unreserved, free)  # free is 1 when no capacity is known: the whole hour is unreserved
+    rows.append(
+        ComponentHourEstimate(
+            **common,
+            **values,
+            component_hour_id=None,
+            component_id=None,
+            reserved_share=free,
+            util_pct=None,
+            copies=0.0,
+            invocations=None,
+            energy_kwh=unreserved,
+            idle_energy_kwh=min(max(idle_kwh, 0.0), energy) * free,
+            gco2e_per_1k_invocations=None,
+        )
+    )
+    return rows
+
+
+def _scaled(value, share: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value) * share
+
+
+# --- estimation (called by ``estimates.estimate_pending`` in the batch's transaction) ---------------------------
+
+
+def component_hours_of(rows: list[dict]) -> dict[tuple[int, str, dt.datetime], list[ComponentHour]]:
+    """The component hours of the variant-hours ``rows``, by (endpoint id, variant name, hour): one query."""
+    if not rows:
+        return {}
+    endpoints = {row["endpoint_id"] for row in rows}
+    first, last = min(row["hour"] for row in rows), max(row["hour"] for row in rows)
+    wanted = {(row["endpoint_id"], row["variant_name"], row["hour"]) for row in rows}
+    found = ComponentHour.objects.filter(
+        component__endpoint_id__in=endpoints, hour__gte=first, hour__lte=last
+    ).select_related("component")
+    by_hour: dict[tuple[int, str, dt.datetime], list[ComponentHour]] = defaultdict(list)
+    for hour in found.order_by("component_id"):
+        key = (hour.component.endpoint_id, hour.component.variant_name, hour.hour)
+        if key in wanted:
+            by_hour[key].append(hour)
+    return by_hour
+
+
+def is_component_hour(row: dict, hours: list[ComponentHour]) -> bool:
+    """An IC variant's hour: it has component hours, or SageMaker published its reservations."""
+    return bool(hours) or row.get("gpu_reservation_pct") is not None or row.get("cpu_reservation_pct") is not None
+
+
+def specs_of(hours: list[ComponentHour]) -> dict[int, ComponentConfig | None]:
+    """For component hours that lack a reservation: the configuration valid in that hour (one query)."""
+    missing = [h for h in hours if h.accelerators_reserved is None or h.cpu_cores_reserved is None]
+    if not missing:
+        return {}
+    configs = defaultdict(list)
+    for config in ComponentConfig.objects.filter(component_id__in={h.component_id for h in missing}):
+        configs[config.component_id].append(config)
+    return {
+        h.pk: next(
+            (
+                c
+                for c in configs[h.component_id]
+                if c.valid_from <= h.hour + dt.timedelta(hours=1) and (c.valid_to is None or c.valid_to > h.hour)
+            ),
+            None,
+        )
+        for h in missing
+    }
+
+
+def idle_estimates(rows: list[dict], usage_frame: Callable[[list[dict]], pd.DataFrame], methodology: str) -> np.ndarray:
+    """Each row's energy at 0 % utilization: the estimator on a copy of the rows' usage with utilizations 0."""
+    frame = usage_frame(rows)
+    frame[["cpu_util_pct", "gpu_util_pct", "memory_util_pct"]] = 0.0
+    return estimator.estimate(frame, methodology=methodology)["energy_kwh"].to_numpy(dtype=float)
+
+
+def estimate_components(
+    rows: list[dict],
+    estimates: pd.DataFrame,
+    now: dt.datetime,
+    usage_frame: Callable[[list[dict]], pd.DataFrame],
+    methodology: str,
+) -> int:
+    """Replace the component rows of the variant-hours ``rows`` (just estimated as ``estimates``, same order, by
+    ``methodology`` from ``usage_frame(rows)``), inside the caller's transaction. Returns how many were written."""
+    by_hour = component_hours_of(rows)
+    chosen = [
+        (position, row)
+        for position, row in enumerate(rows)
+        if is_component_hour(row, by_hour.get((row["endpoint_id"], row["variant_name"], row["hour"]), []))
+    ]
+    ComponentHourEstimate.objects.filter(variant_hour_id__in=[row["pk"] for row in rows]).delete()
+    if not chosen:
+        return 0
+    idle = idle_estimates([row for _, row in chosen], usage_frame, methodology)
+    all_hours = [
+        h for _, row in chosen for h in by_hour.get((row["endpoint_id"], row["variant_name"], row["hour"]), [])
+    ]
+    specs = specs_of(all_hours)
+    records = estimates.to_dict("records")
+    objects = []
+    for (position, row), idle_kwh in zip(chosen, idle, strict=True):
+        hours = by_hour.get((row["endpoint_id"], row["variant_name"], row["hour"]), [])
+        objects.extend(split_hour(row, records[position], float(idle_kwh), hours, specs, now))
+    ComponentHourEstimate.objects.bulk_create(objects, batch_size=1000)
+    return len(objects)
+
+
+# --- totals over a period --------------------------------------------------------------------------------------
+
+
+def in_window(rows, start: dt.datetime, end: dt.datetime):
+    """The rows whose hour is in ``[start, end)``: the same window as the pages' (``Filters.start_time`` /
+    ``end_time``, a rolling period's exact hours)."""
+    return rows.filter(hour__gte=start, hour__lt=end)
+
+
+def _sums() -> dict:
+    sums: dict = {name: total(name) for name in TOTALS if name != "co2e_market_kg"}
+    sums["co2e_market_kg"] = Sum("co2e_market_kg")  # NULL summed as SQL does; a missing part is checked below
+    measured = Q(util_pct__isnull=False)
+    sums["market_missing"] = Count("pk", filter=Q(co2e_market_kg__isnull=True))
+    sums["hours"] = Count("pk")
+    # Utilization: a mean weighted by the instance-hours reserved, over the hours that report it.
+    sums["util_x"] = total(Sum(F("util_pct") * F("instance_hours"), filter=measured, output_field=FloatField()))
+    sums["util_w"] = total(Sum("instance_hours", filter=measured))
+    return {f"t_{name}": value for name, value in sums.items()}  # an annotation may not shadow the field it sums
+
+
+def component_rows(endpoint_ids: list[int], start: dt.datetime, end: dt.datetime, by_day: bool = False):
+    """Sums per (endpoint, variant, component, instance type[, UTC day]) over ``[start, end)``: one query. The
+    unreserved line has ``component_id`` None. A market-based CO2e any summed row lacks is None."""
+    rows = in_window(ComponentHourEstimate.objects.filter(endpoint_id__in=endpoint_ids), start, end)
+    keys = {
+        "k_endpoint_id": F("endpoint_id"),
+        "k_variant_name": F("variant_hour__variant_name"),
+        "k_component_id": F("component_id"),
+        "k_instance_type": F("variant_hour__instance_type"),
+        "k_region": F("endpoint__region"),
+    }
+    if by_day:
+        keys["k_day"] = TruncDate("hour", tzinfo=dt.UTC)
+    sums = _sums()
+    records = list(rows.annotate(**keys).values(*keys).annotate(**sums).order_by())
+    frame = pd.DataFrame.from_records(records, columns=[*keys, *sums])
+    frame = frame.rename(columns=lambda name: name.removeprefix("k_").removeprefix("t_"))
+    for name in [*TOTALS, "util_x", "util_w", "market_missing", "hours"]:
+        frame[name] = frame[name].astype(float)
+    frame.loc[frame["market_missing"].fillna(0) > 0, "co2e_market_kg"] = np.nan
+    return frame
+
+
+def component_totals(endpoint, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """One row per component of ``endpoint`` (every component it ever had, even without hours in the period) and
+    one "unreserved capacity" row per IC variant with hours, over ``[start, end)``: usage, energy, emissions, cost
+    (list price x the component's instance-hours, each day at its own price), g CO2e per 1,000 inferences and the
+    share of the variant's energy. Empty for an endpoint without inference components."""
+    from dashboard.footprint.queries import with_cost
+
+    components = list(InferenceComponent.objects.filter(endpoint=endpoint).order_by("variant_name", "name"))
+    frame = component_rows([endpoint.pk], start, end, by_day=True)
+    if frame.empty and not components:
+        return pd.DataFrame()
+    if not frame.empty:
+        frame["day"] = pd.to_datetime(frame["day"])
+        frame = with_cost(frame)
+    return fold(frame, components, endpoint.pk)
+
+
+def fold(frame: pd.DataFrame, components: list[InferenceComponent], endpoint_id: int) -> pd.DataFrame:
+    """Per-(component, day, type) rows added up per component and variant; components without rows appear with
+    zeros; ratios added."""
+    keys = ["endpoint_id", "variant_name", "component_id"]
+    numbers = [*TOTALS, "util_x", "util_w", "market_missing", "hours"]
+    if frame.empty:
+        totals = pd.DataFrame(columns=[*keys, *numbers, "cost_usd", "priced_instance_hours"])
+    else:
+        frame = frame.assign(component_id=frame["component_id"].astype("Int64"))
+        grouped = frame.groupby(keys, dropna=False, sort=False)
+        totals = grouped[numbers].sum()
+        totals["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
+        totals["priced_instance_hours"] = grouped["priced_instance_hours"].sum()
+        totals = totals.reset_index()
+    totals["co2e_market_kg"] = totals["co2e_market_kg"].where(totals["market_missing"].fillna(0) == 0)
+    seen = {int(c) for c in totals["component_id"].dropna()}
+    absent = [
+        {
+            "endpoint_id": endpoint_id,
+            "variant_name": c.variant_name,
+            "component_id": c.pk,
+            **dict.fromkeys(numbers, 0.0),
+        }
+        for c in components
+        if c.pk not in seen
+    ]
+    if absent:
+        totals = pd.concat([totals, pd.DataFrame(absent)], ignore_index=True)
+    by_id = {c.pk: c for c in components}
+    totals["component"] = [
+        by_id[int(i)].name if not pd.isna(i) and int(i) in by_id else UNRESERVED for i in totals["component_id"]
+    ]
+    totals["unreserved"] = totals["component_id"].isna()
+    return with_ratios(totals).sort_values(["variant_name", "unreserved", "component"], ignore_index=True)
+
+
+def with_ratios(totals: pd.DataFrame) -> pd.DataFrame:
+    totals = totals.copy()
+    numbers = totals[[*TOTALS, "util_x", "util_w"]].astype(float)
+    totals[list(numbers.columns)] = numbers
+    totals["util_pct"] = (numbers["util_x"] / numbers["util_w"]).where(numbers["util_w"] > 0)
+    # Mean reserved share of the variant's capacity over the hours counted, 0-1.
+    totals["reserved_share"] = (numbers["instance_hours"] / _variant_sum(totals, "instance_hours")).where(
+        _variant_sum(totals, "instance_hours") > 0
+    )
+    total_co2e = numbers["co2e_kg"] + numbers["embodied_co2e_kg"]
+    invocations = numbers["invocations"]
+    totals["gco2e_per_1k_invocations"] = (total_co2e * 1e6 / invocations).where(
+        (invocations > 0) & ~totals["component_id"].isna()
+    )
+    variant_energy = _variant_sum(totals, "energy_kwh")
+    totals["energy_share_pct"] = (100 * numbers["energy_kwh"] / variant_energy).where(variant_energy > 0)
+    return totals
+
+
+def _variant_sum(totals: pd.DataFrame, name: str) -> pd.Series:
+    return totals.groupby(["endpoint_id", "variant_name"])[name].transform("sum").astype(float)
