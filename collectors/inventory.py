@@ -3,7 +3,9 @@
 ListEndpoints (paginated) -> DescribeEndpoint -> DescribeEndpointConfig and DescribeModel. Endpoint configs
 and models are immutable per name, so they are described only when an endpoint points at a config name we
 have not recorded for it yet. An endpoint missing from the listing is marked deleted as of when it was last
-seen; its history stays.
+seen; its history stays. The config's MetricsConfig (publish period, enhanced metrics) is part of each variant's
+configuration, so a change of it opens a new row; a variant without ModelName hosts inference components, which
+collectors.inference_components records after the endpoints (one listing per region).
 
 One endpoint's error never stops the region: a model deleted under a running endpoint (AWS allows it) or a
 failing ListTags is recorded with the endpoint, which is kept with what is known; an endpoint that cannot be
@@ -21,10 +23,12 @@ from django.db import transaction
 
 from collectors import aws
 from collectors.errors import CollectionFailed, describe_client_error, is_throttling
+from collectors.inference_components import collect_components
 from collectors.models import Endpoint, VariantConfig
 from collectors.models.endpoints import EndpointMode
 
 # Fields whose change opens a new configuration row; current_instance_count is an observation, updated in place.
+# inference_components is not among them: it follows from model_name (empty), which is.
 SIGNATURE = (
     "endpoint_config_name",
     "model_name",
@@ -38,6 +42,8 @@ SIGNATURE = (
     "serverless_provisioned_concurrency",
     "min_instance_count",
     "max_instance_count",
+    "metric_publish_seconds",
+    "enhanced_metrics",
 )
 LIST_PAGE_SIZE = 100
 
@@ -48,6 +54,9 @@ class InventoryResult:
     variants: int = 0
     config_changes: int = 0
     deleted: int = 0
+    inference_components: int = 0  # listed and recorded this run
+    component_changes: int = 0  # specification rows closed because a component changed
+    components_deleted: int = 0
     names: list[str] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)  # {resource, error}: what failed without stopping the run
 
@@ -72,6 +81,10 @@ def collect_inventory(account, region: str, now: datetime, calls: aws.ApiCalls) 
             f"{result.errors[0]['resource']}: {result.errors[0]['error']}"
         )
     result.deleted = mark_deleted(account, region, set(result.names), now)
+    components = collect_components(account, region, sm, now)
+    result.inference_components, result.component_changes = components.components, components.changes
+    result.components_deleted = components.deleted
+    result.errors += components.errors
     return result
 
 
@@ -170,7 +183,11 @@ def variant_rows(described: dict, config: dict | None, models: dict, endpoint: E
     rows = {}
     for live in described.get("ProductionVariants", []):
         name = live["VariantName"]
-        base = config_fields(configured[name], models) if name in configured else stored_fields(open_rows.get(name))
+        base = (
+            config_fields(configured[name], models, config.get("MetricsConfig"))
+            if config and name in configured
+            else stored_fields(open_rows.get(name))
+        )
         serverless = live.get("CurrentServerlessConfig") or {}
         rows[name] = {
             **base,
@@ -191,7 +208,10 @@ def variant_rows(described: dict, config: dict | None, models: dict, endpoint: E
     return rows
 
 
-def config_fields(variant: dict, models: dict) -> dict:
+def config_fields(variant: dict, models: dict, metrics: dict | None = None) -> dict:
+    """A variant's configuration; ``metrics`` is the endpoint config's MetricsConfig (absent: 60 s, no enhanced
+    metrics). A variant without ModelName hosts inference components."""
+    metrics = metrics or {}
     serverless = variant.get("ServerlessConfig") or {}
     scaling = variant.get("ManagedInstanceScaling") or {}
     model_name = variant.get("ModelName", "")
@@ -207,13 +227,16 @@ def config_fields(variant: dict, models: dict) -> dict:
         "serverless_provisioned_concurrency": serverless.get("ProvisionedConcurrency"),
         "min_instance_count": scaling.get("MinInstanceCount"),
         "max_instance_count": scaling.get("MaxInstanceCount"),
+        "metric_publish_seconds": metrics.get("MetricPublishFrequencyInSeconds"),
+        "enhanced_metrics": bool(metrics.get("EnableEnhancedMetrics")),
+        "inference_components": not model_name and not serverless,
     }
 
 
 def stored_fields(row: VariantConfig | None) -> dict:
     if row is None:
         return {}
-    names = [*SIGNATURE, "initial_instance_count"]
+    names = [*SIGNATURE, "initial_instance_count", "inference_components"]
     return {name: getattr(row, name) for name in names}
 
 
