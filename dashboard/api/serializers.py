@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay, VariantConfig
+from collectors.models import AwsAccount, Endpoint, InferenceComponent, LogGroupSnapshot, StorageLensDay, VariantConfig
 from dashboard.footprint.measures import ESTIMATED, PARTIAL, SUMMED
 from dashboard.recommend.models import Recommendation
 
@@ -85,9 +85,60 @@ class VariantSerializer(serializers.ModelSerializer):
 Summary30dSerializer = type("Summary30dSerializer", (serializers.Serializer,), measure_fields())
 
 
+def _times(per_copy: float | None, copies: int | None) -> float | None:
+    return None if per_copy is None else float(per_copy) * (copies or 0)
+
+
+class InferenceComponentSerializer(serializers.ModelSerializer):
+    """An inference component as last seen, with its latest configuration (annotated by the endpoint list's
+    prefetch, ``views.COMPONENTS``): per-copy requirements, and what its copies reserve now."""
+
+    status = serializers.CharField()
+    copy_count = serializers.IntegerField(allow_null=True, help_text="Copies running now (CurrentCopyCount)")
+    desired_copy_count = serializers.IntegerField(allow_null=True, help_text="DesiredCopyCount")
+    cpu_cores_required = serializers.FloatField(allow_null=True, help_text="NumberOfCpuCoresRequired, per copy")
+    accelerators_required = serializers.FloatField(
+        allow_null=True, help_text="NumberOfAcceleratorDevicesRequired, per copy"
+    )
+    min_memory_mb = serializers.IntegerField(allow_null=True, help_text="MinMemoryRequiredInMb, per copy")
+    cpu_cores_reserved = serializers.SerializerMethodField(help_text="CPU cores the copies reserve now")
+    accelerators_reserved = serializers.SerializerMethodField(help_text="Accelerator devices the copies reserve now")
+    memory_reserved_mb = serializers.SerializerMethodField(help_text="Memory the copies reserve now (MB)")
+
+    class Meta:
+        model = InferenceComponent
+        fields = [
+            "name",
+            "variant_name",
+            "status",
+            "copy_count",
+            "desired_copy_count",
+            "cpu_cores_required",
+            "accelerators_required",
+            "min_memory_mb",
+            "cpu_cores_reserved",
+            "accelerators_reserved",
+            "memory_reserved_mb",
+            "deleted_at",
+        ]
+
+    def get_cpu_cores_reserved(self, component) -> float | None:
+        return _times(component.cpu_cores_required, component.copy_count)
+
+    def get_accelerators_reserved(self, component) -> float | None:
+        return _times(component.accelerators_required, component.copy_count)
+
+    def get_memory_reserved_mb(self, component) -> float | None:
+        return _times(component.min_memory_mb, component.copy_count)
+
+
 class EndpointSerializer(serializers.ModelSerializer):
     aws_account_id = serializers.CharField(source="account.account_id")
     variants = serializers.SerializerMethodField()
+    inference_components = serializers.SerializerMethodField(
+        help_text="The endpoint's inference components (models sharing its instances), deleted ones with "
+        "deleted_at; empty for an endpoint without them"
+    )
     summary_30d = serializers.SerializerMethodField()
 
     class Meta:
@@ -109,12 +160,16 @@ class EndpointSerializer(serializers.ModelSerializer):
             "last_seen",
             "deleted_at",
             "variants",
+            "inference_components",
             "summary_30d",
         ]
 
     def get_variants(self, endpoint) -> list[dict]:
         configs = [c for c in endpoint.variant_configs.all() if c.valid_to is None]
         return VariantSerializer(configs, many=True).data
+
+    def get_inference_components(self, endpoint) -> InferenceComponentSerializer(many=True):
+        return InferenceComponentSerializer(endpoint.inference_components.all(), many=True).data
 
     def get_summary_30d(self, endpoint) -> Summary30dSerializer:
         zero = dict.fromkeys(FOOTPRINT, 0.0)
@@ -450,3 +505,40 @@ class RecommendationPatchSerializer(serializers.Serializer):
     snoozed_until = serializers.DateField(
         required=False, allow_null=True, help_text="Required to snooze: a day after today"
     )
+
+
+ComponentEmissionRowSerializer = type(
+    "ComponentEmissionRowSerializer",
+    (serializers.Serializer,),
+    {
+        "period_start": serializers.CharField(),
+        "group": serializers.CharField(
+            help_text="The component's name, or '<endpoint>/<variant> (unreserved capacity)': capacity no "
+            "component reserved"
+        ),
+        "component": serializers.CharField(allow_null=True, help_text="null on an unreserved-capacity row"),
+        "endpoint_id": serializers.IntegerField(),
+        "endpoint": serializers.CharField(),
+        "account_id": serializers.CharField(help_text="The AWS account id"),
+        "variant_name": serializers.CharField(),
+        **measure_fields(FOOTPRINT),
+        "util_pct": serializers.FloatField(
+            allow_null=True, help_text="Utilization of what the component reserved (GPU, else CPU), 0-100 %"
+        ),
+        "gco2e_per_1k_invocations": serializers.FloatField(
+            allow_null=True, help_text="(co2e_kg + embodied_co2e_kg) in g per 1,000 inferences; null without any"
+        ),
+        "cost_usd": serializers.FloatField(
+            allow_null=True, help_text="List price x the row's instance-hours (its reserved share of the variant's)"
+        ),
+        "priced_instance_hours": serializers.FloatField(),
+        "priced_share": serializers.FloatField(allow_null=True),
+    },
+)
+
+
+class ComponentEmissionsSerializer(serializers.Serializer):
+    grain = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    results = ComponentEmissionRowSerializer(many=True)

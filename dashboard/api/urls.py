@@ -20,6 +20,7 @@ api_patterns = [
     path("", root.ApiRootView.as_view(), name="api-root"),
     *router.urls,
     path("emissions/", reports.EmissionsView.as_view(), name="api-emissions"),
+    path("emissions/components/", views.ComponentEmissionsView.as_view(), name="api-component-emissions"),
     path("focus/", reports.FocusView.as_view(), name="api-focus"),
     path("methodology/", views.MethodologyView.as_view(), name="api-methodology"),
     path("schema/", schema.SchemaView.as_view(), name="api-schema"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters
-from django.db.models import Prefetch, Q
+import pandas as pd
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_view
@@ -17,7 +18,16 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay, VariantConfig, VariantHour
+from collectors.models import (
+    AwsAccount,
+    ComponentConfig,
+    Endpoint,
+    InferenceComponent,
+    LogGroupSnapshot,
+    StorageLensDay,
+    VariantConfig,
+    VariantHour,
+)
 from collectors.models.endpoints import EndpointMode
 from dashboard.api import export
 from dashboard.api import serializers as out
@@ -31,6 +41,7 @@ from dashboard.api.params import (
     AccountIdFilter,
     DayFilter,
     FlagFilter,
+    GrainField,
     IdFilter,
     InstantField,
     QueryParams,
@@ -42,7 +53,10 @@ from dashboard.api.params import (
     TextFilter,
     parsed,
 )
-from dashboard.footprint import queries
+from dashboard.api.reports import PeriodParams, share
+from dashboard.api.reports import _scope as period_scope
+from dashboard.footprint import components, queries
+from dashboard.footprint.filters import HOURLY_MAX_DAYS
 from dashboard.footprint.models import VariantDay
 from dashboard.recommend.models import Recommendation
 
@@ -155,12 +169,29 @@ class EndpointFilter(AccountFilter):
         fields = ["account_id", "region", "name", "status", "mode", "deleted", "team"]
 
 
+def _latest_config(field: str) -> Subquery:
+    latest = ComponentConfig.objects.filter(component=OuterRef("pk")).order_by("-valid_from", "-pk")
+    return Subquery(latest.values(field)[:1])
+
+
+# Each component with its latest configuration, in the one query that prefetches a page's components (a page of
+# endpoints costs the same queries whatever its size and however many components they host).
+COMPONENTS = InferenceComponent.objects.annotate(
+    copy_count=_latest_config("current_copy_count"),
+    desired_copy_count=_latest_config("desired_copy_count"),
+    cpu_cores_required=_latest_config("cpu_cores_required"),
+    accelerators_required=_latest_config("accelerators_required"),
+    min_memory_mb=_latest_config("min_memory_mb"),
+).order_by("variant_name", "name")
+
+
 @integer_id
 class EndpointViewSet(TeamScoped, mixins.RetrieveModelMixin):
-    """Endpoints with their current variants and a 30-day footprint summary."""
+    """Endpoints with their current variants, their inference components and a 30-day footprint summary."""
 
     queryset = Endpoint.objects.select_related("account").prefetch_related(
-        Prefetch("variant_configs", queryset=VariantConfig.objects.filter(valid_to__isnull=True))
+        Prefetch("variant_configs", queryset=VariantConfig.objects.filter(valid_to__isnull=True)),
+        Prefetch("inference_components", queryset=COMPONENTS),
     )
     serializer_class = out.EndpointSerializer
     filterset_class = EndpointFilter
@@ -366,6 +397,68 @@ class RecommendationViewSet(TeamScoped, mixins.RetrieveModelMixin, mixins.Update
     http_method_names = ["get", "patch", "head", "options"]
     parser_classes = [JSONParser]  # the one body the schema documents (a form cannot say null)
     csv_name = "wattson-recommendations"
+
+
+class ComponentEmissionParams(PeriodParams):
+    grain = GrainField(default="day", help_text=f"hour covers at most {HOURLY_MAX_DAYS} days")
+
+
+class ComponentEmissionsView(JsonErrors, APIView):
+    """Energy, CO2e, inferences, instance-hours and list cost per period and inference component, with one
+    "(unreserved capacity)" row per IC variant: each variant-hour's estimate split among the components placed on
+    it and the capacity none reserved (docs/methodology.md, "Inference components"), so a period's rows of one
+    variant add up to its totals. Only endpoints with inference components have rows."""
+
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    @extend_schema(parameters=[ComponentEmissionParams], responses={200: out.ComponentEmissionsSerializer})
+    def get(self, request):
+        query = parsed(ComponentEmissionParams, request)
+        rows = component_emission_rows(team_of(request), query)
+        if wants_csv(request):
+            fields = list(out.ComponentEmissionRowSerializer().fields)
+            return stream(rows, fields, f"wattson-component-emissions-{query['start']}-{query['end']}")
+        return Response({"grain": query["grain"], "start": query["start"], "end": query["end"], "results": rows})
+
+
+def component_emission_rows(team, query: dict) -> list[dict]:
+    """The team's component rows over the query's days and filters (``components.series``), labelled."""
+    accounts, endpoint_ids = period_scope(team, query)
+    keys = {a["pk"] for a in accounts}
+    endpoints = {e["id"]: e for e in queries.team_endpoints(team) if e["account_id"] in keys}
+    ids = list(endpoints) if endpoint_ids is None else [pk for pk in endpoint_ids if pk in endpoints]
+    frame = components.series(ids, query["start"], query["end"], query["grain"])
+    names = dict(InferenceComponent.objects.filter(endpoint_id__in=ids).values_list("pk", "name"))
+    rows = []
+    for values in frame.to_dict("records"):
+        endpoint = endpoints[int(values["endpoint_id"])]
+        unreserved = pd.isna(values["component_id"])
+        name = None if unreserved else names.get(int(values["component_id"]), "")
+        carbon = values["co2e_kg"] + values["embodied_co2e_kg"]
+        rows.append(
+            {
+                "period_start": values["bucket"].isoformat(),
+                "group": f"{endpoint['name']}/{values['variant_name']} {components.UNRESERVED}" if unreserved else name,
+                "component": name,
+                "endpoint_id": int(values["endpoint_id"]),
+                "endpoint": endpoint["name"],
+                "account_id": endpoint["account__account_id"],
+                "variant_name": values["variant_name"],
+                **{name: _float(values[name]) for name in out.FOOTPRINT},
+                "util_pct": _float(values["util_x"] / values["util_w"]) if values["util_w"] else None,
+                "gco2e_per_1k_invocations": carbon * 1e6 / values["invocations"]
+                if values["invocations"] > 0 and not unreserved
+                else None,
+                "cost_usd": _float(values["cost_usd"]),
+                "priced_instance_hours": float(values["priced_instance_hours"]),
+                "priced_share": share(values["priced_instance_hours"], values["instance_hours"]),
+            }
+        )
+    return sorted(rows, key=lambda row: (row["period_start"], row["endpoint"], row["component"] is None, row["group"]))
+
+
+def _float(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 class MethodologyView(JsonErrors, APIView):

@@ -321,9 +321,10 @@ def _sums() -> dict:
     return {f"t_{name}": value for name, value in sums.items()}  # an annotation may not shadow the field it sums
 
 
-def component_rows(endpoint_ids: list[int], start: dt.datetime, end: dt.datetime, by_day: bool = False):
-    """Sums per (endpoint, variant, component, instance type[, UTC day]) over ``[start, end)``: one query. The
-    unreserved line has ``component_id`` None. A market-based CO2e any summed row lacks is None."""
+def component_rows(endpoint_ids: list[int], start: dt.datetime, end: dt.datetime, by: str = "") -> pd.DataFrame:
+    """Sums per (endpoint, variant, component, instance type, region[, ``by``: "hour" or UTC "day", as ``time``])
+    over ``[start, end)``: one query. The unreserved line has ``component_id`` NaN. A market-based CO2e any summed
+    row lacks is NaN."""
     rows = in_window(ComponentHourEstimate.objects.filter(endpoint_id__in=endpoint_ids), start, end)
     keys = {
         "k_endpoint_id": F("endpoint_id"),
@@ -332,16 +333,59 @@ def component_rows(endpoint_ids: list[int], start: dt.datetime, end: dt.datetime
         "k_instance_type": F("variant_hour__instance_type"),
         "k_region": F("endpoint__region"),
     }
-    if by_day:
-        keys["k_day"] = TruncDate("hour", tzinfo=dt.UTC)
+    if by == "day":
+        keys["k_time"] = TruncDate("hour", tzinfo=dt.UTC)
+    elif by == "hour":
+        keys["k_time"] = F("hour")
     sums = _sums()
-    records = list(rows.annotate(**keys).values(*keys).annotate(**sums).order_by())
+    records = list(rows.annotate(**keys).values(*keys).annotate(**sums).order_by()) if endpoint_ids else []
     frame = pd.DataFrame.from_records(records, columns=[*keys, *sums])
     frame = frame.rename(columns=lambda name: name.removeprefix("k_").removeprefix("t_"))
     for name in [*TOTALS, "util_x", "util_w", "market_missing", "hours"]:
         frame[name] = frame[name].astype(float)
+    frame["component_id"] = frame["component_id"].astype(float)
     frame.loc[frame["market_missing"].fillna(0) > 0, "co2e_market_kg"] = np.nan
+    if by:
+        frame["time"] = pd.to_datetime(frame["time"], utc=True)
     return frame
+
+
+def priced(frame: pd.DataFrame) -> pd.DataFrame:
+    """``queries.with_cost`` on component rows: list price x their instance-hours, at the price of their time."""
+    from dashboard.footprint.queries import with_cost
+
+    return with_cost(frame) if not frame.empty else frame.assign(cost_usd=[], priced_instance_hours=[])
+
+
+def series(endpoint_ids: list[int], start: dt.date, end: dt.date, grain: str) -> pd.DataFrame:
+    """Sums per period of the grain (``bucket``: the period's first UTC day, a date, or its hour at hour grain),
+    endpoint, variant and component (NaN: the unreserved line), UTC days ``start``..``end``, priced per day (per
+    hour at hour grain); weeks start on Monday, as the other series'."""
+    first = dt.datetime.combine(start, dt.time(), dt.UTC)
+    stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
+    frame = priced(component_rows(endpoint_ids, first, stop, by="hour" if grain == "hour" else "day"))
+    if frame.empty:
+        return frame.assign(bucket=[])
+    stamps = frame["time"].dt.tz_localize(None)
+    if grain == "hour":
+        frame["bucket"] = frame["time"]
+    elif grain == "day":
+        frame["bucket"] = stamps.dt.date
+    else:
+        frame["bucket"] = stamps.dt.to_period("M" if grain == "month" else "W-SUN").dt.start_time.dt.date
+    return added_up(frame, ["bucket", "endpoint_id", "variant_name", "component_id"])
+
+
+def added_up(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Component rows added up per ``keys``: a cost is the sum of its priced parts (NaN when none is), the
+    market-based CO2e NaN where any part lacks it."""
+    numbers = [*TOTALS, "util_x", "util_w", "market_missing", "hours", "priced_instance_hours"]
+    grouped = frame.groupby(keys, dropna=False, sort=True)
+    totals = grouped[numbers].sum()
+    totals["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
+    totals = totals.reset_index()
+    totals["co2e_market_kg"] = totals["co2e_market_kg"].where(totals["market_missing"] == 0)
+    return totals
 
 
 def component_totals(endpoint, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
@@ -349,15 +393,10 @@ def component_totals(endpoint, start: dt.datetime, end: dt.datetime) -> pd.DataF
     one "unreserved capacity" row per IC variant with hours, over ``[start, end)``: usage, energy, emissions, cost
     (list price x the component's instance-hours, each day at its own price), g CO2e per 1,000 inferences and the
     share of the variant's energy. Empty for an endpoint without inference components."""
-    from dashboard.footprint.queries import with_cost
-
     components = list(InferenceComponent.objects.filter(endpoint=endpoint).order_by("variant_name", "name"))
-    frame = component_rows([endpoint.pk], start, end, by_day=True)
+    frame = priced(component_rows([endpoint.pk], start, end, by="day"))
     if frame.empty and not components:
         return pd.DataFrame()
-    if not frame.empty:
-        frame["day"] = pd.to_datetime(frame["day"])
-        frame = with_cost(frame)
     return fold(frame, components, endpoint.pk)
 
 
@@ -365,17 +404,8 @@ def fold(frame: pd.DataFrame, components: list[InferenceComponent], endpoint_id:
     """Per-(component, day, type) rows added up per component and variant; components without rows appear with
     zeros; ratios added."""
     keys = ["endpoint_id", "variant_name", "component_id"]
-    numbers = [*TOTALS, "util_x", "util_w", "market_missing", "hours"]
-    if frame.empty:
-        totals = pd.DataFrame(columns=[*keys, *numbers, "cost_usd", "priced_instance_hours"])
-    else:
-        frame = frame.assign(component_id=frame["component_id"].astype("Int64"))
-        grouped = frame.groupby(keys, dropna=False, sort=False)
-        totals = grouped[numbers].sum()
-        totals["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
-        totals["priced_instance_hours"] = grouped["priced_instance_hours"].sum()
-        totals = totals.reset_index()
-    totals["co2e_market_kg"] = totals["co2e_market_kg"].where(totals["market_missing"].fillna(0) == 0)
+    numbers = [*TOTALS, "util_x", "util_w", "market_missing", "hours", "priced_instance_hours"]
+    totals = added_up(frame, keys) if not frame.empty else pd.DataFrame(columns=[*keys, *numbers, "cost_usd"])
     seen = {int(c) for c in totals["component_id"].dropna()}
     absent = [
         {
