@@ -1,13 +1,28 @@
 """Where stock moto 5.2.5 falls short of AWS for our collectors, and how the sandbox closes the gap.
 
 Every patch here touches moto internals, which is why pyproject pins ``moto==5.2.5`` and
-tests/sandbox/test_patches.py exercises each one over HTTP with plain boto3.
+tests/sandbox/test_patches.py (and test_inference_components.py, test_cloudtrail.py) exercise each one over
+HTTP with plain boto3. The gaps closed:
+
+- CloudWatch: a compact metric store with AWS's GetMetricData rules (``metric_store.py``), ListMetrics paging.
+- SageMaker: current instance types accepted; ``sandbox:`` status and time knobs on endpoints; UpdateEndpoint
+  switches the config; an endpoint-config variant without ``ModelName`` (inference-component style; moto answered
+  HTTP 500) is accepted; ``MetricsConfig`` and ``ExecutionRoleArn`` are kept and returned by
+  DescribeEndpointConfig (moto drops them); DescribeEndpoint echoes a variant's ``ManagedInstanceScaling``.
+- SageMaker inference components (moto has none): Create/Describe/List/Update/DeleteInferenceComponent and
+  UpdateInferenceComponentRuntimeConfig per account and region, List paginated (``MaxResults`` <= 100) with
+  the Endpoint/Variant/Status/Name/time filters, tags through AddTags/ListTags on the component's ARN.
+- CloudTrail (moto records no events and has no LookupEvents): ``sandbox/cloudtrail.py``; the mutating SageMaker
+  calls above are recorded as management events when they succeed.
+- CloudWatch Logs: storedBytes in bytes, logGroupClass, creation time.
 
 Seeding-only knobs travel as resource tags with the ``sandbox:`` prefix; the patched server
 consumes and strips them, so a collector never sees them:
 
 - SageMaker endpoint: ``sandbox:status``, ``sandbox:failureReason``, ``sandbox:creationTime`` and
   ``sandbox:lastModifiedTime`` (ISO).
+- Inference component: ``sandbox:status``, ``sandbox:creationTime``, ``sandbox:lastModifiedTime`` (ISO) and
+  ``sandbox:currentCopyCount`` (a component still scaling towards its desired count).
 - Log group: ``sandbox:storedBytes``, ``sandbox:creationTime`` (ISO).
 """
 
@@ -26,6 +41,7 @@ from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
 
+from sandbox import cloudtrail
 from sandbox.metric_store import MetricQueryError, MetricStore
 
 TAG_PREFIX = "sandbox:"
@@ -229,6 +245,280 @@ def patch_logs() -> None:
     logs_responses.LogsResponse.create_log_group = _create_log_group_response
 
 
+# --- SageMaker: inference components, IC-style endpoint configs, MetricsConfig ------------------------
+
+
+class FakeInferenceComponent:
+    """One inference component as DescribeInferenceComponent shows it (moto 5.2.5 has none)."""
+
+    def __init__(self, backend, endpoint, params: dict, tags: list) -> None:
+        self.name = params["InferenceComponentName"]
+        self.arn = f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:inference-component/{self.name}"
+        self.endpoint_name = endpoint.endpoint_name
+        self.endpoint_arn = endpoint.arn
+        self.variant_name = params.get("VariantName")
+        self.specification = params.get("Specification") or {}
+        copies = int((params.get("RuntimeConfig") or {}).get("CopyCount", 1))
+        self.desired_copy_count = self.current_copy_count = copies
+        self.status = "InService"
+        self.failure_reason = None
+        self.tags = tags or []
+        self.creation_time = self.last_modified_time = sm_models.utcnow()
+
+    def apply_knobs(self, knobs: dict) -> None:
+        if "status" in knobs:
+            self.status = knobs["status"]
+        if "creationTime" in knobs:
+            self.creation_time = self.last_modified_time = naive_utc(knobs["creationTime"])
+        if "lastModifiedTime" in knobs:
+            self.last_modified_time = naive_utc(knobs["lastModifiedTime"])
+        if "currentCopyCount" in knobs:
+            self.current_copy_count = int(knobs["currentCopyCount"])
+
+    def summary(self) -> dict:
+        return {
+            "InferenceComponentName": self.name,
+            "InferenceComponentArn": self.arn,
+            "EndpointName": self.endpoint_name,
+            "EndpointArn": self.endpoint_arn,
+            "VariantName": self.variant_name,
+            "InferenceComponentStatus": self.status,
+            "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+        }
+
+    def describe(self) -> dict:
+        described = {
+            **self.summary(),
+            "Specification": self.specification,
+            "RuntimeConfig": {"DesiredCopyCount": self.desired_copy_count, "CurrentCopyCount": self.current_copy_count},
+        }
+        if self.failure_reason:
+            described["FailureReason"] = self.failure_reason
+        return described
+
+
+def inference_components(backend) -> dict[str, FakeInferenceComponent]:
+    found = getattr(backend, "_sandbox_inference_components", None)
+    if found is None:
+        found = backend._sandbox_inference_components = {}
+    return found
+
+
+def _find_component(backend, name: str) -> FakeInferenceComponent:
+    component = inference_components(backend).get(name)
+    if component is None:
+        arn = f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:inference-component/{name}"
+        raise SageMakerValidationError(message=f"Could not find inference component '{arn}'.")
+    return component
+
+
+def _create_inference_component(self) -> ActionResult:
+    backend = self.sagemaker_backend
+    name = self._get_param("InferenceComponentName")
+    if name in inference_components(backend):
+        raise SageMakerValidationError(message=f"Cannot create already existing inference component '{name}'.")
+    endpoint_name = self._get_param("EndpointName")
+    endpoint = backend.endpoints.get(endpoint_name)
+    if endpoint is None:
+        arn = sm_models.FakeEndpoint.arn_formatter(endpoint_name, backend.account_id, backend.region_name)
+        raise SageMakerValidationError(message=f"Could not find endpoint '{arn}'.")
+    variant_name = self._get_param("VariantName")
+    if variant_name and variant_name not in [v["VariantName"] for v in endpoint.production_variants]:
+        raise SageMakerValidationError(
+            message=f"Could not find variant '{variant_name}' on endpoint '{endpoint_name}'."
+        )
+    tags, knobs = split_sandbox_tags(self._get_param("Tags"))
+    component = FakeInferenceComponent(backend, endpoint, self._get_params(), tags)
+    component.apply_knobs(knobs)
+    inference_components(backend)[name] = component
+    return ActionResult({"InferenceComponentArn": component.arn})
+
+
+def _describe_inference_component(self) -> ActionResult:
+    component = _find_component(self.sagemaker_backend, self._get_param("InferenceComponentName"))
+    return ActionResult(component.describe())
+
+
+LIST_COMPONENTS_MAX = 100
+
+
+def _list_inference_components(self) -> ActionResult:
+    params = self._get_params()
+    max_results = int(params.get("MaxResults") or 10)
+    if not 1 <= max_results <= LIST_COMPONENTS_MAX:
+        raise SageMakerValidationError(
+            message=f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: "
+            f"Member must have value less than or equal to {LIST_COMPONENTS_MAX}"
+        )
+
+    def keep(c: FakeInferenceComponent) -> bool:
+        checks = (
+            ("EndpointNameEquals", lambda v: c.endpoint_name == v),
+            ("VariantNameEquals", lambda v: c.variant_name == v),
+            ("StatusEquals", lambda v: c.status == v),
+            ("NameContains", lambda v: v in c.name),
+            ("CreationTimeBefore", lambda v: c.creation_time < naive_utc_any(v)),
+            ("CreationTimeAfter", lambda v: c.creation_time > naive_utc_any(v)),
+            ("LastModifiedTimeBefore", lambda v: c.last_modified_time < naive_utc_any(v)),
+            ("LastModifiedTimeAfter", lambda v: c.last_modified_time > naive_utc_any(v)),
+        )
+        return all(test(params[key]) for key, test in checks if params.get(key) is not None)
+
+    found = [c for c in inference_components(self.sagemaker_backend).values() if keep(c)]
+    sort_by = params.get("SortBy") or "CreationTime"
+    key = {"Name": lambda c: c.name, "Status": lambda c: c.status}.get(sort_by, lambda c: (c.creation_time, c.name))
+    found.sort(key=key, reverse=(params.get("SortOrder") or "Descending") == "Descending")
+    start = int(params.get("NextToken") or 0)
+    result: dict = {"InferenceComponents": [c.summary() for c in found[start : start + max_results]]}
+    if start + max_results < len(found):
+        result["NextToken"] = str(start + max_results)
+    return ActionResult(result)
+
+
+def naive_utc_any(value) -> datetime:
+    """A filter time from the request (epoch seconds or ISO) as moto's naive UTC."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return naive_utc(str(value).replace("Z", "+00:00"))
+
+
+def _update_inference_component(self) -> ActionResult:
+    component = _find_component(self.sagemaker_backend, self._get_param("InferenceComponentName"))
+    specification = self._get_param("Specification")
+    if specification:
+        component.specification = specification
+    runtime = self._get_param("RuntimeConfig")
+    if runtime and "CopyCount" in runtime:
+        component.desired_copy_count = component.current_copy_count = int(runtime["CopyCount"])
+    component.last_modified_time = sm_models.utcnow()
+    return ActionResult({"InferenceComponentArn": component.arn})
+
+
+def _update_inference_component_runtime_config(self) -> ActionResult:
+    component = _find_component(self.sagemaker_backend, self._get_param("InferenceComponentName"))
+    copies = int((self._get_param("DesiredRuntimeConfig") or {}).get("CopyCount", component.desired_copy_count))
+    component.desired_copy_count = component.current_copy_count = copies
+    component.last_modified_time = sm_models.utcnow()
+    return ActionResult({"InferenceComponentArn": component.arn})
+
+
+def _delete_inference_component(self) -> ActionResult:
+    backend = self.sagemaker_backend
+    component = _find_component(backend, self._get_param("InferenceComponentName"))
+    del inference_components(backend)[component.name]
+    return ActionResult({})
+
+
+_original_resource_from_arn = sm_models.SageMakerModelBackend._get_resource_from_arn
+
+
+def _get_resource_from_arn(self, arn: str):
+    if ":inference-component/" in arn:
+        return _find_component(self, arn.rsplit("/", 1)[1])
+    return _original_resource_from_arn(self, arn)
+
+
+def _validate_production_variants(self, production_variants) -> None:
+    """A variant without ModelName hosts inference components (moto raised KeyError: HTTP 500)."""
+    for variant in production_variants:
+        model_name = variant.get("ModelName")
+        if model_name and model_name not in self._models:
+            arn = sm_models.arn_formatter("model", model_name, self.account_id, self.region_name)
+            raise SageMakerValidationError(message=f"Could not find model '{arn}'.")
+
+
+def _create_endpoint_config_response(self) -> ActionResult:
+    """Keep MetricsConfig and ExecutionRoleArn, which moto drops, so DescribeEndpointConfig returns them."""
+    config = self.sagemaker_backend.create_endpoint_config(
+        endpoint_config_name=self._get_param("EndpointConfigName"),
+        async_inference_config=self._get_param("AsyncInferenceConfig"),
+        production_variants=self._get_param("ProductionVariants"),
+        data_capture_config=self._get_param("DataCaptureConfig"),
+        tags=self._get_param("Tags"),
+        kms_key_id=self._get_param("KmsKeyId"),
+    )
+    for member in ("MetricsConfig", "ExecutionRoleArn", "EnableNetworkIsolation"):
+        value = self._get_param(member)
+        if value is not None:
+            setattr(config, re.sub(r"(?<!^)(?=[A-Z])", "_", member).lower(), value)
+    return ActionResult({"EndpointConfigArn": config.endpoint_config_arn})
+
+
+_original_process_variants = sm_models.FakeEndpoint._process_production_variants
+
+
+def _process_production_variants(self, production_variants):
+    """DescribeEndpoint's variants also echo ManagedInstanceScaling (IC endpoints scale between min and max)."""
+    processed = _original_process_variants(self, production_variants)
+    for summary, given in zip(processed, production_variants, strict=True):
+        if given.get("ManagedInstanceScaling"):
+            summary["ManagedInstanceScaling"] = given["ManagedInstanceScaling"]
+    return processed
+
+
+def patch_inference_components() -> None:
+    responses = sm_responses.SageMakerResponse
+    responses.create_inference_component = _create_inference_component
+    responses.describe_inference_component = _describe_inference_component
+    responses.list_inference_components = _list_inference_components
+    responses.update_inference_component = _update_inference_component
+    responses.update_inference_component_runtime_config = _update_inference_component_runtime_config
+    responses.delete_inference_component = _delete_inference_component
+    responses.create_endpoint_config = _create_endpoint_config_response
+    sm_models.SageMakerModelBackend._get_resource_from_arn = _get_resource_from_arn
+    sm_models.SageMakerModelBackend.validate_production_variants = _validate_production_variants
+    sm_models.FakeEndpoint._process_production_variants = _process_production_variants
+
+
+# --- CloudTrail: live events for mutating SageMaker calls ---------------------------------------------
+
+RECORDED_SAGEMAKER_CALLS = (
+    "CreateEndpoint",
+    "UpdateEndpoint",
+    "DeleteEndpoint",
+    "UpdateEndpointWeightsAndCapacities",
+    "CreateEndpointConfig",
+    "DeleteEndpointConfig",
+    "CreateInferenceComponent",
+    "UpdateInferenceComponent",
+    "UpdateInferenceComponentRuntimeConfig",
+    "DeleteInferenceComponent",
+)
+
+
+def _recorded(event_name: str, method):
+    """Wrap a SageMaker response method: after it succeeds, log the call as CloudTrail would."""
+
+    def handler(self):
+        result = method(self)
+        params = self._get_params()
+        if params.get("Tags"):
+            params["Tags"], _ = split_sandbox_tags(params["Tags"])
+        returned = result.result if isinstance(result, ActionResult) else None
+        cloudtrail.event_store(self.current_account, self.region).add(
+            {
+                "account": self.current_account,
+                "region": self.region,
+                "event_name": event_name,
+                "request_parameters": params,
+                "response_elements": returned if isinstance(returned, dict) and returned else None,
+            }
+        )
+        return result
+
+    return handler
+
+
+def patch_cloudtrail_recording() -> None:
+    responses = sm_responses.SageMakerResponse
+    for event_name in RECORDED_SAGEMAKER_CALLS:
+        attribute = re.sub(r"(?<!^)(?=[A-Z])", "_", event_name).lower()
+        setattr(responses, attribute, _recorded(event_name, getattr(responses, attribute)))
+
+
 def apply() -> None:
     """Apply every patch once (idempotent)."""
     global _applied
@@ -236,5 +526,8 @@ def apply() -> None:
         return
     patch_cloudwatch()
     patch_sagemaker()
+    patch_inference_components()
+    patch_cloudtrail_recording()  # after the SageMaker patches: it wraps their final responses
+    cloudtrail.patch_cloudtrail()
     patch_logs()
     _applied = True

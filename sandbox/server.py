@@ -13,7 +13,9 @@ The layer sees every AWS request before moto does. It
 - serves ``GET /_sandbox/health`` and, when a fleet was seeded, ``GET /_sandbox/fleet``;
 - answers the Price List Query API (``pricing``), which moto lacks, from ``sandbox/pricing.py``; a test changes a
   price with ``POST /_sandbox/prices`` ``{"match": {"instanceType": "ml.m5.xlarge-Hosting", "regionCode":
-  "us-east-1"}, "usd": 0.3, "effective_date": "2026-11-20T00:00:00Z"}`` (``DELETE`` restores the catalog).
+  "us-east-1"}, "usd": 0.3, "effective_date": "2026-11-20T00:00:00Z"}`` (``DELETE`` restores the catalog);
+- seeds CloudTrail's event history (``POST /_sandbox/cloudtrail``, see ``sandbox/cloudtrail.py``); LookupEvents
+  itself is an ordinary (counted, fault-injectable) call answered by the patched moto.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from moto.iam.models import get_account_id_from
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox import patches
+from sandbox import cloudtrail, patches
 from sandbox.pricing import PriceList
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/")
@@ -215,6 +217,8 @@ class SandboxApp:
             return self.control_faults(environ, start_response, method)
         if route == "prices":
             return self.control_prices(environ, start_response, method)
+        if route == "cloudtrail":
+            return self.control_cloudtrail(environ, start_response, method)
         if route == "trust":
             with self._lock:
                 if method == "POST":
@@ -224,6 +228,21 @@ class SandboxApp:
                     self.trust.clear()
                 return _json(start_response, {"trust": self.trust})
         return _json(start_response, {"error": f"unknown sandbox route {route!r}"}, status="404 Not Found")
+
+    def control_cloudtrail(self, environ, start_response, method: str):
+        """``POST`` {"events": [...]} seeds (backdated) events (``sandbox.cloudtrail.add_events``); ``DELETE``
+        (optionally ``?account=...&region=...``) forgets them; ``GET`` counts them per account and region."""
+        if method == "POST":
+            try:
+                added = cloudtrail.add_events(json.loads(_peek_body(environ) or b"{}").get("events", []))
+            except (KeyError, TypeError, ValueError) as exc:
+                return _json(start_response, {"error": str(exc)}, status="400 Bad Request")
+            return _json(start_response, {"added": added})
+        if method == "DELETE":
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            cloudtrail.clear_events(query.get("account", [None])[0], query.get("region", [None])[0])
+        counts = [{"account": a, "region": r, "events": len(store.events)} for a, r, store in cloudtrail.all_stores()]
+        return _json(start_response, {"stores": counts})
 
     def control_prices(self, environ, start_response, method: str):
         if method == "POST":
