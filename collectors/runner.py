@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from collectors import aws
 from collectors.billed_costs import EXPORT_REGION, collect_cost_exports
+from collectors.cloudtrail import collect_cloudtrail, new_watermark
 from collectors.errors import CollectionFailed, describe_client_error, is_throttling
 from collectors.inventory import collect_inventory
 from collectors.log_groups import collect_log_groups
@@ -127,7 +128,7 @@ def require_inventory(account, region: str) -> None:
         )
 
 
-def dispatch(account, region, source, state, since, now, calls, progress) -> tuple[dict, datetime]:  # noqa: PLR0913 - forwards one run's context to whichever collector the source names
+def dispatch(account, region, source, state, since, now, calls, progress) -> tuple[dict, datetime | None]:  # noqa: PLR0913 - forwards one run's context to whichever collector the source names
     """Run the source's collector; returns (details, new watermark)."""
     if source == Source.INVENTORY:
         return asdict(collect_inventory(account, region, now, calls)), now
@@ -146,6 +147,10 @@ def dispatch(account, region, source, state, since, now, calls, progress) -> tup
         )
         details = {**asdict(result), "start": start.isoformat(), "started_at": now.isoformat()}
         return details, max(floor_hour(now), state.watermark or floor_hour(now))
+    if source == Source.CLOUDTRAIL:
+        # Nothing waits on it: without CloudTrail access the run succeeds, saying so, and utilization goes on.
+        trail = collect_cloudtrail(account, region, state.watermark, now, calls, previous_run=previous_run(state))
+        return asdict(trail), new_watermark(trail, state.watermark)
     if source == Source.LOG_GROUPS:
         return asdict(collect_log_groups(account, region, now, calls)), now
     if source == Source.STORAGE_LENS:
@@ -246,8 +251,12 @@ def price_regions() -> list[str]:
 HOURLY_SOURCES = [s for s in Source.values if s != Source.PRICES]
 
 
+REGION_SOURCES = (Source.INVENTORY, Source.CLOUDTRAIL, Source.UTILIZATION, Source.LOG_GROUPS)
+
+
 def plan(accounts, regions=None, sources=None) -> list[tuple[AwsAccount, str, str]]:
-    """Every (account, region, source) to collect, inventory before utilization; Storage Lens and the cost export
+    """Every (account, region, source) to collect, inventory first, then CloudTrail (so a first utilization run
+    already reads the history rebuilt from it), then utilization; Storage Lens and the cost export
     (where one is configured) once per account;
     prices once in all (account-independent: their lease and health are filed under the first account, in the
     Price List's own region)."""
@@ -258,9 +267,7 @@ def plan(accounts, regions=None, sources=None) -> list[tuple[AwsAccount, str, st
         jobs.append((first, aws.PRICING_REGION, Source.PRICES))
     for account in accounts:
         for region in [r for r in account.regions if not regions or r in regions]:
-            jobs += [
-                (account, region, s) for s in (Source.INVENTORY, Source.UTILIZATION, Source.LOG_GROUPS) if s in sources
-            ]
+            jobs += [(account, region, s) for s in REGION_SOURCES if s in sources]
         control_region = cast(str, settings.STORAGE_LENS_CONTROL_REGION)  # envstr with a default: never None
         if Source.STORAGE_LENS in sources and (not regions or control_region in regions):
             jobs.append((account, control_region, Source.STORAGE_LENS))

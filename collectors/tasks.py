@@ -59,6 +59,8 @@ def collect(  # noqa: PLR0913 - a Celery task: bound self plus its message's fie
         if failed.throttled and self.request.retries < THROTTLE_RETRIES:
             raise self.retry(exc=failed, countdown=backoff(self.request.retries, factor=60)) from failed
         log.warning("collection failed: %s", failed)
+        if source in NOT_WAITED_ON:
+            return None  # recorded already; the chain goes on to utilization, which does not need it
         raise Ignore() from failed  # recorded already; Ignore ends the chain without a traceback
     except (OperationalError, InterfaceError) as exc:
         db.connections.close_all()  # a broken connection is not reused by the retry
@@ -69,13 +71,16 @@ def collect(  # noqa: PLR0913 - a Celery task: bound self plus its message's fie
             countdown=backoff(self.request.retries, factor=5),
             kwargs={**self.request.kwargs, "recovered": error},
         ) from exc
-    if source == "utilization" and summary.details.get("hours"):
+    if source in ("utilization", "cloudtrail") and summary.details.get("hours"):
         # Whoever estimates hours (the dashboard) does it now rather than at its next scheduled run.
         hours_collected.send(sender=collect, account=account, region=region, hours=summary.details["hours"])
     return {"source": source, "api_calls": summary.api_calls, **summary.details}
 
 
 THROTTLE_RETRIES = 4
+# Sources chained between the inventory and utilization that utilization does not depend on: their failure is
+# recorded on Collection health and the chain goes on.
+NOT_WAITED_ON = {"cloudtrail"}
 
 
 def backoff(retries: int, factor: int) -> int:
@@ -83,24 +88,26 @@ def backoff(retries: int, factor: int) -> int:
     return get_exponential_backoff_interval(factor=factor, retries=retries, maximum=300, full_jitter=True)
 
 
+CHAINED = ("inventory", "cloudtrail", "utilization")  # in this order, per account and region
+
+
 @shared_task(name="collectors.tasks.collect_all")
 def collect_all() -> int:
-    """Fan out one task per (account, region, source); inventory runs before utilization in each region."""
+    """Fan out one task per (account, region, source); in each region inventory, CloudTrail and utilization run
+    in that order, as one chain (a failed inventory stops it; a failed CloudTrail read does not)."""
     jobs = runner.plan(AwsAccount.objects.filter(enabled=True), sources=runner.HOURLY_SOURCES)
     sent = 0
-    pending_inventory = {}
+    chains: dict[tuple, list] = {}
     for account, region, source in jobs:
         signature = collect.si(account.pk, region, source)
-        if source == "inventory":
-            pending_inventory[(account.pk, region)] = signature
+        if source in CHAINED:
+            chains.setdefault((account.pk, region), []).append(signature)
             continue
-        if source == "utilization" and (account.pk, region) in pending_inventory:
-            signature = chain(pending_inventory.pop((account.pk, region)), signature)
         signature.apply_async()
         sent += 1
-    for signature in pending_inventory.values():
-        signature.apply_async()
-        sent += 1
+    for signatures in chains.values():
+        (chain(*signatures) if len(signatures) > 1 else signatures[0]).apply_async()
+        sent += len(signatures)
     return sent
 
 
