@@ -3,8 +3,10 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from collectors.models import CollectionState, WorkerHeartbeat
+from collectors.models.health import Source
 from dashboard.footprint.models import EstimateFailure
 from dashboard.schedule import PERIODIC_JOBS, period_seconds
 from dashboard.teams.scoping import current_team
@@ -29,18 +31,35 @@ def collection_health(request: HttpRequest) -> HttpResponse:
         else CollectionState.objects.none()
     )
     rows = [
-        {"state": s, "lag_minutes": None if lag_seconds(s, now) is None else round(lag_seconds(s, now) / 60)}
+        {
+            "state": s,
+            "lag_minutes": None if lag_seconds(s, now) is None else round(lag_seconds(s, now) / 60),
+            "cloudtrail_unreadable": cloudtrail_unreadable(s),
+        }
         for s in states
     ]
     context = {
         "rows": rows,
         "failing": sum(1 for s in states if s.last_error),
         "partial": sum(1 for s in states if s.resource_errors and not s.last_error),
+        "unreadable": sum(1 for row in rows if row["cloudtrail_unreadable"]),
         "heartbeats": WorkerHeartbeat.objects.order_by("-last_seen")[:5],
         "jobs": [(job, period_seconds(job)) for job in PERIODIC_JOBS],
         **refused_hours(team),
     }
     return render(request, "collectors/health.html", context)
+
+
+def cloudtrail_unreadable(state: CollectionState) -> dict | None:
+    """A CloudTrail collection that could not read the events (no permission): why, and the first collection of
+    the region, before which each endpoint's configuration is assumed to be the first one the inventory saw."""
+    if state.source != Source.CLOUDTRAIL or state.last_summary.get("readable", True):
+        return None
+    first = state.last_summary.get("first_collection")
+    return {
+        "denied": state.last_summary.get("denied", ""),
+        "first_collection": parse_datetime(first) if first else None,
+    }
 
 
 REFUSED_SHOWN = 10
