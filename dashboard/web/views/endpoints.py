@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from collectors.models import Endpoint, VariantConfig
-from dashboard.footprint import billed, filters
+from dashboard.footprint import billed, components, filters
 from dashboard.footprint import queries as reports
 from dashboard.footprint.measures import (
     UTILIZATION,
@@ -249,6 +249,94 @@ def config_table(configs: list[dict]) -> Table:
     )
 
 
+SCALED_TO_ZERO = "scaled to zero — no instance cost of its own"
+UNRESERVED_NOTE = "capacity no component reserved: the instances' idle draw nobody uses"
+
+
+def reservation_now(component: dict) -> str:
+    """'2 accelerators, 8 cores, 48 GB' reserved now (per-copy requirements x copies now)."""
+    copies = component.get("copy_count") or 0
+    parts = []
+    for key, unit in (("accelerators_required", "accelerators"), ("cpu_cores_required", "cores")):
+        if component.get(key) is not None:
+            parts.append(f"{component[key] * copies:g} {unit}")
+    if component.get("min_memory_mb") is not None:
+        parts.append(f"{component['min_memory_mb'] * copies / 1024:g} GB")
+    return ", ".join(parts) or "—"
+
+
+def components_section(endpoint: Endpoint, view: filters.Filters, endpoint_energy_kwh: float) -> dict | None:
+    """The endpoint's inference components over the period (``components.component_totals``): a table row per
+    component and per variant's unreserved capacity, and the totals, which add up to the IC variants' energy.
+    None for an endpoint without inference components."""
+    totals = components.component_totals(endpoint, view.start_time, view.end_time)
+    if totals.empty:
+        return None
+    from dashboard.api.views import COMPONENTS  # the API's latest configuration per component: defined once
+
+    now = {c.pk: c.__dict__ for c in COMPONENTS.filter(endpoint=endpoint)}
+    rows = []
+    for row in totals.to_dict("records"):
+        current = now.get(int(row["component_id"])) if not row["unreserved"] else None
+        copies = current.get("copy_count") if current else None
+        note = UNRESERVED_NOTE if row["unreserved"] else ""
+        if current and current.get("deleted_at"):
+            note = f"deleted {current['deleted_at']:%Y-%m-%d %H:%M} UTC"
+        elif current and not copies:
+            note = SCALED_TO_ZERO
+        rows.append(
+            {
+                **row,
+                "component": "Unreserved capacity" if row["unreserved"] else row["component"],
+                "copies": copies,
+                "reserved_now": reservation_now(current) if current else "—",
+                "reserved_pct": 100 * row["reserved_share"] if row["reserved_share"] == row["reserved_share"] else None,
+                "endpoint_share_pct": 100 * row["energy_kwh"] / endpoint_energy_kwh if endpoint_energy_kwh else None,
+                "note": note,
+            }
+        )
+    columns = [
+        Column("component", "Component"),
+        Column("variant_name", "Variant"),
+        Column("copies", "Copies now", 0),
+        Column("reserved_now", "Reserved now", sortable=False),
+        Column(
+            "reserved_pct",
+            "Reserved (% of capacity)",
+            1,
+            help="Mean share of the variant's accelerators (else CPU cores) the copies reserved over the period",
+        ),
+        Column("util_pct", "Utilization (%)", 1, help="Of what the copies reserved: GPU, else CPU"),
+        Column("invocations", "Inferences", 0),
+        Column("energy_kwh", "Energy (kWh)", 3),
+        Column("co2e_kg", "Operational CO2e (kg)", 3),
+        Column("embodied_co2e_kg", "Embodied CO2e (kg)", 3),
+        Column("gco2e_per_1k_invocations", "g CO2e / 1k inferences", 3),
+        Column("endpoint_share_pct", "Share of the endpoint's energy (%)", 1),
+        Column("cost_usd", "Cost (USD)", 2, help="List price x the instance-hours of its reserved share"),
+        Column("note", "Note", sortable=False),
+    ]
+    table = Table(
+        "components",
+        "Inference components over the period",
+        columns,
+        rows,
+        highlight=lambda row: "unreserved" if row["unreserved"] else ("scaled-to-zero" if not row["copies"] else ""),
+    )
+    sums = {name: float(totals[name].sum()) for name in ("energy_kwh", "co2e_kg", "embodied_co2e_kg", "invocations")}
+    unreserved = totals[totals["unreserved"]]
+    return {
+        "table": table,
+        "totals": sums,
+        "endpoint_energy_kwh": endpoint_energy_kwh,
+        "unreserved_kwh": float(unreserved["energy_kwh"].sum()),
+        "unreserved_pct": 100 * float(unreserved["energy_kwh"].sum()) / sums["energy_kwh"]
+        if sums["energy_kwh"]
+        else None,
+        "count": int((~totals["unreserved"]).sum()),
+    }
+
+
 def endpoint_cost(endpoint: Endpoint, view: filters.Filters, totals, price_label: str) -> dict:
     """The endpoint's list cost over the period (the trend's priced buckets, as its table shows them), the share
     of its instance-hours priced, what priced them, and its billed cost where its account has a cost export."""
@@ -274,6 +362,9 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     frame = reports.variant_series(endpoint, view)
     changes = charts.config_changes(configs, view.start_time, view.end_time)
     tables = [variants_table(frame, configs), config_table(configs)]
+    ic = components_section(endpoint, view, float(frame["energy_kwh"].sum()) if not frame.empty else 0.0)
+    if ic:
+        tables.insert(1, ic["table"])
     chart_list = []
     cost = None
     if not frame.empty:
@@ -324,6 +415,7 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "cost": cost,
             "billed": cost["billed"] if cost else None,
             "changes": changes,
+            "components": ic,
             "provenance": reports.provenance(endpoint, view),
             "tags": sorted((endpoint.tags or {}).items()),
             "recommendations": list(
