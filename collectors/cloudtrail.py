@@ -136,11 +136,12 @@ def lookup(trail, start: datetime, end: datetime, result: CloudTrailResult, reso
     pages = trail.get_paginator("lookup_events").paginate(
         LookupAttributes=[attribute], StartTime=start, EndTime=end, PaginationConfig={"PageSize": PAGE_SIZE}
     )
-    events = []
+    newest_first = []
     for page in pages:
         result.calls += 1
-        events += [e for e in map(parse_event, page.get("Events", [])) if e is not None]
-    return sorted({e.event_id: e for e in events}.values(), key=lambda e: (e.time, e.event_id))
+        newest_first += [e for e in map(parse_event, page.get("Events", [])) if e is not None]
+    unique = {e.event_id: e for e in reversed(newest_first)}.values()
+    return sorted(unique, key=lambda e: e.time)  # stable: events of the same second keep CloudTrail's order
 
 
 def parse_event(raw: dict) -> Event | None:
@@ -292,7 +293,7 @@ def rebuild(endpoint: Endpoint, history: History, configs: Configs, result: Clou
         first_rows[row.variant_name] = row  # the last assignment is the earliest
     endpoint_cutoff = min((row.valid_from for row in first_rows.values()), default=None)
     changed = False
-    for span in reversed(history.spans):
+    for span in reversed([s for s in history.spans if s.end is None or s.end > s.start]):
         if first_rows and span.start >= max(row.valid_from for row in first_rows.values()):
             continue  # at or after every variant's earliest row: what was observed is what ran
         for variant in span_variants(configs, span, first_rows):
@@ -336,7 +337,8 @@ def same_config(span: Span, variant: str, row: VariantConfig) -> bool:
 def discover(account, region: str, history: History, configs: Configs, now: datetime) -> Endpoint | None:
     """An endpoint deleted before the inventory saw it, recorded from its events (None when its configuration
     cannot be read)."""
-    last = next((s for s in reversed(history.spans) if configs.config(s.config_name) is not None), None)
+    spans = [s for s in history.spans if s.end is None or s.end > s.start]
+    last = next((s for s in reversed(spans) if configs.config(s.config_name) is not None), None)
     if last is None or history.deleted is None:
         return None
     config = configs.config(last.config_name) or {}
