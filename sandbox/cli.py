@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=None,
         metavar="N",
-        help="seed N endpoints instead of the 44-endpoint demo fleet (for benchmarks)",
+        help=f"seed N endpoints instead of the {fl.DEFAULT_FLEET_SIZE}-endpoint demo fleet (for benchmarks)",
     )
     parser.add_argument("--no-seed", action="store_true", help="start empty")
     parser.add_argument("--no-live", action="store_true", help="do not publish new metrics every minute")
@@ -152,6 +152,22 @@ def fleet_summary(endpoints, url: str, now: datetime, cost_exports: dict | None 
                     {"name": v.name, "instance_type": v.instance_type, "instance_count": v.instance_count}
                     for v in e.variants
                 ],
+                "metric_publish_seconds": e.metric_publish_seconds,
+                "enhanced_metrics": e.enhanced_metrics,
+                "inference_components": [
+                    {
+                        "name": c.name,
+                        "variant": c.variant,
+                        "copies": c.copies,
+                        "cpu_cores": c.cpu_cores,
+                        "accelerators": c.accelerators,
+                        "memory_mb": c.memory_mb,
+                        "behaviour": c.behaviour,
+                        "earlier_copies": c.earlier_copies,
+                        "copies_changed_days_ago": c.copies_changed_days_ago,
+                    }
+                    for c in e.components
+                ],
             }
             for e in endpoints
         ],
@@ -222,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         progress(
             f"Seeded {report.endpoints} endpoints, {report.variants} variants, {report.datapoints:,} metric "
             f"statistic sets, {report.log_groups} log groups, {report.lens_files} Storage Lens reports, "
-            f"{report.cost_export_lines:,} cost export lines in {report.seconds:.1f} s"
+            f"{report.cost_export_lines:,} cost export lines, {report.cloudtrail_events} CloudTrail events "
+            f"in {report.seconds:.1f} s"
         )
         server.app.fleet = fleet_summary(endpoints, server.url, now, report.cost_exports)
     if args.ready_file:

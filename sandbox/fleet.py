@@ -26,6 +26,9 @@ HISTORY_DAYS = 14
 MINUTE_DETAIL_HOURS = 3
 HOST_NAMESPACE = "/aws/sagemaker/Endpoints"
 INVOCATION_NAMESPACE = "AWS/SageMaker"
+COMPONENT_NAMESPACE = "/aws/sagemaker/InferenceComponents"
+DEFAULT_PUBLISH_SECONDS = 60  # MetricsConfig.MetricPublishFrequencyInSeconds when absent
+CLOUDTRAIL_DAYS = 90  # CloudTrail's event history keeps management events this long
 ROLE_NAME = "WattsonReadOnly"
 
 # Behaviours: how traffic (0..1 of the variant's peak) moves over time.
@@ -63,10 +66,34 @@ class Variant:
     serverless_memory_mb: int | None = None
     serverless_max_concurrency: int = 20
     load: Load = field(default_factory=Load)
+    # ManagedInstanceScaling (min, max) in the config only; the instance count stays ``instance_count``
+    # (unlike ``max_instances``, which makes the count follow traffic).
+    managed_scaling: tuple[int, int] | None = None
 
     @property
     def serverless(self) -> bool:
         return self.instance_type is None
+
+
+@dataclass(frozen=True)
+class Component:
+    """An inference component: a model with its own copies on an IC-based endpoint's variant.
+
+    Each copy reserves ``cpu_cores`` cores, ``accelerators`` GPUs and ``memory_mb`` MB of the instances. The
+    copy count was ``earlier_copies`` until ``copies_changed_days_ago`` (floored to the hour), ``copies`` since.
+    ``load`` percentages are of what the copies reserved (the ``*UtilizationNormalized`` of the component).
+    """
+
+    name: str
+    behaviour: str
+    copies: int
+    cpu_cores: float
+    accelerators: int
+    memory_mb: int
+    load: Load
+    variant: str = "AllTraffic"
+    earlier_copies: int | None = None
+    copies_changed_days_ago: float | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +123,24 @@ class Endpoint:
     swap: Swap | None = None
     created_days_ago: float = 60.0
     extra_tags: tuple[tuple[str, str], ...] = ()
+    metric_publish_seconds: int = DEFAULT_PUBLISH_SECONDS  # MetricsConfig.MetricPublishFrequencyInSeconds
+    busy_gpus: int | None = None  # with enhanced metrics: only this many GPUs per instance carry the load
+    enhanced_metrics: bool = False  # MetricsConfig.EnableEnhancedMetrics
+    components: tuple[Component, ...] = ()  # inference components (an IC-based endpoint: no ModelName)
+
+    @property
+    def ic_based(self) -> bool:
+        return bool(self.components)
+
+    @property
+    def metrics_config(self) -> dict | None:
+        """The endpoint config's MetricsConfig, or None when the endpoint was created without one (AWS defaults)."""
+        if self.metric_publish_seconds == DEFAULT_PUBLISH_SECONDS and not self.enhanced_metrics:
+            return None
+        return {
+            "EnableEnhancedMetrics": self.enhanced_metrics,
+            "MetricPublishFrequencyInSeconds": self.metric_publish_seconds,
+        }
 
     @property
     def seed(self) -> int:
@@ -291,6 +336,67 @@ SHOWCASE = (
     ),
 )
 
+# Issue 17: today's hosting. Appended after the older showcase so every earlier endpoint (and the generated
+# ones) keeps its name and place.
+_LLM_CHAT = Load(
+    cpu_floor_pct=4, cpu_peak_pct=45, gpu_floor_pct=8, gpu_peak_pct=82, memory_pct=60, peak_rps=6, latency_ms=850
+)
+_LLM_RARE = Load(
+    cpu_floor_pct=1, cpu_peak_pct=20, gpu_floor_pct=0.5, gpu_peak_pct=40, memory_pct=55, peak_rps=0.4, latency_ms=1200
+)
+_LLM_CODE = Load(
+    cpu_floor_pct=2, cpu_peak_pct=35, gpu_floor_pct=2, gpu_peak_pct=70, memory_pct=62, peak_rps=2, latency_ms=1500
+)
+LLM_COPY = {"cpu_cores": 4.0, "accelerators": 1, "memory_mb": 24_576}  # what one copy of each LLM reserves
+
+ISSUE_17 = (
+    Endpoint(
+        "llm-assistant",
+        PROD,
+        "us-east-1",
+        "platform",
+        STEADY,
+        (Variant("AllTraffic", "ml.g5.12xlarge", 1, load=_GPU_BUSY, managed_scaling=(0, 2)),),
+        created_days_ago=30.0,
+        components=(
+            Component("llm-assistant-chat", BUSY, 2, load=_LLM_CHAT, **LLM_COPY),
+            Component("llm-assistant-summarize", INTERMITTENT, 1, load=_LLM_RARE, **LLM_COPY),
+            Component(
+                "llm-assistant-codegen",
+                DIURNAL,
+                0,
+                load=_LLM_CODE,
+                earlier_copies=1,
+                copies_changed_days_ago=3.0,
+                **LLM_COPY,
+            ),
+        ),
+    ),
+    Endpoint(
+        "ctr-realtime-10s",
+        PROD,
+        "us-east-1",
+        "growth",
+        BUSY,
+        (Variant("AllTraffic", "ml.c6i.2xlarge", 2, load=_CPU_BUSY),),
+        created_days_ago=45.0,
+        metric_publish_seconds=10,
+    ),
+    Endpoint(
+        "vision-batch-gpu",
+        PROD,
+        "us-east-1",
+        "vision",
+        DIURNAL,
+        (Variant("AllTraffic", "ml.g5.12xlarge", 1, load=_GPU_BUSY),),
+        created_days_ago=40.0,
+        enhanced_metrics=True,
+        busy_gpus=1,
+    ),
+)
+SHOWCASE = SHOWCASE + ISSUE_17
+DEFAULT_FLEET_SIZE = 44 + len(ISSUE_17)  # 44 before issue 17: 19 showcase + 25 generated endpoints
+
 # --- the generated part: a realistic spread of everything else -------------------------------------
 
 _TEMPLATES = (
@@ -336,8 +442,9 @@ def generated_endpoints(count: int, start: int = 0) -> tuple[Endpoint, ...]:
 
 
 def build_fleet(size: int | None = None) -> tuple[Endpoint, ...]:
-    """The demo fleet (44 endpoints) or, with ``size``, a fleet of that many for benchmarks."""
-    total = 44 if size is None else max(size, len(SHOWCASE))
+    """The demo fleet (``DEFAULT_FLEET_SIZE``: 47 endpoints, 25 of them generated) or, with ``size``, a fleet of
+    that many for benchmarks."""
+    total = DEFAULT_FLEET_SIZE if size is None else max(size, len(SHOWCASE))
     return SHOWCASE + generated_endpoints(total - len(SHOWCASE))
 
 
@@ -425,6 +532,11 @@ def series(endpoint: Endpoint, variant: Variant, timestamps: np.ndarray, now: fl
     cpu = np.clip(load.cpu_floor_pct + (load.cpu_peak_pct - load.cpu_floor_pct) * busy_share * wobble, 0, 100)
     gpu = np.clip(load.gpu_floor_pct + (load.gpu_peak_pct - load.gpu_floor_pct) * busy_share * wobble, 0, 100)
     invocations = np.round(rate * variant.weight * load.peak_rps * 60.0)
+    if endpoint.ic_based:  # an IC endpoint's traffic is its components'
+        parts = [
+            component_series(endpoint, c, timestamps, now) for c in endpoint.components if c.variant == variant.name
+        ]
+        invocations = sum((p["invocations_per_minute"] for p in parts), np.zeros_like(timestamps))
     if endpoint.deleted:
         invocations = np.where(timestamps < now - endpoint.deleted_days_ago * 86400, invocations, 0.0)
     return {
@@ -456,3 +568,204 @@ def minute_grid(now: datetime) -> tuple[np.ndarray, int]:
     history_start = detail_start - timedelta(days=HISTORY_DAYS)
     minutes = np.arange(history_start.timestamp(), now_minute.timestamp(), 60.0)
     return minutes, HISTORY_DAYS * 24 * 60
+
+
+# --- publish frequency, enhanced metrics, inference components ---------------------------------------
+
+IDLE_GPU_PCT = 1.5  # a GPU no model uses still shows a little activity (driver, health checks)
+
+
+def samples_per_minute(publish_seconds: int, timestamps: np.ndarray) -> np.ndarray:
+    """How many samples one instance (or copy) publishes in the minute starting at each timestamp.
+
+    One sample per publish period: 6 a minute at 10 s, 1 at 60 s, and at 300 s one in the minutes that start a
+    period (timestamps divisible by 300), none in the others. So an hour holds 3600 / period samples.
+    """
+    if publish_seconds <= 60:
+        return np.full_like(timestamps, 60.0 / publish_seconds)
+    return np.where(timestamps % publish_seconds == 0, 1.0, 0.0)
+
+
+def gpu_by_device(endpoint: Endpoint, variant: Variant, timestamps: np.ndarray, now: float) -> np.ndarray:
+    """Per-GPU utilization (0-100 each), shape (gpus, len(timestamps)), as enhanced metrics publish it.
+
+    With ``busy_gpus`` set, only the first ``busy_gpus`` devices carry the load (at ``gpu_pct`` × gpus /
+    busy_gpus, capped at 100), the others idle at ``IDLE_GPU_PCT``; otherwise every device shows ``gpu_pct``.
+    The devices' sum is the variant's summed ``GPUUtilization`` whenever nothing is capped.
+    """
+    s = series(endpoint, variant, timestamps, now)
+    gpus = int(s["gpus"].max())
+    if gpus == 0:
+        return np.zeros((0, len(timestamps)))
+    busy = endpoint.busy_gpus or gpus
+    rows = []
+    for device in range(gpus):
+        if device < busy:
+            spare = (gpus - busy) * IDLE_GPU_PCT
+            rows.append(np.clip((s["gpu_pct"] * gpus - spare) / busy, 0, 100))
+        else:
+            rows.append(np.full_like(timestamps, IDLE_GPU_PCT))
+    return np.where(s["gpus"] > 0, np.array(rows), 0.0)
+
+
+def instance_ids(endpoint: Endpoint, variant: Variant, count: int) -> list[str]:
+    """Stable instance ids for the enhanced metrics' ``InstanceId`` dimension."""
+    return [
+        "i-" + hashlib.sha256(f"{endpoint.name}/{variant.name}/{k}".encode()).hexdigest()[:17] for k in range(count)
+    ]
+
+
+def component_copies(endpoint: Endpoint, component: Component, timestamps: np.ndarray, now: float) -> np.ndarray:
+    """Copies of a component at each timestamp (0 before the endpoint existed and after it was deleted)."""
+    copies = np.full_like(timestamps, float(component.copies))
+    if component.copies_changed_days_ago is not None:
+        cut = now - component.copies_changed_days_ago * 86400
+        cut -= cut % 3600  # the change happened on the hour: every hour has one copy count
+        copies = np.where(timestamps < cut, float(component.earlier_copies or 0), copies)
+    start = now - endpoint.created_days_ago * 86400
+    end = now - endpoint.deleted_days_ago * 86400 if endpoint.deleted else now + 365 * 86400
+    return np.where((timestamps >= start) & (timestamps < end), copies, 0.0)
+
+
+def component_changed_at(component: Component, now: float) -> float | None:
+    """When the copy count changed (epoch s, on the hour), or None."""
+    if component.copies_changed_days_ago is None:
+        return None
+    cut = now - component.copies_changed_days_ago * 86400
+    return cut - cut % 3600
+
+
+def component_series(endpoint: Endpoint, component: Component, timestamps: np.ndarray, now: float) -> dict:
+    """Per-timestamp copies, invocations and utilizations (0-100 of what the copies reserved) of a component."""
+    traffic_of = Endpoint(
+        component.name, endpoint.account, endpoint.region, endpoint.team, component.behaviour, endpoint.variants
+    )
+    rate = traffic(traffic_of, timestamps, now)
+    copies = component_copies(endpoint, component, timestamps, now)
+    running = copies > 0
+    load = component.load
+    wobble = 0.9 + 0.2 * _noise(timestamps, traffic_of.seed, 2)
+    invocations = np.where(running, np.round(rate * load.peak_rps * 60.0), 0.0)
+    share = rate * wobble
+
+    def pct(floor, peak):
+        return np.where(running, np.clip(floor + (peak - floor) * share, 0, 100), 0.0)
+
+    return {
+        "copies": copies,
+        "invocations_per_minute": invocations,
+        "invocations_per_copy": np.where(running, invocations / np.maximum(copies, 1), 0.0),
+        "cpu_pct": pct(load.cpu_floor_pct, load.cpu_peak_pct),
+        "gpu_pct": pct(load.gpu_floor_pct, load.gpu_peak_pct) if component.accelerators else np.zeros_like(rate),
+        "memory_pct": pct(load.memory_pct, load.memory_pct + 8),
+        "gpu_memory_pct": pct(load.memory_pct, load.memory_pct + 10) if component.accelerators else np.zeros_like(rate),
+        "latency_us": np.where(running, load.latency_ms * 1000.0 * (1 + 0.6 * rate) * wobble, 0.0),
+    }
+
+
+def ic_series(endpoint: Endpoint, variant: Variant, timestamps: np.ndarray, now: float) -> dict:
+    """An IC-based variant at each timestamp: its instances, the reservations of all copies (0-100 % of the
+    variant's capacity) and the instance-normalized utilizations, plus each component's ``component_series``.
+
+    The variant's normalized utilization is what its components use, weighted by what they reserved:
+    ``CPUUtilizationNormalized = Σ copies × cores × cpu_pct / (instances × vCPUs)`` (GPU: accelerators and GPUs;
+    memory: MB and the instance memory), so unreserved capacity shows as unused.
+    """
+    base = series(endpoint, variant, timestamps, now)
+    instances = base["instances"]
+    hw = hardware(variant.instance_type)
+    vcpus = instances * float(hw["vcpus"])
+    gpus = instances * float(hw["gpu_count"])
+    memory_mb = instances * float(hw["memory_gb"]) * 1024.0
+    parts = {c.name: component_series(endpoint, c, timestamps, now) for c in endpoint.components}
+    totals = {k: np.zeros_like(timestamps) for k in ("cores", "gpus", "mem", "cpu", "gpu", "memu", "gpumem")}
+    for component in endpoint.components:
+        part = parts[component.name]
+        cores = part["copies"] * component.cpu_cores
+        accelerators = part["copies"] * component.accelerators
+        mem = part["copies"] * component.memory_mb
+        totals["cores"] += cores
+        totals["gpus"] += accelerators
+        totals["mem"] += mem
+        totals["cpu"] += cores * part["cpu_pct"]
+        totals["gpu"] += accelerators * part["gpu_pct"]
+        totals["memu"] += mem * part["memory_pct"]
+        totals["gpumem"] += accelerators * part["gpu_memory_pct"]
+
+    def share(numerator, capacity):
+        return np.where(capacity > 0, numerator / np.maximum(capacity, 1e-9), 0.0)
+
+    return {
+        "instances": instances,
+        "cpu_reservation_pct": 100 * share(totals["cores"], vcpus),
+        "gpu_reservation_pct": 100 * share(totals["gpus"], gpus),
+        "memory_reservation_pct": 100 * share(totals["mem"], memory_mb),
+        "cpu_normalized_pct": share(totals["cpu"], vcpus),
+        "gpu_normalized_pct": share(totals["gpu"], gpus),
+        "memory_normalized_pct": share(totals["memu"], memory_mb),
+        "gpu_memory_normalized_pct": share(totals["gpumem"], gpus),
+        "components": parts,
+    }
+
+
+def hour_minutes(hour_start: datetime | float) -> np.ndarray:
+    start = hour_start.timestamp() if isinstance(hour_start, datetime) else float(hour_start)
+    return start + 60.0 * np.arange(60)
+
+
+def ic_hour(endpoint: Endpoint, hour_start: datetime | float, now: datetime | float) -> dict:
+    """What the sandbox publishes for one hour of an IC-based endpoint, for tests to recompute expectations.
+
+    Returns ``{"instances", "instance_hours", "cpu_reservation_pct", "gpu_reservation_pct",
+    "memory_reservation_pct", "cpu_normalized_pct", "gpu_normalized_pct", "memory_normalized_pct",
+    "gpu_memory_normalized_pct", "components": {name: {"copies", "copy_hours", "cpu_cores", "accelerators",
+    "memory_mb" (reserved per copy), "cpu_pct", "gpu_pct", "memory_pct", "gpu_memory_pct" (hour averages, as
+    CloudWatch's Average over a 3600 s period gives them), "invocations" (Sum), "invocations_per_copy" (Sum),
+    "latency_us" (invocation-weighted Average)}}}``. ``instances`` and ``copies`` are hour means (constant
+    within an hour in the demo fleet); utilizations are averaged over the minutes with instances (copies).
+    """
+    stamp = now.timestamp() if isinstance(now, datetime) else float(now)
+    minutes = hour_minutes(hour_start)
+    variant = endpoint.variants[0]
+    s = ic_series(endpoint, variant, minutes, stamp)
+    running = s["instances"] > 0
+
+    def mean(values, where):
+        return float(values[where].mean()) if where.any() else 0.0
+
+    out = {
+        "instances": float(s["instances"].mean()),
+        "instance_hours": float(s["instances"].sum() / 60.0),
+        **{
+            key: mean(s[key], running)
+            for key in (
+                "cpu_reservation_pct",
+                "gpu_reservation_pct",
+                "memory_reservation_pct",
+                "cpu_normalized_pct",
+                "gpu_normalized_pct",
+                "memory_normalized_pct",
+                "gpu_memory_normalized_pct",
+            )
+        },
+        "components": {},
+    }
+    for component in endpoint.components:
+        part = s["components"][component.name]
+        live = part["copies"] > 0
+        calls = part["invocations_per_minute"]
+        out["components"][component.name] = {
+            "copies": float(part["copies"].mean()),
+            "copy_hours": float(part["copies"].sum() / 60.0),
+            "cpu_cores": component.cpu_cores,
+            "accelerators": component.accelerators,
+            "memory_mb": component.memory_mb,
+            "cpu_pct": mean(part["cpu_pct"], live),
+            "gpu_pct": mean(part["gpu_pct"], live),
+            "memory_pct": mean(part["memory_pct"], live),
+            "gpu_memory_pct": mean(part["gpu_memory_pct"], live),
+            "invocations": float(calls.sum()),
+            "invocations_per_copy": float(part["invocations_per_copy"].sum()),
+            "latency_us": float((part["latency_us"] * calls).sum() / calls.sum()) if calls.sum() else 0.0,
+        }
+    return out

@@ -1,10 +1,11 @@
 """Seed a running sandbox with the fleet, through plain boto3 calls (the metric history through a pluggable sink).
 
-Per account and region: SageMaker models, endpoint configs (including superseded ones) and
-endpoints; 14 days of CloudWatch metrics in AWS's namespaces, names, dimensions and units;
-CloudWatch log groups; per account an S3 Storage Lens configuration whose daily metrics
-export (manifest plus CSV or Parquet) sizes the data-capture prefixes; and, for the accounts of
-``cost_export.EXPORTS``, a CUR 2.0 Data Export of the SageMaker bill (``sandbox.cost_export``).
+Per account and region: SageMaker models, endpoint configs (including superseded ones), endpoints and
+inference components; 14 days of CloudWatch metrics in AWS's namespaces, names, dimensions and units;
+CloudWatch log groups; CloudTrail's event history of the last 90 days; per account an S3 Storage Lens
+configuration whose daily metrics export (manifest plus CSV or Parquet) sizes the data-capture prefixes;
+and, for the accounts of ``cost_export.EXPORTS``, a CUR 2.0 Data Export of the SageMaker bill
+(``sandbox.cost_export``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import io
 import json
 import time
+import urllib.request
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -57,6 +59,7 @@ class SeedReport:
     log_groups: int = 0
     lens_files: int = 0
     cost_export_lines: int = 0
+    cloudtrail_events: int = 0
     seconds: float = 0.0
     capture_bytes: dict = field(default_factory=dict)  # (account, bucket, prefix) -> bytes per day list
     cost_exports: dict = field(default_factory=dict)  # account -> {"bucket", "prefix", "name"} of its CUR 2.0 export
@@ -109,39 +112,126 @@ def _datums(name: str, dimensions: list[dict], unit: str, hourly, hour_ts, minut
 def variant_metrics(
     endpoint: fl.Endpoint, variant: fl.Variant, minutes: np.ndarray, detail_index: int, now: float
 ) -> dict[str, list[dict]]:
-    """Every datum of one variant, grouped by namespace."""
+    """Every datum of one variant (and of the inference components it hosts), grouped by namespace.
+
+    Utilization metrics carry one sample per instance per publish period (``MetricsConfig``): at 10 s a minute's
+    statistic set has SampleCount 6 × instances, an hour's 360 × instances. Invocation metrics stay one datum a
+    minute unless enhanced metrics are on (then their samples follow the period too; their Sum does not change).
+    """
     s = fl.series(endpoint, variant, minutes, now)
     hour_ts, minute_ts = minutes[:detail_index:60], minutes[detail_index:]
     dims = [{"Name": "EndpointName", "Value": endpoint.name}, {"Name": "VariantName", "Value": variant.name}]
     n, calls = s["instances"], s["invocations_per_minute"]
+    per_minute = fl.samples_per_minute(endpoint.metric_publish_seconds, minutes)
     served = (calls > 0).astype(float)
+    if endpoint.enhanced_metrics:
+        served = served * per_minute
 
-    def emit(name, values, counts, unit, spread=0.1):
+    def emit(name, values, counts, unit, spread=0.1, dimensions=dims):
         hourly, minutely = _roll_up(_stat_sets(values, counts, spread), detail_index)
-        return _datums(name, dims, unit, hourly, hour_ts, minutely, minute_ts)
+        return _datums(name, dimensions, unit, hourly, hour_ts, minutely, minute_ts)
 
     host, invocation = [], []
+    if endpoint.ic_based:
+        return ic_variant_metrics(endpoint, variant, minutes, detail_index, now)
     if variant.serverless:
         host += emit("MemoryUtilization", s["memory_pct"], served, "Percent")
     else:
-        host += emit("CPUUtilization", s["cpu_pct"] * s["vcpus"], n, "Percent")
-        host += emit("MemoryUtilization", s["memory_pct"], n, "Percent")
-        host += emit("DiskUtilization", s["disk_pct"], n, "Percent", spread=0.0)
+        samples = n * per_minute
+        host += emit("CPUUtilization", s["cpu_pct"] * s["vcpus"], samples, "Percent")
+        host += emit("MemoryUtilization", s["memory_pct"], samples, "Percent")
+        host += emit("DiskUtilization", s["disk_pct"], samples, "Percent", spread=0.0)
         if s["gpus"].max() > 0:
-            host += emit("GPUUtilization", s["gpu_pct"] * s["gpus"], np.where(s["gpus"] > 0, n, 0), "Percent")
-            host += emit(
-                "GPUMemoryUtilization", s["gpu_memory_pct"] * s["gpus"], np.where(s["gpus"] > 0, n, 0), "Percent"
-            )
+            gpu_samples = np.where(s["gpus"] > 0, samples, 0)
+            host += emit("GPUUtilization", s["gpu_pct"] * s["gpus"], gpu_samples, "Percent")
+            host += emit("GPUMemoryUtilization", s["gpu_memory_pct"] * s["gpus"], gpu_samples, "Percent")
+        if endpoint.enhanced_metrics:
+            host += enhanced_host_metrics(endpoint, variant, (minutes, now), s, per_minute, emit)
     if endpoint.mode == "multi-model":
         host += emit("LoadedModelCount", np.full_like(n, 12.0), n, "None", spread=0.2)
     # Invocation counts: one datum per minute with traffic; async endpoints do not publish Invocations.
     count_name = "InvocationsProcesssed" if endpoint.mode == "async" else "Invocations"  # sic, as AWS spells it
-    invocation += emit(count_name, calls, served, "None", spread=0.0)
+    invocation += emit(count_name, calls / np.maximum(served, 1), served, "None", spread=0.0)
     latency_sets = _stat_sets(s["latency_us"], calls, 0.0)
     latency_sets[:, 2], latency_sets[:, 3] = s["latency_us"] * 0.5, s["latency_us"] * 3.0
     hourly, minutely = _roll_up(latency_sets, detail_index)
     invocation += _datums("ModelLatency", dims, "Microseconds", hourly, hour_ts, minutely, minute_ts)
     return {fl.HOST_NAMESPACE: host, fl.INVOCATION_NAMESPACE: invocation}
+
+
+def enhanced_host_metrics(endpoint, variant, when, s, per_minute, emit) -> list[dict]:
+    """With EnableEnhancedMetrics: CPUUtilization per instance ({..., InstanceId}) and GPUUtilization per GPU
+    ({..., InstanceId, AcceleratorId}, 0-100 each); instances are identical, so each shows the variant's mean."""
+    out = []
+    minutes, now = when
+    devices = fl.gpu_by_device(endpoint, variant, minutes, now)
+    most = int(s["instances"].max())
+    for k, instance_id in enumerate(fl.instance_ids(endpoint, variant, most)):
+        present = (s["instances"] > k).astype(float) * per_minute
+        dims = [
+            {"Name": "EndpointName", "Value": endpoint.name},
+            {"Name": "VariantName", "Value": variant.name},
+            {"Name": "InstanceId", "Value": instance_id},
+        ]
+        out += emit("CPUUtilization", s["cpu_pct"] * s["vcpus"], present, "Percent", dimensions=dims)
+        for device, values in enumerate(devices):
+            gpu_dims = [*dims, {"Name": "AcceleratorId", "Value": str(device)}]
+            out += emit("GPUUtilization", values, present, "Percent", dimensions=gpu_dims)
+    return out
+
+
+def ic_variant_metrics(
+    endpoint: fl.Endpoint, variant: fl.Variant, minutes: np.ndarray, detail_index: int, now: float
+) -> dict[str, list[dict]]:
+    """An IC-based variant: its normalized utilizations and reservations ({EndpointName, VariantName}, one sample
+    per instance per period; no summed CPUUtilization/GPUUtilization), and per component the normalized
+    utilizations in ``/aws/sagemaker/InferenceComponents`` (one sample per copy per period) and Invocations,
+    InvocationsPerCopy and ModelLatency in ``AWS/SageMaker`` by ``InferenceComponentName`` (a datum a minute with
+    traffic). A component at zero copies publishes nothing."""
+    s = fl.ic_series(endpoint, variant, minutes, now)
+    hour_ts, minute_ts = minutes[:detail_index:60], minutes[detail_index:]
+    per_minute = fl.samples_per_minute(endpoint.metric_publish_seconds, minutes)
+    dims = [{"Name": "EndpointName", "Value": endpoint.name}, {"Name": "VariantName", "Value": variant.name}]
+
+    def emit(name, values, counts, unit, dimensions, spread=0.1):
+        hourly, minutely = _roll_up(_stat_sets(values, counts, spread), detail_index)
+        return _datums(name, dimensions, unit, hourly, hour_ts, minutely, minute_ts)
+
+    samples = s["instances"] * per_minute
+    host = []
+    for name, key, spread in (
+        ("CPUUtilizationNormalized", "cpu_normalized_pct", 0.1),
+        ("MemoryUtilizationNormalized", "memory_normalized_pct", 0.1),
+        ("GPUUtilizationNormalized", "gpu_normalized_pct", 0.1),
+        ("GPUMemoryUtilizationNormalized", "gpu_memory_normalized_pct", 0.1),
+        ("CPUReservation", "cpu_reservation_pct", 0.0),
+        ("GPUReservation", "gpu_reservation_pct", 0.0),
+        ("MemoryReservation", "memory_reservation_pct", 0.0),
+    ):
+        host += emit(name, s[key], samples, "Percent", dims, spread)
+    components, invocation = [], []
+    for component in endpoint.components:
+        part = s["components"][component.name]
+        cdims = [{"Name": "InferenceComponentName", "Value": component.name}]
+        copy_samples = part["copies"] * per_minute
+        for name, key in (
+            ("CPUUtilizationNormalized", "cpu_pct"),
+            ("MemoryUtilizationNormalized", "memory_pct"),
+            ("GPUUtilizationNormalized", "gpu_pct"),
+            ("GPUMemoryUtilizationNormalized", "gpu_memory_pct"),
+        ):
+            if key.startswith("gpu") and not component.accelerators:
+                continue
+            components += emit(name, part[key], copy_samples, "Percent", cdims)
+        calls = part["invocations_per_minute"]
+        served = (calls > 0).astype(float)
+        invocation += emit("Invocations", calls, served, "None", cdims, spread=0.0)
+        invocation += emit("InvocationsPerCopy", part["invocations_per_copy"], served, "None", cdims, spread=0.0)
+        latency_sets = _stat_sets(part["latency_us"], calls, 0.0)
+        latency_sets[:, 2], latency_sets[:, 3] = part["latency_us"] * 0.5, part["latency_us"] * 3.0
+        hourly, minutely = _roll_up(latency_sets, detail_index)
+        invocation += _datums("ModelLatency", cdims, "Microseconds", hourly, hour_ts, minutely, minute_ts)
+    return {fl.HOST_NAMESPACE: host, fl.COMPONENT_NAMESPACE: components, fl.INVOCATION_NAMESPACE: invocation}
 
 
 def daily_invocations(endpoint: fl.Endpoint, minutes: np.ndarray, now: float) -> np.ndarray:
@@ -155,7 +245,9 @@ def daily_invocations(endpoint: fl.Endpoint, minutes: np.ndarray, now: float) ->
 
 
 def _production_variant(endpoint: fl.Endpoint, variant: fl.Variant, instance_type, count) -> dict:
-    spec = {"VariantName": variant.name, "ModelName": f"{endpoint.name}-model", "InitialVariantWeight": variant.weight}
+    spec = {"VariantName": variant.name, "InitialVariantWeight": variant.weight}
+    if not endpoint.ic_based:  # an IC-based variant names no model: its components do
+        spec["ModelName"] = f"{endpoint.name}-model"
     if variant.serverless:
         spec["ServerlessConfig"] = {
             "MemorySizeInMB": variant.serverless_memory_mb,
@@ -169,6 +261,15 @@ def _production_variant(endpoint: fl.Endpoint, variant: fl.Variant, instance_typ
                 "MinInstanceCount": count,
                 "MaxInstanceCount": variant.max_instances,
             }
+        if variant.managed_scaling:
+            low, high = variant.managed_scaling
+            spec["ManagedInstanceScaling"] = {
+                "Status": "ENABLED",
+                "MinInstanceCount": low,
+                "MaxInstanceCount": high,
+                "ScaleInPolicy": {"Strategy": "IDLE_RELEASE"},  # scale to zero releases idle instances
+            }
+            spec["RoutingConfig"] = {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
     return spec
 
 
@@ -178,6 +279,10 @@ def _endpoint_config(endpoint: fl.Endpoint, variants: list[dict], suffix: str) -
         "ProductionVariants": variants,
         "Tags": endpoint.tags(),
     }
+    if endpoint.ic_based:  # the components' containers run under the config's role
+        config["ExecutionRoleArn"] = f"arn:aws:iam::{endpoint.account}:role/SageMakerExecution"
+    if endpoint.metrics_config:
+        config["MetricsConfig"] = endpoint.metrics_config
     if endpoint.capture_pct:
         config["DataCaptureConfig"] = {
             "EnableCapture": True,
@@ -193,20 +298,21 @@ def _endpoint_config(endpoint: fl.Endpoint, variants: list[dict], suffix: str) -
     return config
 
 
-def _model(endpoint: fl.Endpoint) -> dict:
+def _model(endpoint: fl.Endpoint, name: str | None = None) -> dict:
     image = f"763104351884.dkr.ecr.{endpoint.region}.amazonaws.com/pytorch-inference:2.1-gpu-py310"
     container = {"Image": image, "ModelDataUrl": f"s3://{fl.ACCOUNTS[endpoint.account]}-models/{endpoint.name}/"}
     if endpoint.mode == "multi-model":
         container["Mode"] = "MultiModel"
     return {
-        "ModelName": f"{endpoint.name}-model",
+        "ModelName": name or f"{endpoint.name}-model",
         "PrimaryContainer": container,
         "ExecutionRoleArn": f"arn:aws:iam::{endpoint.account}:role/SageMakerExecution",
     }
 
 
-def seed_endpoint(sm, endpoint: fl.Endpoint, now: datetime) -> None:
-    sm.create_model(**_model(endpoint))
+def endpoint_configs(endpoint: fl.Endpoint) -> list[dict]:
+    """The CreateEndpointConfig requests of an endpoint, oldest first (the last one is the current config)."""
+    configs = []
     if endpoint.swap:
         old = [
             _production_variant(endpoint, v, endpoint.swap.old_instance_type, endpoint.swap.old_instance_count)
@@ -214,10 +320,38 @@ def seed_endpoint(sm, endpoint: fl.Endpoint, now: datetime) -> None:
             else _production_variant(endpoint, v, v.instance_type, v.instance_count)
             for v in endpoint.variants
         ]
-        sm.create_endpoint_config(**_endpoint_config(endpoint, old, "v1"))
+        configs.append(_endpoint_config(endpoint, old, "v1"))
     current = [_production_variant(endpoint, v, v.instance_type, v.instance_count) for v in endpoint.variants]
-    config = _endpoint_config(endpoint, current, "v2" if endpoint.swap else "v1")
-    sm.create_endpoint_config(**config)
+    configs.append(_endpoint_config(endpoint, current, "v2" if endpoint.swap else "v1"))
+    return configs
+
+
+def component_request(endpoint: fl.Endpoint, component: fl.Component, copies: int) -> dict:
+    """The CreateInferenceComponent request of a component (with ``copies`` copies)."""
+    requirements = {
+        "NumberOfCpuCoresRequired": component.cpu_cores,
+        "NumberOfAcceleratorDevicesRequired": component.accelerators,
+        "MinMemoryRequiredInMb": component.memory_mb,
+    }
+    return {
+        "InferenceComponentName": component.name,
+        "EndpointName": endpoint.name,
+        "VariantName": component.variant,
+        "Specification": {"ModelName": f"{component.name}-model", "ComputeResourceRequirements": requirements},
+        "RuntimeConfig": {"CopyCount": copies},
+        "Tags": endpoint.tags(),
+    }
+
+
+def seed_endpoint(sm, endpoint: fl.Endpoint, now: datetime) -> None:
+    if endpoint.ic_based:
+        for component in endpoint.components:
+            sm.create_model(**_model(endpoint, f"{component.name}-model"))
+    else:
+        sm.create_model(**_model(endpoint))
+    configs = endpoint_configs(endpoint)
+    for config in configs:
+        sm.create_endpoint_config(**config)
     if endpoint.deleted:
         return  # its config and model stay behind, as they do on AWS
     created = (now - timedelta(days=endpoint.created_days_ago)).isoformat()
@@ -226,8 +360,96 @@ def seed_endpoint(sm, endpoint: fl.Endpoint, now: datetime) -> None:
         swapped = (now - timedelta(days=endpoint.swap.days_ago)).isoformat()
         knobs.append({"Key": "sandbox:lastModifiedTime", "Value": swapped})
     sm.create_endpoint(
-        EndpointName=endpoint.name, EndpointConfigName=config["EndpointConfigName"], Tags=endpoint.tags() + knobs
+        EndpointName=endpoint.name, EndpointConfigName=configs[-1]["EndpointConfigName"], Tags=endpoint.tags() + knobs
     )
+    for component in endpoint.components:
+        request = component_request(endpoint, component, component.copies)
+        component_knobs = [{"Key": "sandbox:creationTime", "Value": created}]
+        changed = fl.component_changed_at(component, now.timestamp())
+        if changed is not None:
+            component_knobs.append(
+                {"Key": "sandbox:lastModifiedTime", "Value": datetime.fromtimestamp(changed, UTC).isoformat()}
+            )
+        sm.create_inference_component(**{**request, "Tags": request["Tags"] + component_knobs})
+
+
+# --- CloudTrail history --------------------------------------------------------------------------
+
+DEPLOYER = "ml-platform-ci"
+
+
+def history_events(endpoint: fl.Endpoint, now: datetime) -> list[dict]:
+    """The management events CloudTrail still holds for an endpoint (only the last 90 days), backdated.
+
+    At creation: CreateEndpointConfig (two minutes before) and CreateEndpoint with the first config, then
+    CreateInferenceComponent for each component (with its first copy count); at a swap: CreateEndpointConfig of
+    the new config and UpdateEndpoint to it; a component's copy change: UpdateInferenceComponentRuntimeConfig;
+    at deletion: DeleteEndpoint.
+    """
+    oldest = now - timedelta(days=fl.CLOUDTRAIL_DAYS)
+    created = now - timedelta(days=endpoint.created_days_ago)
+    configs = endpoint_configs(endpoint)
+    arn = f"arn:aws:sagemaker:{endpoint.region}:{endpoint.account}:endpoint/{endpoint.name}"
+    events = []
+
+    def event(name: str, moment: datetime, request: dict, response: dict | None = None) -> None:
+        events.append(
+            {
+                "account": endpoint.account,
+                "region": endpoint.region,
+                "event_name": name,
+                "event_time": moment.isoformat(),
+                "request_parameters": request,
+                "response_elements": response,
+                "username": DEPLOYER,
+            }
+        )
+
+    def config_arn(config: dict) -> dict:
+        name = config["EndpointConfigName"]
+        return {"EndpointConfigArn": f"arn:aws:sagemaker:{endpoint.region}:{endpoint.account}:endpoint-config/{name}"}
+
+    event("CreateEndpointConfig", created - timedelta(minutes=2), configs[0], config_arn(configs[0]))
+    create = {"EndpointName": endpoint.name, "EndpointConfigName": configs[0]["EndpointConfigName"]}
+    event("CreateEndpoint", created, {**create, "Tags": endpoint.tags()}, {"EndpointArn": arn})
+    for component in endpoint.components:
+        first = component.copies if component.earlier_copies is None else component.earlier_copies
+        ic_arn = f"arn:aws:sagemaker:{endpoint.region}:{endpoint.account}:inference-component/{component.name}"
+        request = component_request(endpoint, component, first)
+        event("CreateInferenceComponent", created + timedelta(minutes=8), request, {"InferenceComponentArn": ic_arn})
+        changed = fl.component_changed_at(component, now.timestamp())
+        if changed is not None:
+            update = {"InferenceComponentName": component.name, "DesiredRuntimeConfig": {"CopyCount": component.copies}}
+            event(
+                "UpdateInferenceComponentRuntimeConfig",
+                datetime.fromtimestamp(changed, UTC),
+                update,
+                {"InferenceComponentArn": ic_arn},
+            )
+    if endpoint.swap:
+        swapped = now - timedelta(days=endpoint.swap.days_ago)
+        event("CreateEndpointConfig", swapped - timedelta(minutes=2), configs[-1], config_arn(configs[-1]))
+        update = {"EndpointName": endpoint.name, "EndpointConfigName": configs[-1]["EndpointConfigName"]}
+        event("UpdateEndpoint", swapped, update, {"EndpointArn": arn})
+    if endpoint.deleted:
+        event("DeleteEndpoint", now - timedelta(days=endpoint.deleted_days_ago), {"EndpointName": endpoint.name})
+    return [e for e in events if datetime.fromisoformat(e["event_time"]) >= oldest]
+
+
+def seed_cloudtrail(endpoint_url: str, endpoints, now: datetime) -> int:
+    """Replace the events recorded while seeding (all stamped now) by the fleet's backdated history."""
+    _control(endpoint_url, "cloudtrail", "DELETE")
+    events = [e for endpoint in endpoints for e in history_events(endpoint, now)]
+    for i in range(0, len(events), 500):
+        _control(endpoint_url, "cloudtrail", "POST", {"events": events[i : i + 500]})
+    return len(events)
+
+
+def _control(endpoint_url: str, route: str, method: str, payload: dict | None = None) -> dict:
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(f"{endpoint_url}/_sandbox/{route}", data=data, method=method)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - the sandbox's own control route
+        return json.loads(response.read())
 
 
 # --- CloudWatch Logs -----------------------------------------------------------------------------
@@ -512,6 +734,8 @@ def seed(
             client("logs", endpoint_url, region, account), group, len(endpoints) / 44, now
         )
         progress(f"  {account} {region}: {len(group)} endpoints and their log groups")
+    report.cloudtrail_events = seed_cloudtrail(endpoint_url, endpoints, now)
+    progress(f"  CloudTrail: {report.cloudtrail_events} management events of the last {fl.CLOUDTRAIL_DAYS} days")
     seed_metrics(endpoints, now, sink or http_metric_sink(endpoint_url), report, progress=progress)
     minutes, _ = fl.minute_grid(now)
     for account in fl.ACCOUNTS:
