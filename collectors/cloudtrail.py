@@ -37,10 +37,10 @@ from botocore.exceptions import ClientError
 from django.db import transaction
 from django.db.models import Min
 
-from collectors import aws
+from collectors import aws, inference_components
 from collectors.errors import describe_client_error, error_code, is_throttling
 from collectors.inventory import config_fields, endpoint_mode
-from collectors.models import Endpoint, VariantConfig, VariantHour
+from collectors.models import ComponentConfig, Endpoint, InferenceComponent, VariantConfig, VariantHour
 from collectors.utilization import UtilizationResult, attach_gpu_devices, collect_group, floor_hour, targets
 
 EVENT_SOURCE = "sagemaker.amazonaws.com"
@@ -71,6 +71,7 @@ class CloudTrailResult:
     endpoints_rebuilt: list[str] = field(default_factory=list)  # names whose history changed this run
     config_rows: int = 0  # configuration rows inserted from events
     rows_dated_back: int = 0  # observed rows whose valid_from moved back
+    component_rows: int = 0  # inference-component specification rows inserted from events (or dated back)
     discovered: list[str] = field(default_factory=list)  # endpoints deleted before we saw them, created now
     hours: int = 0  # variant-hours collected again with the rebuilt configuration
     latest_event: str | None = None
@@ -387,6 +388,90 @@ def record(  # noqa: PLR0913 - one run's context travels as arguments
     return changed
 
 
+# --- inference components ----------------------------------------------------------------------------
+
+
+@dataclass
+class ComponentSpan:
+    start: datetime
+    end: datetime | None
+    fields: dict  # ComponentConfig fields
+
+
+def component_histories(events: list[Event]) -> dict[str, list[ComponentSpan]]:
+    """Each inference component's specification and copy count over time, from its events (oldest first)."""
+    found: dict[str, list[ComponentSpan]] = {}
+    for event in events:
+        name = event.request.get("InferenceComponentName")
+        if event.name in COMPONENT_EVENTS and name:
+            apply_component_event(found.setdefault(name, []), event)
+    return found
+
+
+def apply_component_event(spans: list[ComponentSpan], event: Event) -> None:
+    current = spans[-1] if spans and spans[-1].end is None else None
+    if current is not None:
+        current.end = event.time
+    request = event.request
+    if event.name == "CreateInferenceComponent":
+        spans.append(ComponentSpan(event.time, None, component_fields(request, request.get("RuntimeConfig"))))
+    elif current is not None and event.name == "UpdateInferenceComponent":
+        changed = component_fields(request, request.get("RuntimeConfig"))
+        spans.append(
+            ComponentSpan(
+                event.time, None, {**current.fields, **{k: v for k, v in changed.items() if v not in (None, "")}}
+            )
+        )
+    elif current is not None and event.name == "UpdateInferenceComponentRuntimeConfig":
+        copies = (request.get("DesiredRuntimeConfig") or {}).get("CopyCount")
+        spans.append(ComponentSpan(event.time, None, {**current.fields, "desired_copy_count": copies}))
+
+
+def component_fields(request: dict, runtime: dict | None) -> dict:
+    """ComponentConfig fields of a Create/UpdateInferenceComponent request (as DescribeInferenceComponent would
+    report them)."""
+    described = {
+        "Specification": request.get("Specification") or {},
+        "RuntimeConfig": {"DesiredCopyCount": (runtime or {}).get("CopyCount")},
+    }
+    fields = inference_components.config_fields(described)
+    fields.pop("last_modified_time", None)
+    fields.pop("current_copy_count", None)
+    return fields
+
+
+def rebuild_components(account, region: str, found: dict[str, list[ComponentSpan]], result: CloudTrailResult) -> None:
+    """Specification rows before each recorded component's earliest one, as ``rebuild`` does for variants."""
+    components = InferenceComponent.objects.filter(endpoint__account=account, endpoint__region=region, name__in=found)
+    for component in components:
+        with transaction.atomic():
+            rebuild_component(component, found[component.name], result)
+
+
+def rebuild_component(component: InferenceComponent, spans: list[ComponentSpan], result: CloudTrailResult) -> None:
+    earliest = component.configs.order_by("valid_from").first()
+    for span in reversed([s for s in spans if s.end is None or s.end > s.start]):
+        cutoff = earliest.valid_from if earliest is not None else None
+        if cutoff is not None and span.start >= cutoff:
+            continue
+        same = earliest is not None and all(
+            getattr(earliest, f) == span.fields.get(f) for f in inference_components.SIGNATURE
+        )
+        if earliest is not None and cutoff is not None and same and (span.end is None or span.end > cutoff):
+            ComponentConfig.objects.filter(pk=earliest.pk).update(valid_from=span.start)
+            earliest.valid_from = span.start
+        else:
+            end = span.end if cutoff is None or (span.end is not None and span.end < cutoff) else cutoff
+            earliest = ComponentConfig.objects.create(
+                component=component,
+                valid_from=span.start,
+                valid_to=end,
+                history_source="cloudtrail",
+                **{k: v for k, v in span.fields.items() if v is not None},
+            )
+        result.component_rows += 1
+
+
 # --- hours collected before the history was known ---------------------------------------------------
 
 
@@ -481,6 +566,7 @@ def collect_cloudtrail(  # noqa: PLR0913 - one run's context plus the runner's w
     complete_deleted(trail, found, known, start, now, result)
     configs = Configs(aws.client(account, "sagemaker", region, calls), events, result)
     changed = record(account, region, found, configs, now, result)
+    rebuild_components(account, region, component_histories(events), result)
     result.hours = recollect_assumed(account, region, changed, calls) if changed else 0
     return result
 

@@ -1,0 +1,286 @@
+"""Configuration history from CloudTrail, over HTTP against the sandbox: the recsys-ranker swap before our first
+collection, old-forecast deleted before it, the hours before first collection costed as the hardware that ran,
+idempotence, pagination, and a collection without CloudTrail permission."""
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from collectors import runner
+from collectors.models import CollectionState, ComponentConfig, Endpoint, VariantConfig, VariantHour
+from collectors.utilization import floor_hour
+from dashboard.footprint.models import VariantHourEstimate
+from estimator.catalog import hardware
+from sandbox import fleet as fl
+
+FLEET = {e.name: e for e in fl.build_fleet()}
+REGION = "us-east-1"
+# Event times and the sandbox's own timestamps come from the same seeding clock; a minute covers any rounding.
+CLOCK = timedelta(minutes=1)
+
+
+def seeded(sandbox) -> datetime:
+    return datetime.fromisoformat(sandbox["seeded_at"])
+
+
+def days_before(sandbox, days: float) -> datetime:
+    return seeded(sandbox) - timedelta(days=days)
+
+
+def expected_hour(sandbox, name: str, variant: str, hour: datetime) -> dict:
+    """What the fleet's definition implies for one hour, minute by minute (instances, normalised CPU and GPU)."""
+    spec = next(v for v in FLEET[name].variants if v.name == variant)
+    s = fl.series(
+        FLEET[name], spec, np.arange(hour.timestamp(), hour.timestamp() + 3600, 60.0), seeded(sandbox).timestamp()
+    )
+    n = s["instances"]
+    return {
+        "instance_hours": n.sum() / 60,
+        "cpu_util_pct": (n * s["cpu_pct"]).sum() / n.sum() if n.sum() else None,
+        "gpu_util_pct": (n * s["gpu_pct"]).sum() / n.sum() if n.sum() else None,
+    }
+
+
+def collect(account, *sources):
+    return {source: runner.run(account, REGION, source) for source in sources}
+
+
+def history(name: str, variant: str) -> list[VariantConfig]:
+    return list(VariantConfig.objects.filter(endpoint__name=name, variant_name=variant).order_by("valid_from"))
+
+
+def before_swap(sandbox) -> datetime:
+    """A whole hour two days before recsys-ranker's swap, inside the first collection's 14-day backfill."""
+    return floor_hour(days_before(sandbox, FLEET["recsys-ranker"].swap.days_ago + 2))
+
+
+def assert_costed_as_the_old_type(sandbox, hour_row: VariantHour) -> None:
+    swap = FLEET["recsys-ranker"].swap
+    old = hardware(swap.old_instance_type)
+    expected = expected_hour(sandbox, "recsys-ranker", "A", hour_row.hour)
+    assert (hour_row.instance_type, hour_row.config_assumed) == (swap.old_instance_type, False)
+    assert (hour_row.vcpus, hour_row.gpus) == (int(old["vcpus"]), int(old["gpu_count"]))
+    assert hour_row.instance_hours == pytest.approx(expected["instance_hours"])
+    # CloudWatch sums CPU over the vCPUs that ran: normalised by the old type's 16, not the new type's 8.
+    assert hour_row.cpu_util_pct == pytest.approx(expected["cpu_util_pct"])
+    assert hour_row.gpu_util_pct == pytest.approx(expected["gpu_util_pct"])
+
+
+def test_the_recsys_ranker_swap_is_rebuilt_before_the_first_collection(prod, sandbox, client, bob):
+    results = collect(prod, "inventory", "cloudtrail", "utilization")
+    swap = FLEET["recsys-ranker"].swap
+    a = history("recsys-ranker", "A")
+    assert [(c.history_source, c.instance_type, c.endpoint_config_name) for c in a] == [
+        ("cloudtrail", swap.old_instance_type, "recsys-ranker-config-v1"),
+        ("observed", "ml.g5.2xlarge", "recsys-ranker-config-v2"),
+    ]
+    assert (a[0].initial_instance_count, a[0].desired_instance_count) == (swap.old_instance_count,) * 2
+    assert abs(a[0].valid_from - days_before(sandbox, FLEET["recsys-ranker"].created_days_ago)) < CLOCK
+    assert abs(a[0].valid_to - days_before(sandbox, swap.days_ago)) < CLOCK
+    assert a[1].valid_from == a[0].valid_to and a[1].valid_to is None
+    b = history("recsys-ranker", "B")  # same hardware in both configs: only the config name changed
+    assert [(c.history_source, c.instance_type, c.endpoint_config_name) for c in b] == [
+        ("cloudtrail", "ml.g5.xlarge", "recsys-ranker-config-v1"),
+        ("observed", "ml.g5.xlarge", "recsys-ranker-config-v2"),
+    ]
+    assert "recsys-ranker" in results["cloudtrail"].details["endpoints_rebuilt"]
+    # The first utilization run already read the rebuilt history: nothing to collect again.
+    assert results["cloudtrail"].details["hours"] == 0
+    hour = VariantHour.objects.get(endpoint__name="recsys-ranker", variant_name="A", hour=before_swap(sandbox))
+    assert_costed_as_the_old_type(sandbox, hour)
+    # The endpoint page (its configuration history and charts) shows what ran before the swap.
+    client.force_login(bob)
+    page = client.get(reverse("endpoint", args=[a[0].endpoint_id]))
+    assert page.status_code == 200 and swap.old_instance_type in page.content.decode()
+
+
+def test_hours_collected_before_the_history_was_known_are_collected_again(prod, sandbox):
+    collect(prod, "inventory", "utilization")
+    assumed = VariantHour.objects.get(endpoint__name="recsys-ranker", variant_name="A", hour=before_swap(sandbox))
+    assert (assumed.instance_type, assumed.config_assumed, assumed.vcpus) == ("ml.g5.2xlarge", True, 8)
+    untouched = VariantHour.objects.get(endpoint__name="fraud-scoring", hour=before_swap(sandbox))
+
+    result = runner.run(prod, REGION, "cloudtrail")
+
+    again = VariantHour.objects.get(pk=assumed.pk)
+    assert_costed_as_the_old_type(sandbox, again)
+    assert again.collected_at > assumed.collected_at  # so the estimator estimates it again
+    assert not VariantHour.objects.filter(endpoint__name="recsys-ranker", config_assumed=True).exists()
+    assert result.details["hours"] >= (seeded(sandbox) - before_swap(sandbox)) // timedelta(hours=1)
+    # Only the endpoints whose history changed are read again.
+    assert VariantHour.objects.get(pk=untouched.pk).collected_at == untouched.collected_at
+    # old-forecast, found now, is read back to its creation (within the lookback) by the next utilization run.
+    assert not VariantHour.objects.filter(endpoint__name="old-forecast").exists()
+    runner.run(prod, REGION, "utilization")
+    assert VariantHour.objects.filter(endpoint__name="old-forecast", instance_hours__gt=0).count() > 7 * 24
+
+
+def test_an_endpoint_deleted_before_the_first_collection_is_found_collected_and_estimated(prod, sandbox):
+    results = collect(prod, "inventory", "cloudtrail", "utilization")
+    spec = FLEET["old-forecast"]
+    endpoint = Endpoint.objects.get(account=prod, region=REGION, name="old-forecast")
+    assert results["cloudtrail"].details["discovered"] == ["old-forecast"]
+    assert (endpoint.discovered_from, endpoint.status, endpoint.mode) == ("cloudtrail", "Deleted", "realtime")
+    assert abs(endpoint.deleted_at - days_before(sandbox, spec.deleted_days_ago)) < CLOCK
+    assert abs(endpoint.created_time - days_before(sandbox, spec.created_days_ago)) < CLOCK
+    assert endpoint.last_seen == endpoint.deleted_at and endpoint.tags["team"] == "planning"
+    configs = list(endpoint.variant_configs.all())
+    assert [(c.variant_name, c.instance_type, c.history_source) for c in configs] == [
+        ("AllTraffic", "ml.m5.xlarge", "cloudtrail")
+    ]
+    assert configs[0].valid_to == endpoint.deleted_at
+
+    backfill = CollectionState.objects.get(account=prod, region=REGION, source="utilization").backfill_from
+    hours = list(VariantHour.objects.filter(endpoint=endpoint, instance_hours__gt=0).order_by("hour"))
+    assert hours[0].hour == backfill and hours[-1].hour == floor_hour(endpoint.deleted_at)
+    assert len(hours) == (floor_hour(endpoint.deleted_at) - backfill) // timedelta(hours=1) + 1
+    assert {(h.instance_type, h.config_assumed) for h in hours} == {("ml.m5.xlarge", False)}
+    minutes = np.arange(backfill.timestamp(), endpoint.deleted_at.timestamp() + 3600, 60.0)
+    implied = fl.series(spec, spec.variants[0], minutes, seeded(sandbox).timestamp())["instances"].sum() / 60
+    assert sum(h.instance_hours for h in hours) == pytest.approx(implied)
+
+    call_command("estimate")
+    assert VariantHourEstimate.objects.filter(variant_hour__in=hours).count() == len(hours)
+
+
+def test_an_inference_components_copy_count_before_the_first_collection_is_rebuilt(prod, sandbox):
+    collect(prod, "inventory", "cloudtrail")
+    endpoint = FLEET["llm-assistant"]
+    spec = next(c for c in endpoint.components if c.name == "llm-assistant-codegen")
+    changed = datetime.fromtimestamp(fl.component_changed_at(spec, seeded(sandbox).timestamp()), UTC)
+    rows = list(ComponentConfig.objects.filter(component__name=spec.name).order_by("valid_from"))
+    assert [(r.history_source, r.desired_copy_count) for r in rows] == [
+        ("cloudtrail", spec.earlier_copies),
+        ("observed", spec.copies),
+    ]
+    assert abs(rows[0].valid_to - changed) < CLOCK and rows[1].valid_from == rows[0].valid_to
+    created = days_before(sandbox, endpoint.created_days_ago)
+    assert created <= rows[0].valid_from < created + timedelta(minutes=15)  # deployed just after its endpoint
+    assert (rows[0].cpu_cores_required, rows[0].accelerators_required, rows[0].min_memory_mb) == (
+        spec.cpu_cores,
+        spec.accelerators,
+        spec.memory_mb,
+    )
+
+
+def snapshot(account) -> dict:
+    return {
+        "configs": sorted(VariantConfig.objects.filter(endpoint__account=account).values_list()),
+        "components": sorted(ComponentConfig.objects.filter(component__endpoint__account=account).values_list()),
+        "endpoints": sorted(Endpoint.objects.filter(account=account).values_list()),
+        "hours": sorted(VariantHour.objects.filter(endpoint__account=account).values_list("pk", "collected_at")),
+    }
+
+
+def test_a_second_run_changes_nothing(prod):
+    collect(prod, "inventory", "cloudtrail", "utilization")
+    before = snapshot(prod)
+    incremental = runner.run(prod, REGION, "cloudtrail")
+    state = CollectionState.objects.get(account=prod, region=REGION, source="cloudtrail")
+    CollectionState.objects.filter(pk=state.pk).update(watermark=None)  # and all 90 days again
+    full = runner.run(prod, REGION, "cloudtrail")
+    assert snapshot(prod) == before
+    for result in (incremental, full):
+        details = result.details
+        assert (details["config_rows"], details["rows_dated_back"], details["component_rows"]) == (0, 0, 0)
+        assert details["hours"] == 0
+        assert details["discovered"] == [] and details["endpoints_rebuilt"] == []
+    assert full.details["events"] > incremental.details["events"]
+
+
+def scratch_history(account, now: datetime, endpoints: int, deleted: int) -> list[dict]:
+    """Backdated events of ``endpoints`` endpoints created 30 days ago, the first ``deleted`` deleted 10 days ago;
+    endpoint 0 scaled to 3 instances 20 days ago. Their configs are gone from SageMaker (never created there)."""
+    created = now - timedelta(days=30)
+
+    def event(name: str, moment: datetime, **request) -> dict:
+        place = {"account": account.account_id, "region": account.regions[0]}
+        return {**place, "event_name": name, "event_time": moment.isoformat(), "request_parameters": request}
+
+    variant = {"VariantName": "AllTraffic", "ModelName": "model", "InstanceType": "ml.m5.large"}
+    events = []
+    for i in range(endpoints):
+        moment = created + timedelta(minutes=i)
+        variants = [{**variant, "InitialInstanceCount": 1, "InitialVariantWeight": 1.0}]
+        events.append(
+            event("CreateEndpointConfig", moment, EndpointConfigName=f"gone-{i}", ProductionVariants=variants)
+        )
+        tags = [{"Key": "team", "Value": "forecasting"}]
+        events.append(
+            event(
+                "CreateEndpoint",
+                moment + timedelta(seconds=5),
+                EndpointName=f"ep-{i:02d}",
+                EndpointConfigName=f"gone-{i}",
+                Tags=tags,
+            )
+        )
+    capacity = [{"VariantName": "AllTraffic", "DesiredInstanceCount": 3}]
+    events.append(
+        event(
+            "UpdateEndpointWeightsAndCapacities",
+            now - timedelta(days=20),
+            EndpointName="ep-00",
+            DesiredWeightsAndCapacities=capacity,
+        )
+    )
+    events += [event("DeleteEndpoint", now - timedelta(days=10), EndpointName=f"ep-{i:02d}") for i in range(deleted)]
+    return events
+
+
+def test_events_are_read_page_by_page_and_configs_that_are_gone_come_from_their_events(scratch, sandbox_control):
+    now = datetime.now(UTC).replace(microsecond=0)
+    events = scratch_history(scratch, now, endpoints=26, deleted=13)
+    assert sandbox_control("POST", "cloudtrail", {"events": events})
+    runner.run(scratch, "us-west-2", "inventory")
+    result = runner.run(scratch, "us-west-2", "cloudtrail")
+    details = result.details
+    # The 66 seeded events, 50 a page (the fixture's CreateModel is not one of the events we read).
+    assert details["events"] == len(events) == 66
+    assert details["calls"] == math.ceil(len(events) / 50) == 2
+    state = CollectionState.objects.get(account=scratch, source="cloudtrail")
+    assert state.last_summary["api_calls"]["cloudtrail:LookupEvents"] == 2
+    assert details["discovered"] == [f"ep-{i:02d}" for i in range(13)] and details["errors"] == []
+    assert state.watermark == now - timedelta(days=10)
+    rows = VariantConfig.objects.filter(endpoint__account=scratch).order_by("endpoint__name", "valid_from")
+    scaled = [(r.desired_instance_count, r.valid_from, r.valid_to) for r in rows if r.endpoint.name == "ep-00"]
+    assert scaled == [
+        (1, now - timedelta(days=30, seconds=-5), now - timedelta(days=20)),
+        (3, now - timedelta(days=20), now - timedelta(days=10)),
+    ]
+    assert {(r.instance_type, r.history_source, r.endpoint.tags["team"]) for r in rows} == {
+        ("ml.m5.large", "cloudtrail", "forecasting")
+    }
+    assert rows.count() == 14  # live endpoints that the inventory did not list (there are none) are left to it
+
+
+def test_without_cloudtrail_permission_everything_else_is_collected_and_health_says_so(
+    prod, sandbox, sandbox_control, client, bob
+):
+    sandbox_control("POST", "faults", {"operation": "LookupEvents", "error": "AccessDeniedException", "status": 400})
+    call_command("collect", "--account", fl.PROD, "--region", REGION, "--no-estimate")  # no CommandError
+    states = {s.source: s for s in CollectionState.objects.filter(account=prod, region=REGION)}
+    assert {source: s.last_error for source, s in states.items()} == dict.fromkeys(states, "")
+    assert all(s.last_success for s in states.values())
+    trail = states["cloudtrail"]
+    assert trail.last_summary["readable"] is False and trail.watermark is None
+    assert trail.last_summary["denied"].startswith("AccessDeniedException")
+    # As before CloudTrail: the hours before the swap are costed as the first configuration seen.
+    hour = VariantHour.objects.get(endpoint__name="recsys-ranker", variant_name="A", hour=before_swap(sandbox))
+    assert (hour.instance_type, hour.config_assumed) == ("ml.g5.2xlarge", True)
+    assert not Endpoint.objects.filter(name="old-forecast").exists()
+
+    client.force_login(bob)
+    page = client.get(reverse("collection-health")).content.decode()
+    first = Endpoint.objects.filter(account=prod, region=REGION).order_by("first_seen").first().first_seen
+    assert f"CloudTrail not readable: configuration before {first:%Y-%m-%d %H:%M} UTC (the first collection)" in page
+    assert "cloudtrail:LookupEvents" in page
+
+    sandbox_control("DELETE", "faults")  # permission granted: the next run rebuilds the 90 days
+    result = runner.run(prod, REGION, "cloudtrail")
+    assert result.details["readable"] and "old-forecast" in result.details["discovered"]
+    assert "CloudTrail not readable" not in client.get(reverse("collection-health")).content.decode()
