@@ -47,7 +47,8 @@ PREFIX = "cur"
 EXPORT_NAME = "wattson-cur2"
 EXPORTS = (fl.PROD,)  # accounts that have a CUR 2.0 export; the others show list cost only
 SAVINGS_PLAN_DISCOUNT = 0.36  # SIMULATED: a 1-year No Upfront SageMaker Savings Plan's rate, 36 % off on-demand
-SAVINGS_PLAN_COMMITMENT_USD = 27.25  # SIMULATED: USD per hour at Savings Plan rates (the fleet's baseline)
+SAVINGS_PLAN_COMMITMENT_USD = 36.85  # SIMULATED: USD per hour at Savings Plan rates (the fleet's baseline;
+# 27.25 before issue 17 added llm-assistant, vision-batch-gpu and ctr-realtime-10s to the prod account)
 SAVINGS_PLAN_ID = "5a9c3e1f-7d2b-4c8a-9e0f-1b2c3d4e5f60"
 TRAINING_TYPE, NOTEBOOK_TYPE = "ml.p3.2xlarge", "ml.m5.xlarge"
 TRAINING_HOURS = (2, 5)  # a nightly retraining job from 02:00 to 04:30 UTC
