@@ -190,3 +190,22 @@ def test_no_listing_without_enhanced_metrics(scratch, sandbox):
     state = CollectionState.objects.get(account=scratch, region=REGION, source="utilization")
     assert "cloudwatch:ListMetrics" not in state.last_summary["api_calls"]
     assert state.last_summary["gpu_devices"] == 0
+
+
+def test_vision_batch_gpus_are_stored_each_at_its_own_load(prod, sandbox):
+    runner.run(prod, "us-east-1", "inventory")
+    result = runner.run(prod, "us-east-1", "utilization")
+    endpoint = FLEET["vision-batch-gpu"]
+    variant = endpoint.variants[0]
+    assert result.details["gpu_devices"] == 4 * variant.instance_count  # ml.g5.12xlarge: 4 GPUs per instance
+    seeded = floor_hour(datetime.fromisoformat(sandbox["seeded_at"]))
+    now = datetime.fromisoformat(sandbox["seeded_at"]).timestamp()
+    for hour in (seeded - timedelta(days=2, hours=9), seeded - timedelta(days=6, hours=1)):
+        minutes = np.arange(hour.timestamp(), hour.timestamp() + 3600, 60.0)
+        instances = fl.series(endpoint, variant, minutes, now)["instances"]
+        (instance_id,) = fl.instance_ids(endpoint, variant, int(instances.max()))
+        devices = fl.gpu_by_device(endpoint, variant, minutes, now)
+        expected = {f"{instance_id}/{d}": (instances * load).sum() / instances.sum() for d, load in enumerate(devices)}
+        stored = VariantHour.objects.get(endpoint__name="vision-batch-gpu", hour=hour).gpu_util_by_device
+        assert stored == pytest.approx(expected)
+        assert stored[f"{instance_id}/0"] > 5 * max(stored[f"{instance_id}/{d}"] for d in (1, 2, 3))  # GPU 0 busy
