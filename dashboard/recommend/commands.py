@@ -229,3 +229,263 @@ def consolidate(names: list[str], instance_type: str, count: int, region: str) -
     ]
     steps += [["aws", "sagemaker", "delete-endpoint", "--endpoint-name", name, "--region", region] for name in names]
     return commands(*steps)
+
+
+def _compact(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _scalable(resource: str, dimension: str, max_capacity: int, region: str) -> list[str]:
+    """Register ``resource`` with Application Auto Scaling, allowed down to zero."""
+    return [
+        "aws",
+        "application-autoscaling",
+        "register-scalable-target",
+        "--service-namespace",
+        "sagemaker",
+        "--resource-id",
+        resource,
+        "--scalable-dimension",
+        dimension,
+        "--min-capacity",
+        "0",
+        "--max-capacity",
+        str(max_capacity),
+        "--region",
+        region,
+    ]
+
+
+def _policy(resource: str, dimension: str, name: str, region: str, kind: str, configuration: dict) -> list[str]:  # noqa: PLR0913
+    option = {
+        "TargetTrackingScaling": "--target-tracking-scaling-policy-configuration",
+        "StepScaling": "--step-scaling-policy-configuration",
+    }[kind]
+    return [
+        "aws",
+        "application-autoscaling",
+        "put-scaling-policy",
+        "--policy-name",
+        name,
+        "--service-namespace",
+        "sagemaker",
+        "--resource-id",
+        resource,
+        "--scalable-dimension",
+        dimension,
+        "--policy-type",
+        kind,
+        option,
+        _compact(configuration),
+        "--region",
+        region,
+    ]
+
+
+# Scale out from zero: one instance (or copy) as soon as the alarm fires (AWS: "Autoscale an asynchronous
+# endpoint" and "Scale an endpoint to zero instances", SageMaker Developer Guide).
+STEP_FROM_ZERO = {
+    "AdjustmentType": "ChangeInCapacity",
+    "MetricAggregationType": "Maximum",
+    "Cooldown": 300,
+    "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+}
+
+
+def _alarm(name: str, metric: str, dimension: dict, region: str) -> list[str]:
+    """An alarm on ``metric`` >= 1 that triggers the step policy (its ARN is what put-scaling-policy printed)."""
+    return [
+        "aws",
+        "cloudwatch",
+        "put-metric-alarm",
+        "--alarm-name",
+        name,
+        "--namespace",
+        "AWS/SageMaker",
+        "--metric-name",
+        metric,
+        "--dimensions",
+        f"Name={dimension['Name']},Value={dimension['Value']}",
+        "--statistic",
+        "Maximum",
+        "--period",
+        "60",
+        "--evaluation-periods",
+        "1",
+        "--threshold",
+        "1",
+        "--comparison-operator",
+        "GreaterThanOrEqualToThreshold",
+        "--treat-missing-data",
+        "notBreaching",
+        "--alarm-actions",
+        "<step-scaling-policy-arn>",
+        "--region",
+        region,
+    ]
+
+
+def async_scale_to_zero(variant) -> str:
+    """An asynchronous endpoint's variant scaled on its queue: MinCapacity 0, target tracking on
+    ApproximateBacklogSizePerInstance to scale in (and out while instances run), and a step policy triggered by
+    HasBacklogWithoutCapacity to start the first instance when requests queue with none running."""
+    name, region = variant.endpoint["name"], variant.region
+    resource = f"endpoint/{name}/variant/{variant.config['variant_name']}"
+    dimension = "sagemaker:variant:DesiredInstanceCount"
+    backlog = {
+        "TargetValue": 5.0,
+        "CustomizedMetricSpecification": {
+            "MetricName": "ApproximateBacklogSizePerInstance",
+            "Namespace": "AWS/SageMaker",
+            "Dimensions": [{"Name": "EndpointName", "Value": name}],
+            "Statistic": "Average",
+        },
+        "ScaleInCooldown": 600,
+        "ScaleOutCooldown": 300,
+    }
+    return commands(
+        _scalable(resource, dimension, max(variant.configured_instances, 1), region),
+        _policy(resource, dimension, f"{name}-backlog", region, "TargetTrackingScaling", backlog),
+        _policy(resource, dimension, f"{name}-from-zero", region, "StepScaling", STEP_FROM_ZERO),
+        _alarm(
+            f"{name}-backlog-without-capacity",
+            "HasBacklogWithoutCapacity",
+            {"Name": "EndpointName", "Value": name},
+            region,
+        ),
+    )
+
+
+def _component_scaling(component: str, max_copies: int, region: str) -> list[list[str]]:
+    """An inference component's copies allowed down to zero: target tracking on invocations per copy, and a step
+    policy on NoCapacityInvocationFailures to bring a copy (and an instance) back when a request finds none."""
+    resource = f"inference-component/{component}"
+    dimension = "sagemaker:inference-component:DesiredCopyCount"
+    per_copy = {
+        "TargetValue": 5.0,
+        "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"},
+        "ScaleInCooldown": 600,
+        "ScaleOutCooldown": 300,
+    }
+    return [
+        _scalable(resource, dimension, max_copies, region),
+        _policy(resource, dimension, f"{component}-per-copy", region, "TargetTrackingScaling", per_copy),
+        _policy(resource, dimension, f"{component}-from-zero", region, "StepScaling", STEP_FROM_ZERO),
+        _alarm(
+            f"{component}-no-capacity",
+            "NoCapacityInvocationFailures",
+            {"Name": "InferenceComponentName", "Value": component},
+            region,
+        ),
+    ]
+
+
+def _managed_scaling_spec(variant, max_instances: int) -> str:
+    return _compact(
+        [
+            {
+                "VariantName": variant.config["variant_name"],
+                "InstanceType": variant.instance_type,
+                "InitialInstanceCount": max(variant.configured_instances, 1),
+                "ManagedInstanceScaling": {
+                    "Status": "ENABLED",
+                    "MinInstanceCount": 0,
+                    "MaxInstanceCount": max_instances,
+                },
+                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+            }
+        ]
+    )
+
+
+def inference_component_scale_to_zero(variant, components: list[str], requirements: dict) -> str:
+    """A real-time variant scaled to zero through inference components (the only way a real-time endpoint can).
+
+    A variant that already hosts components (``components``) gets a configuration with ManagedInstanceScaling
+    MinInstanceCount 0 and each component's copies allowed to 0. A model-based variant is redeployed as a new
+    IC-based endpoint ``<name>-ic`` with one component for its model (``requirements``: what one copy reserves);
+    callers move to it, then the old endpoint is deleted (not in the commands: only once nobody calls it).
+    ``put-scaling-policy`` of the step policy prints its ARN, the alarm's action."""
+    name, region = variant.endpoint["name"], variant.region
+    max_instances = max(variant.configured_instances, int(variant.config.get("max_instance_count") or 0), 1)
+    spec = _managed_scaling_spec(variant, max_instances)
+    if components:
+        steps = [
+            [
+                "aws",
+                "sagemaker",
+                "create-endpoint-config",
+                "--endpoint-config-name",
+                _new_config_name(name, "scale-to-zero"),
+                "--execution-role-arn",
+                "<role-arn>",
+                "--production-variants",
+                spec,
+                "--region",
+                region,
+            ],
+            [
+                "aws",
+                "sagemaker",
+                "update-endpoint",
+                "--endpoint-name",
+                name,
+                "--endpoint-config-name",
+                _new_config_name(name, "scale-to-zero"),
+                "--region",
+                region,
+            ],
+        ]
+        for component in components:
+            steps += _component_scaling(component, max_instances, region)
+        return commands(*steps)
+    target, component = _new_config_name(name, "ic"), _new_config_name(name, "model")
+    specification = {
+        "ModelName": variant.config["model_name"] or "<model-name>",
+        "ComputeResourceRequirements": requirements,
+    }
+    steps = [
+        [
+            "aws",
+            "sagemaker",
+            "create-endpoint-config",
+            "--endpoint-config-name",
+            target,
+            "--execution-role-arn",
+            "<role-arn>",
+            "--production-variants",
+            spec,
+            "--region",
+            region,
+        ],
+        [
+            "aws",
+            "sagemaker",
+            "create-endpoint",
+            "--endpoint-name",
+            target,
+            "--endpoint-config-name",
+            target,
+            "--region",
+            region,
+        ],
+        [
+            "aws",
+            "sagemaker",
+            "create-inference-component",
+            "--inference-component-name",
+            component,
+            "--endpoint-name",
+            target,
+            "--variant-name",
+            variant.config["variant_name"],
+            "--specification",
+            _compact(specification),
+            "--runtime-config",
+            _compact({"CopyCount": 1}),
+            "--region",
+            region,
+        ],
+        *_component_scaling(component, max_instances, region),
+    ]
+    return commands(*steps)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
+from collectors.models import InferenceComponent
 from dashboard.footprint.idle import Idleness
 from dashboard.recommend import commands, savings
 from dashboard.recommend.draft import Confidence, Draft, Kind, Saving
@@ -303,6 +306,161 @@ def intermittent(variant: Variant, policy, now: datetime) -> Draft | None:
     )
 
 
+# Scale to zero (issue 17). A variant is *intermittent* when at least ``SCALE_TO_ZERO_IDLE_SHARE`` of its evidence
+# hours lie in quiet stretches - at least ``MIN_IDLE_STRETCH_HOURS`` consecutive collected hours without an
+# invocation - and it served traffic in the window (one that served none is the idle rule's). Shorter gaps are not
+# counted: an instance cannot stop and start again within them. Each stretch gives back less than its length: the
+# instance keeps running ``SCALE_IN_HOURS`` after the last request (target tracking scales in after 15 one-minute
+# datapoints below its target) and starts ``STARTUP_HOURS`` before the next request is served (a GPU instance
+# boots and loads its model in several minutes; AWS, "Scale an endpoint to zero instances").
+MIN_IDLE_STRETCH_HOURS = 2
+SCALE_TO_ZERO_IDLE_SHARE = 0.40
+SCALE_IN_HOURS = 0.25
+STARTUP_HOURS = 0.25
+
+
+@dataclass(frozen=True)
+class Stretches:
+    """Quiet stretches long enough to scale to zero in, per hour of a variant's evidence."""
+
+    quiet: np.ndarray  # bool: the hour lies in such a stretch
+    kept: np.ndarray  # share of the hour's instance-hours still running with scale-to-zero (1 outside stretches)
+    count: int
+    longest_hours: int
+
+
+def idle_stretches(hours: pd.DataFrame) -> Stretches:
+    """Runs of consecutive hours without an invocation (a gap in the collected hours ends a run), of at least
+    ``MIN_IDLE_STRETCH_HOURS``; each keeps ``SCALE_IN_HOURS`` of its first hour and ``STARTUP_HOURS`` of its last."""
+    quiet = (hours["invocations"].fillna(0) <= 0).to_numpy()
+    follows = hours["hour"].diff().eq(pd.Timedelta(hours=1)).to_numpy()
+    starts = ~(quiet & np.concatenate(([False], quiet[:-1])) & follows)
+    run = np.cumsum(starts)
+    length = np.bincount(run)[run]
+    long = quiet & (length >= MIN_IDLE_STRETCH_HOURS)
+    first, last = long & starts, long & np.concatenate((starts[1:], [True]))
+    kept = np.where(long, 0.0, 1.0) + SCALE_IN_HOURS * first + STARTUP_HOURS * last
+    return Stretches(long, kept, int(first.sum()), int(length[long].max()) if long.any() else 0)
+
+
+def scale_to_zero(variant: Variant, policy, now: datetime) -> Draft | None:
+    """An intermittent GPU or accelerator variant that runs its instances through long quiet stretches: let it
+    scale to zero - an asynchronous endpoint with Application Auto Scaling down to 0 instances, a real-time one
+    through inference components with ManagedInstanceScaling MinInstanceCount 0 (the only way it can). Saves the
+    instance-hours of the quiet stretches, less the scale-in and start-up time each stretch keeps."""
+    mode = variant.endpoint["mode"]
+    if variant.serverless or mode not in ("async", "realtime") or len(variant.hours) < policy.min_hours:
+        return None
+    size = variant.size()
+    if not (size["gpus"] or size["accelerators"]) or variant.variants_in_endpoint > 1:
+        return None
+    if variant.config["inference_components"] and variant.config["min_instance_count"] == 0:
+        return None  # already allowed to scale to zero
+    hours = variant.hours
+    stretches = idle_stretches(hours)
+    if stretches.quiet.mean() < SCALE_TO_ZERO_IDLE_SHARE or not (hours["invocations"].fillna(0) > 0).any():
+        return None
+    now_fp = current(variant)
+    frame = savings.replay(hours, variant.instance_type, variant.instance_type, hours["instance_hours"], variant.region)
+    frame["instance_count"] = frame["instance_count"] * stretches.kept
+    new_fp = savings.monthly(frame, len(hours))
+    if not worthwhile(now_fp, Saving.difference(now_fp, new_fp)):
+        return None  # e.g. an asynchronous endpoint that already scales in: its quiet hours run no instance
+    found = (_async_to_zero if mode == "async" else _realtime_to_zero)(variant, stretches, now_fp, new_fp)
+    saved_instance_hours = float((hours["instance_hours"] * (1 - stretches.kept)).sum())
+    found.evidence.update(
+        quiet_hours_pct=round(100 * float(stretches.quiet.mean()), 1),
+        quiet_hours=int(stretches.quiet.sum()),
+        quiet_stretches=stretches.count,
+        longest_quiet_stretch_hours=stretches.longest_hours,
+        instance_hours=round(float(hours["instance_hours"].sum()), 2),
+        instance_hours_saved=round(saved_instance_hours, 2),
+        kept_per_stretch_hours=SCALE_IN_HOURS + STARTUP_HOURS,
+    )
+    return found
+
+
+def _quiet_words(variant: Variant, stretches: Stretches) -> str:
+    return (
+        f"{variant.endpoint['name']} served no request in {100 * stretches.quiet.mean():.0f} % of "
+        f"{len(variant.hours)} hours ({stretches.count} quiet stretches of {MIN_IDLE_STRETCH_HOURS} hours or more, "
+        f"the longest {stretches.longest_hours} hours) while {variant.instances:.1f} × {variant.instance_type} ran."
+    )
+
+
+def _async_to_zero(variant: Variant, stretches: Stretches, now_fp: Saving, new_fp: Saving) -> Draft:
+    name, variant_name = variant.endpoint["name"], variant.config["variant_name"]
+    return draft(
+        variant,
+        Kind.SCALE_TO_ZERO,
+        f"Let {name}/{variant_name} scale to zero instances between bursts",
+        f"{_quiet_words(variant, stretches)} Application Auto Scaling with a minimum of 0 instances scales the "
+        "variant in when its queue stays empty (ApproximateBacklogSizePerInstance), and a step policy on "
+        "HasBacklogWithoutCapacity starts an instance when a request arrives with none running. Saved: the quiet "
+        f"stretches' instance-hours, less {60 * (SCALE_IN_HOURS + STARTUP_HOURS):.0f} minutes each for scale-in "
+        "and start-up.",
+        now_fp,
+        new_fp,
+        Confidence.MEDIUM if len(variant.hours) >= 7 * 24 else Confidence.LOW,
+        commands.async_scale_to_zero(variant),
+        {"min_capacity": 0},
+        "Cold start: after a quiet stretch the first request waits in the queue while a GPU instance starts and "
+        "loads the model (several minutes). Not for latency-critical traffic. put-scaling-policy prints the step "
+        "policy's ARN: it is the alarm's action.",
+    )
+
+
+def _realtime_to_zero(variant: Variant, stretches: Stretches, now_fp: Saving, new_fp: Saving) -> Draft:
+    name, variant_name = variant.endpoint["name"], variant.config["variant_name"]
+    hosted = variant.config["inference_components"]
+    components = _components(variant) if hosted else []
+    how = (
+        "Set ManagedInstanceScaling MinInstanceCount 0 on the variant and let its inference components' copies "
+        "scale to 0."
+        if hosted
+        else "A real-time endpoint scales to zero only through inference components: host the model as one on a "
+        f"new endpoint {name}-ic whose variant has ManagedInstanceScaling MinInstanceCount 0, its copies scaling to 0."
+    )
+    return draft(
+        variant,
+        Kind.SCALE_TO_ZERO,
+        f"Let {name}/{variant_name} scale to zero instances with inference components",
+        f"{_quiet_words(variant, stretches)} {how} Saved: the quiet stretches' instance-hours, less "
+        f"{60 * (SCALE_IN_HOURS + STARTUP_HOURS):.0f} minutes each for scale-in and start-up.",
+        now_fp,
+        new_fp,
+        Confidence.LOW,
+        commands.inference_component_scale_to_zero(variant, components, _copy_requirements(variant)),
+        {"min_instance_count": 0, "inference_components": True},
+        "Cold start: after a quiet stretch a GPU instance and the model take minutes to come up, and requests fail "
+        "(NoCapacityInvocationFailures) until they do: callers must retry with backoff. Not for latency-critical "
+        "traffic. "
+        + ("" if hosted else "Move callers to the new endpoint, then delete the old one. ")
+        + "put-scaling-policy prints each step policy's ARN: it is its alarm's action.",
+    )
+
+
+def _components(variant: Variant) -> list[str]:
+    """The live inference components on the variant (one query, only for a variant this rule fires on)."""
+    return list(
+        InferenceComponent.objects.filter(
+            endpoint_id=variant.endpoint["id"], variant_name=variant.config["variant_name"], deleted_at__isnull=True
+        ).values_list("name", flat=True)
+    )
+
+
+def _copy_requirements(variant: Variant) -> dict:
+    """What one copy of the model reserves when it moves to an inference component: the instance's accelerators,
+    half its vCPUs (physical cores) and its p95 memory with the headroom the sizing rules keep (at least 1 GiB)."""
+    size = variant.size()
+    memory_mb = demand(variant)["memory_gb"] * 1.3 * 1024
+    return {
+        "NumberOfAcceleratorDevicesRequired": max(size["gpus"], size["accelerators"]),
+        "NumberOfCpuCoresRequired": max(1.0, size["vcpus"] / 2),
+        "MinMemoryRequiredInMb": max(1024, math.ceil(memory_mb)),
+    }
+
+
 def gpu_unused(variant: Variant, policy, now: datetime) -> Draft | None:
     """A GPU that stays nearly idle: a CPU instance that holds the load (Inferentia with compilation)."""
     size = variant.size() if not variant.serverless else {}
@@ -399,7 +557,7 @@ def region(variant: Variant, policy, now: datetime) -> Draft | None:
     )
 
 
-VARIANT_RULES = (overprovisioned, underprovisioned, intermittent, gpu_unused, silicon, region)
+VARIANT_RULES = (overprovisioned, underprovisioned, intermittent, scale_to_zero, gpu_unused, silicon, region)
 
 
 def consolidation(variants: list[Variant], policy, now: datetime) -> list[Draft]:

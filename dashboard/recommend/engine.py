@@ -150,7 +150,13 @@ class CurrentState:
         configs = {
             (c["endpoint_id"], c["variant_name"]): c
             for c in VariantConfig.objects.filter(endpoint__account__team=team, valid_to__isnull=True).values(
-                "endpoint_id", "variant_name", "instance_type", "initial_instance_count", "serverless_memory_mb"
+                "endpoint_id",
+                "variant_name",
+                "instance_type",
+                "initial_instance_count",
+                "serverless_memory_mb",
+                "min_instance_count",
+                "inference_components",
             )
         }
         latest = {}
@@ -188,6 +194,9 @@ class CurrentState:
             return config["serverless_memory_mb"] is not None
         if proposed.get("mode") == "async":
             return endpoint["mode"] == "async"
+        if proposed.get("min_instance_count") == 0:  # scale to zero through inference components
+            return config["inference_components"] and config["min_instance_count"] == 0
+        # An asynchronous endpoint's auto scaling (``min_capacity``) is not collected: it cannot be seen applied.
         return False
 
 

@@ -51,6 +51,9 @@ CONFIG_FIELDS = (
     "model_name",
     "accelerator_type",
     "endpoint_config_name",
+    "min_instance_count",
+    "max_instance_count",
+    "inference_components",
 )
 
 

@@ -69,6 +69,7 @@ class Recommendation(models.Model):
         OVERPROVISIONED = "overprovisioned", "Over-provisioned"
         UNDERPROVISIONED = "underprovisioned", "Under-provisioned (performance risk)"
         INTERMITTENT = "intermittent", "Intermittent traffic"
+        SCALE_TO_ZERO = "scale-to-zero", "Scale to zero"
         GPU_UNUSED = "gpu-unused", "GPU barely used"
         SILICON = "silicon", "More efficient silicon"
         CONSOLIDATION = "consolidation", "Consolidate endpoints"
