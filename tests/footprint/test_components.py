@@ -10,10 +10,18 @@ import pytest
 from django.utils import timezone
 
 import estimator
-from collectors.models import ComponentConfig, ComponentHour, InferenceComponent, VariantHour
+from collectors.models import (
+    ComponentConfig,
+    ComponentHour,
+    Endpoint,
+    InferenceComponent,
+    VariantConfig,
+    VariantHour,
+)
 from dashboard.footprint import components
 from dashboard.footprint import estimates as footprint
 from dashboard.footprint.models import ComponentHourEstimate, VariantHourEstimate
+from tests.collectors.conftest import aws_env, prod  # noqa: F401 - fixtures
 from tests.web import factories
 
 GPUS = 4  # ml.g5.12xlarge (AWS EC2 instance type specifications: 4 x A10G, 48 vCPUs)
@@ -40,6 +48,7 @@ def ic_endpoint(owner, name: str = "llm-assistant", plan=PLAN, variant: str = "A
         owner, name, instance_type="ml.g5.12xlarge", hours=len(plan), gpu_util_pct=30.0, variant=variant
     )
     start = factories.this_hour() - timedelta(hours=len(plan))
+    VariantConfig.objects.filter(endpoint=row).update(inference_components=True, model_name="")
     found = {}
     for component in ("chat", "summarize", "codegen"):
         found[component] = InferenceComponent.objects.create(
@@ -276,3 +285,62 @@ def test_totals_over_a_window_add_up_per_component_and_to_the_variant(fleet):
     assert totals["energy_share_pct"].sum() == pytest.approx(100)
     assert chat["cost_usd"] > 0  # ml.g5.12xlarge has a shipped list price
     assert totals["cost_usd"].sum() == pytest.approx(sum(components.component_totals(endpoint, start, end)["cost_usd"]))
+
+
+# --- end to end: the demo fleet's llm-assistant, collected from the sandbox over HTTP -------------------------
+
+
+@pytest.fixture
+def llm(prod):
+    from collectors import runner
+
+    runner.run(prod, "us-east-1", "inventory")
+    runner.run(prod, "us-east-1", "utilization")
+    footprint.estimate_pending()
+    return Endpoint.objects.get(account=prod, name="llm-assistant")
+
+
+def test_llm_assistants_components_and_unreserved_capacity_add_up_to_its_instances_energy(llm):
+    hours = list(VariantHour.objects.filter(endpoint=llm).select_related("estimate").order_by("hour"))
+    assert len(hours) > 24 and all(hasattr(h, "estimate") for h in hours)
+    names = {"llm-assistant-chat", "llm-assistant-summarize", "llm-assistant-codegen"}
+    for hour in hours:
+        rows = stored_split(hour)
+        assert set(rows) == names | {components.UNRESERVED}, hour
+        assert sum(r.energy_kwh for r in rows.values()) == pytest.approx(hour.estimate.energy_kwh, rel=1e-12)
+        assert sum(r.co2e_kg for r in rows.values()) == pytest.approx(hour.estimate.co2e_kg, rel=1e-12)
+        # ml.g5.12xlarge: 4 GPUs per instance; each copy of each component reserves one (sandbox/fleet.py).
+        reserved = {
+            h.component.name: h.accelerators_reserved
+            for h in ComponentHour.objects.filter(component__endpoint=llm, hour=hour.hour).select_related("component")
+        }
+        capacity = GPUS * hour.instance_hours
+        if capacity:
+            expected_free = max(0.0, 1 - sum(reserved.values()) / capacity)
+            assert rows[components.UNRESERVED].reserved_share == pytest.approx(expected_free), hour
+    window = (hours[0].hour, hours[-1].hour + timedelta(hours=1))
+    totals = components.component_totals(llm, *window).set_index("component")
+    assert totals["energy_kwh"].sum() == pytest.approx(sum(h.estimate.energy_kwh for h in hours), rel=1e-9)
+    busy, rare = totals.loc["llm-assistant-chat"], totals.loc["llm-assistant-summarize"]
+    assert busy["energy_kwh"] > rare["energy_kwh"] > 0  # two busy copies draw more than one barely used
+    assert busy["gco2e_per_1k_invocations"] < rare["gco2e_per_1k_invocations"]  # and carry less per inference
+
+
+def test_codegen_scaled_to_zero_gets_nothing_and_leaves_a_quarter_of_the_gpus_unreserved(llm):
+    recent = [
+        h
+        for h in ComponentHour.objects.filter(component__name="llm-assistant-codegen", component__endpoint=llm)
+        if h.copies == 0
+    ]
+    assert len(recent) >= 24
+    single = 0
+    for hour in recent[-24:]:
+        split = ComponentHourEstimate.objects.get(component_hour=hour)
+        assert split.energy_kwh == 0 and split.instance_hours == 0
+        variant_hour = split.variant_hour
+        if variant_hour.instance_hours == 1:  # one instance: chat's 2 GPUs and summarize's 1 of 4
+            unreserved = ComponentHourEstimate.objects.get(variant_hour=variant_hour, component__isnull=True)
+            assert unreserved.reserved_share == pytest.approx(0.25)
+            assert unreserved.energy_kwh > 0
+            single += 1
+    assert single > 0

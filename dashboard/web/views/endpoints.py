@@ -44,6 +44,7 @@ CONFIG_FIELDS = (
     "min_instance_count",
     "max_instance_count",
     "endpoint_config_name",
+    "inference_components",
 )
 
 
@@ -362,7 +363,10 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     frame = reports.variant_series(endpoint, view)
     changes = charts.config_changes(configs, view.start_time, view.end_time)
     tables = [variants_table(frame, configs), config_table(configs)]
-    ic = components_section(endpoint, view, float(frame["energy_kwh"].sum()) if not frame.empty else 0.0)
+    # Only an endpoint that ever hosted inference components pays the component queries (its configurations say).
+    hosted = any(c["inference_components"] for c in configs)
+    energy_kwh = float(frame["energy_kwh"].sum()) if not frame.empty else 0.0
+    ic = components_section(endpoint, view, energy_kwh) if hosted else None
     if ic:
         tables.insert(1, ic["table"])
     chart_list = []
