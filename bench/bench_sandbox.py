@@ -25,6 +25,15 @@ from sandbox.seed import seed  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
 
 HOST_METRICS = ("CPUUtilization", "MemoryUtilization", "DiskUtilization", "GPUUtilization", "GPUMemoryUtilization")
+IC_HOST_METRICS = (
+    "CPUUtilizationNormalized",
+    "MemoryUtilizationNormalized",
+    "GPUUtilizationNormalized",
+    "GPUMemoryUtilizationNormalized",
+    "CPUReservation",
+    "GPUReservation",
+    "MemoryReservation",
+)
 
 
 def peak_rss_mb() -> float:
@@ -38,6 +47,8 @@ def queries_for(endpoints) -> dict[tuple, list[dict]]:
             if v.serverless:
                 continue
             metrics = HOST_METRICS if v.instance_type and "g" in v.instance_type.split(".")[1][:2] else HOST_METRICS[:3]
+            if e.ic_based:  # IC-based variants publish normalized utilizations and reservations instead
+                metrics = IC_HOST_METRICS
             for m in metrics:
                 dims = [{"Name": "EndpointName", "Value": e.name}, {"Name": "VariantName", "Value": v.name}]
                 by_place.setdefault((e.account, e.region), []).append(
@@ -94,7 +105,7 @@ def main() -> None:
     print(
         f"sandbox seed: {report.endpoints} endpoints, {report.variants} variants, {report.datapoints:,} statistic "
         f"sets (metrics written in-process), {report.log_groups} log groups, {report.lens_files} Storage Lens "
-        f"reports in {seeded:.1f} s; peak RSS {peak_rss_mb():.0f} MB"
+        f"reports, {report.cloudtrail_events} CloudTrail events in {seeded:.1f} s; peak RSS {peak_rss_mb():.0f} MB"
     )
     by_place = queries_for(endpoints)
     started = time.perf_counter()

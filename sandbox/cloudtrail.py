@@ -206,10 +206,11 @@ class EventStore:
                 "InvalidMaxResultsException", f"MaxResults must be between 1 and {MAX_RESULTS} (got {max_results})."
             )
         oldest = now - timedelta(days=RETENTION_DAYS)
-        start = max(to_datetime(params["StartTime"]), oldest) if params.get("StartTime") else oldest
+        start = to_datetime(params["StartTime"]) if params.get("StartTime") else oldest
         end = to_datetime(params["EndTime"]) if params.get("EndTime") else now
-        if params.get("StartTime") and params.get("EndTime") and start > end:
+        if start > end:
             raise CloudTrailError("InvalidTimeRangeException", "StartTime must be before EndTime.")
+        start = max(start, oldest)  # older events are gone
         with self._lock:
             events = list(self.events)
         matched = [

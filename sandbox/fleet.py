@@ -531,6 +531,9 @@ def series(endpoint: Endpoint, variant: Variant, timestamps: np.ndarray, now: fl
     wobble = 0.9 + 0.2 * _noise(timestamps, endpoint.seed, 2)
     cpu = np.clip(load.cpu_floor_pct + (load.cpu_peak_pct - load.cpu_floor_pct) * busy_share * wobble, 0, 100)
     gpu = np.clip(load.gpu_floor_pct + (load.gpu_peak_pct - load.gpu_floor_pct) * busy_share * wobble, 0, 100)
+    if endpoint.busy_gpus:  # the load runs on the first busy_gpus devices of each instance, the others idle
+        idle = np.maximum(gpus - endpoint.busy_gpus, 0.0)
+        gpu = np.where(gpus > 0, (gpu * endpoint.busy_gpus + IDLE_GPU_PCT * idle) / np.maximum(gpus, 1), gpu)
     invocations = np.round(rate * variant.weight * load.peak_rps * 60.0)
     if endpoint.ic_based:  # an IC endpoint's traffic is its components'
         parts = [
@@ -589,9 +592,9 @@ def samples_per_minute(publish_seconds: int, timestamps: np.ndarray) -> np.ndarr
 def gpu_by_device(endpoint: Endpoint, variant: Variant, timestamps: np.ndarray, now: float) -> np.ndarray:
     """Per-GPU utilization (0-100 each), shape (gpus, len(timestamps)), as enhanced metrics publish it.
 
-    With ``busy_gpus`` set, only the first ``busy_gpus`` devices carry the load (at ``gpu_pct`` × gpus /
-    busy_gpus, capped at 100), the others idle at ``IDLE_GPU_PCT``; otherwise every device shows ``gpu_pct``.
-    The devices' sum is the variant's summed ``GPUUtilization`` whenever nothing is capped.
+    With ``busy_gpus`` set, only the first ``busy_gpus`` devices carry the load, the others idle at
+    ``IDLE_GPU_PCT`` (``series`` gives their mean as ``gpu_pct``); otherwise every device shows ``gpu_pct``.
+    The devices' sum is always the variant's summed ``GPUUtilization``.
     """
     s = series(endpoint, variant, timestamps, now)
     gpus = int(s["gpus"].max())

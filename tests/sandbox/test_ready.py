@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from sandbox import fleet as fl
 from sandbox.cli import SandboxNotReady, progress_file, wait_until_ready
 
 
@@ -62,4 +63,4 @@ def test_a_seeded_sandbox_leaves_its_steps_in_the_progress_file(sandbox, tmp_pat
     ready_files = {f.resolve() for f in tmp_path_factory.getbasetemp().glob("*/ready.json")}  # and *current links
     [ready] = [f for f in ready_files if json.loads(f.read_text())["url"] == sandbox["url"]]
     steps = progress_file(ready).read_text()
-    assert "listening on" in steps and "metrics:" in steps and "Seeded 44 endpoints" in steps
+    assert "listening on" in steps and "metrics:" in steps and f"Seeded {fl.DEFAULT_FLEET_SIZE} endpoints" in steps
