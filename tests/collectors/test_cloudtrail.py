@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from collectors import runner
 from collectors.models import CollectionState, ComponentConfig, Endpoint, VariantConfig, VariantHour
+from collectors.tasks import collect as collect_task
 from collectors.utilization import floor_hour
 from dashboard.footprint.models import VariantHourEstimate
 from estimator.catalog import hardware
@@ -284,3 +285,28 @@ def test_without_cloudtrail_permission_everything_else_is_collected_and_health_s
     result = runner.run(prod, REGION, "cloudtrail")
     assert result.details["readable"] and "old-forecast" in result.details["discovered"]
     assert "CloudTrail not readable" not in client.get(reverse("collection-health")).content.decode()
+
+
+def test_cloudtrail_is_planned_between_the_inventory_and_utilization_of_each_region(prod, research):
+    jobs = runner.plan([prod, research], sources=runner.HOURLY_SOURCES)
+    for account in (prod, research):
+        for region in account.regions:
+            sources = [s for a, r, s in jobs if (a, r) == (account, region)]
+            assert sources[:3] == ["inventory", "cloudtrail", "utilization"], (account, region)
+
+
+def test_a_failing_cloudtrail_read_is_recorded_and_does_not_end_the_regions_chain(prod, sandbox_control):
+    """The Celery task: a failed inventory ends its chain (Ignore), a failed CloudTrail read returns, so the
+    utilization chained after it still runs."""
+    fault = {"operation": "LookupEvents", "error": "InvalidLookupAttributesException", "status": 400}
+    sandbox_control("POST", "faults", fault)
+    runner.run(prod, REGION, "inventory")
+    outcome = collect_task.apply(args=(prod.pk, REGION, "cloudtrail"))
+    assert outcome.successful() and outcome.result is None
+    state = CollectionState.objects.get(account=prod, region=REGION, source="cloudtrail")
+    assert state.last_error.startswith("InvalidLookupAttributesException") and state.consecutive_failures == 1
+
+    assert outcome.state == "SUCCESS"
+
+    sandbox_control("POST", "faults", {"operation": "DescribeEndpoint", "error": "ValidationException"})
+    assert collect_task.apply(args=(prod.pk, REGION, "inventory")).state == "IGNORED"  # Ignore: the chain ends
