@@ -10,6 +10,9 @@ inventory has succeeded (a failed inventory would leave it with no variants, and
 move the watermark to now), the first collection's start is kept until one succeeds, and a variant discovered
 after the watermark is read back to when its endpoint was created. Every write is an upsert, so running a
 collection again never loses or duplicates data.
+
+CloudTrail runs between a region's inventory and its utilization, so a first utilization run already reads the
+configuration history rebuilt from it; nothing waits on it (without CloudTrail permission it succeeds, saying so).
 """
 
 from __future__ import annotations
