@@ -427,7 +427,7 @@ def component_emission_rows(team, query: dict) -> list[dict]:
     keys = {a["pk"] for a in accounts}
     endpoints = {e["id"]: e for e in queries.team_endpoints(team) if e["account_id"] in keys}
     ids = list(endpoints) if endpoint_ids is None else [pk for pk in endpoint_ids if pk in endpoints]
-    frame = components.series(ids, query["start"], query["end"], query["grain"])
+    frame = components.day_series(ids, query["start"], query["end"], query["grain"])
     names = dict(InferenceComponent.objects.filter(endpoint_id__in=ids).values_list("pk", "name"))
     rows = []
     for values in frame.to_dict("records"):

@@ -357,13 +357,11 @@ def priced(frame: pd.DataFrame) -> pd.DataFrame:
     return with_cost(frame) if not frame.empty else frame.assign(cost_usd=[], priced_instance_hours=[])
 
 
-def series(endpoint_ids: list[int], start: dt.date, end: dt.date, grain: str) -> pd.DataFrame:
-    """Sums per period of the grain (``bucket``: the period's first UTC day, a date, or its hour at hour grain),
-    endpoint, variant and component (NaN: the unreserved line), UTC days ``start``..``end``, priced per day (per
-    hour at hour grain); weeks start on Monday, as the other series'."""
-    first = dt.datetime.combine(start, dt.time(), dt.UTC)
-    stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
-    frame = priced(component_rows(endpoint_ids, first, stop, by="hour" if grain == "hour" else "day"))
+def series(endpoint_ids: list[int], start: dt.datetime, end: dt.datetime, grain: str) -> pd.DataFrame:
+    """Sums per period of the grain, endpoint, variant and component (NaN: the unreserved line) over
+    ``[start, end)``, priced per day (per hour at hour grain). ``bucket`` is the period's start: the hour (aware)
+    at hour grain, else its first UTC day as a date, weeks starting on Monday as the other series'."""
+    frame = priced(component_rows(endpoint_ids, start, end, by="hour" if grain == "hour" else "day"))
     if frame.empty:
         return frame.assign(bucket=[])
     stamps = frame["time"].dt.tz_localize(None)
@@ -374,6 +372,12 @@ def series(endpoint_ids: list[int], start: dt.date, end: dt.date, grain: str) ->
     else:
         frame["bucket"] = stamps.dt.to_period("M" if grain == "month" else "W-SUN").dt.start_time.dt.date
     return added_up(frame, ["bucket", "endpoint_id", "variant_name", "component_id"])
+
+
+def day_series(endpoint_ids: list[int], start: dt.date, end: dt.date, grain: str) -> pd.DataFrame:
+    """``series`` over the UTC days ``start``..``end`` (the API's period)."""
+    first = dt.datetime.combine(start, dt.time(), dt.UTC)
+    return series(endpoint_ids, first, dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC), grain)
 
 
 def added_up(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

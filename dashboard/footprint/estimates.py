@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 import estimator
@@ -50,16 +50,25 @@ def pending():
     refused = EstimateFailure.objects.filter(
         variant_hour=OuterRef("pk"), methodology_version=current_version(), failed_at__gte=OuterRef("collected_at")
     )
-    unsplit = ComponentHour.objects.filter(
-        component__endpoint_id=OuterRef("endpoint_id"),
-        component__variant_name=OuterRef("variant_name"),
+    # The variant-hours of component hours not split yet or collected since: a subquery that does not refer to the
+    # outer row, so the database computes it once (a hashed set), not once per variant-hour. Its inner lookup runs
+    # only for those component hours, normally the last collection's.
+    host = VariantHour.objects.filter(
+        endpoint_id=OuterRef("component__endpoint_id"),
+        variant_name=OuterRef("component__variant_name"),
         hour=OuterRef("hour"),
-    ).filter(Q(estimate__isnull=True) | Q(collected_at__gt=OuterRef("estimate__computed_at")))
+    )
+    unsplit = (
+        ComponentHour.objects.filter(Q(estimate__isnull=True) | Q(collected_at__gt=F("estimate__computed_at")))
+        .annotate(host=Subquery(host.order_by().values("pk")[:1]))
+        .filter(host__isnull=False)
+        .values("host")
+    )
     return VariantHour.objects.filter(
         Q(estimate__isnull=True)
         | Q(estimate__computed_at__lt=F("collected_at"))
         | ~Q(estimate__methodology_version=current_version())
-        | Exists(unsplit)
+        | Q(pk__in=unsplit)
     ).exclude(Exists(refused))
 
 

@@ -88,3 +88,32 @@ def test_the_components_table_downloads_as_csv(client, alice, fleet):
     response = page(client, alice, row, csv="components")
     text = b"".join(response.streaming_content).decode() if response.streaming else response.content.decode()
     assert "llm-assistant-chat" in text and "Unreserved capacity" in text
+
+
+def test_the_chart_stacks_each_components_energy_to_the_variants(client, alice, fleet):
+    row, _, _ = fleet
+    response = page(client, alice, row, period="7d", grain="hour")
+    chart = next(c for c in response.context["charts"] if c["id"] == "components-chart")
+    assert chart["layout"]["barmode"] == "stack"
+    names = [trace["name"] for trace in chart["data"] if trace.get("showlegend", True)]
+    assert names == [
+        "llm-assistant-chat (kWh)",
+        "llm-assistant-codegen (kWh)",
+        "llm-assistant-summarize (kWh)",
+        "Unreserved capacity (kWh)",
+    ]
+    stacked: dict[str, float] = {}
+    for trace in chart["data"]:
+        for x, y in zip(trace["x"], trace["y"], strict=True):
+            stacked[x] = stacked.get(x, 0.0) + (y or 0.0)
+    hours = VariantHour.objects.filter(endpoint=row).select_related("estimate")
+    by_hand = {h.hour.replace(tzinfo=None).isoformat(): h.estimate.energy_kwh for h in hours}
+    assert stacked.keys() == by_hand.keys()
+    for x, energy in by_hand.items():
+        assert stacked[x] == pytest.approx(energy, abs=1e-5)
+    assert 'id="components-chart"' in response.content.decode()
+
+
+def test_other_endpoints_have_no_components_chart(client, alice, fleet):
+    _, _, plain = fleet
+    assert all(c["id"] != "components-chart" for c in page(client, alice, plain).context["charts"])

@@ -338,6 +338,40 @@ def components_section(endpoint: Endpoint, view: filters.Filters, endpoint_energ
     }
 
 
+UNRESERVED_COLOR = "#9aa39e"  # grey: capacity nobody uses
+
+
+def components_chart(  # noqa: PLR0913 - the endpoint, the page's window and grain, its trend and changes
+    endpoint: Endpoint, view: filters.Filters, names: dict[int, str], trend: pd.DataFrame, changes: list[dict]
+) -> dict:
+    """Energy per period stacked by inference component, the unreserved capacity on top in grey: the stack is the
+    IC variants' energy. Partial periods are hatched as on the footprint chart (the same trend's coverage)."""
+    frame = components.series([endpoint.pk], view.start_time, view.end_time, view.grain)
+    hours = charts.bucket_hours(trend["time"], view.grain)
+    notes = dict(zip(trend["time"], charts.partial_notes(charts.coverages(trend), hours), strict=True))
+    data = []
+    if not frame.empty:
+        frame["time"] = pd.to_datetime(frame["bucket"], utc=True).dt.tz_localize(None)
+        times = sorted(frame["time"].unique())
+        keys = sorted(frame["component_id"].dropna().unique(), key=lambda pk: names.get(int(pk), "")) + [None]
+        for position, key in enumerate(keys):
+            rows = frame[frame["component_id"].isna()] if key is None else frame[frame["component_id"] == key]
+            energy = rows.groupby("time")["energy_kwh"].sum().reindex(times, fill_value=0.0)
+            name = "Unreserved capacity" if key is None else names.get(int(key), "?")
+            color = UNRESERVED_COLOR if key is None else charts.PALETTE[position % len(charts.PALETTE)]
+            trace = {"name": f"{name} (kWh)", "x": [t.isoformat() for t in times], "marker": {"color": color}}
+            values = [round(float(v), 6) for v in energy]
+            data += charts.bar_traces(trace, values, [notes.get(t, "") for t in times], "%{y:.3f} kWh", hours)
+    chart_layout = charts.layout(
+        f"Energy per {view.grain} by inference component",
+        "kWh",
+        barmode="stack",
+        xaxis=charts.time_axis(pd.Series(sorted(frame["time"].unique())) if data else trend["time"], hours),
+        annotations=charts.explanations(charts.NO_DATA if not data else "", list(notes.values())),
+    )
+    return charts.figure("components-chart", data, chart_layout, changes)
+
+
 def endpoint_cost(endpoint: Endpoint, view: filters.Filters, totals, price_label: str) -> dict:
     """The endpoint's list cost over the period (the trend's priced buckets, as its table shows them), the share
     of its instance-hours priced, what priced them, and its billed cost where its account has a cost export."""
@@ -389,6 +423,9 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             charts.intensity("intensity-chart", totals, changes, grain=view.grain),
         ]
+        if ic:
+            names = {int(r["component_id"]): r["component"] for r in ic["table"].rows if not r["unreserved"]}
+            chart_list.insert(2, components_chart(endpoint, view, names, totals, changes))
         tables.append(
             Table(
                 "series",
