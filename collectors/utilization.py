@@ -23,6 +23,11 @@ With enhanced metrics, GPUUtilization is also published per device ({EndpointNam
 AcceleratorId}, 0-100 % each): the series are found with one ListMetrics per region (only when some variant has
 enhanced metrics), read in the same calls and stored as each device's hourly average.
 
+Multi-container endpoints with direct invocation publish per-container series ({EndpointName, VariantName,
+ContainerName}) *in addition to* the variant's own (AWS, "Metrics for multi-container endpoints with direct
+invocation"), so the variant series read here already cover every container, and reading the per-container
+ones too would count them twice.
+
 Queries of all variants and components are packed into calls up to the smaller of 500 queries and 100,800
 expected datapoints, so the number of calls is the theoretical minimum; a variant's rows (and its components')
 are written as soon as all its series have arrived (bounded memory). Rows are upserted on (endpoint, variant,
