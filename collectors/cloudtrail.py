@@ -168,10 +168,11 @@ def parse_event(raw: dict) -> Event | None:
 
 class Configs:
     """Endpoint configs and models by name, each described once per run; a config that cannot be described any
-    more is taken from its CreateEndpointConfig event."""
+    more is taken from its CreateEndpointConfig event (in the window read, else looked up by name when the window
+    did not cover CloudTrail's 90 days: ``find_created``)."""
 
-    def __init__(self, sm, events: list[Event], result: CloudTrailResult):
-        self.sm, self.result = sm, result
+    def __init__(self, sm, events: list[Event], result: CloudTrailResult, find_created=None):
+        self.sm, self.result, self.find_created = sm, result, find_created
         self.created = {
             e.request["EndpointConfigName"]: e.request
             for e in events
@@ -191,7 +192,7 @@ class Configs:
         except ClientError as exc:
             if is_throttling(exc):
                 raise
-            config = self.created.get(name)
+            config = self.created.get(name) or (self.find_created(name) if self.find_created else None)
             if config is None:
                 self.result.errors.append({"resource": f"endpoint config {name}", "error": describe_client_error(exc)})
                 return None
@@ -525,6 +526,19 @@ def first_collection(account, region: str) -> datetime | None:
     )["first"]
 
 
+def config_created_by_name(trail, now: datetime, result: CloudTrailResult):
+    """A lookup of one endpoint config's CreateEndpointConfig request by its name, over CloudTrail's 90 days."""
+
+    def find(name: str) -> dict | None:
+        events = lookup(trail, now - timedelta(days=RETENTION_DAYS), now, result, resource=name)
+        created = [
+            e for e in events if e.name == "CreateEndpointConfig" and e.request.get("EndpointConfigName") == name
+        ]
+        return created[-1].request if created else None
+
+    return find
+
+
 def complete_deleted(trail, found: dict[str, History], known: set[str], start: datetime, now, result) -> None:  # noqa: PLR0913 - one run's context travels as arguments
     """An endpoint deleted in the window but created before it (and never seen by the inventory) has its whole
     history looked up by name: a few calls, for a rare case."""
@@ -564,7 +578,9 @@ def collect_cloudtrail(  # noqa: PLR0913 - one run's context plus the runner's w
     found = histories(events)
     known = set(Endpoint.objects.filter(account=account, region=region).values_list("name", flat=True))
     complete_deleted(trail, found, known, start, now, result)
-    configs = Configs(aws.client(account, "sagemaker", region, calls), events, result)
+    partial = start > now - timedelta(days=RETENTION_DAYS)
+    find_created = config_created_by_name(trail, now, result) if partial else None
+    configs = Configs(aws.client(account, "sagemaker", region, calls), events, result, find_created)
     changed = record(account, region, found, configs, now, result)
     rebuild_components(account, region, component_histories(events), result)
     result.hours = recollect_assumed(account, region, changed, calls) if changed else 0

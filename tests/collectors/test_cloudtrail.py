@@ -310,3 +310,32 @@ def test_a_failing_cloudtrail_read_is_recorded_and_does_not_end_the_regions_chai
 
     sandbox_control("POST", "faults", {"operation": "DescribeEndpoint", "error": "ValidationException"})
     assert collect_task.apply(args=(prod.pk, REGION, "inventory")).state == "IGNORED"  # Ignore: the chain ends
+
+
+def test_an_endpoint_created_before_the_window_and_deleted_in_it_is_looked_up_by_name(scratch, sandbox_control):
+    """A later run reads from the last event seen; an unknown endpoint whose deletion is all it finds there has
+    its creation (and its config's, the config being gone) looked up by name."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    events = scratch_history(scratch, now, endpoints=2, deleted=0)  # the last event: ep-00 scaled 20 days ago
+    sandbox_control("POST", "cloudtrail", {"events": events})
+    first = runner.run(scratch, "us-west-2", "cloudtrail")
+    assert first.details["discovered"] == [] and first.details["calls"] == 1
+    deletion = {**events[-1], "event_name": "DeleteEndpoint", "event_time": (now - timedelta(days=1)).isoformat()}
+    deletion["request_parameters"] = {"EndpointName": "ep-01"}
+    sandbox_control("POST", "cloudtrail", {"events": [deletion]})
+
+    later = runner.run(scratch, "us-west-2", "cloudtrail")
+
+    assert datetime.fromisoformat(later.details["window_start"]) == now - timedelta(days=20, hours=1)
+    assert later.details["discovered"] == ["ep-01"] and later.details["errors"] == []
+    assert later.details["calls"] == 3  # the window, the endpoint by name, its config by name
+    endpoint = Endpoint.objects.get(account=scratch, name="ep-01")
+    created = now - timedelta(days=30) + timedelta(minutes=1, seconds=5)
+    assert (endpoint.created_time, endpoint.deleted_at) == (created, now - timedelta(days=1))
+    config = endpoint.variant_configs.get()
+    assert (config.instance_type, config.endpoint_config_name, config.valid_from, config.valid_to) == (
+        "ml.m5.large",
+        "gone-1",
+        created,
+        now - timedelta(days=1),
+    )
