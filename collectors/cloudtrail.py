@@ -293,37 +293,49 @@ def rebuild(endpoint: Endpoint, history: History, configs: Configs, result: Clou
     first_rows: dict[str, VariantConfig] = {}
     for row in endpoint.variant_configs.order_by("-valid_from"):
         first_rows[row.variant_name] = row  # the last assignment is the earliest
+    # A variant with no row (removed before we looked) ran until the endpoint was first recorded at the latest.
     endpoint_cutoff = min((row.valid_from for row in first_rows.values()), default=None)
     changed = False
     for span in reversed([s for s in history.spans if s.end is None or s.end > s.start]):
         if first_rows and span.start >= max(row.valid_from for row in first_rows.values()):
             continue  # at or after every variant's earliest row: what was observed is what ran
         for variant in span_variants(configs, span, first_rows):
-            earliest = first_rows.get(variant)
-            cutoff = earliest.valid_from if earliest is not None else endpoint_cutoff
-            if cutoff is not None and span.start >= cutoff:
-                continue
-            if earliest is not None and covers(span, earliest.valid_from) and same_config(span, variant, earliest):
-                VariantConfig.objects.filter(pk=earliest.pk).update(valid_from=span.start)
-                earliest.valid_from = span.start
-                result.rows_dated_back += 1
-                changed = True
-                continue
-            fields = span_fields(configs, span, variant)
-            if fields is None:
-                continue
-            end = span.end if cutoff is None or (span.end is not None and span.end < cutoff) else cutoff
-            first_rows[variant] = VariantConfig.objects.create(
-                endpoint=endpoint,
-                variant_name=variant,
-                valid_from=span.start,
-                valid_to=end,
-                history_source="cloudtrail",
-                **{k: v for k, v in fields.items() if v is not None},
-            )
-            result.config_rows += 1
-            changed = True
+            cutoff = first_rows[variant].valid_from if variant in first_rows else endpoint_cutoff
+            if cutoff is None or span.start < cutoff:
+                changed |= rebuild_variant(endpoint, span, variant, first_rows, cutoff, configs, result)
     return changed
+
+
+def rebuild_variant(  # noqa: PLR0913 - one span of one variant, with the run's context
+    endpoint: Endpoint,
+    span: Span,
+    variant: str,
+    first_rows: dict[str, VariantConfig],
+    cutoff: datetime | None,
+    configs: Configs,
+    result: CloudTrailResult,
+) -> bool:
+    """Date the variant's earliest row back to ``span``'s start, or insert the span before ``cutoff``."""
+    earliest = first_rows.get(variant)
+    if earliest is not None and covers(span, earliest.valid_from) and same_config(span, variant, earliest):
+        VariantConfig.objects.filter(pk=earliest.pk).update(valid_from=span.start)
+        earliest.valid_from = span.start
+        result.rows_dated_back += 1
+        return True
+    fields = span_fields(configs, span, variant)
+    if fields is None:
+        return False
+    end = span.end if cutoff is None or (span.end is not None and span.end < cutoff) else cutoff
+    first_rows[variant] = VariantConfig.objects.create(
+        endpoint=endpoint,
+        variant_name=variant,
+        valid_from=span.start,
+        valid_to=end,
+        history_source="cloudtrail",
+        **{k: v for k, v in fields.items() if v is not None},
+    )
+    result.config_rows += 1
+    return True
 
 
 def covers(span: Span, moment: datetime) -> bool:
