@@ -91,7 +91,7 @@ def _times(per_copy: float | None, copies: int | None) -> float | None:
 
 class InferenceComponentSerializer(serializers.ModelSerializer):
     """An inference component as last seen, with its latest configuration (annotated by the endpoint list's
-    prefetch, ``views.COMPONENTS``): per-copy requirements, and what its copies reserve now."""
+    prefetch, ``components.latest_components``): per-copy requirements, and what its copies reserve now."""
 
     status = serializers.CharField()
     copy_count = serializers.IntegerField(allow_null=True, help_text="Copies running now (CurrentCopyCount)")

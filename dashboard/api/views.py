@@ -7,7 +7,7 @@ import datetime as dt
 
 import django_filters
 import pandas as pd
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_view
@@ -20,7 +20,6 @@ from rest_framework.views import APIView
 
 from collectors.models import (
     AwsAccount,
-    ComponentConfig,
     Endpoint,
     InferenceComponent,
     LogGroupSnapshot,
@@ -169,29 +168,13 @@ class EndpointFilter(AccountFilter):
         fields = ["account_id", "region", "name", "status", "mode", "deleted", "team"]
 
 
-def _latest_config(field: str) -> Subquery:
-    latest = ComponentConfig.objects.filter(component=OuterRef("pk")).order_by("-valid_from", "-pk")
-    return Subquery(latest.values(field)[:1])
-
-
-# Each component with its latest configuration, in the one query that prefetches a page's components (a page of
-# endpoints costs the same queries whatever its size and however many components they host).
-COMPONENTS = InferenceComponent.objects.annotate(
-    copy_count=_latest_config("current_copy_count"),
-    desired_copy_count=_latest_config("desired_copy_count"),
-    cpu_cores_required=_latest_config("cpu_cores_required"),
-    accelerators_required=_latest_config("accelerators_required"),
-    min_memory_mb=_latest_config("min_memory_mb"),
-).order_by("variant_name", "name")
-
-
 @integer_id
 class EndpointViewSet(TeamScoped, mixins.RetrieveModelMixin):
     """Endpoints with their current variants, their inference components and a 30-day footprint summary."""
 
     queryset = Endpoint.objects.select_related("account").prefetch_related(
         Prefetch("variant_configs", queryset=VariantConfig.objects.filter(valid_to__isnull=True)),
-        Prefetch("inference_components", queryset=COMPONENTS),
+        Prefetch("inference_components", queryset=components.latest_components()),
     )
     serializer_class = out.EndpointSerializer
     filterset_class = EndpointFilter

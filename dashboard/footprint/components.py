@@ -31,6 +31,7 @@ estimator defines it for a variant-hour (None without invocations).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, F, FloatField, Q, Sum
+from django.db.models import Count, F, FloatField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncDate
 
 import estimator
@@ -77,6 +78,7 @@ class Capacity:
     accelerated: bool
 
 
+@functools.lru_cache(maxsize=1024)  # a batch asks for a few instance types thousands of times
 def capacity_of(instance_type: str, vcpus: int | None = None, gpus: int | None = None) -> Capacity:
     """Units per instance from the instance catalog (accelerator devices on GPU and accelerator instances, else
     vCPUs); the variant-hour's own ``vcpus``/``gpus`` for a type the catalog lacks; 0 units when neither knows."""
@@ -222,10 +224,11 @@ def component_hours_of(rows: list[dict]) -> dict[tuple[int, str, dt.datetime], l
     if not rows:
         return {}
     endpoints = {row["endpoint_id"] for row in rows}
-    first, last = min(row["hour"] for row in rows), max(row["hour"] for row in rows)
     wanted = {(row["endpoint_id"], row["variant_name"], row["hour"]) for row in rows}
+    # The batch's hours, not their span: a batch of old hours re-estimated after a methodology change may span a
+    # year, of which it holds a few hours per endpoint.
     found = ComponentHour.objects.filter(
-        component__endpoint_id__in=endpoints, hour__gte=first, hour__lte=last
+        component__endpoint_id__in=endpoints, hour__in={row["hour"] for row in rows}
     ).select_related("component")
     by_hour: dict[tuple[int, str, dt.datetime], list[ComponentHour]] = defaultdict(list)
     for hour in found.order_by("component_id"):
@@ -298,6 +301,27 @@ def estimate_components(
         objects.extend(split_hour(row, records[position], float(idle_kwh), hours, specs, now))
     ComponentHourEstimate.objects.bulk_create(objects, batch_size=1000)
     return len(objects)
+
+
+# --- components now --------------------------------------------------------------------------------------------
+
+
+def latest_components():
+    """Inference components annotated with their latest configuration (``copy_count`` now, ``desired_copy_count``,
+    the per-copy ``cpu_cores_required``, ``accelerators_required``, ``min_memory_mb``): one query however many,
+    for the API's endpoint list (a prefetch) and the endpoint page."""
+
+    def latest(field: str) -> Subquery:
+        configs = ComponentConfig.objects.filter(component=OuterRef("pk")).order_by("-valid_from", "-pk")
+        return Subquery(configs.values(field)[:1])
+
+    return InferenceComponent.objects.annotate(
+        copy_count=latest("current_copy_count"),
+        desired_copy_count=latest("desired_copy_count"),
+        cpu_cores_required=latest("cpu_cores_required"),
+        accelerators_required=latest("accelerators_required"),
+        min_memory_mb=latest("min_memory_mb"),
+    ).order_by("variant_name", "name")
 
 
 # --- totals over a period --------------------------------------------------------------------------------------

@@ -273,9 +273,7 @@ def components_section(endpoint: Endpoint, view: filters.Filters, endpoint_energ
     totals = components.component_totals(endpoint, view.start_time, view.end_time)
     if totals.empty:
         return None
-    from dashboard.api.views import COMPONENTS  # the API's latest configuration per component: defined once
-
-    now = {c.pk: c.__dict__ for c in COMPONENTS.filter(endpoint=endpoint)}
+    now = {c.pk: c.__dict__ for c in components.latest_components().filter(endpoint=endpoint)}
     rows = []
     for row in totals.to_dict("records"):
         current = now.get(int(row["component_id"])) if not row["unreserved"] else None
