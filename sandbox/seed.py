@@ -481,7 +481,12 @@ SHARED_LOG_GROUPS = (  # (name, GB, retention days or None, class)
 
 
 def seed_log_groups(logs, endpoints: list[fl.Endpoint], scale: float, now: datetime) -> int:
+    """Log groups of a place's endpoints, then the shared ones (their sizes scaled by ``scale``).
+
+    The endpoints added for issue 17 come last, so every earlier endpoint keeps the retention its position gave it.
+    """
     count = 0
+    endpoints = [e for e in endpoints if e not in fl.ISSUE_17] + [e for e in endpoints if e in fl.ISSUE_17]
     for index, endpoint in enumerate(endpoints):
         group = endpoint_log_group(endpoint, index, now)
         logs.create_log_group(logGroupName=group["logGroupName"], tags=group["tags"])
@@ -731,7 +736,7 @@ def seed(
         for endpoint in group:
             seed_endpoint(sm, endpoint, now)
         report.log_groups += seed_log_groups(
-            client("logs", endpoint_url, region, account), group, len(endpoints) / 44, now
+            client("logs", endpoint_url, region, account), group, len(endpoints) / fl.DEFAULT_FLEET_SIZE, now
         )
         progress(f"  {account} {region}: {len(group)} endpoints and their log groups")
     report.cloudtrail_events = seed_cloudtrail(endpoint_url, endpoints, now)
