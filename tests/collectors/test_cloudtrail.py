@@ -95,8 +95,12 @@ def test_the_recsys_ranker_swap_is_rebuilt_before_the_first_collection(prod, san
     assert_costed_as_the_old_type(sandbox, hour)
     # The endpoint page (its configuration history and charts) shows what ran before the swap.
     client.force_login(bob)
-    page = client.get(reverse("endpoint", args=[a[0].endpoint_id]))
+    page = client.get(reverse("endpoint", args=[a[0].endpoint_id]), {"period": "30d"})
     assert page.status_code == 200 and swap.old_instance_type in page.content.decode()
+    label = f"variant A moved from {swap.old_instance_type} to ml.g5.2xlarge"
+    assert [change["text"] for change in page.context["changes"]] == [label]
+    for chart in page.context["charts"]:
+        assert label in [note["text"] for note in chart["layout"]["annotations"]], chart["id"]
 
 
 def test_hours_collected_before_the_history_was_known_are_collected_again(prod, sandbox):
