@@ -1,5 +1,6 @@
 """Rules over each live variant's hourly history: idle, over- and under-provisioned, intermittent traffic,
-an unused GPU, more efficient silicon, a lower-carbon region, and consolidation of small endpoints.
+scale to zero between bursts, an unused GPU, more efficient silicon, a lower-carbon region, and consolidation of
+small endpoints.
 
 Every saving replays the variant's own hours on the proposed hardware (``savings.replay``), so it follows the
 endpoint's real load; thresholds come from the team's policy (``TeamPolicy``), and what idle means from
@@ -455,7 +456,7 @@ def _copy_requirements(variant: Variant) -> dict:
     size = variant.size()
     memory_mb = demand(variant)["memory_gb"] * 1.3 * 1024
     return {
-        "NumberOfAcceleratorDevicesRequired": max(size["gpus"], size["accelerators"]),
+        "NumberOfAcceleratorDevicesRequired": int(max(size["gpus"], size["accelerators"])),
         "NumberOfCpuCoresRequired": max(1.0, size["vcpus"] / 2),
         "MinMemoryRequiredInMb": max(1024, math.ceil(memory_mb)),
     }

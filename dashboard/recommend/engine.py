@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from collectors.models import Endpoint, LogGroupSnapshot, VariantConfig
+from collectors.models import Endpoint, LogGroupSnapshot, VariantConfig, VariantHour
 from dashboard.footprint.billed import discount_ratios
 from dashboard.footprint.price_book import PriceBook
 from dashboard.recommend.draft import Draft
@@ -186,18 +187,36 @@ class CurrentState:
         config = self.configs.get((rec.endpoint_id, rec.variant_name))
         if endpoint is None or config is None:
             return False
-        if "instance_type" in proposed:
-            return config["instance_type"] == proposed["instance_type"] and (
-                config["initial_instance_count"] or 0
-            ) <= proposed.get("instance_count", 10**6)
-        if "serverless_memory_mb" in proposed:
-            return config["serverless_memory_mb"] is not None
-        if proposed.get("mode") == "async":
-            return endpoint["mode"] == "async"
-        if proposed.get("min_instance_count") == 0:  # scale to zero through inference components
-            return config["inference_components"] and config["min_instance_count"] == 0
-        # An asynchronous endpoint's auto scaling (``min_capacity``) is not collected: it cannot be seen applied.
-        return False
+        return configuration_applied(rec, endpoint, config)
+
+
+def configuration_applied(rec: Recommendation, endpoint: dict, config: dict) -> bool:
+    """Whether the variant's configuration now is what ``rec`` proposed for it."""
+    proposed = rec.proposed or {}
+    if "instance_type" in proposed:
+        return config["instance_type"] == proposed["instance_type"] and (
+            config["initial_instance_count"] or 0
+        ) <= proposed.get("instance_count", 10**6)
+    if "serverless_memory_mb" in proposed:
+        return config["serverless_memory_mb"] is not None
+    if proposed.get("mode") == "async":
+        return endpoint["mode"] == "async"
+    if proposed.get("min_instance_count") == 0:  # scale to zero through inference components
+        return config["inference_components"] and config["min_instance_count"] == 0
+    if "min_capacity" in proposed:  # scale to zero through auto scaling: not collected, but seen in the hours
+        return endpoint["deleted_at"] is None and scaled_to_zero(rec.endpoint_id, rec.variant_name)
+    return False
+
+
+SCALED_TO_ZERO_HOURS = 24
+
+
+def scaled_to_zero(endpoint_id: int, variant_name: str) -> bool:
+    """Whether the variant ran no instance in a quiet hour of the last ``SCALED_TO_ZERO_HOURS`` collected: how an
+    asynchronous endpoint's scale-to-zero shows, since its Application Auto Scaling policy is not collected."""
+    since = timezone.now() - timedelta(hours=SCALED_TO_ZERO_HOURS)
+    hours = VariantHour.objects.filter(endpoint_id=endpoint_id, variant_name=variant_name, hour__gte=since)
+    return hours.filter(Q(invocations__isnull=True) | Q(invocations=0), instance_hours=0).exists()
 
 
 def recompute_all(now: datetime | None = None) -> dict[str, Outcome]:

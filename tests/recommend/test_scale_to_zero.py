@@ -128,7 +128,7 @@ def test_a_realtime_one_moves_to_an_inference_component_with_min_instances_zero(
     assert rec.proposed == {"min_instance_count": 0, "inference_components": True} and rec.confidence == "low"
     cli = rec.cli_command
     assert '"ManagedInstanceScaling":{"Status":"ENABLED","MinInstanceCount":0,"MaxInstanceCount":1}' in cli
-    assert "create-inference-component" in cli and '"NumberOfAcceleratorDevicesRequired":1.0' in cli
+    assert "create-inference-component" in cli and '"NumberOfAcceleratorDevicesRequired":1,' in cli
     assert (
         "inference-component/nightly-realtime-model" in cli and "sagemaker:inference-component:DesiredCopyCount" in cli
     )
@@ -180,6 +180,21 @@ def test_an_ic_variant_not_yet_at_zero_gets_min_zero_for_its_components_and_reso
     engine.recompute(teams[0])
     rec.refresh_from_db()
     assert rec.status == Status.RESOLVED
+
+
+def test_an_async_one_resolves_when_its_quiet_hours_run_no_instance_and_is_withdrawn_when_traffic_fills_them(
+    teams, owner
+):
+    applied, busier = gpu_endpoint(owner, "applied-async"), gpu_endpoint(owner, "busier-async")
+    engine.recompute(teams[0])
+    assert Recommendation.objects.filter(kind=Kind.SCALE_TO_ZERO, status=Status.OPEN).count() == 2
+    # the auto scaling policy is not collected: its effect is, quiet hours at zero instances
+    VariantHour.objects.filter(endpoint=applied, invocations=0).update(instance_hours=0.0, collected_at=timezone.now())
+    VariantHour.objects.filter(endpoint=busier).update(invocations=50.0, collected_at=timezone.now())
+    footprint.estimate_pending()
+    engine.recompute(teams[0])
+    status = dict(Recommendation.objects.filter(kind=Kind.SCALE_TO_ZERO).values_list("endpoint__name", "status"))
+    assert status == {"applied-async": Status.RESOLVED, "busier-async": Status.WITHDRAWN}
 
 
 def test_an_idle_endpoint_keeps_the_delete_advice_only(teams, owner):
