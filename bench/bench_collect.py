@@ -5,10 +5,16 @@ file, or DATABASE_URL if set). Prints, for the first backfill and for an increme
 GetMetricData calls against the theoretical minimum (max of ceil(queries / 500) and
 ceil(datapoints / 100,800) per region), wall time, and the collector's peak RSS.
 
+Of the endpoints, ``--component-endpoints`` (default 100) host three inference components each: this
+benchmark creates them through the sandbox's SageMaker API (ml.g5.12xlarge, no ModelName) and puts their
+hourly metrics (the variant's normalized utilizations and reservations, each component's normalized
+utilizations and invocations) with PutMetricData, as AWS publishes them; the rest is the sandbox's generated
+fleet. Their queries are packed into the same GetMetricData calls as the other variants'.
+
 Targets: calls at most 1.1 x the minimum; the incremental cycle for 1,000 endpoints under 60 s;
 peak RSS under 300 MB.
 
-    python bench/bench_collect.py [--endpoints 1000]
+    python bench/bench_collect.py [--endpoints 1000] [--component-endpoints 100]
 """
 
 import argparse
@@ -18,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +55,126 @@ def start_sandbox(endpoints: int, folder: Path) -> tuple[subprocess.Popen, dict]
     from sandbox.cli import wait_until_ready
 
     return process, wait_until_ready(process, ready, 900)
+
+
+COMPONENT_COPIES = (2, 1, 0)  # each hosting endpoint: a busy component, a light one, one scaled to zero
+COMPONENTS_PER_ENDPOINT = len(COMPONENT_COPIES)
+COMPONENT_SPEC = {
+    "NumberOfCpuCoresRequired": 4,
+    "NumberOfAcceleratorDevicesRequired": 1,
+    "MinMemoryRequiredInMb": 24576,
+}
+
+
+def hourly_datum(metric: str, dims: dict, moment: datetime, samples: float, value: float) -> dict:
+    return {
+        "MetricName": metric,
+        "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+        "Timestamp": moment,
+        "StatisticValues": {"SampleCount": samples, "Sum": samples * value, "Minimum": value, "Maximum": value},
+    }
+
+
+def component_endpoint_metrics(name: str, hours: list[datetime]) -> dict[str, list[dict]]:
+    """One hosting endpoint's hourly statistic sets, by namespace: 1 instance at 60 s, copies 2, 1 and 0."""
+    from sandbox import fleet as fl
+
+    variant = {"EndpointName": name, "VariantName": "AllTraffic"}
+    data: dict[str, list[dict]] = {fl.HOST_NAMESPACE: [], "/aws/sagemaker/InferenceComponents": [], "AWS/SageMaker": []}
+    for index, hour in enumerate(hours):
+        load = 20.0 + (index % 24) * 2.5
+        for metric, value in (
+            ("CPUUtilizationNormalized", load / 2),
+            ("MemoryUtilizationNormalized", 55.0),
+            ("GPUUtilizationNormalized", load),
+            ("GPUMemoryUtilizationNormalized", 60.0),
+            ("CPUReservation", 25.0),
+            ("GPUReservation", 75.0),
+            ("MemoryReservation", 38.0),
+        ):
+            data[fl.HOST_NAMESPACE].append(hourly_datum(metric, variant, hour, 60, value))
+        for c, copies in enumerate(COMPONENT_COPIES):
+            if not copies:
+                continue  # a component at zero copies publishes nothing
+            component = {"InferenceComponentName": f"{name}-c{c}"}
+            for metric in ("CPUUtilizationNormalized", "MemoryUtilizationNormalized", "GPUUtilizationNormalized"):
+                data["/aws/sagemaker/InferenceComponents"].append(
+                    hourly_datum(metric, component, hour, 60 * copies, load)
+                )
+            data["/aws/sagemaker/InferenceComponents"].append(
+                hourly_datum("GPUMemoryUtilizationNormalized", component, hour, 60 * copies, 70.0)
+            )
+            data["AWS/SageMaker"].append(hourly_datum("Invocations", component, hour, 60, load * 10))
+            data["AWS/SageMaker"].append(hourly_datum("InvocationsPerCopy", component, hour, 60, load * 10 / copies))
+            data["AWS/SageMaker"].append(hourly_datum("ModelLatency", component, hour, 60 * load * 10, 45_000.0))
+    return data
+
+
+def create_component_endpoint(sm, account: str, name: str, created: datetime) -> None:
+    sm.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ExecutionRoleArn=f"arn:aws:iam::{account}:role/SageMakerExecution",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "InstanceType": "ml.g5.12xlarge",
+                "InitialInstanceCount": 1,
+                "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2},
+            }
+        ],
+    )
+    sm.create_endpoint(
+        EndpointName=name,
+        EndpointConfigName=f"{name}-config",
+        Tags=[{"Key": "team", "Value": "platform"}, {"Key": "sandbox:creationTime", "Value": created.isoformat()}],
+    )
+    for c, copies in enumerate(COMPONENT_COPIES):
+        sm.create_inference_component(
+            InferenceComponentName=f"{name}-c{c}",
+            EndpointName=name,
+            VariantName="AllTraffic",
+            Specification={"ModelName": "bench-llm", "ComputeResourceRequirements": COMPONENT_SPEC},
+            RuntimeConfig={"CopyCount": copies},
+        )
+
+
+def seed_component_endpoints(sandbox: dict, count: int) -> int:
+    """``count`` endpoints hosting three inference components each, spread over the fleet's accounts and
+    regions, with 14 days of hourly metrics; returns the statistic sets put."""
+    from sandbox import fleet as fl
+    from sandbox.clients import client
+    from sandbox.seed import PUT_BATCH
+
+    now = datetime.fromisoformat(sandbox["seeded_at"])
+    first = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=fl.HISTORY_DAYS)
+    hours = [first + timedelta(hours=h) for h in range(int((now - first).total_seconds() // 3600) + 1)]
+    places = [(account, region) for account in fl.ACCOUNTS for region in fl.REGIONS]
+    for account, region in places:
+        client("sagemaker", sandbox["url"], region, account).create_model(
+            ModelName="bench-llm",
+            PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0"},
+            ExecutionRoleArn=f"arn:aws:iam::{account}:role/SageMakerExecution",
+        )
+
+    def put(batch) -> int:
+        account, region, namespace, data = batch
+        client("cloudwatch", sandbox["url"], region, account).put_metric_data(Namespace=namespace, MetricData=data)
+        return len(data)
+
+    put_total = 0
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for i in range(count):  # one endpoint at a time: this process's peak RSS is the collector's
+            account, region = places[i % len(places)]
+            name = f"llm-shared-{i:03d}"
+            sm = client("sagemaker", sandbox["url"], region, account)
+            create_component_endpoint(sm, account, name, now - timedelta(days=30))
+            batches = [
+                (account, region, namespace, data[j : j + PUT_BATCH])
+                for namespace, data in component_endpoint_metrics(name, hours).items()
+                for j in range(0, len(data), PUT_BATCH)
+            ]
+            put_total += sum(pool.map(put, batches))
+    return put_total
 
 
 def setup_django(folder: Path, sandbox: dict) -> None:
@@ -80,7 +208,7 @@ def cycle(label: str) -> None:
 
     jobs = [j for j in runner.plan(AwsAccount.objects.all()) if j[2] in ("inventory", "utilization")]
     started = time.perf_counter()
-    calls = minimum = hours = api_calls = 0
+    calls = minimum = hours = component_hours = components = api_calls = 0
     utilization_seconds = 0.0
     for account, region, source in jobs:
         summary = runner.run(account, region, source)
@@ -89,10 +217,13 @@ def cycle(label: str) -> None:
             calls += summary.details["calls"]
             minimum += summary.details["minimum_calls"]
             hours += summary.details["hours"]
+            component_hours += summary.details["component_hours"]
+            components += summary.details["components"]
             utilization_seconds += summary.seconds
     elapsed = time.perf_counter() - started
     print(
-        f"{label}: {hours:,} variant-hours; GetMetricData {calls} calls vs theoretical minimum {minimum} "
+        f"{label}: {hours:,} variant-hours, {component_hours:,} component-hours of {components} inference "
+        f"components; GetMetricData {calls} calls vs theoretical minimum {minimum} "
         f"(ratio {calls / max(minimum, 1):.2f}); {api_calls} AWS API calls in all; wall {elapsed:.1f} s "
         f"(utilization {utilization_seconds:.1f} s); collector peak RSS {peak_rss_mb():.0f} MB",
         flush=True,
@@ -102,17 +233,21 @@ def cycle(label: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoints", type=int, default=1000)
+    parser.add_argument("--component-endpoints", type=int, default=100, help="of the endpoints, how many host 3 ICs")
     args = parser.parse_args()
+    plain = args.endpoints - args.component_endpoints
     with tempfile.TemporaryDirectory(prefix="wattson-bench-") as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
-        sandbox, fleet = start_sandbox(args.endpoints, folder)
-        print(
-            f"sandbox: {fleet['scale']} endpoints seeded in {time.perf_counter() - started:.0f} s "
-            f"(separate process, not measured below)",
-            flush=True,
-        )
+        sandbox, fleet = start_sandbox(plain, folder)
         try:
+            seeded = seed_component_endpoints(fleet, args.component_endpoints)
+            print(
+                f"sandbox: {fleet['scale']} endpoints seeded, then {args.component_endpoints} endpoints hosting "
+                f"{COMPONENTS_PER_ENDPOINT} inference components each ({seeded:,} statistic sets) in "
+                f"{time.perf_counter() - started:.0f} s (separate process, not measured below)",
+                flush=True,
+            )
             setup_django(folder, fleet)
             cycle("backfill (first run, 14 days)")
             cycle("incremental hourly cycle")
