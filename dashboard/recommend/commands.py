@@ -7,6 +7,7 @@ blue/green deployment without downtime). Every argument is quoted for a POSIX sh
 from __future__ import annotations
 
 import json
+import math
 
 from dashboard.recommend.draft import commands
 
@@ -325,6 +326,12 @@ def _alarm(name: str, metric: str, dimension: dict, region: str) -> list[str]:
     ]
 
 
+def most_instances(variant) -> int:
+    """The most instances the variant ran in an hour of its evidence (or is configured with): the scaling maximum."""
+    observed = float(variant.hours["instance_hours"].max()) if len(variant.hours) else 0.0
+    return max(variant.configured_instances, 0 if math.isnan(observed) else math.ceil(observed - 1e-6), 1)
+
+
 def async_scale_to_zero(variant) -> str:
     """An asynchronous endpoint's variant scaled on its queue: MinCapacity 0, target tracking on
     ApproximateBacklogSizePerInstance to scale in (and out while instances run), and a step policy triggered by
@@ -344,7 +351,7 @@ def async_scale_to_zero(variant) -> str:
         "ScaleOutCooldown": 300,
     }
     return commands(
-        _scalable(resource, dimension, max(variant.configured_instances, 1), region),
+        _scalable(resource, dimension, most_instances(variant), region),
         _policy(resource, dimension, f"{name}-backlog", region, "TargetTrackingScaling", backlog),
         _policy(resource, dimension, f"{name}-from-zero", region, "StepScaling", STEP_FROM_ZERO),
         _alarm(
@@ -407,7 +414,7 @@ def inference_component_scale_to_zero(variant, components: list[str], requiremen
     callers move to it, then the old endpoint is deleted (not in the commands: only once nobody calls it).
     ``put-scaling-policy`` of the step policy prints its ARN, the alarm's action."""
     name, region = variant.endpoint["name"], variant.region
-    max_instances = max(variant.configured_instances, int(variant.config.get("max_instance_count") or 0), 1)
+    max_instances = max(most_instances(variant), int(variant.config.get("max_instance_count") or 0))
     spec = _managed_scaling_spec(variant, max_instances)
     if components:
         steps = [

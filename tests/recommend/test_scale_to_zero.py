@@ -117,8 +117,15 @@ def test_an_intermittent_async_gpu_endpoint_is_told_to_scale_to_zero(teams, owne
     assert "ApproximateBacklogSizePerInstance" in cli and "HasBacklogWithoutCapacity" in cli
     assert "put-metric-alarm" in cli and "StepScaling" in cli
     assert "Cold start" in rec.caveats and "latency-critical" in rec.caveats
+    assert "--max-capacity 1 " in cli  # never more than it ran
     # the async rule of old never looked at asynchronous endpoints: this is the only advice
     assert [k for k, e in drafts(teams[0]) if e == endpoint.pk] == [Kind.SCALE_TO_ZERO]
+
+
+def test_the_scaling_maximum_is_the_most_instances_it_ran(teams, owner):
+    endpoint = gpu_endpoint(owner, "bursty-async")
+    VariantHour.objects.filter(endpoint=endpoint, invocations__gt=0).update(instance_hours=3.0)
+    assert "--max-capacity 3 " in drafts(teams[0])[(Kind.SCALE_TO_ZERO, endpoint.pk)].cli_command
 
 
 def test_a_realtime_one_moves_to_an_inference_component_with_min_instances_zero(teams, owner):
