@@ -102,12 +102,16 @@ def collect_all() -> int:
         signature = collect.si(account.pk, region, source)
         if source in CHAINED:
             chains.setdefault((account.pk, region), []).append(signature)
-            continue
+            if source != CHAINED[-1]:
+                continue
+            # The region's chain goes out where its last step is planned: inventory first, as before.
+            signatures = chains.pop((account.pk, region))
+            signature = chain(*signatures) if len(signatures) > 1 else signatures[0]
         signature.apply_async()
         sent += 1
-    for signatures in chains.values():
+    for signatures in chains.values():  # chains whose last step was not planned
         (chain(*signatures) if len(signatures) > 1 else signatures[0]).apply_async()
-        sent += len(signatures)
+        sent += 1
     return sent
 
 
