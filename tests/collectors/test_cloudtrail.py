@@ -14,6 +14,7 @@ from collectors import runner
 from collectors.models import CollectionState, ComponentConfig, Endpoint, VariantConfig, VariantHour
 from collectors.tasks import collect as collect_task
 from collectors.utilization import floor_hour
+from dashboard.footprint.estimates import pending
 from dashboard.footprint.models import VariantHourEstimate
 from estimator.catalog import hardware
 from sandbox import fleet as fl
@@ -108,12 +109,18 @@ def test_hours_collected_before_the_history_was_known_are_collected_again(prod, 
     assumed = VariantHour.objects.get(endpoint__name="recsys-ranker", variant_name="A", hour=before_swap(sandbox))
     assert (assumed.instance_type, assumed.config_assumed, assumed.vcpus) == ("ml.g5.2xlarge", True, 8)
     untouched = VariantHour.objects.get(endpoint__name="fraud-scoring", hour=before_swap(sandbox))
+    call_command("estimate")
+    estimated = VariantHourEstimate.objects.get(variant_hour=assumed)
 
     result = runner.run(prod, REGION, "cloudtrail")
 
     again = VariantHour.objects.get(pk=assumed.pk)
     assert_costed_as_the_old_type(sandbox, again)
-    assert again.collected_at > assumed.collected_at  # so the estimator estimates it again
+    assert again.collected_at > assumed.collected_at and pending().filter(pk=assumed.pk).exists()
+    call_command("estimate")
+    estimated_again = VariantHourEstimate.objects.get(variant_hour=assumed)
+    assert estimated_again.computed_at > estimated.computed_at
+    assert estimated_again.energy_kwh != pytest.approx(estimated.energy_kwh)  # 16 vCPUs and their memory, not 8
     assert not VariantHour.objects.filter(endpoint__name="recsys-ranker", config_assumed=True).exists()
     assert result.details["hours"] >= (seeded(sandbox) - before_swap(sandbox)) // timedelta(hours=1)
     # Only the endpoints whose history changed are read again.
