@@ -61,7 +61,7 @@ class ComponentHour(models.Model):
 
     Utilizations are the ``*UtilizationNormalized`` metrics of ``/aws/sagemaker/InferenceComponents``: 0-100 % of
     what the copies reserved. ``copies`` is the average number of copies over the hour (SampleCount of
-    ``CPUUtilizationNormalized`` x publish period / 3600, or the configured count when no copy reported).
+    ``CPUUtilizationNormalized`` x publish period / 3600; 0 when no copy reported).
     Reservations are totals over the copies: cores, accelerator devices and MB of memory."""
 
     component = models.ForeignKey(InferenceComponent, on_delete=models.CASCADE, related_name="hours")
