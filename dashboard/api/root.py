@@ -19,6 +19,7 @@ RESOURCES = {
     "storage": "api-storage-list",
     "recommendations": "api-recommendation-list",
     "emissions": "api-emissions",
+    "component-emissions": "api-component-emissions",
     "focus": "api-focus",
     "methodology": "api-methodology",
     "metrics": "metrics",
