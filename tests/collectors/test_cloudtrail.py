@@ -102,6 +102,10 @@ def test_the_recsys_ranker_swap_is_rebuilt_before_the_first_collection(prod, san
     assert [change["text"] for change in page.context["changes"]] == [label]
     for chart in page.context["charts"]:
         assert label in [note["text"] for note in chart["layout"]["annotations"]], chart["id"]
+    config_table = next(t for t in page.context["tables"] if t.id == "config-history")
+    known_from = {(row["variant_name"], row["kind"]): row["source"] for row in config_table.rows}
+    assert known_from[("A", swap.old_instance_type)] == "CloudTrail"
+    assert known_from[("A", "ml.g5.2xlarge")] == "observed"
 
 
 def test_hours_collected_before_the_history_was_known_are_collected_again(prod, sandbox):

@@ -45,6 +45,8 @@ CONFIG_FIELDS = (
     "max_instance_count",
     "endpoint_config_name",
     "inference_components",
+    "metric_publish_seconds",
+    "history_source",
 )
 
 
@@ -226,6 +228,8 @@ def config_table(configs: list[dict]) -> Table:
             "kind": c["instance_type"] or f"serverless {c['serverless_memory_mb']} MB",
             "from": c["valid_from"].strftime("%Y-%m-%d %H:%M"),
             "to": c["valid_to"].strftime("%Y-%m-%d %H:%M") if c["valid_to"] else "now",
+            "metrics_every": f"{c.get('metric_publish_seconds') or 60} s",
+            "source": "CloudTrail" if c.get("history_source") == "cloudtrail" else "observed",
         }
         for c in sorted(configs, key=lambda c: (c["variant_name"], c["valid_from"]))
     ]
@@ -239,6 +243,8 @@ def config_table(configs: list[dict]) -> Table:
         Column("max_instance_count", "Max", 0),
         Column("model_mode", "Model mode"),
         Column("endpoint_config_name", "Endpoint config"),
+        Column("metrics_every", "Metrics every"),
+        Column("source", "Known from"),
     ]
     return Table(
         "config-history",
