@@ -44,7 +44,7 @@ from django.db.models.functions import TruncDate
 
 import estimator
 from collectors.models import ComponentConfig, ComponentHour, InferenceComponent
-from dashboard.footprint.measures import total
+from dashboard.footprint.measures import SUMMED, total
 from dashboard.footprint.models import ComponentHourEstimate
 
 UNRESERVED = "(unreserved capacity)"
@@ -52,17 +52,8 @@ UNRESERVED = "(unreserved capacity)"
 # BY_CAPACITY ones (hardware held, not load) follow the reserved capacity.
 BY_ENERGY = ("co2e_kg", "co2e_market_kg", "co2e_kg_low", "co2e_kg_high")
 BY_CAPACITY = ("embodied_co2e_kg", "instance_hours")
-TOTALS = (
-    "instance_hours",
-    "invocations",
-    "energy_kwh",
-    "idle_energy_kwh",
-    "co2e_kg",
-    "co2e_market_kg",
-    "co2e_kg_low",
-    "co2e_kg_high",
-    "embodied_co2e_kg",
-)
+# The rollups' summed measures, less idle instance-hours (a component's hours are not split into idle and busy).
+TOTALS = tuple(name for name in SUMMED if name != "idle_instance_hours")
 # Fields of the variant-hour rows ``estimate_components`` needs beyond ``estimates.ROW_FIELDS``.
 HOUR_FIELDS = ("endpoint_id", "variant_name", "hour", "vcpus", "gpus", "cpu_reservation_pct", "gpu_reservation_pct")
 
