@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Exists, Min, OuterRef
 
 from collectors import aws, inference_components
 from collectors.errors import describe_client_error, error_code, is_throttling
@@ -128,25 +128,31 @@ def pascal(value):
 
 
 def lookup(trail, start: datetime, end: datetime, result: CloudTrailResult, resource: str | None = None) -> list[Event]:
-    """The successful SageMaker events of the kinds we use between ``start`` and ``end``, oldest first."""
-    attribute = (
-        {"AttributeKey": "ResourceName", "AttributeValue": resource}
+    """The successful SageMaker events of the kinds we use between ``start`` and ``end``, oldest first.
+
+    One paginated lookup per event name (a lookup takes one attribute): filtering by the event source instead
+    would also page through every read-only Describe/List call made on SageMaker - Wattson's own inventory makes
+    a couple per endpoint every hour - which at 2 requests/s could take hours for a large fleet. Names shared with
+    other services (e.g. DMS's CreateEndpoint) are dropped by their event source."""
+    attributes = (
+        [{"AttributeKey": "ResourceName", "AttributeValue": resource}]
         if resource
-        else {"AttributeKey": "EventSource", "AttributeValue": EVENT_SOURCE}
-    )
-    pages = trail.get_paginator("lookup_events").paginate(
-        LookupAttributes=[attribute], StartTime=start, EndTime=end, PaginationConfig={"PageSize": PAGE_SIZE}
+        else [{"AttributeKey": "EventName", "AttributeValue": name} for name in sorted(EVENT_NAMES)]
     )
     newest_first = []
-    for page in pages:
-        result.calls += 1
-        newest_first += [e for e in map(parse_event, page.get("Events", [])) if e is not None]
+    for attribute in attributes:
+        pages = trail.get_paginator("lookup_events").paginate(
+            LookupAttributes=[attribute], StartTime=start, EndTime=end, PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+        for page in pages:
+            result.calls += 1
+            newest_first += [e for e in map(parse_event, page.get("Events", [])) if e is not None]
     unique = {e.event_id: e for e in reversed(newest_first)}.values()
     return sorted(unique, key=lambda e: e.time)  # stable: events of the same second keep CloudTrail's order
 
 
 def parse_event(raw: dict) -> Event | None:
-    if raw.get("EventName") not in EVENT_NAMES:
+    if raw.get("EventName") not in EVENT_NAMES or raw.get("EventSource", EVENT_SOURCE) != EVENT_SOURCE:
         return None
     try:
         detail = json.loads(raw.get("CloudTrailEvent") or "{}")
@@ -351,9 +357,11 @@ def same_config(span: Span, variant: str, row: VariantConfig) -> bool:
 def discover(account, region: str, history: History, configs: Configs, now: datetime) -> Endpoint | None:
     """An endpoint deleted before the inventory saw it, recorded from its events (None when its configuration
     cannot be read)."""
+    if history.deleted is None:  # a live endpoint the inventory has not recorded yet: it will
+        return None
     spans = [s for s in history.spans if s.end is None or s.end > s.start]
     last = next((s for s in reversed(spans) if configs.config(s.config_name) is not None), None)
-    if last is None or history.deleted is None:
+    if last is None:
         return None
     config = configs.config(last.config_name) or {}
     capture = config.get("DataCaptureConfig") or {}
@@ -595,13 +603,29 @@ def collect_cloudtrail(  # noqa: PLR0913 - one run's context plus the runner's w
     configs = Configs(aws.client(account, "sagemaker", region, calls), events, result, find_created)
     changed = record(account, region, found, configs, now, result)
     rebuild_components(account, region, component_histories(events), result)
-    result.hours = recollect_assumed(account, region, changed, calls) if changed else 0
+    pending = sorted(set(changed) | set(assumed_with_history(account, region)))
+    result.hours = recollect_assumed(account, region, pending, calls) if pending else 0
     return result
 
 
+def assumed_with_history(account, region: str) -> list[int]:
+    """Endpoints with hours still costed on an assumed configuration although a configuration rebuilt from
+    CloudTrail now covers them: a re-collection that failed in an earlier run (throttled, a worker killed) is
+    taken up again from the database, not only from what this run changed."""
+    covered = VariantConfig.objects.filter(
+        endpoint_id=OuterRef("endpoint_id"),
+        variant_name=OuterRef("variant_name"),
+        history_source="cloudtrail",
+        valid_from__lte=OuterRef("hour"),
+    )
+    hours = VariantHour.objects.filter(endpoint__account=account, endpoint__region=region, config_assumed=True)
+    return sorted(set(hours.filter(Exists(covered)).values_list("endpoint_id", flat=True)))
+
+
 def new_watermark(result: CloudTrailResult, watermark: datetime | None) -> datetime | None:
-    """The last event seen (never moving back); unchanged when CloudTrail could not be read."""
-    latest = datetime.fromisoformat(result.latest_event) if result.latest_event else None
-    if latest is None:
+    """The end of the window read (never moving back), so a quiet spell is not read again and again; unchanged
+    when CloudTrail could not be read. The next run starts an hour before it, for events delivered late."""
+    if not result.readable or not result.started_at:
         return watermark
-    return max(latest, watermark) if watermark else latest
+    read_to = datetime.fromisoformat(result.started_at)
+    return max(read_to, watermark) if watermark else read_to

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 from django.db import transaction
+from django.db.models import F
 
 from collectors.errors import describe_client_error, is_throttling
 from collectors.models import ComponentConfig, Endpoint, InferenceComponent, VariantConfig
@@ -110,8 +111,10 @@ def record_component(  # noqa: PLR0913 - one run's context (client, endpoint, cl
         component is not None
         and component.deleted_at is None
         and component.last_modified_time == summary.get("LastModifiedTime")
-        and component.configs.filter(valid_to__isnull=True).exists()
-    )
+        and component.status == "InService"
+        and component.configs.filter(valid_to__isnull=True, current_copy_count=F("desired_copy_count")).exists()
+    )  # a component scaling its copies (current != desired) is described until it settles: ListInferenceComponents
+    # carries no copy count, and auto scaling changes it without touching LastModifiedTime
     if unchanged:
         assert component is not None  # for mypy: unchanged implies a recorded component
         InferenceComponent.objects.filter(pk=component.pk).update(

@@ -157,6 +157,8 @@ def model_mode(model: dict) -> str:
 def save_endpoint(account, region, endpoint, described, config, models, tags, now) -> Endpoint:  # noqa: PLR0913 - the facts of one endpoint from four AWS calls, saved together
     if endpoint is None:
         endpoint = Endpoint(account=account, region=region, name=described["EndpointName"], first_seen=now)
+    elif endpoint.discovered_from == "cloudtrail":  # known only from CloudTrail, now live again under its name:
+        endpoint.discovered_from, endpoint.first_seen = "inventory", now  # read back to its new creation
     endpoint.arn = described["EndpointArn"]
     endpoint.status = described.get("EndpointStatus", "")
     endpoint.failure_reason = described.get("FailureReason", "")
@@ -251,6 +253,12 @@ def record_variants(endpoint: Endpoint, rows: dict[str, dict], last_modified: da
                 current_instance_count=fields.get("current_instance_count")
             )
             continue
+        if current and unread_metrics_config(current, fields):
+            VariantConfig.objects.filter(pk=current.pk).update(
+                current_instance_count=fields.get("current_instance_count"),
+                **{f: fields.get(f) for f in METRICS_FIELDS},
+            )
+            continue
         since = change_time(current, last_modified, now)
         if current:
             VariantConfig.objects.filter(pk=current.pk).update(valid_to=since)
@@ -265,6 +273,20 @@ def record_variants(endpoint: Endpoint, rows: dict[str, dict], last_modified: da
         VariantConfig.objects.filter(pk=gone.pk).update(valid_to=now)
         changes += 1
     return changes
+
+
+METRICS_FIELDS = ("metric_publish_seconds", "enhanced_metrics", "inference_components")
+
+
+def unread_metrics_config(current: VariantConfig, fields: dict) -> bool:
+    """True when only MetricsConfig (or the inference-component flag) differs under the same endpoint config name:
+    configs are immutable per name on AWS, so the open row was recorded before Wattson read these fields (the
+    upgrade that added them clears ``Endpoint.config_name`` so each config is described once more) and is
+    completed in place, not closed as if the configuration had changed."""
+    same = [f for f in SIGNATURE if f not in METRICS_FIELDS]
+    return fields.get("endpoint_config_name") == current.endpoint_config_name and all(
+        getattr(current, f) == fields.get(f) for f in same
+    )
 
 
 def change_time(current: VariantConfig | None, last_modified: datetime | None, now: datetime) -> datetime:

@@ -3,6 +3,7 @@ collection, old-forecast deleted before it, the hours before first collection co
 idempotence, pagination, and a collection without CloudTrail permission."""
 
 import math
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from collectors import runner
+from collectors import cloudtrail, runner
+from collectors.errors import CollectionFailed
 from collectors.models import CollectionState, ComponentConfig, Endpoint, VariantConfig, VariantHour
 from collectors.tasks import collect as collect_task
 from collectors.utilization import floor_hour
@@ -135,6 +137,28 @@ def test_hours_collected_before_the_history_was_known_are_collected_again(prod, 
     assert VariantHour.objects.filter(endpoint__name="old-forecast", instance_hours__gt=0).count() > 7 * 24
 
 
+def test_a_recollection_cut_short_by_throttling_is_taken_up_by_the_next_run(prod, sandbox, sandbox_control):
+    """The history is written before the hours are read again; when that read fails (throttling outlasting
+    botocore's retries), the next run finds the hours still assumed under a rebuilt configuration and reads them,
+    although its events change nothing."""
+    collect(prod, "inventory", "utilization")
+    hour = before_swap(sandbox)
+    sandbox_control("POST", "faults", {"operation": "GetMetricData", "error": "ThrottlingException", "count": 1000})
+    with pytest.raises(CollectionFailed):
+        runner.run(prod, REGION, "cloudtrail")
+    assert [c.history_source for c in history("recsys-ranker", "A")] == ["cloudtrail", "observed"]
+    assumed = VariantHour.objects.get(endpoint__name="recsys-ranker", variant_name="A", hour=hour)
+    assert assumed.config_assumed  # not read again yet
+    sandbox_control("DELETE", "faults")
+
+    again = runner.run(prod, REGION, "cloudtrail")
+
+    assert again.details["config_rows"] == 0 and again.details["hours"] > 0
+    assert_costed_as_the_old_type(sandbox, VariantHour.objects.get(pk=assumed.pk))
+    assert not VariantHour.objects.filter(endpoint__name="recsys-ranker", config_assumed=True).exists()
+    assert runner.run(prod, REGION, "cloudtrail").details["hours"] == 0  # and nothing is read a third time
+
+
 def test_an_endpoint_deleted_before_the_first_collection_is_found_collected_and_estimated(prod, sandbox):
     results = collect(prod, "inventory", "cloudtrail", "utilization")
     spec = FLEET["old-forecast"]
@@ -255,13 +279,17 @@ def test_events_are_read_page_by_page_and_configs_that_are_gone_come_from_their_
     runner.run(scratch, "us-west-2", "inventory")
     result = runner.run(scratch, "us-west-2", "cloudtrail")
     details = result.details
-    # The 66 seeded events, 50 a page (the fixture's CreateModel is not one of the events we read).
+    # The 66 seeded events (the fixture's CreateModel is not one of the events we read), read by one lookup per event
+    # name we use, 50 a page: an empty name costs its one call.
     assert details["events"] == len(events) == 66
-    assert details["calls"] == math.ceil(len(events) / 50) == 2
+    per_name = Counter(e["event_name"] for e in events)
+    expected_calls = sum(max(1, math.ceil(per_name[name] / 50)) for name in cloudtrail.EVENT_NAMES)
+    assert details["calls"] == expected_calls == len(cloudtrail.EVENT_NAMES)  # no name has more than one page
     state = CollectionState.objects.get(account=scratch, source="cloudtrail")
-    assert state.last_summary["api_calls"]["cloudtrail:LookupEvents"] == 2
+    assert state.last_summary["api_calls"]["cloudtrail:LookupEvents"] == expected_calls
     assert details["discovered"] == [f"ep-{i:02d}" for i in range(13)] and details["errors"] == []
-    assert state.watermark == now - timedelta(days=10)
+    # The watermark is the end of the window read, so a quiet spell is not read again.
+    assert state.watermark == datetime.fromisoformat(details["started_at"])
     rows = VariantConfig.objects.filter(endpoint__account=scratch).order_by("endpoint__name", "valid_from")
     scaled = [(r.desired_instance_count, r.valid_from, r.valid_to) for r in rows if r.endpoint.name == "ep-00"]
     assert scaled == [
@@ -328,29 +356,31 @@ def test_a_failing_cloudtrail_read_is_recorded_and_does_not_end_the_regions_chai
 
 
 def test_an_endpoint_created_before_the_window_and_deleted_in_it_is_looked_up_by_name(scratch, sandbox_control):
-    """A later run reads from the last event seen; an unknown endpoint whose deletion is all it finds there has
-    its creation (and its config's, the config being gone) looked up by name."""
+    """A later run reads from where the last one stopped (less an hour for late delivery); an unknown endpoint whose
+    deletion is all it finds there has its creation (and its config's, the config being gone) looked up by name."""
     now = datetime.now(UTC).replace(microsecond=0)
     events = scratch_history(scratch, now, endpoints=2, deleted=0)  # the last event: ep-00 scaled 20 days ago
     sandbox_control("POST", "cloudtrail", {"events": events})
     first = runner.run(scratch, "us-west-2", "cloudtrail")
-    assert first.details["discovered"] == [] and first.details["calls"] == 1
-    deletion = {**events[-1], "event_name": "DeleteEndpoint", "event_time": (now - timedelta(days=1)).isoformat()}
+    lookups = len(cloudtrail.EVENT_NAMES)  # one lookup per event name, one page each here
+    assert first.details["discovered"] == [] and first.details["calls"] == lookups
+    deletion = {**events[-1], "event_name": "DeleteEndpoint", "event_time": now.isoformat()}
     deletion["request_parameters"] = {"EndpointName": "ep-01"}
     sandbox_control("POST", "cloudtrail", {"events": [deletion]})
 
     later = runner.run(scratch, "us-west-2", "cloudtrail")
 
-    assert datetime.fromisoformat(later.details["window_start"]) == now - timedelta(days=20, hours=1)
+    read_to = datetime.fromisoformat(first.details["started_at"])
+    assert datetime.fromisoformat(later.details["window_start"]) == read_to - timedelta(hours=1)
     assert later.details["discovered"] == ["ep-01"] and later.details["errors"] == []
-    assert later.details["calls"] == 3  # the window, the endpoint by name, its config by name
+    assert later.details["calls"] == lookups + 2  # the window, the endpoint by name, its config by name
     endpoint = Endpoint.objects.get(account=scratch, name="ep-01")
     created = now - timedelta(days=30) + timedelta(minutes=1, seconds=5)
-    assert (endpoint.created_time, endpoint.deleted_at) == (created, now - timedelta(days=1))
+    assert (endpoint.created_time, endpoint.deleted_at) == (created, now)
     config = endpoint.variant_configs.get()
     assert (config.instance_type, config.endpoint_config_name, config.valid_from, config.valid_to) == (
         "ml.m5.large",
         "gone-1",
         created,
-        now - timedelta(days=1),
+        now,
     )

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from collectors import runner
-from collectors.models import CollectionState, VariantConfig, VariantHour
+from collectors.models import CollectionState, Endpoint, VariantConfig, VariantHour
 from collectors.utilization import floor_hour
 from sandbox import fleet as fl
 from sandbox.clients import client
@@ -147,6 +147,25 @@ def test_a_metrics_config_change_opens_a_new_row_and_each_hour_uses_its_own_peri
     rows = {r.hour: r for r in VariantHour.objects.filter(endpoint__name="speeding-up")}
     assert (rows[before].instance_hours, rows[before].metric_publish_seconds) == (2.0, 60)
     assert (rows[after].instance_hours, rows[after].metric_publish_seconds) == (2.0, 10)
+
+
+def test_a_row_recorded_before_metrics_config_was_read_is_completed_in_place(scratch, sandbox):
+    """What migration 0009 sets up after an upgrade: the open row lacks MetricsConfig (recorded by a version that did
+    not read it) and the endpoint's config name is forgotten, so the next inventory describes the config again and
+    completes the row instead of opening a new one as if the configuration had changed."""
+    sm = scratch.sagemaker
+    create_endpoint(sm, "old-ten-second", "ml.c5.xlarge", 2, {"MetricPublishFrequencyInSeconds": 10}, 3)
+    runner.run(scratch, REGION, "inventory")
+    row = VariantConfig.objects.get(endpoint__name="old-ten-second")
+    VariantConfig.objects.filter(pk=row.pk).update(metric_publish_seconds=None)  # as recorded before the upgrade
+    Endpoint.objects.filter(pk=row.endpoint_id).update(config_name="")  # what the migration does
+
+    result = runner.run(scratch, REGION, "inventory")
+
+    assert result.details["config_changes"] == 0
+    (completed,) = VariantConfig.objects.filter(endpoint__name="old-ten-second")
+    assert (completed.pk, completed.valid_from, completed.valid_to) == (row.pk, row.valid_from, None)
+    assert completed.metric_publish_seconds == 10
 
 
 def test_enhanced_metrics_store_each_gpus_utilization_from_one_listing(scratch, sandbox):
