@@ -422,6 +422,8 @@ def hour_row(variant: VariantTarget, series: dict, hour: int, traffic: Traffic |
     else:
         invocations, latency = _get(series, "invocations", hour), _get(series, "latency_avg", hour)
     period = publish_seconds(config)
+    devices = device_values(series, hour)
+    host.update(per_gpu_values(devices, host))
     return VariantHour(
         endpoint=variant.endpoint,
         variant_name=variant.name,
@@ -434,7 +436,7 @@ def hour_row(variant: VariantTarget, series: dict, hour: int, traffic: Traffic |
         instance_hours=samples * period / 3600,
         metric_publish_seconds=period,
         **host,
-        gpu_util_by_device=device_values(series, hour),
+        gpu_util_by_device=devices,
         # No Invocations datapoint while instances report means no traffic in that hour.
         invocations=invocations if invocations is not None else (0.0 if samples else None),
         model_latency_us=latency,
@@ -483,6 +485,17 @@ def device_values(series: dict, hour: int) -> dict[str, float | None] | None:
             instance, accelerator = key[len(DEVICE_PREFIX) :].split("/", 1)
             devices[f"{instance}/{accelerator}" if instance else accelerator] = pct(points[hour])
     return devices or None
+
+
+def per_gpu_values(devices: dict[str, float | None] | None, host: dict) -> dict:
+    """Enhanced metrics: the hour's GPU utilization is its GPUs' mean, each GPU at its own load (``device_values``
+    caps each at 100 %), instead of the summed ``GPUUtilization`` divided by the catalogue's GPU count (right too
+    when a device is missing from the sum or the catalogue does not know the type); its maximum is at least the
+    busiest GPU's average, so one pinned GPU among idle ones reads as busy. Nothing without per-GPU datapoints."""
+    loads = [load for load in (devices or {}).values() if load is not None]
+    if not loads:
+        return {}
+    return {"gpu_util_pct": sum(loads) / len(loads), "gpu_util_max_pct": max(host.get("gpu_util_max_pct") or 0, *loads)}
 
 
 def component_hour_rows(

@@ -4,9 +4,11 @@ of it opening a new configuration row, and per-GPU utilization with enhanced met
 from datetime import datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 from django.utils import timezone
 
+import estimator
 from collectors import runner
 from collectors.models import CollectionState, Endpoint, VariantConfig, VariantHour
 from collectors.utilization import floor_hour
@@ -228,3 +230,51 @@ def test_vision_batch_gpus_are_stored_each_at_its_own_load(prod, sandbox):
         stored = VariantHour.objects.get(endpoint__name="vision-batch-gpu", hour=hour).gpu_util_by_device
         assert stored == pytest.approx(expected)
         assert stored[f"{instance_id}/0"] > 5 * max(stored[f"{instance_id}/{d}"] for d in (1, 2, 3))  # GPU 0 busy
+
+
+def test_per_gpu_metrics_set_the_gpu_load_and_each_gpu_is_costed_at_its_own(scratch, sandbox):
+    """An hour whose summed GPUUtilization is missing (the aggregate is not published while the per-GPU series
+    are) gets its GPU utilization from the GPUs themselves instead of none (the estimator's default); one pinned
+    GPU among idle ones sets the hour's maximum. The GPU energy is that of each GPU at its own load."""
+    from dashboard.footprint.estimates import estimate_pending
+    from dashboard.footprint.models import VariantHourEstimate
+
+    create_endpoint(scratch.sagemaker, "per-gpu", "ml.g5.12xlarge", 1, {"EnableEnhancedMetrics": True}, 2)
+    hour = floor_hour(timezone.now()) - timedelta(hours=2)
+    loads = {"0": 96.0, "1": 3.0, "2": 1.0, "3": 0.0}
+    put_cpu(sandbox, scratch, "per-gpu", hour + timedelta(minutes=1), 60)
+    for accelerator, load in loads.items():
+        dims = {
+            "EndpointName": "per-gpu",
+            "VariantName": "AllTraffic",
+            "InstanceId": "i-0a",
+            "AcceleratorId": accelerator,
+        }
+        put(sandbox, scratch, "GPUUtilization", dims, hour + timedelta(minutes=1), 60, load)
+    collect(scratch)
+    row = VariantHour.objects.get(endpoint__name="per-gpu", hour=hour)
+    assert row.gpu_util_pct == pytest.approx(sum(loads.values()) / 4)  # 25 %, not unknown
+    assert row.gpu_util_max_pct == 96.0
+
+    estimate_pending()
+    gpu_kwh = VariantHourEstimate.objects.get(variant_hour=row).gpu_kwh
+
+    def one_gpu_at(load: float) -> float:
+        """A quarter of the instance's GPU energy with all four GPUs at ``load``: one GPU's share at that load."""
+        frame = pd.DataFrame(
+            {
+                "instance_type": ["ml.g5.12xlarge"],
+                "region": [REGION],
+                "hours": [1.0],
+                "instance_count": [row.instance_hours],
+                "cpu_util_pct": [row.cpu_util_pct],
+                "gpu_util_pct": [load],
+                "memory_util_pct": [row.memory_util_pct],
+                "invocations": [row.invocations],
+            }
+        )
+        return float(estimator.estimate(frame)["gpu_kwh"].iloc[0]) / 4
+
+    each_at_its_own = sum(one_gpu_at(load) for load in loads.values())
+    assert gpu_kwh == pytest.approx(each_at_its_own)
+    assert gpu_kwh < 0.9 * 4 * one_gpu_at(float("nan"))  # below what an unknown GPU load (no aggregate) costs
