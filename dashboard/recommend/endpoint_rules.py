@@ -21,7 +21,7 @@ from collectors.models import InferenceComponent
 from dashboard.footprint.idle import Idleness
 from dashboard.recommend import commands, savings
 from dashboard.recommend.draft import Confidence, Draft, Kind, Saving
-from dashboard.recommend.history import Variant, live_variants, p95, summary
+from dashboard.recommend.history import Variant, live_variants, p95, scaled_to_zero, summary
 from dashboard.recommend.policy import idle_policy
 from estimator.catalog import ec2_type, instance_catalog
 
@@ -357,6 +357,8 @@ def scale_to_zero(variant: Variant, policy, now: datetime) -> Draft | None:
         return None
     if variant.config["inference_components"] and variant.config["min_instance_count"] == 0:
         return None  # already allowed to scale to zero
+    if mode == "async" and scaled_to_zero(variant.endpoint["id"], variant.config["variant_name"]):
+        return None  # already scales to zero (its auto scaling is not collected: its hours show it)
     hours = variant.hours
     stretches = idle_stretches(hours)
     if stretches.quiet.mean() < SCALE_TO_ZERO_IDLE_SHARE or not (hours["invocations"].fillna(0) > 0).any():

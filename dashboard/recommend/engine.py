@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from collectors.models import Endpoint, LogGroupSnapshot, VariantConfig, VariantHour
+from collectors.models import Endpoint, LogGroupSnapshot, VariantConfig
 from dashboard.footprint.billed import discount_ratios
 from dashboard.footprint.price_book import PriceBook
 from dashboard.recommend.draft import Draft
 from dashboard.recommend.endpoint_rules import endpoint_drafts
+from dashboard.recommend.history import scaled_to_zero
 from dashboard.recommend.models import Recommendation, TeamPolicy
 from dashboard.teams.models import Team
 
@@ -206,17 +206,6 @@ def configuration_applied(rec: Recommendation, endpoint: dict, config: dict) -> 
     if "min_capacity" in proposed:  # scale to zero through auto scaling: not collected, but seen in the hours
         return endpoint["deleted_at"] is None and scaled_to_zero(rec.endpoint_id, rec.variant_name)
     return False
-
-
-SCALED_TO_ZERO_HOURS = 24
-
-
-def scaled_to_zero(endpoint_id: int, variant_name: str) -> bool:
-    """Whether the variant ran no instance in a quiet hour of the last ``SCALED_TO_ZERO_HOURS`` collected: how an
-    asynchronous endpoint's scale-to-zero shows, since its Application Auto Scaling policy is not collected."""
-    since = timezone.now() - timedelta(hours=SCALED_TO_ZERO_HOURS)
-    hours = VariantHour.objects.filter(endpoint_id=endpoint_id, variant_name=variant_name, hour__gte=since)
-    return hours.filter(Q(invocations__isnull=True) | Q(invocations=0), instance_hours=0).exists()
 
 
 def recompute_all(now: datetime | None = None) -> dict[str, Outcome]:

@@ -10,8 +10,12 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 
-from collectors.models import Endpoint, VariantConfig, VariantHour
+from collectors.models import CollectionState, Endpoint, VariantConfig, VariantHour
+from collectors.models.health import Source
 from dashboard.recommend.savings import capacity
 
 HOUR_FIELDS = (
@@ -151,3 +155,34 @@ def live_variants(team, lookback_days: int, now: datetime) -> list[Variant]:
             )
         )
     return variants
+
+
+SCALED_TO_ZERO_HOURS = 24
+
+
+def scaled_to_zero(endpoint_id: int, variant_name: str) -> bool:
+    """Whether the variant ran no instance in a quiet hour of the last ``SCALED_TO_ZERO_HOURS``: how an asynchronous
+    endpoint's scale-to-zero shows, since its Application Auto Scaling policy is not collected. At zero instances
+    nothing publishes a datapoint, so such an hour usually has no row at all: an hour the region's utilization
+    collection has read for good (before its watermark, less the hours it re-reads for late datapoints), while the
+    endpoint existed, without an instance-hour of the variant counts as one too."""
+    now = timezone.now()
+    since = (now - timedelta(hours=SCALED_TO_ZERO_HOURS)).replace(minute=0, second=0, microsecond=0)
+    hours = VariantHour.objects.filter(endpoint_id=endpoint_id, variant_name=variant_name, hour__gte=since)
+    if hours.filter(Q(invocations__isnull=True) | Q(invocations=0), instance_hours=0).exists():
+        return True
+    endpoint = Endpoint.objects.get(pk=endpoint_id)
+    state = CollectionState.objects.filter(
+        account_id=endpoint.account_id, region=endpoint.region, source=Source.UTILIZATION
+    ).first()
+    if state is None or state.watermark is None:
+        return False
+    hour = timedelta(hours=1)
+    existed = endpoint.created_time or endpoint.first_seen
+    start = max(since, (existed + hour - timedelta(microseconds=1)).replace(minute=0, second=0, microsecond=0))
+    end = state.watermark.replace(minute=0, second=0, microsecond=0) - timedelta(hours=settings.COLLECT_REREAD_HOURS)
+    read = int((end - start) / hour)
+    if read < 1:
+        return False
+    running = hours.filter(hour__gte=start, hour__lt=end, instance_hours__gt=0).count()
+    return running < read

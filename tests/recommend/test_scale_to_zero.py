@@ -204,6 +204,36 @@ def test_an_async_one_resolves_when_its_quiet_hours_run_no_instance_and_is_withd
     assert status == {"applied-async": Status.RESOLVED, "busier-async": Status.WITHDRAWN}
 
 
+def test_an_async_one_resolves_when_its_quiet_hours_have_no_row_at_all(teams, owner):
+    """What the collector really stores at zero instances: nothing (no datapoint is published), so the quiet hours
+    the region's utilization collection has read for good are missing; until it has read them, nothing resolves."""
+    from collectors.models import CollectionState
+
+    applied = gpu_endpoint(owner, "applied-async")
+    Endpoint.objects.filter(pk=applied.pk).update(created_time=timezone.now() - timedelta(days=8))
+    engine.recompute(teams[0])
+    assert Recommendation.objects.get(kind=Kind.SCALE_TO_ZERO).status == Status.OPEN
+    VariantHour.objects.filter(endpoint=applied, invocations=0, hour__gte=timezone.now() - timedelta(hours=30)).delete()
+    engine.recompute(teams[0])  # no collection state: the missing hours are not known to have been read
+    assert Recommendation.objects.get(kind=Kind.SCALE_TO_ZERO).status == Status.OPEN
+    state = CollectionState.objects.create(
+        account=applied.account, region=applied.region, source="utilization", watermark=timezone.now()
+    )
+    engine.recompute(teams[0])
+    assert Recommendation.objects.get(kind=Kind.SCALE_TO_ZERO).status == Status.RESOLVED
+
+    # A busier twin whose hours are all there, read as far: withdrawn once traffic fills its quiet hours.
+    busier = gpu_endpoint(owner, "busier-async")
+    Endpoint.objects.filter(pk=busier.pk).update(created_time=timezone.now() - timedelta(days=8))
+    engine.recompute(teams[0])
+    assert Recommendation.objects.get(kind=Kind.SCALE_TO_ZERO, endpoint=busier).status == Status.OPEN
+    VariantHour.objects.filter(endpoint=busier).update(invocations=50.0, collected_at=timezone.now())
+    footprint.estimate_pending()
+    engine.recompute(teams[0])
+    rec = Recommendation.objects.get(kind=Kind.SCALE_TO_ZERO, endpoint=busier)
+    assert rec.status == Status.WITHDRAWN and state.watermark is not None
+
+
 def test_an_idle_endpoint_keeps_the_delete_advice_only(teams, owner):
     idle = gpu_endpoint(owner, "gone-quiet", hours=14 * 24)  # intermittent for 5 days, then 9 days without traffic
     VariantHour.objects.filter(endpoint=idle, hour__gte=timezone.now() - timedelta(days=9)).update(invocations=0.0)
