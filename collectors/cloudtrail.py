@@ -34,13 +34,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, Min, OuterRef
 
 from collectors import aws, inference_components
 from collectors.errors import describe_client_error, error_code, is_throttling
 from collectors.inventory import config_fields, endpoint_mode
-from collectors.models import ComponentConfig, Endpoint, InferenceComponent, VariantConfig, VariantHour
+from collectors.models import (
+    CollectionState,
+    ComponentConfig,
+    Endpoint,
+    InferenceComponent,
+    VariantConfig,
+    VariantHour,
+)
+from collectors.models.health import Source
 from collectors.utilization import UtilizationResult, attach_gpu_devices, collect_group, floor_hour, targets
 
 EVENT_SOURCE = "sagemaker.amazonaws.com"
@@ -74,6 +83,7 @@ class CloudTrailResult:
     component_rows: int = 0  # inference-component specification rows inserted from events (or dated back)
     discovered: list[str] = field(default_factory=list)  # endpoints deleted before we saw them, created now
     hours: int = 0  # variant-hours collected again with the rebuilt configuration
+    earlier_hours: int = 0  # variant-hours of endpoints deleted before the utilization backfill starts
     latest_event: str | None = None
     started_at: str | None = None
     errors: list[dict] = field(default_factory=list)  # {resource, error}: configs that could not be read
@@ -605,7 +615,38 @@ def collect_cloudtrail(  # noqa: PLR0913 - one run's context plus the runner's w
     rebuild_components(account, region, component_histories(events), result)
     pending = sorted(set(changed) | set(assumed_with_history(account, region)))
     result.hours = recollect_assumed(account, region, pending, calls) if pending else 0
+    result.earlier_hours = collect_deleted_earlier(account, region, previous_run, calls)
     return result
+
+
+def collect_deleted_earlier(account, region: str, previous_run: datetime | None, calls: aws.ApiCalls) -> int:
+    """Endpoints found through CloudTrail that were deleted before the region's utilization backfill starts: no
+    utilization run reads them, yet CloudWatch keeps their hourly data for 15 months. Their hours are collected
+    here, over the life their events show (CloudTrail keeps 90 days), once: those found since the last successful
+    run (so a run cut short is taken up by the next) that have no hour yet. Returns the rows written."""
+    state = CollectionState.objects.filter(account=account, region=region, source=Source.UTILIZATION).first()
+    now = datetime.now(UTC)
+    backfill = (state.backfill_from if state else None) or floor_hour(
+        now - timedelta(days=settings.COLLECT_LOOKBACK_DAYS)
+    )
+    lost = Endpoint.objects.filter(
+        account=account, region=region, discovered_from="cloudtrail", deleted_at__lt=backfill
+    ).exclude(Exists(VariantHour.objects.filter(endpoint_id=OuterRef("pk"))))
+    if previous_run is not None:
+        lost = lost.filter(first_seen__gte=previous_run)
+    ids = set(lost.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    first = VariantConfig.objects.filter(endpoint_id__in=ids).aggregate(first=Min("valid_from"))["first"]
+    if first is None:
+        return 0
+    start = floor_hour(first)
+    group = [variant for variant in targets(account, region, start) if variant.endpoint.pk in ids]
+    cloudwatch = aws.client(account, "cloudwatch", region, calls)
+    collected = UtilizationResult(variants=len(group))
+    attach_gpu_devices(cloudwatch, group, collected)
+    collect_group(cloudwatch, group, start, now, collected)
+    return collected.hours
 
 
 def assumed_with_history(account, region: str) -> list[int]:

@@ -71,9 +71,10 @@ def collect(  # noqa: PLR0913 - a Celery task: bound self plus its message's fie
             countdown=backoff(self.request.retries, factor=5),
             kwargs={**self.request.kwargs, "recovered": error},
         ) from exc
-    if source in ("utilization", "cloudtrail") and summary.details.get("hours"):
+    hours = (summary.details.get("hours") or 0) + (summary.details.get("earlier_hours") or 0)
+    if source in ("utilization", "cloudtrail") and hours:
         # Whoever estimates hours (the dashboard) does it now rather than at its next scheduled run.
-        hours_collected.send(sender=collect, account=account, region=region, hours=summary.details["hours"])
+        hours_collected.send(sender=collect, account=account, region=region, hours=hours)
     return {"source": source, "api_calls": summary.api_calls, **summary.details}
 
 

@@ -384,3 +384,48 @@ def test_an_endpoint_created_before_the_window_and_deleted_in_it_is_looked_up_by
         created,
         now,
     )
+
+
+def test_an_endpoint_deleted_before_the_backfill_is_collected_over_its_life_once(scratch, sandbox, sandbox_control):
+    """Deleted 17 days ago, before the 14 days the utilization runs read: its hours, still in CloudWatch, are
+    collected by the CloudTrail run over the life its events show, once (a second run reads no metrics)."""
+    from tests.collectors.test_metrics_config import put
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    events = scratch_history(scratch, now, endpoints=1, deleted=0)
+    deleted_at = now - timedelta(days=17)
+    sandbox_control(
+        "POST",
+        "cloudtrail",
+        {
+            "events": [
+                *events,
+                {
+                    **events[-1],
+                    "event_name": "DeleteEndpoint",
+                    "event_time": deleted_at.isoformat(),
+                    "request_parameters": {"EndpointName": "ep-00"},
+                },
+            ]
+        },
+    )
+    busy = floor_hour(now - timedelta(days=18))  # before the deletion, after the scale to 3 instances 20 days ago
+    dims = {"EndpointName": "ep-00", "VariantName": "AllTraffic"}
+    put(sandbox, scratch, "CPUUtilization", dims, busy + timedelta(minutes=5), 180, 80.0)  # 3 instances x 60 min
+    runner.run(scratch, "us-west-2", "inventory")
+
+    first = runner.run(scratch, "us-west-2", "cloudtrail")
+
+    assert first.details["discovered"] == ["ep-00"] and first.details["earlier_hours"] == 1
+    calls = CollectionState.objects.get(account=scratch, region="us-west-2", source="cloudtrail").last_summary
+    assert calls["api_calls"].get("cloudwatch:GetMetricData", 0) >= 1
+    row = VariantHour.objects.get(endpoint__name="ep-00", hour=busy)
+    assert (row.instance_type, row.config_assumed, row.instance_hours) == ("ml.m5.large", False, 3.0)
+    assert row.cpu_util_pct == pytest.approx(80.0 / 2)  # ml.m5.large: 2 vCPUs
+    runner.run(scratch, "us-west-2", "utilization")
+    assert VariantHour.objects.filter(endpoint__name="ep-00").count() == 1  # the utilization run did not read it
+
+    again = runner.run(scratch, "us-west-2", "cloudtrail")
+    assert again.details["earlier_hours"] == 0
+    calls = CollectionState.objects.get(account=scratch, region="us-west-2", source="cloudtrail").last_summary
+    assert "cloudwatch:GetMetricData" not in calls["api_calls"]
