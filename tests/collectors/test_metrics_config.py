@@ -278,3 +278,42 @@ def test_per_gpu_metrics_set_the_gpu_load_and_each_gpu_is_costed_at_its_own(scra
     each_at_its_own = sum(one_gpu_at(load) for load in loads.values())
     assert gpu_kwh == pytest.approx(each_at_its_own)
     assert gpu_kwh < 0.9 * 4 * one_gpu_at(float("nan"))  # below what an unknown GPU load (no aggregate) costs
+
+
+def test_a_multi_container_endpoint_is_measured_once_not_once_per_container(scratch, sandbox):
+    """Direct-invocation multi-container endpoints publish per-container series ({EndpointName, VariantName,
+    ContainerName}) besides the variant's own: the variant's series already cover every container, so the hour
+    counts one instance at the variant's load, not one per container."""
+    sm = scratch.sagemaker
+    sm.create_model(
+        ModelName="two-containers",
+        Containers=[
+            {"Image": "tokenizer", "ContainerHostname": "tok"},
+            {"Image": "ranker", "ContainerHostname": "rank"},
+        ],
+        InferenceExecutionConfig={"Mode": "Direct"},
+        ExecutionRoleArn=f"arn:aws:iam::{scratch.account_id}:role/x",
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="pipeline-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "two-containers",
+                "InstanceType": "ml.c5.xlarge",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName="pipeline", EndpointConfigName="pipeline-config")
+    hour = floor_hour(timezone.now()) - timedelta(hours=2)
+    variant = {"EndpointName": "pipeline", "VariantName": "AllTraffic"}
+    put(sandbox, scratch, "CPUUtilization", variant, hour + timedelta(minutes=1), 60, 150.0)  # 1 instance, 4 vCPUs
+    for container, load in (("tok", 100.0), ("rank", 50.0)):
+        put(sandbox, scratch, "CPUUtilization", {**variant, "ContainerName": container}, hour, 60, load)
+    collect(scratch)
+    endpoint = Endpoint.objects.get(account=scratch, name="pipeline")
+    assert endpoint.mode == "multi-container"
+    row = VariantHour.objects.get(endpoint=endpoint, hour=hour)
+    assert row.instance_hours == pytest.approx(1.0)  # not 3 (variant + two containers)
+    assert row.cpu_util_pct == pytest.approx(150.0 / 4)
