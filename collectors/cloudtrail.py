@@ -44,6 +44,7 @@ from collectors.inventory import config_fields, endpoint_mode
 from collectors.models import (
     CollectionState,
     ComponentConfig,
+    ComponentHour,
     Endpoint,
     InferenceComponent,
     VariantConfig,
@@ -471,15 +472,28 @@ def component_fields(request: dict, runtime: dict | None) -> dict:
     return fields
 
 
-def rebuild_components(account, region: str, found: dict[str, list[ComponentSpan]], result: CloudTrailResult) -> None:
-    """Specification rows before each recorded component's earliest one, as ``rebuild`` does for variants."""
+def rebuild_components(
+    account, region: str, found: dict[str, list[ComponentSpan]], result: CloudTrailResult
+) -> dict[int, datetime]:
+    """Specification rows before each recorded component's earliest one, as ``rebuild`` does for variants. Returns,
+    per endpoint whose components' history changed, the earliest instant a changed row covers: its component hours
+    from then on were costed on the specification assumed before (``recollect_assumed`` collects them again)."""
     components = InferenceComponent.objects.filter(endpoint__account=account, endpoint__region=region, name__in=found)
+    changed: dict[int, datetime] = {}
     for component in components:
         with transaction.atomic():
-            rebuild_component(component, found[component.name], result)
+            start = rebuild_component(component, found[component.name], result)
+        if start is not None:
+            changed[component.endpoint_id] = min(start, changed.get(component.endpoint_id, start))
+    return changed
 
 
-def rebuild_component(component: InferenceComponent, spans: list[ComponentSpan], result: CloudTrailResult) -> None:
+def rebuild_component(
+    component: InferenceComponent, spans: list[ComponentSpan], result: CloudTrailResult
+) -> datetime | None:
+    """The component's rebuilt rows; returns the earliest instant from which its per-copy requirements changed
+    (None: none did - a copy count alone does not change what the collected hours reserve)."""
+    changed_from = None
     earliest = component.configs.order_by("valid_from").first()
     for span in reversed([s for s in spans if s.end is None or s.end > s.start]):
         cutoff = earliest.valid_from if earliest is not None else None
@@ -493,6 +507,8 @@ def rebuild_component(component: InferenceComponent, spans: list[ComponentSpan],
             earliest.valid_from = span.start
         else:
             end = span.end if cutoff is None or (span.end is not None and span.end < cutoff) else cutoff
+            if earliest is not None and any(getattr(earliest, f) != span.fields.get(f) for f in REQUIREMENTS):
+                changed_from = span.start  # hours before `earliest` were reserved at its requirements
             earliest = ComponentConfig.objects.create(
                 component=component,
                 valid_from=span.start,
@@ -501,21 +517,35 @@ def rebuild_component(component: InferenceComponent, spans: list[ComponentSpan],
                 **{k: v for k, v in span.fields.items() if v is not None},
             )
         result.component_rows += 1
+    return changed_from
+
+
+# What a component's hours are reserved by (x copies): a rebuilt row differing in these changes its hours.
+REQUIREMENTS = ("cpu_cores_required", "accelerators_required", "min_memory_mb")
 
 
 # --- hours collected before the history was known ---------------------------------------------------
 
 
-def recollect_assumed(account, region: str, endpoint_ids: list[int], calls: aws.ApiCalls) -> int:
+def recollect_assumed(
+    account, region: str, endpoint_ids: list[int], calls: aws.ApiCalls, components: dict[int, datetime] | None = None
+) -> int:
     """Collect again, from each endpoint's first hour that was costed on an assumed configuration, the hours of
     the endpoints whose history changed: each hour then carries the hardware that ran in it, and a new
-    ``collected_at`` has the estimator estimate it again. Returns the rows written."""
+    ``collected_at`` has the estimator estimate it again. ``components``: endpoints whose inference components'
+    history changed, from when (their component hours collected since then are collected again, and only those:
+    a first run has none). Returns the rows written."""
     firsts = (
         VariantHour.objects.filter(endpoint_id__in=endpoint_ids, config_assumed=True)
         .values("endpoint_id")
         .annotate(first=Min("hour"))
     )
     starts = {row["endpoint_id"]: row["first"] for row in firsts}
+    for endpoint_id, changed in (components or {}).items():
+        held = ComponentHour.objects.filter(component__endpoint_id=endpoint_id, hour__gte=floor_hour(changed))
+        first = held.aggregate(first=Min("hour"))["first"]
+        if first is not None:
+            starts[endpoint_id] = min(first, starts.get(endpoint_id, first))
     if not starts:
         return 0
     groups = defaultdict(list)
@@ -612,9 +642,9 @@ def collect_cloudtrail(  # noqa: PLR0913 - one run's context plus the runner's w
     find_created = config_created_by_name(trail, now, result) if partial else None
     configs = Configs(aws.client(account, "sagemaker", region, calls), events, result, find_created)
     changed = record(account, region, found, configs, now, result)
-    rebuild_components(account, region, component_histories(events), result)
+    components = rebuild_components(account, region, component_histories(events), result)
     pending = sorted(set(changed) | set(assumed_with_history(account, region)))
-    result.hours = recollect_assumed(account, region, pending, calls) if pending else 0
+    result.hours = recollect_assumed(account, region, pending, calls, components) if pending or components else 0
     result.earlier_hours = collect_deleted_earlier(account, region, previous_run, calls)
     return result
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from collectors import cloudtrail, runner
 from collectors.errors import CollectionFailed
-from collectors.models import CollectionState, ComponentConfig, Endpoint, VariantConfig, VariantHour
+from collectors.models import CollectionState, ComponentConfig, ComponentHour, Endpoint, VariantConfig, VariantHour
 from collectors.tasks import collect as collect_task
 from collectors.utilization import floor_hour
 from dashboard.footprint.estimates import pending
@@ -429,3 +429,65 @@ def test_an_endpoint_deleted_before_the_backfill_is_collected_over_its_life_once
     assert again.details["earlier_hours"] == 0
     calls = CollectionState.objects.get(account=scratch, region="us-west-2", source="cloudtrail").last_summary
     assert "cloudwatch:GetMetricData" not in calls["api_calls"]
+
+
+def test_component_hours_reserved_at_a_requirement_cloudtrail_corrects_are_collected_again(
+    scratch, sandbox, sandbox_control
+):
+    """A component first seen reserving 1 GPU per copy ran at 2 per copy before, as its CreateInferenceComponent
+    event says: the component hours collected at 1 are collected again at 2 (and only once)."""
+    from tests.collectors.test_inference_components import SPEC, add_component, hosting_endpoint, put
+
+    hosting_endpoint(scratch, days_ago=3)
+    add_component(scratch, "chat", 2)
+    hour = floor_hour(datetime.now(UTC)) - timedelta(hours=26)
+    at = hour + timedelta(minutes=3)
+    put(
+        sandbox,
+        scratch,
+        fl.HOST_NAMESPACE,
+        "CPUUtilizationNormalized",
+        {"EndpointName": "shared", "VariantName": "AllTraffic"},
+        at,
+        60,
+        30.0,
+    )
+    put(
+        sandbox,
+        scratch,
+        "/aws/sagemaker/InferenceComponents",
+        "CPUUtilizationNormalized",
+        {"InferenceComponentName": "chat"},
+        at,
+        120,
+        20.0,
+    )
+    runner.run(scratch, "us-west-2", "inventory")
+    runner.run(scratch, "us-west-2", "utilization")
+    before = ComponentHour.objects.get(component__name="chat", hour=hour)
+    assert before.accelerators_reserved == pytest.approx(2 * 1)  # 2 copies x 1 GPU, as first seen
+    created = {
+        "account": scratch.account_id,
+        "region": "us-west-2",
+        "event_name": "CreateInferenceComponent",
+        "event_time": (datetime.now(UTC) - timedelta(hours=30)).isoformat(),
+        "request_parameters": {
+            "InferenceComponentName": "chat",
+            "EndpointName": "shared",
+            "VariantName": "AllTraffic",
+            "Specification": {
+                "ModelName": "model",
+                "ComputeResourceRequirements": {**SPEC, "NumberOfAcceleratorDevicesRequired": 2},
+            },
+            "RuntimeConfig": {"CopyCount": 2},
+        },
+    }
+    sandbox_control("POST", "cloudtrail", {"events": [created]})
+
+    result = runner.run(scratch, "us-west-2", "cloudtrail")
+
+    assert result.details["component_rows"] == 1 and result.details["hours"] >= 1
+    after = ComponentHour.objects.get(component__name="chat", hour=hour)
+    assert after.accelerators_reserved == pytest.approx(2 * 2) and after.collected_at > before.collected_at
+    again = runner.run(scratch, "us-west-2", "cloudtrail")
+    assert (again.details["component_rows"], again.details["hours"]) == (0, 0)
