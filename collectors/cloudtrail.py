@@ -83,6 +83,7 @@ class CloudTrailResult:
     rows_dated_back: int = 0  # observed rows whose valid_from moved back
     component_rows: int = 0  # inference-component specification rows inserted from events (or dated back)
     discovered: list[str] = field(default_factory=list)  # endpoints deleted before we saw them, created now
+    components_discovered: list[str] = field(default_factory=list)  # inference components likewise
     hours: int = 0  # variant-hours collected again with the rebuilt configuration
     earlier_hours: int = 0  # variant-hours of endpoints deleted before the utilization backfill starts
     latest_event: str | None = None
@@ -428,6 +429,7 @@ class ComponentSpan:
     start: datetime
     end: datetime | None
     fields: dict  # ComponentConfig fields
+    placement: tuple[str, str] = ("", "")  # (EndpointName, VariantName) of its CreateInferenceComponent
 
 
 def component_histories(events: list[Event]) -> dict[str, list[ComponentSpan]]:
@@ -446,17 +448,19 @@ def apply_component_event(spans: list[ComponentSpan], event: Event) -> None:
         current.end = event.time
     request = event.request
     if event.name == "CreateInferenceComponent":
-        spans.append(ComponentSpan(event.time, None, component_fields(request, request.get("RuntimeConfig"))))
+        placement = (request.get("EndpointName") or "", request.get("VariantName") or "")
+        spans.append(
+            ComponentSpan(event.time, None, component_fields(request, request.get("RuntimeConfig")), placement)
+        )
     elif current is not None and event.name == "UpdateInferenceComponent":
         changed = component_fields(request, request.get("RuntimeConfig"))
-        spans.append(
-            ComponentSpan(
-                event.time, None, {**current.fields, **{k: v for k, v in changed.items() if v not in (None, "")}}
-            )
-        )
+        fields = {**current.fields, **{k: v for k, v in changed.items() if v not in (None, "")}}
+        spans.append(ComponentSpan(event.time, None, fields, current.placement))
     elif current is not None and event.name == "UpdateInferenceComponentRuntimeConfig":
         copies = (request.get("DesiredRuntimeConfig") or {}).get("CopyCount")
-        spans.append(ComponentSpan(event.time, None, {**current.fields, "desired_copy_count": copies}))
+        spans.append(
+            ComponentSpan(event.time, None, {**current.fields, "desired_copy_count": copies}, current.placement)
+        )
 
 
 def component_fields(request: dict, runtime: dict | None) -> dict:
@@ -478,14 +482,61 @@ def rebuild_components(
     """Specification rows before each recorded component's earliest one, as ``rebuild`` does for variants. Returns,
     per endpoint whose components' history changed, the earliest instant a changed row covers: its component hours
     from then on were costed on the specification assumed before (``recollect_assumed`` collects them again)."""
-    components = InferenceComponent.objects.filter(endpoint__account=account, endpoint__region=region, name__in=found)
+    components = list(
+        InferenceComponent.objects.filter(endpoint__account=account, endpoint__region=region, name__in=found)
+    )
     changed: dict[int, datetime] = {}
+    known = {component.name for component in components}
+    for name, spans in sorted(found.items()):
+        if name not in known:
+            component = discover_component(account, region, name, spans, result)
+            if component is not None:  # its hours: the utilization run's, or collected again from then
+                changed[component.endpoint_id] = min(spans[0].start, changed.get(component.endpoint_id, spans[0].start))
     for component in components:
         with transaction.atomic():
             start = rebuild_component(component, found[component.name], result)
         if start is not None:
             changed[component.endpoint_id] = min(start, changed.get(component.endpoint_id, start))
     return changed
+
+
+def discover_component(
+    account, region: str, name: str, spans: list[ComponentSpan], result: CloudTrailResult
+) -> InferenceComponent | None:
+    """A component deleted before the inventory saw it, on an endpoint we know: recorded as deleted, with its
+    specification history from its events (so its hours are collected and it gets its share of its variant's
+    energy). One still running that the inventory has not listed is left to the inventory."""
+    spans = [span for span in spans if span.end is None or span.end > span.start]
+    if not spans or spans[-1].end is None or not spans[0].placement[0]:
+        return None
+    endpoint_name, variant_name = spans[0].placement
+    endpoint = Endpoint.objects.filter(account=account, region=region, name=endpoint_name).first()
+    if endpoint is None:
+        return None
+    deleted = spans[-1].end
+    with transaction.atomic():
+        component = InferenceComponent.objects.create(
+            endpoint=endpoint,
+            variant_name=variant_name,
+            name=name,
+            status="Deleted",
+            created_time=spans[0].start,
+            last_modified_time=spans[-1].start,
+            first_seen=datetime.now(UTC),
+            last_seen=deleted,
+            deleted_at=deleted,
+        )
+        for span in spans:
+            ComponentConfig.objects.create(
+                component=component,
+                valid_from=span.start,
+                valid_to=span.end,
+                history_source="cloudtrail",
+                **{k: v for k, v in span.fields.items() if v is not None},
+            )
+            result.component_rows += 1
+    result.components_discovered.append(name)
+    return component
 
 
 def rebuild_component(

@@ -13,7 +13,15 @@ from django.urls import reverse
 
 from collectors import cloudtrail, runner
 from collectors.errors import CollectionFailed
-from collectors.models import CollectionState, ComponentConfig, ComponentHour, Endpoint, VariantConfig, VariantHour
+from collectors.models import (
+    CollectionState,
+    ComponentConfig,
+    ComponentHour,
+    Endpoint,
+    InferenceComponent,
+    VariantConfig,
+    VariantHour,
+)
 from collectors.tasks import collect as collect_task
 from collectors.utilization import floor_hour
 from dashboard.footprint.estimates import pending
@@ -491,3 +499,68 @@ def test_component_hours_reserved_at_a_requirement_cloudtrail_corrects_are_colle
     assert after.accelerators_reserved == pytest.approx(2 * 2) and after.collected_at > before.collected_at
     again = runner.run(scratch, "us-west-2", "cloudtrail")
     assert (again.details["component_rows"], again.details["hours"]) == (0, 0)
+
+
+def test_a_component_deleted_before_the_first_collection_is_found_and_gets_its_hours(scratch, sandbox, sandbox_control):
+    """Created two days ago on an endpoint we know and deleted a day ago, before the inventory first looked: found
+    through its events, recorded as deleted with its specification, and its hours collected with its reservation."""
+    from tests.collectors.test_inference_components import SPEC, add_component, hosting_endpoint, put
+
+    hosting_endpoint(scratch, days_ago=3)
+    add_component(scratch, "chat", 1)
+    now = datetime.now(UTC).replace(microsecond=0)
+    hour = floor_hour(now) - timedelta(hours=30)
+    at = hour + timedelta(minutes=3)
+    host = {"EndpointName": "shared", "VariantName": "AllTraffic"}
+    put(sandbox, scratch, fl.HOST_NAMESPACE, "CPUUtilizationNormalized", host, at, 60, 30.0)
+    retired = {"InferenceComponentName": "retired"}
+    put(sandbox, scratch, "/aws/sagemaker/InferenceComponents", "CPUUtilizationNormalized", retired, at, 60, 55.0)
+    place = {"account": scratch.account_id, "region": "us-west-2"}
+    events = [
+        {
+            **place,
+            "event_name": "CreateInferenceComponent",
+            "event_time": (now - timedelta(days=2)).isoformat(),
+            "request_parameters": {
+                "InferenceComponentName": "retired",
+                "EndpointName": "shared",
+                "VariantName": "AllTraffic",
+                "Specification": {"ModelName": "model", "ComputeResourceRequirements": SPEC},
+                "RuntimeConfig": {"CopyCount": 1},
+            },
+        },
+        {
+            **place,
+            "event_name": "DeleteInferenceComponent",
+            "event_time": (now - timedelta(days=1)).isoformat(),
+            "request_parameters": {"InferenceComponentName": "retired"},
+        },
+    ]
+    sandbox_control("POST", "cloudtrail", {"events": events})
+
+    runner.run(scratch, "us-west-2", "inventory")
+    found = runner.run(scratch, "us-west-2", "cloudtrail")
+    runner.run(scratch, "us-west-2", "utilization")
+
+    assert found.details["components_discovered"] == ["retired"]
+    component = InferenceComponent.objects.get(endpoint__account=scratch, name="retired")
+    assert (component.status, component.deleted_at, component.created_time) == (
+        "Deleted",
+        now - timedelta(days=1),
+        now - timedelta(days=2),
+    )
+    (config,) = component.configs.all()
+    assert (config.history_source, config.accelerators_required, config.valid_to) == (
+        "cloudtrail",
+        1,
+        now - timedelta(days=1),
+    )
+    row = ComponentHour.objects.get(component=component, hour=hour)
+    assert (row.copies, row.accelerators_reserved, row.cpu_util_pct) == (1.0, 1.0, 55.0)
+    assert (
+        not ComponentHour.objects.filter(component=component, hour__gte=now - timedelta(days=1))
+        .exclude(copies=0)
+        .exists()
+    )
+    again = runner.run(scratch, "us-west-2", "cloudtrail")
+    assert again.details["components_discovered"] == [] and again.details["component_rows"] == 0
