@@ -65,3 +65,14 @@ def make_config(sm, name: str, instance_type: str, count: int = 1) -> None:
             }
         ],
     )
+
+
+@pytest.fixture
+def retries_given_up_quickly(monkeypatch):
+    """For tests whose fault outlasts every retry: what they test is what happens once botocore gives up, not how
+    long it tries first, so clients make 2 attempts instead of the product's 10 (minutes of backoff)."""
+    from botocore.config import Config
+
+    monkeypatch.setattr(
+        aws, "CLIENT_CONFIG", aws.CLIENT_CONFIG.merge(Config(retries={**aws.RETRIES, "total_max_attempts": 2}))
+    )

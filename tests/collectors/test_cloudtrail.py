@@ -145,7 +145,9 @@ def test_hours_collected_before_the_history_was_known_are_collected_again(prod, 
     assert VariantHour.objects.filter(endpoint__name="old-forecast", instance_hours__gt=0).count() > 7 * 24
 
 
-def test_a_recollection_cut_short_by_throttling_is_taken_up_by_the_next_run(prod, sandbox, sandbox_control):
+def test_a_recollection_cut_short_by_throttling_is_taken_up_by_the_next_run(
+    prod, sandbox, sandbox_control, retries_given_up_quickly
+):
     """The history is written before the hours are read again; when that read fails (throttling outlasting
     botocore's retries), the next run finds the hours still assumed under a rebuilt configuration and reads them,
     although its events change nothing."""

@@ -88,4 +88,5 @@ def test_after_a_version_change_new_hours_are_estimated_before_history(collected
     current = estimator.METHODOLOGIES["default"].version
     assert VariantHourEstimate.objects.get(variant_hour=newest).methodology_version == current
     assert VariantHourEstimate.objects.filter(methodology_version=current).count() == 1  # history still waits
+    monkeypatch.setattr(footprint, "BATCH_ROWS", 5000)  # the rest in batches of the usual size (5 rows: minutes)
     assert footprint.estimate_pending() == collected.count() - 1  # then the rest, oldest first
