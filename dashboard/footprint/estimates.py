@@ -17,6 +17,7 @@ import estimator
 from collectors.models import ComponentHour, VariantHour
 from dashboard.footprint import components, rollups
 from dashboard.footprint.models import ComponentHourEstimate, EstimateFailure, VariantHourEstimate
+from estimator.validation import check_usage
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +129,10 @@ REQUIRED = [name for name in NUMBERS if not VariantHourEstimate._meta.get_field(
 def estimate_rows(rows: list[dict]) -> tuple[list[dict], pd.DataFrame, dict[int, str]]:
     """The rows the estimator accepted, their estimates, and ``{hour pk: why}`` for each row it refused: a value it
     rejects (``InputError`` names the row) or a result that is not a number. One bad row never costs the others
-    their estimate; the rows around a refused one are estimated in halves, so many bad rows in a batch cost a few
-    passes each, not one pass of the whole batch each."""
+    their estimate: the estimator's input checks weed out the values it refuses first (``_valid_rows``), and should
+    the estimate itself refuse a row, the rows around it are estimated in halves."""
     refused: dict[int, str] = {}
-    parts = _accepted_parts(list(rows), refused)
+    parts = _accepted_parts(_valid_rows(list(rows), refused), refused)
     accepted = [row for part, _ in parts for row in part]
     if not accepted:
         return [], pd.DataFrame(columns=list(estimator.OUTPUT_COLUMNS)), refused
@@ -144,6 +145,23 @@ def estimate_rows(rows: list[dict]) -> tuple[list[dict], pd.DataFrame, dict[int,
     keep = ~empty.any(axis=1)
     kept_rows = [row for row, kept in zip(accepted, keep, strict=True) if kept]
     return kept_rows, estimates[keep].reset_index(drop=True), refused
+
+
+def _valid_rows(rows: list[dict], refused: dict[int, str]) -> list[dict]:
+    """The rows whose values the estimator's own input checks accept, each refused one recorded with its reason. The
+    checks (cheap, vectorised) are run again without each refused row until none is left, so many bad rows cost a
+    check each rather than an estimate each."""
+    frame = usage_frame(rows)
+    while len(frame):
+        try:
+            check_usage(frame)
+            break
+        except estimator.InputError as error:
+            if error.row is None:  # the frame itself is wrong (a column we failed to send): our bug, not a row's
+                raise
+            refused[rows[int(error.row)]["pk"]] = str(error)  # usage_frame numbers its rows 0, 1, ...
+            frame = frame.drop(index=error.row)
+    return [rows[position] for position in frame.index]
 
 
 def _accepted_parts(rows: list[dict], refused: dict[int, str]) -> list[tuple[list[dict], pd.DataFrame]]:
