@@ -1,7 +1,7 @@
 """A methodology resolved against operator overrides: the arrays the hot path indexes into."""
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -27,14 +27,11 @@ class Setting:
 
     @classmethod
     def resolve(cls, method: Methodology, factors: Factors) -> "Setting":
-        lifetime_hours, lifetime_source = resolve_lifetime(factors)
-        return cls(
-            method,
-            lifetime_hours,
-            lifetime_source,
-            shipped_profiles(method, lifetime_hours),
-            grid_factors(method, factors),
-        )
+        """The setting of ``method`` with ``factors``, built once per distinct pair and then reused (with the
+        arrays it derives): a caller estimating many small frames (the recommendations replay each candidate)
+        would otherwise rebuild the grid and profile tables each time. Settings are never modified."""
+        grid = tuple(sorted(factors.grid_kgco2e_per_kwh.items()))
+        return _resolved(method, factors.pue, grid, factors.lifetime_hours)
 
     @cached_property
     def instance_watts(self) -> dict[str, np.ndarray]:
@@ -95,3 +92,15 @@ class Setting:
     def grid_codes(self, regions: pd.Series) -> np.ndarray:
         """Grid row of each usage row; an unknown region gets the ``*`` row."""
         return region_codes(regions, self.grid)
+
+
+@lru_cache(maxsize=32)
+def _resolved(
+    method: Methodology,
+    pue: float | None,
+    grid: tuple[tuple[str, float], ...],
+    lifetime_hours: float | None,
+) -> Setting:
+    factors = Factors(pue=pue, grid_kgco2e_per_kwh=dict(grid), lifetime_hours=lifetime_hours)
+    lifetime, lifetime_source = resolve_lifetime(factors)
+    return Setting(method, lifetime, lifetime_source, shipped_profiles(method, lifetime), grid_factors(method, factors))

@@ -27,6 +27,15 @@ SANDBOX_STALL_SECONDS = 120  # no total deadline: the start fails only if the sa
 LOOPBACK_TIMEOUT_SECONDS = 300
 
 
+def pytest_configure(config):
+    """Passwords hashed with a fast hasher in tests (Django's advice for test settings): PBKDF2's deliberate
+    ~0.2 s per user created or logged in, paid by most tests, would add minutes to the suite. Every test process
+    that checks a password is this one (the test client and live server), so the production hasher is unchanged."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def require_or_skip(available: bool, what: str) -> None:
     if available:
         return

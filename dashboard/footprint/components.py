@@ -6,16 +6,18 @@ instances each component reserved and how busy each was, not the power each drew
 (energy ``E``, PUE included) is split among the components placed on it and one "unreserved capacity" line, the
 parts adding up to ``E`` exactly:
 
-- **Reserved share** ``r_i`` = the component's reserved units / the variant's capacity in the hour. Units are
-  accelerator devices on GPU and accelerator instances (``NumberOfAcceleratorDevicesRequired`` x copies), CPU
-  cores (vCPUs) otherwise; capacity = units per instance (the instance catalog) x the hour's instance-hours. When
-  the shares add up to more than 1 (copies counted while instances were still starting) they are scaled down to
-  add up to 1.
+- **Reserved share** ``r_i`` = the component's *dominant* share of the variant's capacity in the hour: the
+  largest of its reserved accelerator devices (``NumberOfAcceleratorDevicesRequired`` x copies), CPU cores
+  (``NumberOfCpuCoresRequired`` x copies) and memory (``MinMemoryRequiredInMb`` x copies), each over what the
+  instances offer of it (per instance from the instance catalog x the hour's instance-hours). A component holding
+  half an instance's memory keeps half the instance from others whatever its cores; one reserving only cores on
+  a GPU instance gets its share of it. When the shares add up to more than 1 (copies counted while instances were
+  still starting) they are scaled down to add up to 1.
 - **Idle and dynamic energy**: ``E_idle`` is the same hour estimated at 0 % utilization (the estimator run on the
   hour's usage with its utilizations set to 0): what the instances draw for being there. ``E_dyn = E - E_idle``
   is what their load added (never below 0: ``E_idle`` is capped at ``E``).
 - **Component i** gets ``E_idle x r_i + E_dyn x (r_i x u_i) / sum_j (r_j x u_j)`` where ``u_i`` is its
-  utilization of what it reserved (``GPUUtilizationNormalized`` on GPU and accelerator instances, else
+  utilization of what it reserved (``GPUUtilizationNormalized`` for a component holding accelerators, else
   ``CPUUtilizationNormalized``, 0-100 %): the idle draw by reservation, the load's extra by reservation times
   load. When no component reports load (the sum is 0), ``E_dyn`` is split by ``r_i``.
 - **Unreserved capacity** gets ``E_idle x (1 - sum r_i)``: the draw of capacity nobody reserved. A component at
@@ -63,38 +65,60 @@ HOUR_FIELDS = ("endpoint_id", "variant_name", "hour", "vcpus", "gpus", "cpu_rese
 
 @dataclass(frozen=True)
 class Capacity:
-    """What an instance type offers components: ``units`` per instance, counted in accelerators or CPU cores."""
+    """What one instance offers components: accelerator devices (GPUs or accelerator chips), CPU cores (vCPUs) and
+    memory (MiB, as ``MinMemoryRequiredInMb`` counts it); 0 where unknown."""
 
-    units: float
-    accelerated: bool
+    devices: float
+    cores: float
+    memory_mb: float = 0.0
+
+    @property
+    def accelerated(self) -> bool:
+        return self.devices > 0
 
 
 @functools.lru_cache(maxsize=1024)  # a batch asks for a few instance types thousands of times
 def capacity_of(instance_type: str, vcpus: int | None = None, gpus: int | None = None) -> Capacity:
-    """Units per instance from the instance catalog (accelerator devices on GPU and accelerator instances, else
-    vCPUs); the variant-hour's own ``vcpus``/``gpus`` for a type the catalog lacks; 0 units when neither knows."""
+    """Per-instance capacity from the instance catalog; the variant-hour's own ``vcpus``/``gpus`` (memory unknown)
+    for a type the catalog lacks."""
     try:
         row = estimator.catalog.hardware(instance_type)
         devices = float(row["gpu_count"] or 0) + float(row["accelerator_count"] or 0)
-        cores = float(row["vcpus"] or 0)
+        return Capacity(devices, float(row["vcpus"] or 0), float(row["memory_gb"] or 0) * 1024)
     except KeyError:
-        devices, cores = float(gpus or 0), float(vcpus or 0)
-    return Capacity(devices, True) if devices > 0 else Capacity(cores, False)
+        return Capacity(float(gpus or 0), float(vcpus or 0))
 
 
-@dataclass(frozen=True)
-class Part:
-    """One component's inputs in one hour: reserved units (already x copies) and utilization (0-100, None)."""
+# (reserved field of a component hour, per-copy field of its specification, Capacity field)
+RESOURCES = (
+    ("accelerators_reserved", "accelerators_required", "devices"),
+    ("cpu_cores_reserved", "cpu_cores_required", "cores"),
+    ("memory_reserved_mb", "min_memory_mb", "memory_mb"),
+)
 
-    reserved_units: float
-    util_pct: float | None
+
+def reserved_share(
+    hour: ComponentHour, spec: ComponentConfig | None, capacity: Capacity, instance_hours: float
+) -> float:
+    """The component's *dominant* reserved share of the hour's instances: the largest of its reserved accelerators,
+    cores and memory, each over what the instances offer of it (a component reserving half the memory holds half
+    the instance whatever its cores). Each reservation is the collector's, else the specification valid then x
+    copies. A component reserving only cores on a GPU instance so gets its share, not none."""
+    fractions = []
+    for reserved_field, per_copy_field, offered_field in RESOURCES:
+        offered = getattr(capacity, offered_field) * instance_hours
+        if offered <= 0:
+            continue
+        value = getattr(hour, reserved_field)
+        if value is None and spec is not None:
+            value = (getattr(spec, per_copy_field) or 0.0) * hour.copies
+        fractions.append(max(float(value or 0.0), 0.0) / offered)
+    return max(fractions, default=0.0)
 
 
-def shares(parts: list[Part], capacity_units: float) -> np.ndarray:
+def shares(reserved: list[float]) -> np.ndarray:
     """The reserved shares ``r_i``, scaled down to add up to 1 when they add up to more."""
-    if capacity_units <= 0:
-        return np.zeros(len(parts))
-    r = np.array([max(part.reserved_units, 0.0) for part in parts], dtype=float) / capacity_units
+    r = np.array(reserved, dtype=float)
     total = r.sum()
     return r / total if total > 1 else r
 
@@ -117,17 +141,15 @@ def per_thousand(co2e_kg: float, invocations: float | None) -> float | None:
     return co2e_kg * 1e6 / invocations if invocations and invocations > 0 else None
 
 
-def reserved_units(hour: ComponentHour, accelerated: bool, spec: ComponentConfig | None) -> float:
-    """The hour's reserved accelerators (else cores); from the configuration valid then x copies when the collector
-    could not say."""
-    value = hour.accelerators_reserved if accelerated else hour.cpu_cores_reserved
-    if value is None and spec is not None:
-        per_copy = spec.accelerators_required if accelerated else spec.cpu_cores_required
-        value = (per_copy or 0.0) * hour.copies
-    return float(value or 0.0)
+def holds_accelerators(hour: ComponentHour, spec: ComponentConfig | None) -> bool:
+    """Whether the component holds accelerators (its specification says so; else its hour's reservation)."""
+    if spec is not None and spec.accelerators_required is not None:
+        return spec.accelerators_required > 0
+    return bool(hour.accelerators_reserved)
 
 
 def _util(hour: ComponentHour, accelerated: bool) -> float:
+    """Its utilization of what it reserved: GPU for a component holding accelerators, else CPU."""
     value = hour.gpu_util_pct if accelerated else hour.cpu_util_pct
     if value is None and accelerated:
         value = hour.cpu_util_pct  # a GPU model that reports no GPU load: its CPU load, rather than none
@@ -145,9 +167,9 @@ def split_hour(  # noqa: PLR0913 - one variant-hour: its usage, its estimate, it
     """The component rows and the unreserved row of one variant-hour (``row``: its usage fields; ``estimate``: its
     ``VariantHourEstimate`` values)."""
     capacity = capacity_of(row["instance_type"], row.get("vcpus"), row.get("gpus"))
-    units = capacity.units * float(row["instance_hours"] or 0.0)
-    r = shares([Part(reserved_units(h, capacity.accelerated, specs.get(h.pk)), None) for h in hours], units)
-    util = np.array([_util(h, capacity.accelerated) for h in hours], dtype=float)
+    instance_hours = float(row["instance_hours"] or 0.0)
+    r = shares([reserved_share(h, specs.get(h.pk), capacity, instance_hours) for h in hours])
+    util = np.array([_util(h, capacity.accelerated and holds_accelerators(h, specs.get(h.pk))) for h in hours])
     energy = float(estimate["energy_kwh"])
     parts, unreserved, idle_parts = energy_split(energy, idle_kwh, r, util)
     free = max(1.0 - float(r.sum()), 0.0)

@@ -24,7 +24,7 @@ from dashboard.footprint.models import ComponentHourEstimate, VariantHourEstimat
 from tests.collectors.conftest import aws_env, prod  # noqa: F401 - fixtures
 from tests.web import factories
 
-GPUS = 4  # ml.g5.12xlarge (AWS EC2 instance type specifications: 4 x A10G, 48 vCPUs)
+GPUS, CORES, MEMORY_MB = 4, 48, 192 * 1024  # ml.g5.12xlarge (AWS EC2 instance types: 4 x A10G, 48 vCPUs, 192 GiB)
 HOURS = 6
 # Per hour (oldest first): instances, then per component (accelerators reserved, GPU % of what it reserved).
 # Hour 3: the copies reserve 7 of 4 GPUs (counted while instances were replaced): shares scaled to add up to 1.
@@ -122,8 +122,15 @@ def expected_split(hour: VariantHour) -> dict:
     parts = {
         h.component.name: h for h in ComponentHour.objects.filter(hour=hour.hour, component__endpoint=hour.endpoint)
     }
-    capacity = GPUS * hour.instance_hours
-    r = {name: h.accelerators_reserved / capacity for name, h in parts.items()}
+    ih = hour.instance_hours
+    r = {  # the dominant share: the largest of the GPUs, cores and memory each reserves
+        name: max(
+            h.accelerators_reserved / (GPUS * ih),
+            h.cpu_cores_reserved / (CORES * ih),
+            h.memory_reserved_mb / (MEMORY_MB * ih),
+        )
+        for name, h in parts.items()
+    }
     if sum(r.values()) > 1:
         r = {name: value / sum(r.values()) for name, value in r.items()}
     load = {name: r[name] * (parts[name].gpu_util_pct or 0.0) for name in parts}
@@ -204,10 +211,44 @@ def test_carbon_per_thousand_inferences_is_the_components_own(fleet):
     )
 
 
-def test_plain_endpoints_get_no_split():
-    assert components.capacity_of("ml.m5.xlarge") == components.Capacity(4.0, False)
-    assert components.capacity_of("ml.inf2.xlarge") == components.Capacity(1.0, True)
-    assert components.capacity_of("ml.unknown.type", vcpus=8, gpus=0) == components.Capacity(8.0, False)
+def test_capacity_comes_from_the_instance_catalog():
+    assert components.capacity_of("ml.m5.xlarge") == components.Capacity(0.0, 4.0, 16 * 1024)
+    assert components.capacity_of("ml.inf2.xlarge") == components.Capacity(1.0, 4.0, 16 * 1024)
+    assert components.capacity_of("ml.g5.12xlarge") == components.Capacity(GPUS, CORES, MEMORY_MB)
+    assert components.capacity_of("ml.unknown.type", vcpus=8, gpus=0) == components.Capacity(0.0, 8.0, 0.0)
+    assert (
+        not components.capacity_of("ml.m5.xlarge").accelerated and components.capacity_of("ml.inf2.xlarge").accelerated
+    )
+
+
+def test_a_cpu_only_component_on_a_gpu_instance_gets_its_core_share(teams):
+    """A tokenizer reserving 12 of 48 cores and no GPU next to an LLM holding 2 of 4 GPUs: a quarter and a half of
+    the instance, measured by CPU and GPU load respectively; a component holding most of the memory holds that."""
+    owner = factories.account(teams[0], "111122223333")
+    plan = [(1.0, {"chat": (2, 60.0), "summarize": (0, None), "codegen": (0, None)})]
+    row, found = ic_endpoint(owner, "mixed", plan=plan)
+    hour = ComponentHour.objects.get(component=found["summarize"])
+    ComponentHour.objects.filter(pk=hour.pk).update(
+        copies=1.0, accelerators_reserved=0.0, cpu_cores_reserved=12.0, memory_reserved_mb=8192.0, cpu_util_pct=50.0
+    )
+    ComponentConfig.objects.filter(component=found["summarize"]).update(accelerators_required=0, cpu_cores_required=12)
+    codegen = ComponentHour.objects.get(component=found["codegen"])
+    ComponentHour.objects.filter(pk=codegen.pk).update(  # a CPU model holding most of the memory, few cores
+        copies=1.0,
+        accelerators_reserved=0.0,
+        cpu_cores_reserved=2.0,
+        memory_reserved_mb=0.4 * MEMORY_MB,
+        cpu_util_pct=5.0,
+    )
+    ComponentConfig.objects.filter(component=found["codegen"]).update(accelerators_required=0)
+    footprint.estimate_pending()
+    split = stored_split(VariantHour.objects.get(endpoint=row))
+    dominant = {"mixed-chat": 2 / GPUS, "mixed-summarize": 12 / CORES, "mixed-codegen": 0.4}  # GPUs, cores, memory
+    total = sum(dominant.values())  # 1.15: scaled down to add up to 1
+    for name, share in dominant.items():
+        assert split[name].reserved_share == pytest.approx(share / total), name
+    assert split["mixed-summarize"].util_pct == 50.0 and split["mixed-chat"].util_pct == 60.0  # CPU vs GPU load
+    assert split["mixed-summarize"].energy_kwh > 0
 
 
 @pytest.mark.django_db
