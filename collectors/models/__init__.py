@@ -1,4 +1,5 @@
 from collectors.models.accounts import AwsAccount
+from collectors.models.aws_estimates import AwsCarbonEstimate, IdleFinding
 from collectors.models.billing import BilledCostDay, CostExportDelivery
 from collectors.models.components import ComponentConfig, ComponentHour, InferenceComponent
 from collectors.models.endpoints import Endpoint, VariantConfig
@@ -9,12 +10,14 @@ from collectors.models.usage import VariantHour
 
 __all__ = [
     "AwsAccount",
+    "AwsCarbonEstimate",
     "BilledCostDay",
     "CollectionState",
     "ComponentConfig",
     "ComponentHour",
     "CostExportDelivery",
     "Endpoint",
+    "IdleFinding",
     "InferenceComponent",
     "LogGroupSnapshot",
     "Price",

@@ -9,6 +9,8 @@ class Source(models.TextChoices):
     PRICES = "prices", "AWS Price List"
     COST_EXPORTS = "cost_exports", "Cost export (CUR 2.0 / FOCUS)"
     CLOUDTRAIL = "cloudtrail", "CloudTrail configuration history"
+    AWS_CARBON = "aws_carbon", "AWS carbon estimates (Sustainability API)"
+    COMPUTE_OPTIMIZER = "compute_optimizer", "Compute Optimizer idle findings"
 
 
 class CollectionState(models.Model):
@@ -16,7 +18,7 @@ class CollectionState(models.Model):
 
     account = models.ForeignKey("collectors.AwsAccount", on_delete=models.CASCADE, related_name="collection_states")
     region = models.CharField(max_length=32)
-    source = models.CharField(max_length=16, choices=Source.choices)
+    source = models.CharField(max_length=32, choices=Source.choices)
     watermark = models.DateTimeField(null=True, help_text="Data before this instant is complete")
     lease_until = models.DateTimeField(null=True, help_text="A run holds the collector until then")
     lease_owner = models.CharField(max_length=64, blank=True, help_text="Task id (or process) holding the lease")
