@@ -33,8 +33,12 @@ from moto.iam.models import get_account_id_from
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox import cloudtrail, patches
+from sandbox import cloudtrail, compute_optimizer, patches, sustainability
 from sandbox.pricing import PriceList
+
+# Services moto lacks, by signing name: each module answers its API (``respond``) and a control route (``control``).
+AWS_FIGURES = {"sustainability": sustainability, "compute-optimizer": compute_optimizer}
+AWS_FIGURES_CONTROL = {"aws_carbon": sustainability, "idle_findings": compute_optimizer}
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/")
 
@@ -176,6 +180,8 @@ class SandboxApp:
                 return [body]
             if call.service == "pricing":
                 return self.pricing(environ, start_response, call)
+            if call.service in AWS_FIGURES:  # services moto lacks, answered by our own modules (issue 18)
+                return AWS_FIGURES[call.service].respond(environ, start_response, call, _peek_body(environ))
         return self.moto(environ, start_response)
 
     def pricing(self, environ, start_response, call: CallInfo):
@@ -211,14 +217,16 @@ class SandboxApp:
             return _json(start_response, {"status": "ok"})
         if route == "fleet" and method == "GET":
             return _json(start_response, self.fleet or {}, status="200 OK" if self.fleet else "404 Not Found")
-        if route == "calls":
-            return self.control_calls(environ, start_response, method)
-        if route == "faults":
-            return self.control_faults(environ, start_response, method)
-        if route == "prices":
-            return self.control_prices(environ, start_response, method)
-        if route == "cloudtrail":
-            return self.control_cloudtrail(environ, start_response, method)
+        handlers = {
+            "calls": self.control_calls,
+            "faults": self.control_faults,
+            "prices": self.control_prices,
+            "cloudtrail": self.control_cloudtrail,
+        }
+        if route in handlers:
+            return handlers[route](environ, start_response, method)
+        if route in AWS_FIGURES_CONTROL:
+            return self.control_aws_figures(environ, start_response, route, method)
         if route == "trust":
             with self._lock:
                 if method == "POST":
@@ -228,6 +236,10 @@ class SandboxApp:
                     self.trust.clear()
                 return _json(start_response, {"trust": self.trust})
         return _json(start_response, {"error": f"unknown sandbox route {route!r}"}, status="404 Not Found")
+
+    def control_aws_figures(self, environ, start_response, route: str, method: str):
+        payload = json.loads(_peek_body(environ) or b"{}") if method in ("POST", "PUT") else None
+        return _json(start_response, AWS_FIGURES_CONTROL[route].control(method, payload))
 
     def control_cloudtrail(self, environ, start_response, method: str):
         """``POST`` {"events": [...]} seeds (backdated) events (``sandbox.cloudtrail.add_events``); ``DELETE``
