@@ -15,6 +15,7 @@ READ_ONLY_ACTIONS = {
     "MetricsRead": ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
     "LogsRead": ["logs:DescribeLogGroups"],
     "ConfigurationHistoryRead": ["cloudtrail:LookupEvents"],
+    "AwsFiguresRead": ["sustainability:GetEstimatedCarbonEmissions", "compute-optimizer:GetIdleRecommendations"],
     "StorageLensRead": ["s3:ListStorageLensConfigurations", "s3:GetStorageLensConfiguration"],
 }
 
