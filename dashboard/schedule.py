@@ -35,6 +35,13 @@ PERIODIC_JOBS = (
         "collects on-demand list prices from the AWS Price List for every registered account's regions (daily)",
     ),
     PeriodicJob(
+        "aws_figures",
+        "collectors.tasks.collect_aws_figures",
+        86400,
+        "collects AWS's own figures for every account: its monthly carbon estimates (Sustainability API) and "
+        "Compute Optimizer's idle findings on SageMaker endpoints (daily)",
+    ),
+    PeriodicJob(
         "estimate",
         "dashboard.tasks.estimate_pending",
         300,
