@@ -70,12 +70,13 @@ class Command(BaseCommand):
 
     def first_collection(self) -> None:
         """Queue a collection now rather than at beat's first tick; the dashboard fills within a minute."""
-        from collectors.tasks import collect_all, collect_prices
+        from collectors.tasks import collect_all, collect_aws_figures, collect_prices
         from dashboard.notify.tasks import check_alerts
         from dashboard.recommend.tasks import recommend
 
         collect_prices.delay()  # daily in beat; now, so the first pages are priced from the (simulated) Price List
         collect_all.delay()
+        collect_aws_figures.delay()  # daily in beat; now, so AWS's own figures sit beside ours from the start
         recommend.apply_async(countdown=FIRST_RECOMMENDATIONS_SECONDS)  # once the first hours are estimated
         check_alerts.apply_async(countdown=FIRST_ALERTS_SECONDS)
         self.stdout.write(
