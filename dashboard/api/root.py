@@ -21,6 +21,8 @@ RESOURCES = {
     "emissions": "api-emissions",
     "component-emissions": "api-component-emissions",
     "focus": "api-focus",
+    "reconciliation": "api-reconciliation",
+    "reconciliation-idle": "api-reconciliation-idle",
     "methodology": "api-methodology",
     "metrics": "metrics",
     "schema": "api-schema",

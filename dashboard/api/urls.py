@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
-from dashboard.api import errors, reports, root, schema, views
+from dashboard.api import errors, reconciliation, reports, root, schema, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -22,6 +22,8 @@ api_patterns = [
     path("emissions/", reports.EmissionsView.as_view(), name="api-emissions"),
     path("emissions/components/", views.ComponentEmissionsView.as_view(), name="api-component-emissions"),
     path("focus/", reports.FocusView.as_view(), name="api-focus"),
+    path("reconciliation/", reconciliation.ReconciliationView.as_view(), name="api-reconciliation"),
+    path("reconciliation/idle/", reconciliation.IdleComparisonView.as_view(), name="api-reconciliation-idle"),
     path("methodology/", views.MethodologyView.as_view(), name="api-methodology"),
     path("schema/", schema.SchemaView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file (?script), so no inline script is needed (CSP).
