@@ -16,6 +16,7 @@ from dashboard.web.views import (
     notifications,
     overview,
     recommendations,
+    reconciliation,
     storage,
     tokens,
 )
@@ -27,6 +28,7 @@ urlpatterns = [
     path("endpoints/", endpoints.endpoint_list, name="endpoints"),
     path("endpoints/<int:pk>/", endpoints.endpoint_detail, name="endpoint"),
     path("storage/", storage.storage, name="storage"),
+    path("reconciliation/", reconciliation.reconciliation_page, name="reconciliation"),
     path("recommendations/", recommendations.recommendation_list, name="recommendations"),
     path("recommendations/<int:pk>/", recommendations.recommendation_action, name="recommendation-action"),
     path("team/switch/", home.switch_team, name="switch-team"),

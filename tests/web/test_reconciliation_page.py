@@ -1,0 +1,117 @@
+"""The "AWS vs ours" page: a member sees each account's months with AWS's figures and ours, the revision and
+below-precision marks, a chart per account, the gap and the idle comparison; an outsider sees none of it."""
+
+import datetime as dt
+import json
+import re
+
+import pytest
+from django.utils import timezone
+
+from collectors.models import AwsCarbonEstimate, IdleFinding
+from dashboard.footprint import reconciliation
+from tests.web.factories import account, endpoint, estimate
+
+URL = "/reconciliation/"
+
+
+def month_start(months_back: int) -> dt.date:
+    day = timezone.now().date().replace(day=1)
+    for _ in range(months_back):
+        day = (day - dt.timedelta(days=1)).replace(day=1)
+    return day
+
+
+def aws(owner, month, version, location, seen):
+    return AwsCarbonEstimate.objects.create(
+        account=owner,
+        usage_account_id=owner.account_id,
+        region="us-east-1",
+        service="AmazonSageMaker",
+        month=month,
+        model_version=version,
+        location_co2e_kg=location,
+        market_co2e_kg=location / 4,
+        scope1_co2e_kg=0.0,
+        scope2_location_co2e_kg=location / 2,
+        scope2_market_co2e_kg=0.0,
+        scope3_location_co2e_kg=location / 2,
+        scope3_market_co2e_kg=location / 4,
+        first_seen=seen,
+        last_seen=seen,
+    )
+
+
+@pytest.fixture
+def figures(teams):
+    mine = account(teams[0], "111122223333", "prod")
+    endpoint(mine, "ranker", hours=24 * 70)
+    quiet = endpoint(mine, "quiet", hours=24 * 9, invocations=0.0, cpu_util_pct=1.0)
+    theirs = account(teams[1], "444455556666", "secret-account")
+    estimate()
+    now = timezone.now()
+    aws(mine, month_start(1), "v1", 400.0, now - dt.timedelta(days=10))
+    aws(mine, month_start(1), "v2", 432.5, now - dt.timedelta(days=1))
+    aws(mine, month_start(2), "v1", 0.0, now)
+    aws(theirs, month_start(1), "v1", 9876.0, now)
+    IdleFinding.objects.create(
+        account=mine,
+        region="us-east-1",
+        resource_arn="arn:aws:sagemaker:us-east-1:111122223333:endpoint/ghost",
+        resource_id="ghost",
+        finding="Idle",
+        monthly_savings=321.0,
+        currency="USD",
+        lookback_days=14.0,
+        first_seen=now,
+        last_seen=now,
+    )
+    return mine, quiet
+
+
+def test_a_member_sees_the_figures_chart_gap_and_idle_comparison(client, alice, teams, figures):
+    client.force_login(alice)
+    response = client.get(URL)
+    assert response.status_code == 200
+    page = response.content.decode()
+    last = f"{month_start(1):%Y-%m}"
+    row = next(r for r in reconciliation.rows(teams[0], month_start(1), month_start(0)) if r["month"] == last)
+    assert "432.500 kg" in page  # the latest version, not v1's 400
+    assert "400.000 kg" not in page
+    assert "revised" in page
+    assert "below AWS&#x27;s reporting precision" in page or "below AWS's reporting precision" in page
+    assert f"{row['co2e_kg']:,.3f} kg" in page
+    assert f"{row['ratio']:.2f}×" in page
+    assert f"{row['coverage_pct']:.1f} %" in page
+    assert "The gap, item by item" in page and "hardware only" in page
+    figure = json.loads(re.search(r'id="reconciliation-0-figure"[^>]*>(.*?)</script>', page, re.S).group(1))
+    aws_trace = figure["data"][0]
+    assert aws_trace["y"][aws_trace["x"].index(f"{last}-01")] == 432.5
+    # Idle: our quiet endpoint (9 days without an inference) and AWS's finding matching none of ours.
+    assert 'data-flagged-by="ours"' in page and "quiet" in page
+    assert "ghost" in page and "321.00 USD" in page and "Not one of the endpoints we collect" in page
+    # Never another team's.
+    assert "9,876" not in page and "secret-account" not in page
+
+
+def test_the_empty_state_says_what_to_grant(client, charlie, teams):
+    account(teams[1], "555566667777")
+    client.force_login(charlie)
+    page = client.get(URL).content.decode()
+    assert "Grant <code>sustainability:GetEstimatedCarbonEmissions</code>" in page
+
+
+def test_outsiders_see_nothing_of_the_team_and_visitors_are_sent_to_login(client, charlie, figures):
+    assert client.get(URL).status_code == 302 and "/login/" in client.get(URL)["Location"]
+    client.force_login(charlie)
+    page = client.get(URL).content.decode()
+    assert "432.500" not in page and "ghost" not in page and "quiet" not in page
+    assert "9.876 t" in page and "secret-account" in page  # their own account's figures only
+
+
+def test_no_inline_script(client, alice, figures):
+    client.force_login(alice)
+    page = client.get(URL).content.decode()
+    for script in page.split("<script")[1:]:
+        opening = script.split(">", 1)[0]
+        assert "src=" in opening or 'type="application/json"' in opening, opening
