@@ -32,6 +32,8 @@ class MonthField(serializers.CharField):
     def to_internal_value(self, value):
         if not isinstance(value, str) or not re.fullmatch(MONTH.removeprefix("^").removesuffix("$"), value):
             raise ValidationError(MONTH_TEXT)
+        if not 1 <= int(value[:4]) < dt.MAXYEAR:  # year 0 is no date; in the last year the next month is none
+            raise ValidationError(f"{MONTH_TEXT} Years 0001 to {dt.MAXYEAR - 1}.")
         return dt.date(int(value[:4]), int(value[5:]), 1)
 
 

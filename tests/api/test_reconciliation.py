@@ -90,6 +90,8 @@ def test_filters(client, figures, tokens):
         ({"month": "2026-13"}, "month"),
         ({"month": "2026-1"}, "month"),
         ({"month": "October"}, "month"),
+        ({"month": "0000-01"}, "month"),
+        ({"month": "9999-12"}, "month"),
         ({"month": ""}, "month"),
         ({"account_id": "12345"}, "account_id"),
         ({"region": "mars-north-1"}, "region"),
