@@ -36,8 +36,9 @@ by resource ARN otherwise) and ``maxResults`` (0-100, default 100) with ``nextTo
 
 Control (``/_sandbox/idle_findings``): ``POST {"add": {"account", "region", "endpoint", "instance_type",
 "instance_count"?}}`` adds an idle finding for that endpoint, ``POST {"remove": "<resource ARN>"}`` withdraws a
-finding (as AWS does once a resource is used again or deleted), ``DELETE`` restores the fleet's findings, ``GET``
-lists every finding per account and region.
+finding (as AWS does once a resource is used again or deleted), ``POST {"ignore_filters": true}`` makes it
+answer with every resource type whatever the request's filters (for collectors' defences), ``DELETE`` restores
+the fleet's findings, ``GET`` lists every finding per account and region.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ ORDER_KEYS = {"SavingsValue": "savingsOpportunity", "SavingsValueAfterDiscount":
 _lock = threading.Lock()
 _added: dict[str, dict] = {}  # resource ARN -> finding added by a test
 _removed: set[str] = set()  # resource ARNs withdrawn by a test
+_options = {"ignore_filters": False}  # a test makes the sandbox answer with every type, whatever the filter
 
 
 class RequestError(Exception):
@@ -210,7 +212,7 @@ def findings(account: str, region: str, refreshed: datetime | None = None) -> li
 
 
 def _matches(finding: dict, request: dict) -> bool:
-    for rule in request.get("filters") or []:
+    for rule in [] if _options["ignore_filters"] else request.get("filters") or []:
         field = {"ResourceType": "resourceType", "Finding": "finding"}.get(rule.get("name"))
         if field is None:
             raise RequestError("InvalidParameterValueException", f"invalid filter name {rule.get('name')!r}")
@@ -318,7 +320,10 @@ def control(method: str, payload: dict | None) -> dict:
         if method == "DELETE":
             _added.clear()
             _removed.clear()
+            _options["ignore_filters"] = False
         elif method == "POST" and payload:
+            if "ignore_filters" in payload:
+                _options["ignore_filters"] = bool(payload["ignore_filters"])
             if "remove" in payload:
                 _removed.add(payload["remove"])
             if "add" in payload:
@@ -334,4 +339,4 @@ def control(method: str, payload: dict | None) -> dict:
         for account in sorted({*fl.ACCOUNTS, *(a.split(":")[4] for a in added)})
         for region in fl.REGIONS
     }
-    return {"added": added, "removed": removed, "findings": listing}
+    return {"added": added, "removed": removed, "ignore_filters": _options["ignore_filters"], "findings": listing}

@@ -143,3 +143,12 @@ def test_control_adds_and_withdraws_findings_and_resets(sandbox, reset):
     assert found[0]["savingsOpportunity"]["estimatedMonthlySavings"]["value"] == pytest.approx(expected, abs=0.01)
     reset("DELETE", "idle_findings")
     assert [f["resourceArn"] for f in c.get_idle_recommendations(filters=SAGEMAKER)["idleRecommendations"]] == [tagger]
+
+
+def test_ignore_filters_answers_every_type_whatever_the_request(sandbox, reset):
+    reset("POST", "idle_findings", {"ignore_filters": True})
+    found = co(sandbox, fl.PROD).get_idle_recommendations(filters=SAGEMAKER)["idleRecommendations"]
+    assert {f["resourceType"] for f in found} == {"SageMakerEndpoint", "EC2Instance", "EBSVolume"}
+    reset("DELETE", "idle_findings")
+    found = co(sandbox, fl.PROD).get_idle_recommendations(filters=SAGEMAKER)["idleRecommendations"]
+    assert {f["resourceType"] for f in found} == {"SageMakerEndpoint"}
