@@ -29,6 +29,8 @@ RESOURCES = {
     "storage": ("/api/v1/storage/", {}),
     "recommendations": ("/api/v1/recommendations/", {}),
     "focus": ("/api/v1/focus/", {}),
+    "reconciliation": ("/api/v1/reconciliation/", {}),
+    "reconciliation-idle": ("/api/v1/reconciliation/idle/", {}),
     "metrics": ("/metrics", {}),
 }
 

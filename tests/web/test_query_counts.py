@@ -36,6 +36,7 @@ PAGES = {
     "methodology": ("methodology", {}),
     "recommendations": ("recommendations", {}),
     "recommendations-by-endpoint-any-status": ("recommendations", {"group": "endpoint", "status": "any"}),
+    "reconciliation": ("reconciliation", {}),
 }
 
 
