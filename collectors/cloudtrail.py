@@ -44,7 +44,6 @@ from collectors.inventory import config_fields, endpoint_mode
 from collectors.models import (
     CollectionState,
     ComponentConfig,
-    ComponentHour,
     Endpoint,
     InferenceComponent,
     VariantConfig,
@@ -546,6 +545,7 @@ def rebuild_component(
     (None: none did - a copy count alone does not change what the collected hours reserve)."""
     changed_from = None
     earliest = component.configs.order_by("valid_from").first()
+    costed_on = earliest  # the row the hours before it were collected with (the first known one stands in)
     for span in reversed([s for s in spans if s.end is None or s.end > s.start]):
         cutoff = earliest.valid_from if earliest is not None else None
         if cutoff is not None and span.start >= cutoff:
@@ -558,8 +558,8 @@ def rebuild_component(
             earliest.valid_from = span.start
         else:
             end = span.end if cutoff is None or (span.end is not None and span.end < cutoff) else cutoff
-            if earliest is not None and any(getattr(earliest, f) != span.fields.get(f) for f in REQUIREMENTS):
-                changed_from = span.start  # hours before `earliest` were reserved at its requirements
+            if costed_on is not None and any(getattr(costed_on, f) != span.fields.get(f) for f in REQUIREMENTS):
+                changed_from = span.start  # its hours were reserved at the first known row's requirements
             earliest = ComponentConfig.objects.create(
                 component=component,
                 valid_from=span.start,
@@ -593,7 +593,8 @@ def recollect_assumed(
     )
     starts = {row["endpoint_id"]: row["first"] for row in firsts}
     for endpoint_id, changed in (components or {}).items():
-        held = ComponentHour.objects.filter(component__endpoint_id=endpoint_id, hour__gte=floor_hour(changed))
+        # The endpoint's hours from then on (a component found only now has none of its own yet)
+        held = VariantHour.objects.filter(endpoint_id=endpoint_id, hour__gte=floor_hour(changed))
         first = held.aggregate(first=Min("hour"))["first"]
         if first is not None:
             starts[endpoint_id] = min(first, starts.get(endpoint_id, first))
@@ -707,9 +708,10 @@ def collect_deleted_earlier(account, region: str, previous_run: datetime | None,
     run (so a run cut short is taken up by the next) that have no hour yet. Returns the rows written."""
     state = CollectionState.objects.filter(account=account, region=region, source=Source.UTILIZATION).first()
     now = datetime.now(UTC)
-    backfill = (state.backfill_from if state else None) or floor_hour(
-        now - timedelta(days=settings.COLLECT_LOOKBACK_DAYS)
-    )
+    lookback = floor_hour(now - timedelta(days=settings.COLLECT_LOOKBACK_DAYS))
+    # Before the first utilization success its backfill reads from backfill_from; after it, an endpoint seen for the
+    # first time is read back COLLECT_LOOKBACK_DAYS only (runner: ``earliest``).
+    backfill = lookback if state is None or state.watermark is not None else (state.backfill_from or lookback)
     lost = Endpoint.objects.filter(
         account=account, region=region, discovered_from="cloudtrail", deleted_at__lt=backfill
     ).exclude(Exists(VariantHour.objects.filter(endpoint_id=OuterRef("pk"))))

@@ -488,14 +488,16 @@ def device_values(series: dict, hour: int) -> dict[str, float | None] | None:
 
 
 def per_gpu_values(devices: dict[str, float | None] | None, host: dict) -> dict:
-    """Enhanced metrics: the hour's GPU utilization is its GPUs' mean, each GPU at its own load (``device_values``
-    caps each at 100 %), instead of the summed ``GPUUtilization`` divided by the catalogue's GPU count (right too
-    when a device is missing from the sum or the catalogue does not know the type); its maximum is at least the
-    busiest GPU's average, so one pinned GPU among idle ones reads as busy. Nothing without per-GPU datapoints."""
+    """Enhanced metrics: where the summed ``GPUUtilization`` is missing, the hour's GPU utilization is its GPUs'
+    mean (each at its own load, ``device_values`` capping each at 100 %) rather than unknown; the aggregate is kept
+    where it exists (the per-GPU series come from a ListMetrics that only lists series active in the last two
+    weeks, so for older hours they may miss an instance that ran). The hour's maximum is at least the busiest GPU's
+    average, so one pinned GPU among idle ones reads as busy. Nothing without per-GPU datapoints."""
     loads = [load for load in (devices or {}).values() if load is not None]
     if not loads:
         return {}
-    return {"gpu_util_pct": sum(loads) / len(loads), "gpu_util_max_pct": max(host.get("gpu_util_max_pct") or 0, *loads)}
+    peak = {"gpu_util_max_pct": max(host.get("gpu_util_max_pct") or 0, *loads)}
+    return peak if host.get("gpu_util_pct") is not None else {**peak, "gpu_util_pct": sum(loads) / len(loads)}
 
 
 def component_hour_rows(

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from collectors.models import CollectionState, Endpoint, VariantConfig, VariantHour
@@ -162,10 +162,13 @@ SCALED_TO_ZERO_HOURS = 24
 
 def scaled_to_zero(endpoint_id: int, variant_name: str) -> bool:
     """Whether the variant ran no instance in a quiet hour of the last ``SCALED_TO_ZERO_HOURS``: how an asynchronous
-    endpoint's scale-to-zero shows, since its Application Auto Scaling policy is not collected. At zero instances
-    nothing publishes a datapoint, so such an hour usually has no row at all: an hour the region's utilization
-    collection has read for good (before its watermark, less the hours it re-reads for late datapoints), while the
-    endpoint existed, without an instance-hour of the variant counts as one too."""
+    endpoint's scale-to-zero shows, since its Application Auto Scaling policy is not collected.
+
+    At zero instances nothing publishes a datapoint, so such an hour usually has no row at all. Two consecutive
+    hours without an instance-hour of the variant (a quiet stretch as the rule counts them) count too when the
+    collection demonstrably read them: they lie before the region's utilization watermark less the hours it
+    re-reads for late datapoints, after the variant's first configuration, and other endpoints of the same account
+    and region have rows for them (so a collection that failed or skipped the hours reads as nothing)."""
     now = timezone.now()
     since = (now - timedelta(hours=SCALED_TO_ZERO_HOURS)).replace(minute=0, second=0, microsecond=0)
     hours = VariantHour.objects.filter(endpoint_id=endpoint_id, variant_name=variant_name, hour__gte=since)
@@ -178,11 +181,20 @@ def scaled_to_zero(endpoint_id: int, variant_name: str) -> bool:
     if state is None or state.watermark is None:
         return False
     hour = timedelta(hours=1)
-    existed = endpoint.created_time or endpoint.first_seen
+    configs = VariantConfig.objects.filter(endpoint_id=endpoint_id, variant_name=variant_name)
+    existed = configs.aggregate(first=Min("valid_from"))["first"] or endpoint.created_time or endpoint.first_seen
     start = max(since, (existed + hour - timedelta(microseconds=1)).replace(minute=0, second=0, microsecond=0))
     end = state.watermark.replace(minute=0, second=0, microsecond=0) - timedelta(hours=settings.COLLECT_REREAD_HOURS)
-    read = int((end - start) / hour)
-    if read < 1:
+    if end - start < 2 * hour:
         return False
-    running = hours.filter(hour__gte=start, hour__lt=end, instance_hours__gt=0).count()
-    return running < read
+    running = set(hours.filter(hour__gte=start, hour__lt=end, instance_hours__gt=0).values_list("hour", flat=True))
+    read = (
+        VariantHour.objects.filter(
+            endpoint__account_id=endpoint.account_id, endpoint__region=endpoint.region, hour__gte=start, hour__lt=end
+        )
+        .exclude(endpoint_id=endpoint_id)
+        .values_list("hour", flat=True)
+        .distinct()
+    )
+    missing = sorted(set(read) - running)
+    return any(later - earlier == hour for earlier, later in zip(missing, missing[1:], strict=False))

@@ -214,11 +214,12 @@ def test_an_async_one_resolves_when_its_quiet_hours_have_no_row_at_all(teams, ow
     engine.recompute(teams[0])
     assert Recommendation.objects.get(kind=Kind.SCALE_TO_ZERO).status == Status.OPEN
     VariantHour.objects.filter(endpoint=applied, invocations=0, hour__gte=timezone.now() - timedelta(hours=30)).delete()
-    engine.recompute(teams[0])  # no collection state: the missing hours are not known to have been read
-    assert Recommendation.objects.get(kind=Kind.SCALE_TO_ZERO).status == Status.OPEN
     state = CollectionState.objects.create(
         account=applied.account, region=applied.region, source="utilization", watermark=timezone.now()
     )
+    engine.recompute(teams[0])  # nothing else in the region has rows for those hours: not known to have been read
+    assert Recommendation.objects.get(kind=Kind.SCALE_TO_ZERO).status == Status.OPEN
+    factories.endpoint(owner, "neighbour", hours=48)  # the region's collection read those hours: others have rows
     engine.recompute(teams[0])
     assert Recommendation.objects.get(kind=Kind.SCALE_TO_ZERO).status == Status.RESOLVED
 
