@@ -40,6 +40,12 @@ from sandbox.pricing import PriceList
 AWS_FIGURES = {"sustainability": sustainability, "compute-optimizer": compute_optimizer}
 AWS_FIGURES_CONTROL = {"aws_carbon": sustainability, "idle_findings": compute_optimizer}
 
+# rest-json APIs moto lacks: the operation each path names (their faults answer in JSON, as botocore expects).
+REST_JSON_OPERATIONS = {
+    "/v1/estimated-carbon-emissions": "GetEstimatedCarbonEmissions",
+    "/v1/estimated-carbon-emissions-dimension-values": "GetEstimatedCarbonEmissionsDimensionValues",
+}
+
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/")
 
 
@@ -95,6 +101,9 @@ def error_response(call: CallInfo, fault: Fault) -> tuple[str, list[tuple[str, s
     if call.protocol == "json":
         body = json.dumps({"__type": fault.error, "message": fault.message}).encode()
         return status, [("Content-Type", "application/x-amz-json-1.1")], body
+    if call.protocol == "rest-json":
+        body = json.dumps({"message": fault.message}).encode()
+        return status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", fault.error)], body
     if call.protocol == "cbor":
         headers = [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor")]
         return status, headers, cbor_error_body(fault.error, fault.message)
@@ -133,6 +142,8 @@ def describe_call(environ: dict) -> CallInfo | None:
     path = environ.get("PATH_INFO", "")
     if target:
         return CallInfo(account, region, service, target.split(".")[-1], "json")
+    if path.rstrip("/") in REST_JSON_OPERATIONS:
+        return CallInfo(account, region, service, REST_JSON_OPERATIONS[path.rstrip("/")], "rest-json")
     if "/operation/" in path:
         return CallInfo(account, region, service, path.rsplit("/", 1)[-1], "cbor")
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):

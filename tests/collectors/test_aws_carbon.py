@@ -153,11 +153,6 @@ def test_a_revision_is_kept_as_a_second_version_and_a_second_run_adds_nothing(pr
     assert set(unrevised.values_list("last_seen", flat=True)) == {third_at}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sandbox/server.py names rest-json calls by HTTP method ('POST') and answers their faults with an XML "
-    "body botocore reads as code '403'; passes once describe_call and error_response handle rest-json",
-)
 def test_without_access_the_run_fails_clearly_and_the_account_still_collects(prod, carbon_sandbox, sandbox_control):
     sandbox_control(
         "POST",
