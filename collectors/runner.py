@@ -261,8 +261,6 @@ def price_regions() -> list[str]:
 # by a daily job (and a plain `manage.py collect`), not by the hourly fan-out.
 DAILY_SOURCES = [Source.PRICES, Source.AWS_CARBON, Source.COMPUTE_OPTIMIZER]
 HOURLY_SOURCES = [s for s in Source.values if s not in DAILY_SOURCES]
-# Sources being built (issue 18): not planned by default until their collector lands.
-UNFINISHED: set[str] = set()
 AWS_CARBON_REGION = "us-east-1"  # account-wide data: one call per account, its health filed under this region
 
 
@@ -281,7 +279,7 @@ def plan(accounts, regions=None, sources=None) -> list[tuple[AwsAccount, str, st
     (where one is configured) once per account;
     prices once in all (account-independent: their lease and health are filed under the first account, in the
     Price List's own region)."""
-    sources = sources or [s for s in Source.values if s not in UNFINISHED]
+    sources = sources or list(Source.values)
     jobs: list[tuple[AwsAccount, str, str]] = []
     first = min(accounts, key=lambda account: account.pk, default=None)
     if Source.PRICES in sources and first is not None and not regions:

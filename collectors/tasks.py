@@ -128,9 +128,9 @@ def collect_prices() -> int:
 @shared_task(name="collectors.tasks.collect_aws_figures")
 def collect_aws_figures() -> int:
     """Queue the daily collection of AWS's own figures (its carbon estimates once per account, Compute Optimizer's
-    idle findings per account and region), with collect's retries; sources still being built are left out."""
-    sources = [s for s in (runner.Source.AWS_CARBON, runner.Source.COMPUTE_OPTIMIZER) if s not in runner.UNFINISHED]
-    jobs = runner.plan(AwsAccount.objects.filter(enabled=True), sources=sources) if sources else []
+    idle findings per account and region), with collect's retries."""
+    sources = [runner.Source.AWS_CARBON, runner.Source.COMPUTE_OPTIMIZER]
+    jobs = runner.plan(AwsAccount.objects.filter(enabled=True), sources=sources)
     for account, region, source in jobs:
         collect.si(account.pk, region, source).apply_async()
     return len(jobs)
