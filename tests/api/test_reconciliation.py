@@ -2,56 +2,28 @@
 naming the parameter, CSV equal to JSON with formulas neutralised, and the team's scope."""
 
 import csv
-import datetime as dt
 import io
 
 import pytest
 from django.utils import timezone
 
-from collectors.models import AwsAccount, AwsCarbonEstimate, IdleFinding
+from collectors.models import AwsAccount
 from dashboard.footprint import reconciliation
 from dashboard.footprint.idle import IdlePolicy
 from tests.api.conftest import bearer
+from tests.web.factories import aws_carbon, idle_finding, month_start
 
 URL, IDLE_URL = "/api/v1/reconciliation/", "/api/v1/reconciliation/idle/"
-
-
-def month_start(months_back: int) -> dt.date:
-    day = timezone.now().date().replace(day=1)
-    for _ in range(months_back):
-        day = (day - dt.timedelta(days=1)).replace(day=1)
-    return day
-
-
-def aws(owner, month, location, region="us-east-1", version="2026-1"):
-    now = timezone.now()
-    return AwsCarbonEstimate.objects.create(
-        account=owner,
-        usage_account_id=owner.account_id,
-        region=region,
-        service="AmazonSageMaker",
-        month=month,
-        model_version=version,
-        location_co2e_kg=location,
-        market_co2e_kg=location / 3,
-        scope1_co2e_kg=0.0,
-        scope2_location_co2e_kg=location / 2,
-        scope2_market_co2e_kg=0.0,
-        scope3_location_co2e_kg=location / 2,
-        scope3_market_co2e_kg=location / 3,
-        first_seen=now,
-        last_seen=now,
-    )
 
 
 @pytest.fixture
 def figures(fleet, teams):
     prod = AwsAccount.objects.get(account_id="111122223333")
     other = AwsAccount.objects.get(account_id="777788889999")
-    aws(prod, month_start(1), 12.0)
-    aws(prod, month_start(1), 3.0, region="eu-west-1")
-    aws(prod, month_start(3), 0.0)
-    aws(other, month_start(1), 99.0)
+    aws_carbon(prod, month_start(1), 12.0)
+    aws_carbon(prod, month_start(1), 3.0, region="eu-west-1")
+    aws_carbon(prod, month_start(3), 0.0)
+    aws_carbon(other, month_start(1), 99.0)
     return prod
 
 
@@ -127,18 +99,7 @@ def test_needs_a_token_and_is_listed_at_the_root(client, figures, tokens):
 def test_idle_comparison_is_the_footprint_comparison_with_the_team_policy(client, fleet, teams, tokens):
     prod = AwsAccount.objects.get(account_id="111122223333")
     now = timezone.now()
-    IdleFinding.objects.create(
-        account=prod,
-        region="us-east-1",
-        resource_arn=f"arn:aws:sagemaker:us-east-1:111122223333:endpoint/{fleet['ranker'].name}",
-        endpoint=fleet["ranker"],
-        finding="Idle",
-        monthly_savings=200.0,
-        currency="USD",
-        lookback_days=14.0,
-        first_seen=now,
-        last_seen=now,
-    )
+    idle_finding(prod, fleet["ranker"].name, 200.0, fleet["ranker"])
     body = client.get(IDLE_URL, **bearer(tokens["read"])).json()
     assert body["idle_after_hours"] == 7 * 24  # TeamPolicy's default idle_days
     by_name = {row["endpoint"]: row for row in body["results"]}

@@ -6,40 +6,12 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from collectors.models import AwsCarbonEstimate, IdleFinding, VariantHour
+from collectors.models import IdleFinding, VariantHour
 from dashboard.footprint import reconciliation
 from dashboard.footprint.idle import IdlePolicy
-from tests.web.factories import account, endpoint, estimate, this_hour
+from tests.web.factories import account, aws_carbon, endpoint, estimate, idle_finding, month_start, this_hour
 
 pytestmark = pytest.mark.django_db
-
-
-def month_start(months_back: int) -> dt.date:
-    day = this_hour().date().replace(day=1)
-    for _ in range(months_back):
-        day = (day - dt.timedelta(days=1)).replace(day=1)
-    return day
-
-
-def aws_row(owner, month, version, location, seen_days_ago=1, region="us-east-1", service="AmazonSageMaker"):
-    seen = timezone.now() - dt.timedelta(days=seen_days_ago)
-    return AwsCarbonEstimate.objects.create(
-        account=owner,
-        usage_account_id=owner.account_id,
-        region=region,
-        service=service,
-        month=month,
-        model_version=version,
-        location_co2e_kg=location,
-        market_co2e_kg=location / 2,
-        scope1_co2e_kg=location * 0.01,
-        scope2_location_co2e_kg=location * 0.6,
-        scope2_market_co2e_kg=location * 0.1,
-        scope3_location_co2e_kg=location * 0.39,
-        scope3_market_co2e_kg=location * 0.39,
-        first_seen=seen,
-        last_seen=seen,
-    )
 
 
 def our_month(owner, region, month):
@@ -66,11 +38,13 @@ def fleet(teams):
 def test_rows_recomputed_latest_version_and_one_sided_months(teams, fleet):
     mine, theirs = fleet
     last, before, old = month_start(1), month_start(2), month_start(8)
-    aws_row(mine, last, "v1", 40.0, seen_days_ago=20)
-    aws_row(mine, last, "v2", 55.0, seen_days_ago=2)  # a revision: the latest wins
-    aws_row(mine, old, "v1", 0.0)  # below AWS's precision, and a month we have no hours of
-    aws_row(mine, last, "v1", 999.0, service="AmazonEC2")  # another service: not ours to compare
-    aws_row(theirs, last, "v1", 777.0)  # another team
+    aws_carbon(mine, last, 40.0, version="v1", seen=timezone.now() - dt.timedelta(days=20))
+    aws_carbon(
+        mine, last, 55.0, version="v2", seen=timezone.now() - dt.timedelta(days=2)
+    )  # a revision: the latest wins
+    aws_carbon(mine, old, 0.0)  # below AWS's precision, and a month we have no hours of
+    aws_carbon(mine, last, 999.0, service="AmazonEC2")  # another service: not ours to compare
+    aws_carbon(theirs, last, 777.0)  # another team
 
     first, stop = reconciliation.last_complete_months(this_hour().date())
     assert (first, stop) == (month_start(12), month_start(0))
@@ -110,8 +84,8 @@ def test_rows_recomputed_latest_version_and_one_sided_months(teams, fleet):
 def test_filters_and_gap(teams, fleet):
     mine, _ = fleet
     last = month_start(1)
-    aws_row(mine, last, "v1", 50.0)
-    aws_row(mine, last, "v1", 5.0, region="eu-west-1")
+    aws_carbon(mine, last, 50.0)
+    aws_carbon(mine, last, 5.0, region="eu-west-1")
     first, stop = reconciliation.last_complete_months(this_hour().date())
     assert [r["region"] for r in reconciliation.rows(teams[0], first, stop, region="eu-west-1")] == ["eu-west-1"]
     assert reconciliation.rows(teams[0], first, stop, account_id="444455556666") == []
@@ -134,19 +108,9 @@ def test_idle_comparison_groups(teams):
     aws_only = endpoint(mine, "busy", hours=24 * 10, invocations=3.0)
     estimate()
     now = timezone.now()
-    for row, arn in ((both, "arn:both"), (aws_only, "arn:busy"), (None, "arn:aws:sagemaker:us-east-1:1:endpoint/gone")):
-        IdleFinding.objects.create(
-            account=mine,
-            region="us-east-1",
-            resource_arn=arn,
-            endpoint=row,
-            finding="Idle",
-            monthly_savings=120.0,
-            currency="USD",
-            lookback_days=14.0,
-            first_seen=now,
-            last_seen=now,
-        )
+    idle_finding(mine, "both-idle", 120.0, both)
+    idle_finding(mine, "busy", 120.0, aws_only)
+    idle_finding(mine, "gone", 120.0)  # an endpoint we do not know
     IdleFinding.objects.create(
         account=mine,
         region="us-east-1",
@@ -163,10 +127,7 @@ def test_idle_comparison_groups(teams):
     assert found["ours-idle"]["flagged_by"] == "ours"
     assert found["busy"]["flagged_by"] == "aws"
     assert "inferences" in found["busy"]["reason"]
-    assert (
-        found["arn:aws:sagemaker:us-east-1:1:endpoint/gone"]["flagged_by"] == "aws"
-        and found["arn:aws:sagemaker:us-east-1:1:endpoint/gone"]["endpoint_id"] is None
-    )
+    assert (found["gone"]["flagged_by"], found["gone"]["endpoint_id"]) == ("aws", None)  # listed by its name
 
     # Our waste: the idle period's estimated hours, operational + embodied, straight from the hours.
     hours = VariantHour.objects.filter(endpoint=ours_only)

@@ -3,11 +3,11 @@
 Hours are estimated by the real estimator and rolled up by the real rollup code (``footprint.estimate_pending``).
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.utils import timezone
 
-from collectors.models import AwsAccount, Endpoint, VariantConfig, VariantHour
+from collectors.models import AwsAccount, AwsCarbonEstimate, Endpoint, IdleFinding, VariantConfig, VariantHour
 from dashboard.footprint import estimates as footprint
 
 
@@ -109,3 +109,61 @@ def two_team_fleet(teams):
     theirs = account(teams[1], "444455556666")
     endpoint(theirs, "llm", instance_type="ml.p4d.24xlarge", gpu_util_pct=80.0, hours=72)
     return teams
+
+
+def month_start(months_back: int) -> date:
+    """The first day of the month ``months_back`` months before the current UTC month."""
+    day = this_hour().date().replace(day=1)
+    for _ in range(months_back):
+        day = (day - timedelta(days=1)).replace(day=1)
+    return day
+
+
+def aws_carbon(  # noqa: PLR0913 - one AWS row: where, when, which version, how much
+    owner: AwsAccount,
+    month: date,
+    location_kg: float,
+    *,
+    version: str = "v1",
+    seen=None,
+    region: str = "us-east-1",
+    service: str = "AmazonSageMaker",
+) -> AwsCarbonEstimate:
+    """AWS's estimate of one account, region, service and month (as the aws_carbon collector stores it): market-based
+    half the location-based, scope 1 1 %, scope 2 60 % (market 10 %), scope 3 39 %."""
+    seen = seen or timezone.now()
+    return AwsCarbonEstimate.objects.create(
+        account=owner,
+        usage_account_id=owner.account_id,
+        region=region,
+        service=service,
+        month=month,
+        model_version=version,
+        location_co2e_kg=location_kg,
+        market_co2e_kg=location_kg / 2,
+        scope1_co2e_kg=location_kg * 0.01,
+        scope2_location_co2e_kg=location_kg * 0.6,
+        scope2_market_co2e_kg=location_kg * 0.1,
+        scope3_location_co2e_kg=location_kg * 0.39,
+        scope3_market_co2e_kg=location_kg * 0.39,
+        first_seen=seen,
+        last_seen=seen,
+    )
+
+
+def idle_finding(owner: AwsAccount, name: str, monthly_usd: float, endpoint: Endpoint | None = None) -> IdleFinding:
+    """Compute Optimizer's open idle finding on endpoint ``name`` in us-east-1 (matched to ``endpoint`` if given)."""
+    now = timezone.now()
+    return IdleFinding.objects.create(
+        account=owner,
+        region="us-east-1",
+        resource_arn=f"arn:aws:sagemaker:us-east-1:{owner.account_id}:endpoint/{name}",
+        resource_id=name,
+        endpoint=endpoint,
+        finding="Idle",
+        monthly_savings=monthly_usd,
+        currency="USD",
+        lookback_days=14.0,
+        first_seen=now,
+        last_seen=now,
+    )

@@ -8,38 +8,10 @@ import re
 import pytest
 from django.utils import timezone
 
-from collectors.models import AwsCarbonEstimate, IdleFinding
 from dashboard.footprint import reconciliation
-from tests.web.factories import account, endpoint, estimate
+from tests.web.factories import account, aws_carbon, endpoint, estimate, idle_finding, month_start
 
 URL = "/reconciliation/"
-
-
-def month_start(months_back: int) -> dt.date:
-    day = timezone.now().date().replace(day=1)
-    for _ in range(months_back):
-        day = (day - dt.timedelta(days=1)).replace(day=1)
-    return day
-
-
-def aws(owner, month, version, location, seen):
-    return AwsCarbonEstimate.objects.create(
-        account=owner,
-        usage_account_id=owner.account_id,
-        region="us-east-1",
-        service="AmazonSageMaker",
-        month=month,
-        model_version=version,
-        location_co2e_kg=location,
-        market_co2e_kg=location / 4,
-        scope1_co2e_kg=0.0,
-        scope2_location_co2e_kg=location / 2,
-        scope2_market_co2e_kg=0.0,
-        scope3_location_co2e_kg=location / 2,
-        scope3_market_co2e_kg=location / 4,
-        first_seen=seen,
-        last_seen=seen,
-    )
 
 
 @pytest.fixture
@@ -50,22 +22,11 @@ def figures(teams):
     theirs = account(teams[1], "444455556666", "secret-account")
     estimate()
     now = timezone.now()
-    aws(mine, month_start(1), "v1", 400.0, now - dt.timedelta(days=10))
-    aws(mine, month_start(1), "v2", 432.5, now - dt.timedelta(days=1))
-    aws(mine, month_start(2), "v1", 0.0, now)
-    aws(theirs, month_start(1), "v1", 9876.0, now)
-    IdleFinding.objects.create(
-        account=mine,
-        region="us-east-1",
-        resource_arn="arn:aws:sagemaker:us-east-1:111122223333:endpoint/ghost",
-        resource_id="ghost",
-        finding="Idle",
-        monthly_savings=321.0,
-        currency="USD",
-        lookback_days=14.0,
-        first_seen=now,
-        last_seen=now,
-    )
+    aws_carbon(mine, month_start(1), 400.0, version="v1", seen=now - dt.timedelta(days=10))
+    aws_carbon(mine, month_start(1), 432.5, version="v2", seen=now - dt.timedelta(days=1))
+    aws_carbon(mine, month_start(2), 0.0)
+    aws_carbon(theirs, month_start(1), 9876.0)
+    idle_finding(mine, "ghost", 321.0)
     return mine, quiet
 
 
