@@ -2,7 +2,7 @@
 pagination, all seven emissions types in kg, SageMaker kept apart from the decoy services, a revision kept as a
 second version, idempotence, and an account without access to the API."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,6 +12,7 @@ from collectors.models import AwsCarbonEstimate, CollectionState
 from collectors.models.health import Source
 from sandbox import fleet as fl
 from sandbox import sustainability as sus
+from tests.web.factories import last_complete_months
 
 REGION = "us-east-1"
 OPERATION = "sustainability:GetEstimatedCarbonEmissions"
@@ -35,18 +36,9 @@ def carbon_sandbox(sandbox_control):
     sandbox_control("DELETE", "aws_carbon")
 
 
-def last_months(count: int) -> list[date]:
-    now = datetime.now(UTC)
-    months, year, month = [], now.year, now.month
-    for _ in range(count):
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-        months.insert(0, date(year, month, 1))
-    return months
-
-
 def expected_rows(anchor: datetime, account: str, revisions: list[dict] | None = None) -> dict:
     """What AWS (the sandbox) reports for the last 12 complete months, in kg as it rounds them (0.001 t)."""
-    months = set(last_months(12))
+    months = set(last_complete_months(12))
     return {
         (f["REGION"], f["SERVICE"], f["month"], f["model_version"]): {
             field: round(f["kg"][kind] / 1000, 3) * 1000 for field, kind in FIELDS.items()
@@ -111,7 +103,7 @@ def test_a_revision_is_kept_as_a_second_version_and_a_second_run_adds_nothing(pr
         (first_at, again_at)
     }
 
-    revised_month = last_months(3)[0]
+    revised_month = last_complete_months(3)[0]
     revision = {
         "month": f"{revised_month:%Y-%m}",
         "model_version": "v3.1.0",

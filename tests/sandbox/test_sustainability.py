@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from sandbox import fleet as fl
 from sandbox import sustainability as sus
 from sandbox.clients import client
+from tests.web.factories import last_complete_months
 
 ALL_TYPES = list(sus.EMISSIONS_TYPES)
 
@@ -23,15 +24,6 @@ def carbon(sandbox, sandbox_control):
 @pytest.fixture
 def anchor(sandbox_control) -> datetime:
     return datetime.fromisoformat(sandbox_control("GET", "aws_carbon")["anchor"])
-
-
-def last_complete_months(count: int) -> list[date]:
-    now = datetime.now(UTC)
-    months, year, month = [], now.year, now.month
-    for _ in range(count):
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-        months.insert(0, date(year, month, 1))
-    return months
 
 
 def at(day: date, hour: int = 0) -> datetime:

@@ -119,6 +119,11 @@ def month_start(months_back: int) -> date:
     return day
 
 
+def last_complete_months(count: int) -> list[date]:
+    """The first days of the last ``count`` complete months, oldest first."""
+    return [month_start(back) for back in range(count, 0, -1)]
+
+
 def aws_carbon(  # noqa: PLR0913 - one AWS row: where, when, which version, how much
     owner: AwsAccount,
     month: date,
