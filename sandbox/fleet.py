@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +23,9 @@ from estimator.catalog import hardware
 
 ACCOUNTS = {"111122223333": "ml-prod", "444455556666": "ml-research"}
 REGIONS = ("us-east-1", "eu-west-1", "eu-north-1")
-HISTORY_DAYS = 14
+# Days of CloudWatch history seeded: 14 (what the collectors backfill) unless SANDBOX_HISTORY_DAYS says more; `make
+# demo` asks for enough to cover the last complete month, which AWS's own monthly carbon figures are compared on.
+HISTORY_DAYS = int(os.environ.get("SANDBOX_HISTORY_DAYS") or 14)
 MINUTE_DETAIL_HOURS = 3
 HOST_NAMESPACE = "/aws/sagemaker/Endpoints"
 INVOCATION_NAMESPACE = "AWS/SageMaker"

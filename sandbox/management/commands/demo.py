@@ -5,11 +5,14 @@ PostgreSQL or Redis is needed. The sandbox's URL is handed to every process as A
 which boto3 honours by itself.
 """
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core.management import call_command
@@ -110,10 +113,11 @@ class Command(BaseCommand):
         ready_file = settings.VAR_DIR / "sandbox-ready.json"
         ready_file.unlink(missing_ok=True)
         self.stdout.write(f"Starting the simulated AWS on 127.0.0.1:{port} and seeding the demo fleet ...")
+        history_days = os.environ.get("SANDBOX_HISTORY_DAYS") or str(demo_history_days(datetime.now(UTC).date()))
         self.start(
             "sandbox",
             [sys.executable, "-m", "sandbox", "--port", str(port), "--ready-file", str(ready_file)],
-            dict(os.environ),
+            {**os.environ, "SANDBOX_HISTORY_DAYS": history_days},
         )
         try:
             fleet = wait_until_ready(self.processes[-1][1], ready_file, SANDBOX_READY_SECONDS)
@@ -121,6 +125,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         return {
             **os.environ,
+            # The first collection reads the whole seeded history (the last complete month included).
+            "COLLECT_LOOKBACK_DAYS": os.environ.get("COLLECT_LOOKBACK_DAYS", history_days),
             "SCHEDULE_COLLECT_SECONDS": os.environ.get("SCHEDULE_COLLECT_SECONDS", DEMO_COLLECT_SECONDS),
             "SCHEDULE_RECOMMEND_SECONDS": os.environ.get("SCHEDULE_RECOMMEND_SECONDS", DEMO_COLLECT_SECONDS),
             "SCHEDULE_ALERTS_SECONDS": os.environ.get("SCHEDULE_ALERTS_SECONDS", DEMO_COLLECT_SECONDS),
@@ -133,6 +139,7 @@ class Command(BaseCommand):
 
     def watch(self, sandbox_url: str) -> None:
         change_at = time.monotonic() + int(os.environ.get("DEMO_CHANGE_AFTER_SECONDS", DEMO_CHANGE_AFTER_SECONDS))
+        revision_due, ticks = True, 0
         while True:
             for name, process in self.processes:
                 if process.poll() is not None:
@@ -140,7 +147,38 @@ class Command(BaseCommand):
             if change_at and time.monotonic() >= change_at:
                 change_at = 0
                 self.right_size(sandbox_url)
+            ticks += 1
+            if revision_due and ticks % 5 == 0 and self.aws_carbon_collected():
+                revision_due = False
+                self.publish_revision(sandbox_url)
             time.sleep(1)
+
+    def aws_carbon_collected(self) -> bool:
+        from collectors.models import CollectionState
+
+        states = CollectionState.objects.filter(source="aws_carbon")
+        return states.exists() and not states.filter(last_success__isnull=True).exists()
+
+    def publish_revision(self, sandbox_url: str) -> None:
+        """AWS revises a month of its carbon estimates (a newer model version) after the first collection: the next
+        one keeps both versions, and the AWS vs ours page marks the month revised."""
+        from collectors.tasks import collect_aws_figures
+        from sandbox import sustainability
+
+        revision = sustainability.demo_revision(datetime.now(UTC))
+        request = urllib.request.Request(  # noqa: S310 - the sandbox's own URL, on loopback
+            f"{sandbox_url}/_sandbox/aws_carbon",
+            data=json.dumps({"revise": revision}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the sandbox on loopback
+            response.read()
+        collect_aws_figures.delay()
+        self.stdout.write(
+            f"Demo: AWS revised its carbon estimates of {revision['month']} (model {revision['model_version']}); "
+            "collecting them again."
+        )
 
     def right_size(self, sandbox_url: str) -> None:
         """A team applies Wattson's right-sizing of one endpoint in the simulated AWS; the next collection records
@@ -170,3 +208,10 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 self.stderr.write(f"{name} did not stop in time; killing it")
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+def demo_history_days(today: date) -> int:
+    """Days of history that cover the last complete month and this one so far: AWS publishes its carbon estimates
+    per complete month, and the AWS vs ours page compares a month only as far as we collected it."""
+    first_of_last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return (today - first_of_last_month).days + 1
