@@ -105,6 +105,25 @@ def rows(team, first: dt.date, stop: dt.date, account_id: str = "", region: str 
     return found
 
 
+def month_total(team, today: dt.date) -> dict | None:
+    """The digest's monthly line: AWS's official figure for the last complete month before ``today`` (SageMaker,
+    location-based, the latest version, all the team's accounts and regions) beside ours for the same accounts,
+    regions and month (operational + embodied, as the ratio compares), and how much of the month we collected
+    (hour-weighted over those rows). None until AWS has published the month. The sums of ``rows``, nothing else."""
+    first, stop = last_complete_months(today, 1)
+    published = [row for row in rows(team, first, stop) if row["aws_location_based_co2e_kg"] is not None]
+    if not published:
+        return None
+    ours = sum(row["co2e_kg"] + row["embodied_co2e_kg"] for row in published)
+    return {
+        "month": first,
+        "aws_location_based_co2e_kg": sum(row["aws_location_based_co2e_kg"] for row in published),
+        "ours_co2e_kg": ours,
+        "coverage_pct": sum(row["coverage_pct"] for row in published) / len(published),
+        "revised": any(row["aws_versions"] > 1 for row in published),
+    }
+
+
 def _label(accounts: list[dict], pk: int) -> str:
     return next(a["account_id"] for a in accounts if a["pk"] == pk)
 

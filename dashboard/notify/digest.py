@@ -37,7 +37,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.footprint import billed, filters
+from dashboard.footprint import billed, filters, reconciliation
 from dashboard.footprint import queries as reports
 from dashboard.footprint.idle import IdlePeriod
 from dashboard.footprint.units import kg
@@ -227,10 +227,12 @@ def content(team, week_start: dt.date) -> dict:
         "newly_idle": _newly_idle(team, view, endpoints),
         "recommendations": recommendations,
         "open_recommendations": open_count,
+        "aws_month": reconciliation.month_total(team, view.end),
         "links": {
             "overview": link(reverse("home"), view.query()),
             "recommendations": link(reverse("recommendations")),
             "preferences": link(reverse("digest-preview")),
+            "reconciliation": link(reverse("reconciliation")),
         },
     }
 

@@ -480,3 +480,34 @@ def test_send_me_this_digest_now_bypasses_the_weekly_claim(teams, fleet, client,
 def test_the_preview_needs_a_login(db, client):
     response = client.get("/digests/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_digest_gives_awss_official_figure_for_last_month_beside_ours_once_published(teams, members, fleet):
+    week_start = digest.week_of(this_monday_at(8), PARIS)
+    assert digest.content(teams[0], week_start)["aws_month"] is None  # AWS has not published the month yet
+    assert "AWS's official figure" not in digest.bodies(teams[0], members[0], week_start)["text"]
+
+    prod = fleet["ranker"].account
+    factories.endpoint(prod, "long-runner", instance_type="ml.m5.xlarge", hours=24 * 75)  # through last month
+    factories.estimate()
+    week_end = week_start + dt.timedelta(days=6)
+    month = (week_end.replace(day=1) - dt.timedelta(days=1)).replace(day=1)  # the last complete month
+    factories.aws_carbon(prod, month, 40.0, version="v1", seen=timezone.now() - dt.timedelta(days=9))
+    factories.aws_carbon(prod, month, 44.0, version="v2")  # revised: the latest version counts
+    factories.aws_carbon(prod, month, 6.0, region="eu-west-1")
+    factories.aws_carbon(fleet["theirs"].account, month, 999.0)  # another team's
+
+    line = digest.content(teams[0], week_start)["aws_month"]
+    start = dt.datetime.combine(month, dt.time(), dt.UTC)
+    stop = dt.datetime.combine(week_end.replace(day=1), dt.time(), dt.UTC)
+    ours = VariantHourEstimate.objects.filter(
+        variant_hour__endpoint__account=prod, variant_hour__hour__gte=start, variant_hour__hour__lt=stop
+    ).aggregate(total=Sum(F("co2e_kg") + F("embodied_co2e_kg")))["total"]
+    assert line["month"] == month and line["revised"]
+    assert line["aws_location_based_co2e_kg"] == pytest.approx(44.0 + 6.0)
+    assert ours > 0 and line["ours_co2e_kg"] == pytest.approx(ours)
+    assert 0 < line["coverage_pct"] <= 100
+    bodies = digest.bodies(teams[0], members[0], week_start)
+    assert f"AWS's official figure for {month:%B %Y}: 50.0 kg (ours: {ours:,.1f} kg" in bodies["text"]
+    assert 'data-figure="aws_location_based_co2e_kg">50.0 kg<' in bodies["html"]
+    assert f"{SITE}/reconciliation/" in bodies["text"]
