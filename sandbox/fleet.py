@@ -543,6 +543,8 @@ def series(endpoint: Endpoint, variant: Variant, timestamps: np.ndarray, now: fl
             component_series(endpoint, c, timestamps, now) for c in endpoint.components if c.variant == variant.name
         ]
         invocations = sum((p["invocations_per_minute"] for p in parts), np.zeros_like(timestamps))
+    # No traffic before the endpoint existed (a history longer than its life, as `make demo` seeds, shows none).
+    invocations = np.where(timestamps >= now - endpoint.created_days_ago * 86400, invocations, 0.0)
     if endpoint.deleted:
         invocations = np.where(timestamps < now - endpoint.deleted_days_ago * 86400, invocations, 0.0)
     return {
