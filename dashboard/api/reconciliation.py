@@ -74,7 +74,10 @@ ReconciliationRowSerializer = type(
         "co2e_market_kg": _kg("Ours: operational CO2e, market-based, kg; null while any hour lacks it"),
         "embodied_co2e_kg": serializers.FloatField(help_text="Ours: embodied CO2e (hardware), kg"),
         "energy_kwh": serializers.FloatField(help_text="Ours: energy, kWh (PUE included)"),
-        "ratio": _kg("AWS location-based / our operational + embodied; null where either is 0 or missing"),
+        "ratio": _kg(
+            "AWS location-based / our operational + embodied; null where either is 0 or missing, or where we "
+            "collected under 90 % of the month"
+        ),
         "coverage_pct": serializers.FloatField(help_text="Share of the month's hours our collection covered, %"),
     },
 )

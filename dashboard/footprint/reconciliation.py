@@ -56,6 +56,10 @@ FIELDS = (
 )
 
 
+# A ratio over a month we collected only part of compares AWS's whole month with part of ours: none below this.
+RATIO_MIN_COVERAGE_PCT = 90.0
+
+
 def last_complete_months(today: dt.date, count: int = DEFAULT_MONTHS) -> tuple[dt.date, dt.date]:
     """``[first, stop)``: the ``count`` whole months before ``today``'s month."""
     stop = month_of(today)
@@ -70,7 +74,8 @@ def rows(team, first: dt.date, stop: dt.date, account_id: str = "", region: str 
     figures, ordered by account, region and month. AWS's side (``aws_*``) is null where AWS has no row yet;
     ``aws_below_precision`` is true where AWS reported 0 (it rounds to 0.001 t: below its precision, not none);
     ours is 0 where we have no hours. ``ratio`` is AWS location-based / our operational + embodied (None where
-    ours is 0 or AWS has no figure or is below its precision); ``coverage_pct`` the share of the month's hours our
+    ours is 0, AWS has no figure or is below its precision, or we collected under ``RATIO_MIN_COVERAGE_PCT`` of
+    the month: the gap explanation scales ours by coverage instead); ``coverage_pct`` the share of the month's hours our
     collection covered."""
     accounts = [a for a in queries.team_accounts(team) if not account_id or a["account_id"] == account_id]
     if not accounts:
@@ -95,12 +100,13 @@ def rows(team, first: dt.date, stop: dt.date, account_id: str = "", region: str 
             "aws_below_precision": bool(latest) and latest.location_co2e_kg == 0,
             **sums,
         }
-        whole = row["co2e_kg"] + row["embodied_co2e_kg"]
-        location = row["aws_location_based_co2e_kg"]
-        row["ratio"] = location / whole if location and whole else None
         hours = (_midnight(next_month(month)) - _midnight(month)) / queries.HOUR
         collected = queries.collected_hours(spans.get((pk, reg)), _midnight(month), _midnight(next_month(month)))
         row["coverage_pct"] = 100.0 * collected / hours
+        whole = row["co2e_kg"] + row["embodied_co2e_kg"]
+        location = row["aws_location_based_co2e_kg"]
+        compared = location and whole and row["coverage_pct"] >= RATIO_MIN_COVERAGE_PCT
+        row["ratio"] = location / whole if compared else None
         found.append(row)
     return found
 

@@ -142,3 +142,16 @@ def test_idle_comparison_groups(teams):
     assert found["busy"]["aws_monthly_savings"] == 120.0
 
     assert all(r["endpoint"] != "ours-idle" for r in reconciliation.idle(teams[1], policy, now))
+
+
+def test_no_ratio_for_a_month_we_collected_only_part_of(teams, fleet):
+    mine, _ = fleet
+    before = month_start(2)  # the fleet's 75 days of hours begin inside it
+    aws_carbon(mine, before, 30.0)
+    first, stop = reconciliation.last_complete_months(this_hour().date())
+    row = next(r for r in reconciliation.rows(teams[0], first, stop) if r["month"] == f"{before:%Y-%m}")
+    assert 0 < row["coverage_pct"] < reconciliation.RATIO_MIN_COVERAGE_PCT and row["co2e_kg"] > 0
+    assert row["aws_location_based_co2e_kg"] == 30.0 and row["ratio"] is None
+    whole = row["co2e_kg"] + row["embodied_co2e_kg"]
+    collection = reconciliation.gap(row)[2]  # the gap still compares: ours scaled to the whole month
+    assert collection.ours_kg == pytest.approx(whole * 100 / row["coverage_pct"])
