@@ -137,7 +137,10 @@ def test_enhanced_metrics_publish_per_instance_and_per_gpu(sandbox):
     (instance_id,) = fl.instance_ids(endpoint, variant, 1)
     assert sorted(d["AcceleratorId"] for d in per_gpu) == ["0", "1", "2", "3"]
     assert {d["InstanceId"] for d in per_gpu} == {instance_id}
-    hour = (now - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    # The busiest hour of a day two days back (whatever the time of day the test runs at): its GPU 0 works.
+    start = (now - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    hours = [start + timedelta(hours=k) for k in range(24)]
+    hour = max(hours, key=lambda h: fl.gpu_by_device(endpoint, variant, fl.hour_minutes(h), now.timestamp())[0].mean())
     dims = {**variant_dims("vision-batch-gpu"), "InstanceId": instance_id}
     queries = [query(f"g{k}", "GPUUtilization", {**dims, "AcceleratorId": str(k)}, "Average") for k in range(4)]
     queries += [
