@@ -34,7 +34,7 @@ import gzip
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,6 +225,14 @@ def read_export(files: Iterable[str | Path | ExportFile], s3=None) -> pd.DataFra
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=NORMALISED)
     frame.attrs["format"] = " + ".join(sorted(formats))  # which table(s) the files were: CUR 2.0, FOCUS 1.x
     return frame
+
+
+def read_files(files: Iterable[str | Path | ExportFile], s3=None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each data file's name (``s3://bucket/key`` or its path) and raw table, as delivered: for readers of other
+    Data Export tables (``collectors.carbon_export``)."""
+    for file in files:
+        name = f"s3://{file.bucket}/{file.key}" if isinstance(file, ExportFile) else str(file)
+        yield name, _load(file, s3)
 
 
 def _load(file: str | Path | ExportFile, s3) -> pd.DataFrame:

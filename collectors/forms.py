@@ -32,15 +32,17 @@ class AwsAccountForm(forms.ModelForm):
 
 
 class CostExportForm(forms.ModelForm):
-    """Where the account's CUR 2.0 or FOCUS 1.x Data Export is delivered; all empty: list cost only."""
+    """Where the account's Data Exports are delivered: a CUR 2.0 or FOCUS 1.x cost export and, optionally, a
+    CARBON_EMISSIONS export to the same bucket and prefix; all empty: list cost only."""
 
     class Meta:
         model = AwsAccount
-        fields = ["cost_export_bucket", "cost_export_prefix", "cost_export_name"]
+        fields = ["cost_export_bucket", "cost_export_prefix", "cost_export_name", "carbon_export_name"]
         labels = {
             "cost_export_bucket": "Export bucket",
             "cost_export_prefix": "S3 path prefix",
             "cost_export_name": "Export name",
+            "carbon_export_name": "CARBON_EMISSIONS export name",
         }
 
     def clean_cost_export_prefix(self):

@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -33,6 +34,8 @@ from django.utils import timezone
 from collectors import aws
 from collectors.aws_carbon import collect_aws_carbon
 from collectors.billed_costs import EXPORT_REGION, collect_cost_exports
+from collectors.carbon_export import EXPORT_REGION as CARBON_EXPORT_REGION
+from collectors.carbon_export import collect_carbon_export
 from collectors.cloudtrail import collect_cloudtrail, new_watermark
 from collectors.compute_optimizer import collect_idle_findings
 from collectors.errors import CollectionFailed, describe_client_error, is_throttling
@@ -133,6 +136,18 @@ def require_inventory(account, region: str) -> None:
         )
 
 
+# Collectors that need nothing but the account (and region) and are current as of ``now`` once they succeed.
+REGION_COLLECTORS: dict[str, Callable[..., Any]] = {
+    Source.LOG_GROUPS: collect_log_groups,
+    Source.COMPUTE_OPTIMIZER: collect_idle_findings,
+}
+ACCOUNT_COLLECTORS: dict[str, Callable[..., Any]] = {  # account-wide: one run per account
+    Source.COST_EXPORTS: collect_cost_exports,
+    Source.AWS_CARBON: collect_aws_carbon,
+    Source.CARBON_EXPORT: collect_carbon_export,
+}
+
+
 def dispatch(account, region, source, state, since, now, calls, progress) -> tuple[dict, datetime | None]:  # noqa: PLR0913 - forwards one run's context to whichever collector the source names
     """Run the source's collector; returns (details, new watermark)."""
     if source == Source.INVENTORY:
@@ -156,18 +171,14 @@ def dispatch(account, region, source, state, since, now, calls, progress) -> tup
         # Nothing waits on it: without CloudTrail access the run succeeds, saying so, and utilization goes on.
         trail = collect_cloudtrail(account, region, state.watermark, now, calls, previous_run=previous_run(state))
         return asdict(trail), new_watermark(trail, state.watermark)
-    if source == Source.LOG_GROUPS:
-        return asdict(collect_log_groups(account, region, now, calls)), now
     if source == Source.STORAGE_LENS:
         return asdict(collect_storage_lens(account, region, settings.COLLECT_LOOKBACK_DAYS, now, calls)), now
     if source == Source.PRICES:
         return asdict(collect_prices(price_regions(), now, calls)), now
-    if source == Source.COST_EXPORTS:
-        return asdict(collect_cost_exports(account, now, calls)), now
-    if source == Source.AWS_CARBON:
-        return asdict(collect_aws_carbon(account, now, calls)), now
-    if source == Source.COMPUTE_OPTIMIZER:
-        return asdict(collect_idle_findings(account, region, now, calls)), now
+    if source in REGION_COLLECTORS:
+        return asdict(REGION_COLLECTORS[source](account, region, now, calls)), now
+    if source in ACCOUNT_COLLECTORS:
+        return asdict(ACCOUNT_COLLECTORS[source](account, now, calls)), now
     raise ValueError(f"unknown source {source!r}; expected one of {', '.join(Source.values)}")
 
 
@@ -259,7 +270,7 @@ def price_regions() -> list[str]:
 
 # AWS's own figures change daily at most (monthly carbon estimates, Compute Optimizer's idle findings): collected
 # by a daily job (and a plain `manage.py collect`), not by the hourly fan-out.
-DAILY_SOURCES = [Source.PRICES, Source.AWS_CARBON, Source.COMPUTE_OPTIMIZER]
+DAILY_SOURCES = [Source.PRICES, Source.AWS_CARBON, Source.CARBON_EXPORT, Source.COMPUTE_OPTIMIZER]
 HOURLY_SOURCES = [s for s in Source.values if s not in DAILY_SOURCES]
 AWS_CARBON_REGION = "us-east-1"  # account-wide data: one call per account, its health filed under this region
 
@@ -276,7 +287,7 @@ REGION_SOURCES = (
 def plan(accounts, regions=None, sources=None) -> list[tuple[AwsAccount, str, str]]:
     """Every (account, region, source) to collect, inventory first, then CloudTrail (so a first utilization run
     already reads the history rebuilt from it), then utilization; Storage Lens and the cost export
-    (where one is configured) once per account;
+    and the CARBON_EMISSIONS export (where configured) once per account;
     prices once in all (account-independent: their lease and health are filed under the first account, in the
     Price List's own region)."""
     sources = sources or list(Source.values)
@@ -294,4 +305,10 @@ def plan(accounts, regions=None, sources=None) -> list[tuple[AwsAccount, str, st
             jobs.append((account, EXPORT_REGION, Source.COST_EXPORTS))
         if Source.AWS_CARBON in sources and (not regions or AWS_CARBON_REGION in regions):
             jobs.append((account, AWS_CARBON_REGION, Source.AWS_CARBON))
+        if (
+            Source.CARBON_EXPORT in sources
+            and account.has_carbon_export
+            and (not regions or CARBON_EXPORT_REGION in regions)
+        ):
+            jobs.append((account, CARBON_EXPORT_REGION, Source.CARBON_EXPORT))
     return jobs

@@ -127,9 +127,10 @@ def collect_prices() -> int:
 
 @shared_task(name="collectors.tasks.collect_aws_figures")
 def collect_aws_figures() -> int:
-    """Queue the daily collection of AWS's own figures (its carbon estimates once per account, Compute Optimizer's
+    """Queue the daily collection of AWS's own figures (its carbon estimates once per account, from the API and
+    the CARBON_EMISSIONS export where one is configured, Compute Optimizer's
     idle findings per account and region), with collect's retries."""
-    sources = [runner.Source.AWS_CARBON, runner.Source.COMPUTE_OPTIMIZER]
+    sources = [runner.Source.AWS_CARBON, runner.Source.CARBON_EXPORT, runner.Source.COMPUTE_OPTIMIZER]
     jobs = runner.plan(AwsAccount.objects.filter(enabled=True), sources=sources)
     for account, region, source in jobs:
         collect.si(account.pk, region, source).apply_async()

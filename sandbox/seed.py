@@ -5,7 +5,8 @@ inference components; 14 days of CloudWatch metrics in AWS's namespaces, names, 
 CloudWatch log groups; CloudTrail's event history of the last 90 days; per account an S3 Storage Lens
 configuration whose daily metrics export (manifest plus CSV or Parquet) sizes the data-capture prefixes;
 and, for the accounts of ``cost_export.EXPORTS``, a CUR 2.0 Data Export of the SageMaker bill
-(``sandbox.cost_export``).
+(``sandbox.cost_export``) and a CARBON_EMISSIONS export of AWS's simulated carbon estimates
+(``sandbox.carbon_export``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from urllib.parse import quote
 import numpy as np
 
 from sandbox import fleet as fl
+from sandbox.carbon_export import seed_carbon_exports
 from sandbox.clients import client
 from sandbox.cost_export import seed_cost_exports
 
@@ -62,7 +64,8 @@ class SeedReport:
     cloudtrail_events: int = 0
     seconds: float = 0.0
     capture_bytes: dict = field(default_factory=dict)  # (account, bucket, prefix) -> bytes per day list
-    cost_exports: dict = field(default_factory=dict)  # account -> {"bucket", "prefix", "name"} of its CUR 2.0 export
+    # account -> {"bucket", "prefix", "name", "carbon_name"} of its CUR 2.0 and CARBON_EMISSIONS exports
+    cost_exports: dict = field(default_factory=dict)
 
 
 # --- metric datums -------------------------------------------------------------------------------
@@ -754,6 +757,14 @@ def seed(
         progress(
             f"  cost export: {sum(delivery.lines.values()):,} CUR 2.0 lines for {delivery.account} in "
             f"s3://{delivery.bucket}/{delivery.prefix}/{delivery.name}/ ({', '.join(delivery.lines)})"
+        )
+    for carbon in seed_carbon_exports(endpoint_url, now):
+        report.cost_exports.setdefault(carbon.account, {})["carbon_name"] = carbon.name
+        revised = sorted(month for month, versions in carbon.versions.items() if len(versions) > 1)
+        progress(
+            f"  CARBON_EMISSIONS export: {carbon.rows:,} rows in {len(carbon.manifests)} deliveries for "
+            f"{carbon.account} in s3://{carbon.bucket}/{carbon.prefix}/{carbon.name}/ (two model versions of "
+            f"{', '.join(revised)})"
         )
     report.seconds = time.monotonic() - started
     return report

@@ -1,5 +1,5 @@
 from collectors.models.accounts import AwsAccount
-from collectors.models.aws_estimates import AwsCarbonEstimate, IdleFinding
+from collectors.models.aws_estimates import AwsCarbonEstimate, CarbonExportManifest, IdleFinding
 from collectors.models.billing import BilledCostDay, CostExportDelivery
 from collectors.models.components import ComponentConfig, ComponentHour, InferenceComponent
 from collectors.models.endpoints import Endpoint, VariantConfig
@@ -12,6 +12,7 @@ __all__ = [
     "AwsAccount",
     "AwsCarbonEstimate",
     "BilledCostDay",
+    "CarbonExportManifest",
     "CollectionState",
     "ComponentConfig",
     "ComponentHour",

@@ -36,11 +36,17 @@ class AwsAccount(models.Model):
     cost_export_bucket = models.CharField(
         max_length=63,
         blank=True,
-        help_text="S3 bucket the account's CUR 2.0 or FOCUS 1.x Data Export is delivered to; empty: no export, "
-        "list cost only.",
+        help_text="S3 bucket the account's Data Exports are delivered to (CUR 2.0 or FOCUS 1.x, and "
+        "CARBON_EMISSIONS); empty: no export, list cost only.",
     )
     cost_export_prefix = models.CharField(max_length=512, blank=True, help_text="The export's S3 path prefix")
     cost_export_name = models.CharField(max_length=128, blank=True, help_text="The export's name")
+    carbon_export_name = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="Name of a CARBON_EMISSIONS Data Export delivered to the same bucket and prefix; empty: AWS's "
+        "carbon estimates from the Sustainability API only (no history of model versions).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -54,6 +60,10 @@ class AwsAccount(models.Model):
     def has_cost_export(self) -> bool:
         return bool(self.cost_export_bucket and self.cost_export_name)
 
+    @property
+    def has_carbon_export(self) -> bool:
+        return bool(self.cost_export_bucket and self.carbon_export_name)
+
     def clean(self) -> None:
         from django.conf import settings
         from django.core.exceptions import ValidationError
@@ -65,9 +75,17 @@ class AwsAccount(models.Model):
             raise ValidationError({"role_arn": "An account needs a role to assume (role-less accounts are off)."})
         if self.role_arn and role_account(self.role_arn) not in (None, self.account_id):
             raise ValidationError({"role_arn": "The role must belong to this account."})
-        if bool(self.cost_export_bucket) != bool(self.cost_export_name):
+        if self.cost_export_bucket and not (self.cost_export_name or self.carbon_export_name):
             raise ValidationError(
                 {"cost_export_name": "A cost export needs both its bucket and its name (or neither: list cost only)."}
+            )
+        if self.cost_export_name and not self.cost_export_bucket:
+            raise ValidationError(
+                {"cost_export_bucket": "A cost export needs both its bucket and its name (or neither: list cost only)."}
+            )
+        if self.carbon_export_name and not self.cost_export_bucket:
+            raise ValidationError(
+                {"cost_export_bucket": "A CARBON_EMISSIONS export needs the bucket it is delivered to."}
             )
         if self.cost_export_bucket and not BUCKET.match(self.cost_export_bucket):
             raise ValidationError({"cost_export_bucket": "Not an S3 bucket name."})

@@ -79,3 +79,27 @@ class IdleFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.finding}: {self.resource_arn}"
+
+
+class CarbonExportManifest(models.Model):
+    """One delivery of an account's CARBON_EMISSIONS Data Export that was read: its manifest, and what it held.
+
+    Every delivery is read once (a manifest seen again unchanged costs nothing): a delivery restating a month
+    under a new model version adds rows (``AwsCarbonEstimate`` with origin ``export``) beside the older
+    version's, never over them, which is the per-version history the Sustainability API does not give."""
+
+    account = models.ForeignKey("collectors.AwsAccount", on_delete=models.CASCADE, related_name="carbon_manifests")
+    manifest_key = models.CharField(max_length=1024)
+    manifest_modified = models.DateTimeField()
+    billing_period = models.CharField(max_length=7, blank=True, help_text="YYYY-MM, from the key's partition")
+    data_files = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField(help_text="Rows read (every account, region and service)")
+    rows_new = models.PositiveIntegerField(help_text="Rows not held before: a new month or a new model version")
+    read_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["account", "manifest_modified", "manifest_key"]
+        constraints = [models.UniqueConstraint(fields=["account", "manifest_key"], name="one_carbon_manifest_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.manifest_key}"

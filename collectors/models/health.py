@@ -11,6 +11,7 @@ class Source(models.TextChoices):
     CLOUDTRAIL = "cloudtrail", "CloudTrail configuration history"
     AWS_CARBON = "aws_carbon", "AWS carbon estimates (Sustainability API)"
     COMPUTE_OPTIMIZER = "compute_optimizer", "Compute Optimizer idle findings"
+    CARBON_EXPORT = "carbon_export", "AWS carbon estimates (CARBON_EMISSIONS export)"
 
 
 class CollectionState(models.Model):

@@ -1,8 +1,8 @@
 """Our numbers beside AWS's own, defined once for the page and the API (issue 18).
 
-``rows``: per (account, region, month), AWS's monthly estimate for SageMaker (``AwsCarbonEstimate``, the latest
-model version of the month: the row first seen last) beside ours for the same scope, summed from the rollups by
-the query layer (``queries.rollup_rows``, whole months from the monthly rollups) with the share of the month our
+``rows``: per (account, region, month), AWS's monthly estimate for SageMaker (``AwsCarbonEstimate``, from the
+Sustainability API and the CARBON_EMISSIONS export: the latest model version of the month, with every version
+seen) beside ours for the same scope, summed from the rollups by the query layer (``queries.rollup_rows``, whole months from the monthly rollups) with the share of the month our
 collection covered (``queries.collected_span``). ``gap``: the difference explained item by item, with figures.
 
 ``idle``: AWS Compute Optimizer's open idle findings beside our one definition of idle (``idle.IdlePolicy``, as
@@ -13,6 +13,7 @@ layer above this one), with the energy and CO2e of the waste from our stored est
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -71,7 +72,8 @@ def last_complete_months(today: dt.date, count: int = DEFAULT_MONTHS) -> tuple[d
 
 def rows(team, first: dt.date, stop: dt.date, account_id: str = "", region: str = "") -> list[dict]:
     """One row per (account, region, month) of ``[first, stop)`` (first days of months) where AWS or we have
-    figures, ordered by account, region and month. AWS's side (``aws_*``) is null where AWS has no row yet;
+    figures, ordered by account, region and month. AWS's side (``aws_*``) is null where AWS has no row yet
+    (``aws_history``: every model version seen of the month, oldest first, with where it was read);
     ``aws_below_precision`` is true where AWS reported 0 (it rounds to 0.001 t: below its precision, not none);
     ours is 0 where we have no hours. ``ratio`` is AWS location-based / our operational + embodied (None where
     ours is 0, AWS has no figure or is below its precision, or we collected under ``RATIO_MIN_COVERAGE_PCT`` of
@@ -87,7 +89,7 @@ def rows(team, first: dt.date, stop: dt.date, account_id: str = "", region: str 
     by_pk = {a["pk"]: a for a in accounts}
     found = []
     for pk, reg, month in keys:
-        latest, versions = aws.get((pk, reg, month), (None, 0))
+        latest, history = aws.get((pk, reg, month), (None, []))
         sums = ours.get((pk, reg, month), dict.fromkeys(OURS, 0.0))
         row = {
             "account_id": by_pk[pk]["account_id"],
@@ -96,7 +98,8 @@ def rows(team, first: dt.date, stop: dt.date, account_id: str = "", region: str 
             "month": f"{month:%Y-%m}",
             **{name: getattr(latest, field) if latest else None for name, field in AWS_FIELDS.items()},
             "aws_model_version": latest.model_version if latest else None,
-            "aws_versions": versions,
+            "aws_versions": len(history),
+            "aws_history": history,
             "aws_below_precision": bool(latest) and latest.location_co2e_kg == 0,
             **sums,
         }
@@ -138,8 +141,15 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), dt.UTC)
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """A model version's order: its numbers (``v3.10.0`` after ``v3.9.1``)."""
+    return tuple(int(number) for number in re.findall(r"\d+", version))
+
+
 def _aws(accounts: list[dict], first: dt.date, stop: dt.date, region: str) -> dict[tuple, tuple]:
-    """(account pk, region, month) -> (the latest version's row, how many versions were seen). Only the
+    """(account pk, region, month) -> (the latest version's row, every version seen: ``{model_version,
+    location_co2e_kg, market_co2e_kg, origins}`` oldest first), from the API and the CARBON_EMISSIONS export
+    alike. The latest is the highest model version (on a tie the API's row, then the one seen last). Only the
     account's own usage (``usage_account_id``): ours covers the registered account's endpoints alone."""
     found = AwsCarbonEstimate.objects.filter(
         account_id__in=[a["pk"] for a in accounts], service=SAGEMAKER, month__gte=first, month__lt=stop
@@ -147,15 +157,28 @@ def _aws(accounts: list[dict], first: dt.date, stop: dt.date, region: str) -> di
     if region:
         found = found.filter(region=region)
     own = {a["pk"]: a["account_id"] for a in accounts}
-    latest: dict[tuple, AwsCarbonEstimate] = {}
-    versions: dict[tuple, set] = defaultdict(set)
+    by_place: dict[tuple, list[AwsCarbonEstimate]] = defaultdict(list)
     for estimate in found.order_by("first_seen", "pk"):
-        if estimate.usage_account_id != own[estimate.account_id]:
-            continue
-        key = (estimate.account_id, estimate.region, estimate.month)
-        latest[key] = estimate  # ordered by first_seen: the last one is the latest version
-        versions[key].add(estimate.model_version)
-    return {key: (row, len(versions[key])) for key, row in latest.items()}
+        if estimate.usage_account_id == own[estimate.account_id]:
+            by_place[(estimate.account_id, estimate.region, estimate.month)].append(estimate)
+    out = {}
+    for key, estimates in by_place.items():
+        order = {e.pk: n for n, e in enumerate(estimates)}
+        ranked = sorted(estimates, key=lambda e: (version_key(e.model_version), e.origin == e.Origin.API, order[e.pk]))
+        history: dict[str, dict] = {}
+        for estimate in ranked:
+            seen = history.setdefault(
+                estimate.model_version,
+                {
+                    "model_version": estimate.model_version,
+                    "location_co2e_kg": estimate.location_co2e_kg,
+                    "market_co2e_kg": estimate.market_co2e_kg,
+                    "origins": [],
+                },
+            )
+            seen["origins"].append(estimate.get_origin_display())
+        out[key] = (ranked[-1], list(history.values()))
+    return out
 
 
 def _ours(accounts: list[dict], first: dt.date, stop: dt.date, region: str) -> dict[tuple, dict]:

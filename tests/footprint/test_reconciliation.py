@@ -81,6 +81,27 @@ def test_rows_recomputed_latest_version_and_one_sided_months(teams, fleet):
     assert lone["ratio"] is None
 
 
+def test_the_export_s_older_versions_read_later_do_not_displace_the_latest(teams, fleet):
+    """The CARBON_EMISSIONS export delivers a month's older versions too, often read after the API's newest: the
+    latest is the highest model version, whenever it was read, and every version is listed, once, with its origins."""
+    mine, _ = fleet
+    last = month_start(1)
+    now = timezone.now()
+    aws_carbon(mine, last, 55.0, version="v3.10.0", seen=now - dt.timedelta(days=3))  # the API: the newest
+    aws_carbon(mine, last, 48.0, version="v3.9.1", seen=now - dt.timedelta(days=1), origin="export")
+    aws_carbon(mine, last, 55.0, version="v3.10.0", seen=now - dt.timedelta(days=1), origin="export")
+    aws_carbon(mine, last, 41.0, version="v2.0.0", seen=now, origin="export")  # read last, oldest version
+    first, stop = reconciliation.last_complete_months(this_hour().date())
+    (row,) = [r for r in reconciliation.rows(teams[0], first, stop) if r["month"] == f"{last:%Y-%m}"]
+    assert (row["aws_model_version"], row["aws_location_based_co2e_kg"], row["aws_versions"]) == ("v3.10.0", 55.0, 3)
+    assert [(v["model_version"], v["location_co2e_kg"]) for v in row["aws_history"]] == [
+        ("v2.0.0", 41.0),
+        ("v3.9.1", 48.0),
+        ("v3.10.0", 55.0),
+    ]
+    assert row["aws_history"][-1]["origins"] == ["CARBON_EMISSIONS data export", "Sustainability API"]
+
+
 def test_filters_and_gap(teams, fleet):
     mine, _ = fleet
     last = month_start(1)

@@ -81,7 +81,12 @@ def expected_instance_hours(now: datetime) -> pd.DataFrame:
 
 def test_only_the_prod_account_has_an_export(sandbox):
     assert sandbox["cost_exports"] == {
-        fl.PROD: {"bucket": "ml-prod-cost-exports", "prefix": "cur", "name": "wattson-cur2"}
+        fl.PROD: {
+            "bucket": "ml-prod-cost-exports",
+            "prefix": "cur",
+            "name": "wattson-cur2",
+            "carbon_name": "wattson-carbon",
+        }
     }
     research = client("s3", sandbox["url"], "us-east-1", fl.RESEARCH)
     assert not [b["Name"] for b in research.list_buckets()["Buckets"] if "cost-exports" in b["Name"]]
@@ -174,7 +179,9 @@ def test_sandbox_accounts_sets_the_export_of_the_listed_accounts_and_clears_the_
         "accounts": fl.ACCOUNTS,
         "regions": list(fl.REGIONS),
         "role_name": fl.ROLE_NAME,
-        "cost_exports": {fl.PROD: {"bucket": "ml-prod-cost-exports", "prefix": "cur", "name": "wattson-cur2"}},
+        "cost_exports": {
+            fl.PROD: {"bucket": "ml-prod-cost-exports", "prefix": "cur", "name": "wattson-cur2", "carbon_name": "wc"}
+        },
     }
     ready = tmp_path / "accounts.json"  # not ready.json: test_ready looks for the session sandbox's by that name
     ready.write_text(json.dumps({**fleet, "cost_exports": {a: fleet["cost_exports"][fl.PROD] for a in fl.ACCOUNTS}}))
@@ -189,4 +196,5 @@ def test_sandbox_accounts_sets_the_export_of_the_listed_accounts_and_clears_the_
         "wattson-cur2",
     )
     assert (research.cost_export_bucket, research.cost_export_prefix, research.cost_export_name) == ("", "", "")
-    assert not research.has_cost_export
+    assert not research.has_cost_export and not research.has_carbon_export
+    assert prod.carbon_export_name == "wc" and prod.has_carbon_export

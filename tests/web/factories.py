@@ -133,6 +133,7 @@ def aws_carbon(  # noqa: PLR0913 - one AWS row: where, when, which version, how 
     seen=None,
     region: str = "us-east-1",
     service: str = "AmazonSageMaker",
+    origin: str = AwsCarbonEstimate.Origin.API,
 ) -> AwsCarbonEstimate:
     """AWS's estimate of one account, region, service and month (as the aws_carbon collector stores it): market-based
     half the location-based, scope 1 1 %, scope 2 60 % (market 10 %), scope 3 39 %."""
@@ -144,6 +145,7 @@ def aws_carbon(  # noqa: PLR0913 - one AWS row: where, when, which version, how 
         service=service,
         month=month,
         model_version=version,
+        origin=origin,
         location_co2e_kg=location_kg,
         market_co2e_kg=location_kg / 2,
         scope1_co2e_kg=location_kg * 0.01,

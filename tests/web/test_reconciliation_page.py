@@ -37,9 +37,11 @@ def test_a_member_sees_the_figures_chart_gap_and_idle_comparison(client, alice, 
     page = response.content.decode()
     last = f"{month_start(1):%Y-%m}"
     row = next(r for r in reconciliation.rows(teams[0], month_start(1), month_start(0)) if r["month"] == last)
-    assert "432.500 kg" in page  # the latest version, not v1's 400
-    assert "400.000 kg" not in page
+    assert '<td class="num" data-figure="aws_location">432.500 kg</td>' in page  # the latest version, not v1's 400
+    assert '<td class="num" data-figure="aws_location">400.000 kg</td>' not in page
     assert "revised" in page
+    # what AWS revised it from, listed under the month
+    assert '<li data-version="v1">v1: 400.000 kg <span class="origin">(Sustainability API)</span></li>' in page
     assert "below AWS&#x27;s reporting precision" in page or "below AWS's reporting precision" in page
     assert f"{row['co2e_kg']:,.3f} kg" in page
     assert f"{row['ratio']:.2f}×" in page

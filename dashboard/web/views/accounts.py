@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from collectors import iam
 from collectors.connection import check_account
 from collectors.forms import AwsAccountForm, CostExportForm
-from collectors.models import AwsAccount, BilledCostDay, CostExportDelivery
+from collectors.models import AwsAccount, AwsCarbonEstimate, BilledCostDay, CarbonExportManifest, CostExportDelivery
 from dashboard.teams.models import Membership
 from dashboard.teams.scoping import current_team, get_for_team_or_404
 
@@ -46,10 +46,13 @@ def detail_context(account: AwsAccount, cost_form: CostExportForm) -> dict:
     return {
         "account": account,
         "trust_policy": iam.trust_policy(settings.COLLECTOR_PRINCIPAL_ARN, account.external_id),
-        "permissions_policy": iam.permissions_policy(**(policy_bucket if account.has_cost_export else {})),
+        "permissions_policy": iam.permissions_policy(
+            **(policy_bucket if account.has_cost_export or account.has_carbon_export else {})
+        ),
         "states": account.collection_states.order_by("region", "source"),
         "cost_form": cost_form,
         "deliveries": CostExportDelivery.objects.filter(account=account).order_by("-billing_period")[:13],
+        "carbon_manifests": CarbonExportManifest.objects.filter(account=account).count(),
     }
 
 
@@ -60,6 +63,7 @@ def account_cost_export(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_for_team_or_404(AwsAccount.objects.all(), "team", team, pk=pk)
     require_owner(request, team)
     before = (account.cost_export_bucket, account.cost_export_prefix, account.cost_export_name)
+    carbon_before = (account.cost_export_bucket, account.cost_export_prefix, account.carbon_export_name)
     form = CostExportForm(request.POST, instance=account)
     if not form.is_valid():
         account.refresh_from_db()  # the form wrote the refused values onto it: show what is configured
@@ -70,6 +74,10 @@ def account_cost_export(request: HttpRequest, pk: int) -> HttpResponse:
             # Another export (or none): what the previous one said is no longer this account's bill.
             BilledCostDay.objects.filter(account=account).delete()
             CostExportDelivery.objects.filter(account=account).delete()
+        if (account.cost_export_bucket, account.cost_export_prefix, account.carbon_export_name) != carbon_before:
+            # Another CARBON_EMISSIONS export (or none): read the new one from its first delivery.
+            AwsCarbonEstimate.objects.filter(account=account, origin=AwsCarbonEstimate.Origin.EXPORT).delete()
+            CarbonExportManifest.objects.filter(account=account).delete()
     if account.has_cost_export:
         messages.success(request, "Cost export saved: the next collection reads it (billed cost per endpoint).")
     else:

@@ -163,7 +163,7 @@ class Command(BaseCommand):
         """AWS revises a month of its carbon estimates (a newer model version) after the first collection: the next
         one keeps both versions, and the AWS vs ours page marks the month revised."""
         from collectors.tasks import collect_aws_figures
-        from sandbox import sustainability
+        from sandbox import carbon_export, sustainability
 
         revision = sustainability.demo_revision(datetime.now(UTC))
         request = urllib.request.Request(  # noqa: S310 - the sandbox's own URL, on loopback
@@ -174,6 +174,7 @@ class Command(BaseCommand):
         )
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the sandbox on loopback
             response.read()
+        carbon_export.deliver_revision(sandbox_url, revision, datetime.now(UTC))  # the export restates it too
         collect_aws_figures.delay()
         self.stdout.write(
             f"Demo: AWS revised its carbon estimates of {revision['month']} (model {revision['model_version']}); "

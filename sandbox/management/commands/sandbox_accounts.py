@@ -38,6 +38,7 @@ class Command(BaseCommand):
                     "cost_export_bucket": export.get("bucket", ""),
                     "cost_export_prefix": export.get("prefix", ""),
                     "cost_export_name": export.get("name", ""),
+                    "carbon_export_name": export.get("carbon_name", ""),
                 },
             )
             verb = "Registered" if created else "Updated"
