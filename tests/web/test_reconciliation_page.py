@@ -46,6 +46,11 @@ def test_a_member_sees_the_figures_chart_gap_and_idle_comparison(client, alice, 
     assert f"{row['co2e_kg']:,.3f} kg" in page
     assert f"{row['ratio']:.2f}×" in page
     assert f"{row['coverage_pct']:.1f} %" in page
+    # a month AWS has and we never collected: not collected, rather than 0 kg of ours
+    aws_carbon(figures[0], month_start(6), 12.0)
+    lone = client.get(URL).content.decode()
+    cell = lone.split(f'data-month="{month_start(6):%Y-%m}"')[1].split("</tr>")[0]
+    assert "not collected (before our first hour here)" in cell and "0.000 kg" not in cell
     assert "The gap, item by item" in page and "hardware only" in page
     figure = json.loads(re.search(r'id="reconciliation-0-figure"[^>]*>(.*?)</script>', page, re.S).group(1))
     aws_trace = figure["data"][0]
