@@ -40,9 +40,12 @@ from collectors.cloudtrail import collect_cloudtrail, new_watermark
 from collectors.compute_optimizer import collect_idle_findings
 from collectors.errors import CollectionFailed, describe_client_error, is_throttling
 from collectors.inventory import collect_inventory
+from collectors.job_metrics import collect_job_metrics
+from collectors.jobs import collect_jobs
 from collectors.log_groups import collect_log_groups
 from collectors.models import AwsAccount, CollectionState
 from collectors.models.health import Source
+from collectors.notebooks import collect_notebooks
 from collectors.prices import collect_prices
 from collectors.storage_lens import collect_storage_lens
 from collectors.utilization import collect_utilization, floor_hour
@@ -141,6 +144,8 @@ REGION_COLLECTORS: dict[str, Callable[..., Any]] = {
     Source.LOG_GROUPS: collect_log_groups,
     Source.COMPUTE_OPTIMIZER: collect_idle_findings,
 }
+# Regional collectors that re-read from their previous run's watermark (jobs, notebooks and Studio apps).
+WATERMARKED_COLLECTORS: dict[str, Callable[..., Any]] = {Source.JOBS: collect_jobs, Source.NOTEBOOKS: collect_notebooks}
 ACCOUNT_COLLECTORS: dict[str, Callable[..., Any]] = {  # account-wide: one run per account
     Source.COST_EXPORTS: collect_cost_exports,
     Source.AWS_CARBON: collect_aws_carbon,
@@ -175,6 +180,10 @@ def dispatch(account, region, source, state, since, now, calls, progress) -> tup
         return asdict(collect_storage_lens(account, region, settings.COLLECT_LOOKBACK_DAYS, now, calls)), now
     if source == Source.PRICES:
         return asdict(collect_prices(price_regions(), now, calls)), now
+    if source in WATERMARKED_COLLECTORS:
+        return asdict(WATERMARKED_COLLECTORS[source](account, region, state.watermark, now, calls)), now
+    if source == Source.JOB_METRICS:
+        return asdict(collect_job_metrics(account, region, now, calls, progress)), now
     if source in REGION_COLLECTORS:
         return asdict(REGION_COLLECTORS[source](account, region, now, calls)), now
     if source in ACCOUNT_COLLECTORS:
@@ -281,6 +290,9 @@ REGION_SOURCES = (
     Source.UTILIZATION,
     Source.LOG_GROUPS,
     Source.COMPUTE_OPTIMIZER,
+    Source.JOBS,
+    Source.JOB_METRICS,
+    Source.NOTEBOOKS,
 )
 
 

@@ -72,12 +72,14 @@ def collect(  # noqa: PLR0913 - a Celery task: bound self plus its message's fie
             kwargs={**self.request.kwargs, "recovered": error},
         ) from exc
     hours = (summary.details.get("hours") or 0) + (summary.details.get("earlier_hours") or 0)
-    if source in ("utilization", "cloudtrail") and hours:
+    if source in HOUR_SOURCES and hours:
         # Whoever estimates hours (the dashboard) does it now rather than at its next scheduled run.
         hours_collected.send(sender=collect, account=account, region=region, hours=hours)
     return {"source": source, "api_calls": summary.api_calls, **summary.details}
 
 
+# Sources that write hours to estimate (variant-hours; workload-hours of jobs, notebooks and Studio apps).
+HOUR_SOURCES = ("utilization", "cloudtrail", "job_metrics", "notebooks")
 THROTTLE_RETRIES = 4
 # Sources chained between the inventory and utilization that utilization does not depend on: their failure is
 # recorded on Collection health and the chain goes on.
@@ -89,24 +91,29 @@ def backoff(retries: int, factor: int) -> int:
     return get_exponential_backoff_interval(factor=factor, retries=retries, maximum=300, full_jitter=True)
 
 
-CHAINED = ("inventory", "cloudtrail", "utilization")  # in this order, per account and region
+# Per account and region, each in this order as one chain: utilization reads the endpoints the inventory found,
+# job metrics the jobs the jobs collector found.
+CHAINS = (("inventory", "cloudtrail", "utilization"), ("jobs", "job_metrics"))
 
 
 @shared_task(name="collectors.tasks.collect_all")
 def collect_all() -> int:
     """Fan out one task per (account, region, source); in each region inventory, CloudTrail and utilization run
-    in that order, as one chain (a failed inventory stops it; a failed CloudTrail read does not)."""
+    in that order, as one chain (a failed inventory stops it; a failed CloudTrail read does not), and so do jobs
+    and their host metrics."""
     jobs = runner.plan(AwsAccount.objects.filter(enabled=True), sources=runner.HOURLY_SOURCES)
+    chain_of = {source: steps for steps in CHAINS for source in steps}
     sent = 0
     chains: dict[tuple, list] = {}
     for account, region, source in jobs:
         signature = collect.si(account.pk, region, source)
-        if source in CHAINED:
-            chains.setdefault((account.pk, region), []).append(signature)
-            if source != CHAINED[-1]:
+        if source in chain_of:
+            steps = chain_of[source]
+            chains.setdefault((account.pk, region, steps), []).append(signature)
+            if source != steps[-1]:
                 continue
-            # The region's chain goes out where its last step is planned: inventory first, as before.
-            signatures = chains.pop((account.pk, region))
+            # The region's chain goes out where its last step is planned: its first step first, as before.
+            signatures = chains.pop((account.pk, region, steps))
             signature = chain(*signatures) if len(signatures) > 1 else signatures[0]
         signature.apply_async()
         sent += 1

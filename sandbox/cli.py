@@ -36,6 +36,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="N",
         help=f"seed N endpoints instead of the {fl.DEFAULT_FLEET_SIZE}-endpoint demo fleet (for benchmarks)",
     )
+    parser.add_argument(
+        "--training-jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also seed N generated training jobs with their host metrics (for benchmarks)",
+    )
     parser.add_argument("--no-seed", action="store_true", help="start empty")
     parser.add_argument("--no-live", action="store_true", help="do not publish new metrics every minute")
     parser.add_argument(
@@ -127,7 +134,9 @@ def write_atomically(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-def fleet_summary(endpoints, url: str, now: datetime, cost_exports: dict | None = None) -> dict:
+def fleet_summary(
+    endpoints, url: str, now: datetime, cost_exports: dict | None = None, workloads: dict | None = None
+) -> dict:
     """What the ready file and ``GET /_sandbox/fleet`` carry; ``cost_exports``: account id -> its CUR 2.0 export's
     ``bucket``, ``prefix`` and ``name`` (accounts without one are not listed)."""
     return {
@@ -138,6 +147,7 @@ def fleet_summary(endpoints, url: str, now: datetime, cost_exports: dict | None 
         "role_name": fl.ROLE_NAME,
         "scale": len(endpoints),
         "cost_exports": cost_exports or {},
+        "workloads": workloads or {},
         "endpoints": [
             {
                 "name": e.name,
@@ -234,14 +244,21 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_seed:
         progress(f"Seeding {len(endpoints)} endpoints in {len(fl.ACCOUNTS)} accounts ...")
         sink = http_metric_sink(server.url) if args.metrics_over_http else direct_metric_sink(server)
-        report = seed(server.url, endpoints, now=now, sink=with_heartbeat(sink, progress), progress=progress)
+        report = seed(
+            server.url,
+            endpoints,
+            now=now,
+            sink=with_heartbeat(sink, progress),
+            progress=progress,
+            training_jobs=args.training_jobs,
+        )
         progress(
             f"Seeded {report.endpoints} endpoints, {report.variants} variants, {report.datapoints:,} metric "
             f"statistic sets, {report.log_groups} log groups, {report.lens_files} Storage Lens reports, "
             f"{report.cost_export_lines:,} cost export lines, {report.cloudtrail_events} CloudTrail events "
             f"in {report.seconds:.1f} s"
         )
-        server.app.fleet = fleet_summary(endpoints, server.url, now, report.cost_exports)
+        server.app.fleet = fleet_summary(endpoints, server.url, now, report.cost_exports, report.workloads)
     if args.ready_file:
         write_atomically(args.ready_file, json.dumps(server.app.fleet or {"url": server.url}))
     print(f"Ready. Point boto3 at it with AWS_ENDPOINT_URL={server.url}", flush=True)

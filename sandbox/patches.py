@@ -41,7 +41,7 @@ from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
 
-from sandbox import cloudtrail
+from sandbox import cloudtrail, jobs
 from sandbox.metric_store import MetricQueryError, MetricStore
 
 TAG_PREFIX = "sandbox:"
@@ -527,6 +527,7 @@ def apply() -> None:
     patch_cloudwatch()
     patch_sagemaker()
     patch_inference_components()
+    jobs.patch_jobs()  # training, processing, transform, tuning jobs, notebooks, Studio apps (issue 19)
     patch_cloudtrail_recording()  # after the SageMaker patches: it wraps their final responses
     cloudtrail.patch_cloudtrail()
     patch_logs()

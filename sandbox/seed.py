@@ -31,6 +31,7 @@ from sandbox import fleet as fl
 from sandbox.carbon_export import seed_carbon_exports
 from sandbox.clients import client
 from sandbox.cost_export import seed_cost_exports
+from sandbox.workload_seed import seed_workloads
 
 PUT_BATCH = 1000  # PutMetricData: at most 1,000 metrics per call
 CAPTURE_BYTES_PER_RECORD = 2_400  # request + response JSON lines of a typical tabular/NLP payload
@@ -66,6 +67,7 @@ class SeedReport:
     capture_bytes: dict = field(default_factory=dict)  # (account, bucket, prefix) -> bytes per day list
     # account -> {"bucket", "prefix", "name", "carbon_name"} of its CUR 2.0 and CARBON_EMISSIONS exports
     cost_exports: dict = field(default_factory=dict)
+    workloads: dict = field(default_factory=dict)  # what seed_workloads created (jobs, notebooks, apps)
 
 
 # --- metric datums -------------------------------------------------------------------------------
@@ -720,12 +722,13 @@ def seed_metrics(
     )
 
 
-def seed(
+def seed(  # noqa: PLR0913 - the fleet, where, when, how, and the benchmark's extra jobs
     endpoint_url: str,
     endpoints: tuple[fl.Endpoint, ...],
     now: datetime | None = None,
     sink: MetricSink | None = None,
     progress: Callable[[str], None] = print,
+    training_jobs: int | None = None,
 ) -> SeedReport:
     """Create the whole fleet in the sandbox at ``endpoint_url``; returns what was created."""
     started = time.monotonic()
@@ -745,6 +748,9 @@ def seed(
     report.cloudtrail_events = seed_cloudtrail(endpoint_url, endpoints, now)
     progress(f"  CloudTrail: {report.cloudtrail_events} management events of the last {fl.CLOUDTRAIL_DAYS} days")
     seed_metrics(endpoints, now, sink or http_metric_sink(endpoint_url), report, progress=progress)
+    report.workloads = seed_workloads(
+        endpoint_url, now, sink or http_metric_sink(endpoint_url), progress, training_jobs=training_jobs
+    )
     minutes, _ = fl.minute_grid(now)
     for account in fl.ACCOUNTS:
         owned = [e for e in endpoints if e.account == account]

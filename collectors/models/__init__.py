@@ -7,6 +7,14 @@ from collectors.models.health import CollectionState, WorkerHeartbeat
 from collectors.models.prices import Price
 from collectors.models.storage import LogGroupSnapshot, StorageLensDay
 from collectors.models.usage import VariantHour
+from collectors.models.workloads import (
+    JOB_KINDS,
+    TuningJob,
+    Workload,
+    WorkloadHour,
+    WorkloadKind,
+    WorkloadStatusSpan,
+)
 
 __all__ = [
     "AwsAccount",
@@ -19,11 +27,17 @@ __all__ = [
     "CostExportDelivery",
     "Endpoint",
     "IdleFinding",
+    "JOB_KINDS",
     "InferenceComponent",
     "LogGroupSnapshot",
     "Price",
     "StorageLensDay",
+    "TuningJob",
     "VariantConfig",
     "VariantHour",
     "WorkerHeartbeat",
+    "Workload",
+    "WorkloadHour",
+    "WorkloadKind",
+    "WorkloadStatusSpan",
 ]

@@ -12,6 +12,9 @@ class Source(models.TextChoices):
     AWS_CARBON = "aws_carbon", "AWS carbon estimates (Sustainability API)"
     COMPUTE_OPTIMIZER = "compute_optimizer", "Compute Optimizer idle findings"
     CARBON_EXPORT = "carbon_export", "AWS carbon estimates (CARBON_EMISSIONS export)"
+    JOBS = "jobs", "Training, tuning, processing and transform jobs"
+    JOB_METRICS = "job_metrics", "Job host metrics (CloudWatch)"
+    NOTEBOOKS = "notebooks", "Notebook instances and Studio apps"
 
 
 class CollectionState(models.Model):

@@ -2,8 +2,9 @@
 
 ``rows``: per (account, region, month), AWS's monthly estimate for SageMaker (``AwsCarbonEstimate``, from the
 Sustainability API and the CARBON_EMISSIONS export: the latest model version of the month, with every version
-seen) beside ours for the same scope, summed from the rollups by the query layer (``queries.rollup_rows``, whole months from the monthly rollups) with the share of the month our
-collection covered (``queries.collected_span``). ``gap``: the difference explained item by item, with figures.
+seen) beside ours for the same scope, summed from the rollups by the query layer (``queries.rollup_rows``, whole
+months from the monthly rollups) with the share of the month our collection covered (``queries.collected_span``).
+``gap``: the difference explained item by item, with figures.
 
 ``idle``: AWS Compute Optimizer's open idle findings beside our one definition of idle (``idle.IdlePolicy``, as
 alerts, digests and recommendations build it: the caller passes the team's policy, ``recommend.policy`` being a

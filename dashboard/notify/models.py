@@ -15,6 +15,11 @@ class NotificationSettings(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", help_text="IANA name, e.g. Europe/Paris")
     idle_hours = models.PositiveIntegerField(default=24, help_text="No invocation for this long: an idle alert")
     reminder_hours = models.PositiveIntegerField(default=72, help_text="Remind about a still-open alert after this")
+    notebook_idle_hours = models.PositiveIntegerField(
+        default=12,
+        help_text="A notebook instance or Studio app running this long outside working hours without auto-stop: "
+        "an alert",
+    )
     exclude_tags = models.JSONField(
         default=list,
         blank=True,
@@ -133,16 +138,25 @@ class DigestClaim(models.Model):
 
 
 class Alert(models.Model):
-    """One incident: an endpoint idle while its instances run. Opened once, reminded, resolved once."""
+    """One incident: an endpoint idle while its instances run (kind ``idle``), or a notebook instance or Studio app
+    running past the team's threshold with nobody using it (kind ``notebook-idle``, on ``workload``). Opened once,
+    reminded, resolved once."""
 
     class Resolution(models.TextChoices):
         TRAFFIC = "traffic", "Traffic returned"
         DELETED = "deleted", "Endpoint deleted"
         EXCLUDED = "excluded", "Excluded by tag"
         SCALED = "scaled", "No instances running"
+        STOPPED = "stopped", "Stopped"
+        AUTO_STOP = "auto-stop", "Auto-stop configured"
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="alerts")
-    endpoint = models.ForeignKey("collectors.Endpoint", on_delete=models.CASCADE, related_name="alerts")
+    endpoint = models.ForeignKey(
+        "collectors.Endpoint", on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
+    workload = models.ForeignKey(
+        "collectors.Workload", on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
     kind = models.CharField(max_length=16, default="idle")
     idle_since = models.DateTimeField(help_text="Start of the first hour without invocations")
     opened_at = models.DateTimeField()
@@ -161,9 +175,23 @@ class Alert(models.Model):
                 fields=["endpoint", "kind"],
                 name="one_open_alert_per_endpoint",
                 condition=models.Q(resolved_at__isnull=True),
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["workload", "kind"],
+                name="one_open_alert_per_workload",
+                condition=models.Q(resolved_at__isnull=True),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(endpoint__isnull=False) | models.Q(workload__isnull=False),
+                name="alert_on_endpoint_or_workload",
+            ),
         ]
 
     def __str__(self) -> str:
         state = "open" if self.resolved_at is None else f"resolved ({self.resolution})"
-        return f"{self.kind} alert on {self.endpoint.name}: {state}"
+        return f"{self.kind} alert on {self.subject_name}: {state}"
+
+    @property
+    def subject_name(self) -> str:
+        """What the alert is about: the endpoint's name, or the notebook instance's or Studio app's."""
+        return self.endpoint.name if self.endpoint_id else self.workload.name

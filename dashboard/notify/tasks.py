@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboard.celery import DATABASE_RETRY
-from dashboard.notify import alerts, digest, dispatch
+from dashboard.notify import alerts, digest, dispatch, notebook_alerts
 from dashboard.notify.channels import Transient
 from dashboard.notify.models import Alert, Channel, Delivery
 from dashboard.teams.models import Team
@@ -27,11 +27,13 @@ def check_alerts() -> dict:
     for team in Team.objects.all():
         with transaction.atomic():
             outcome, events = alerts.evaluate(team)
+            notebook_outcome, notebook_events = notebook_alerts.evaluate(team)
+            events = [*events, *notebook_events]
             channels = list(Channel.objects.filter(team=team, enabled=True).values_list("pk", flat=True))
             for alert_id, event in events:
                 for channel_id in channels:
                     transaction.on_commit(lambda c=channel_id, a=alert_id, e=event: deliver_alert.delay(c, a, e))
-        summary[team.slug] = asdict(outcome)
+        summary[team.slug] = {**asdict(outcome), "notebooks": asdict(notebook_outcome)}
     return summary
 
 

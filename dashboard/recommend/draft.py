@@ -47,6 +47,7 @@ class Draft:
     confidence: str
     cli_command: str
     endpoint_id: int | None = None
+    workload_id: int | None = None  # a job's, notebook instance's or Studio app's (issue 19)
     variant_name: str = ""
     proposed: dict = field(default_factory=dict)
     evidence: dict = field(default_factory=dict)

@@ -43,8 +43,9 @@ def policy_of(team: Team) -> TeamPolicy:
 
 def drafts_for(team: Team, policy: TeamPolicy, now: datetime) -> list[Draft]:
     from dashboard.recommend.storage_rules import storage_drafts
+    from dashboard.recommend.workload_rules import workload_drafts
 
-    return endpoint_drafts(team, policy, now) + storage_drafts(team, policy, now)
+    return endpoint_drafts(team, policy, now) + storage_drafts(team, policy, now) + workload_drafts(team, policy, now)
 
 
 BILLED_RATE_DAYS = 30
@@ -63,6 +64,7 @@ def _fields(draft: Draft, now: datetime, rates: dict[int, float]) -> dict:
         "account_id": draft.account_id,
         "region": draft.region,
         "endpoint_id": draft.endpoint_id,
+        "workload_id": draft.workload_id,
         "variant_name": draft.variant_name,
         "title": draft.title,
         "proposal": draft.proposal,

@@ -44,6 +44,16 @@ class TeamPolicy(models.Model):
     capture_min_bytes = models.BigIntegerField(default=1 << 30, help_text="Capture prefixes smaller are skipped")
     capture_sampling_pct = models.PositiveSmallIntegerField(default=10, help_text="Sampling rate to propose")
     capture_expiry_days = models.PositiveIntegerField(default=30, help_text="Expiry proposed for capture data")
+    training_gpu_low_pct = models.FloatField(
+        default=30.0, help_text="Training: a job family whose p95 GPU stays under this is under-using its GPUs"
+    )
+    tuning_max_parallel = models.PositiveSmallIntegerField(
+        default=4, validators=[MinValueValidator(1)], help_text="Tuning: parallel training jobs above this are many"
+    )
+    working_hours = models.CharField(
+        max_length=5, default="08-19", help_text="Notebooks and Studio apps: working hours (UTC, HH-HH)"
+    )
+    working_days = models.CharField(max_length=7, default="mon-fri", help_text="Working days, e.g. mon-fri")
 
     class Meta:
         db_table = "dashboard_teampolicy"  # the table it had in the dashboard app (docs/adr/0008)
@@ -77,6 +87,14 @@ class Recommendation(models.Model):
         LOG_RETENTION = "log-retention", "Log retention"
         CAPTURE_SAMPLING = "capture-sampling", "Data-capture sampling"
         CAPTURE_LIFECYCLE = "capture-lifecycle", "Data-capture lifecycle"
+        TRAINIUM = "trainium", "Train on Trainium"
+        MANAGED_SPOT = "managed-spot", "Managed Spot training"
+        TUNING_STRATEGY = "tuning-strategy", "Bayesian tuning"
+        TUNING_PARALLEL = "tuning-parallel", "Fewer parallel tuning jobs"
+        TUNING_WARM_START = "tuning-warm-start", "Warm-start tuning"
+        TRAINING_GPU_LOW = "training-gpu-low", "Training GPU barely used"
+        NOTEBOOK_IDLE = "notebook-idle", "Idle notebook instance"
+        STUDIO_APP_IDLE = "studio-app-idle", "Idle Studio app"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -99,6 +117,9 @@ class Recommendation(models.Model):
         "collectors.Endpoint", on_delete=models.CASCADE, null=True, blank=True, related_name="recommendations"
     )
     variant_name = models.CharField(max_length=63, blank=True)
+    workload = models.ForeignKey(
+        "collectors.Workload", on_delete=models.CASCADE, null=True, blank=True, related_name="recommendations"
+    )
     title = models.CharField(max_length=300)
     proposal = models.TextField(help_text="The proposed change, in words")
     proposed = models.JSONField(default=dict, help_text="The proposed configuration, for automatic resolution")

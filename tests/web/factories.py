@@ -7,7 +7,17 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from collectors.models import AwsAccount, AwsCarbonEstimate, Endpoint, IdleFinding, VariantConfig, VariantHour
+from collectors.models import (
+    AwsAccount,
+    AwsCarbonEstimate,
+    Endpoint,
+    IdleFinding,
+    TuningJob,
+    VariantConfig,
+    VariantHour,
+    Workload,
+    WorkloadHour,
+)
 from dashboard.footprint import estimates as footprint
 
 
@@ -174,3 +184,88 @@ def idle_finding(owner: AwsAccount, name: str, monthly_usd: float, endpoint: End
         first_seen=now,
         last_seen=now,
     )
+
+
+def tuning_job(owner: AwsAccount, name: str, *, strategy: str = "Random", max_parallel: int = 10, max_jobs: int = 20,
+               region: str = "us-east-1", warm_start_type: str = "", **fields) -> TuningJob:  # fmt: skip
+    """A hyperparameter tuning job (its children: ``workload(..., tuning=...)``)."""
+    now = this_hour()
+    arn = f"arn:aws:sagemaker:{region}:{owner.account_id}:hyper-parameter-tuning-job/{name}"
+    return TuningJob.objects.create(
+        account=owner, region=region, name=name, arn=arn,
+        status="Completed", strategy=strategy, max_parallel_jobs=max_parallel, max_jobs=max_jobs,
+        warm_start_type=warm_start_type, created_time=now - timedelta(days=2), end_time=now - timedelta(days=1),
+        first_seen=now, last_seen=now, **fields,
+    )  # fmt: skip
+
+
+def workload(  # noqa: PLR0913 - one workload: what, where, when, how busy
+    owner: AwsAccount,
+    name: str,
+    *,
+    kind: str = "training",
+    region: str = "us-east-1",
+    instance_type: str = "ml.p4d.24xlarge",
+    count: int = 1,
+    hours: int = 3,
+    ended_hours_ago: int | None = 1,
+    cpu_util_pct: float | None = 30.0,
+    gpu_util_pct: float | None = 40.0,
+    spot: bool = False,
+    tuning: TuningJob | None = None,
+    tags: dict | None = None,
+    status: str = "",
+    **fields,
+) -> Workload:
+    """A workload with one WorkloadHour per hour it ran (``count`` instance-hours each): a job that ran ``hours``
+    hours and ended ``ended_hours_ago`` hours before this hour (None: still running), or a notebook/app in service
+    for ``hours`` hours (utilization ``None`` for them: no metric; pass ``cpu_util_pct=None``)."""
+    now = this_hour()
+    end = None if ended_hours_ago is None else now - timedelta(hours=ended_hours_ago)
+    start = (end or now) - timedelta(hours=hours)
+    job = kind in ("training", "processing", "transform")
+    running = "InProgress" if job else "InService"
+    done = {"training": "Completed", "processing": "Completed", "transform": "Completed"}.get(kind, "Stopped")
+    row = Workload.objects.create(
+        account=owner,
+        region=region,
+        kind=kind,
+        name=name,
+        arn=f"arn:aws:sagemaker:{region}:{owner.account_id}:{kind}/{name}",
+        status=status or (running if end is None else done),
+        instance_type=instance_type,
+        instance_count=count,
+        spot=spot,
+        tuning_job=tuning,
+        family=fields.pop("family", name.rsplit("-", 1)[0]),
+        created_time=start,
+        start_time=start,
+        end_time=end if job else None,
+        training_seconds=hours * 3600 if kind == "training" and end else None,
+        billable_seconds=(hours * 3600 * (0.3 if spot else 1)) if kind == "training" and end else None,
+        tags=tags or {},
+        first_seen=start,
+        last_seen=now,
+        **fields,
+    )
+    metrics = job and cpu_util_pct is not None
+    WorkloadHour.objects.bulk_create(
+        [
+            WorkloadHour(
+                workload=row,
+                kind=kind,
+                hour=start + timedelta(hours=h),
+                instance_type=instance_type,
+                instance_hours=count,
+                spot_instance_hours=count if spot else 0.0,
+                hosts=count if metrics else 0,
+                cpu_util_pct=cpu_util_pct,
+                gpu_util_pct=gpu_util_pct,
+                gpu_util_max_pct=None if gpu_util_pct is None else min(100.0, gpu_util_pct * 1.5),
+                util_source="metrics" if metrics else "assumed",
+                collected_at=now,
+            )
+            for h in range(hours)
+        ]
+    )
+    return row
