@@ -46,6 +46,8 @@ RESOURCE_MEMBERS = (
     ("EndpointConfigName", "AWS::SageMaker::EndpointConfig"),
     ("InferenceComponentName", "AWS::SageMaker::InferenceComponent"),
     ("ModelName", "AWS::SageMaker::Model"),
+    ("NotebookInstanceName", "AWS::SageMaker::NotebookInstance"),
+    ("AppName", "AWS::SageMaker::App"),
 )
 
 

@@ -486,6 +486,11 @@ RECORDED_SAGEMAKER_CALLS = (
     "UpdateInferenceComponent",
     "UpdateInferenceComponentRuntimeConfig",
     "DeleteInferenceComponent",
+    # CreateNotebookInstance and CreateApp are recorded by sandbox/jobs.py, at their creationTime knob when seeded
+    "StartNotebookInstance",
+    "StopNotebookInstance",
+    "DeleteNotebookInstance",
+    "DeleteApp",
 )
 
 
