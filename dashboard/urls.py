@@ -19,6 +19,7 @@ from dashboard.web.views import (
     reconciliation,
     storage,
     tokens,
+    workloads,
 )
 
 admin.site.login_form = login_throttle.AdminLoginForm  # the admin's login is throttled like the site's
@@ -27,6 +28,9 @@ urlpatterns = [
     path("", overview.overview, name="home"),
     path("endpoints/", endpoints.endpoint_list, name="endpoints"),
     path("endpoints/<int:pk>/", endpoints.endpoint_detail, name="endpoint"),
+    path("training/", workloads.training_list, name="training"),
+    path("training/<int:pk>/", workloads.training_detail, name="training-job"),
+    path("notebooks/", workloads.notebooks, name="notebooks"),
     path("storage/", storage.storage, name="storage"),
     path("reconciliation/", reconciliation.reconciliation_page, name="reconciliation"),
     path("recommendations/", recommendations.recommendation_list, name="recommendations"),

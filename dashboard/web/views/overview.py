@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from dashboard.footprint import billed, filters
+from dashboard.footprint import billed, filters, workload_queries
 from dashboard.footprint import queries as reports
 from dashboard.teams.scoping import current_team
 from dashboard.web import charts
@@ -83,6 +83,37 @@ def trend_table(trend: pd.DataFrame, grain: str) -> Table:
     )
 
 
+STAGE_LABELS = {
+    "inference": "Inference (endpoints)",
+    "training": "Training jobs",
+    "processing": "Processing jobs",
+    "transform": "Batch transform jobs",
+    "notebooks": "Notebooks and Studio apps",
+    "storage": "Storage (logs, data capture)",
+}
+
+
+def lifecycle_table(split: pd.DataFrame) -> Table:
+    """The footprint by lifecycle stage (``workload_queries.lifecycle_split``), one row per stage in its order."""
+    rows = [{**row, "stage_label": STAGE_LABELS.get(row["stage"], row["stage"])} for row in split.to_dict("records")]
+    columns = [
+        Column("stage_label", "Lifecycle stage"),
+        Column("energy_kwh", "Energy (kWh)", 2),
+        Column("co2e_kg", "Operational CO2e (kg)", 3, help=LOCATION_HELP),
+        Column("embodied_co2e_kg", "Embodied CO2e (kg)", 3),
+        Column("cost_usd", "Cost (USD)", 2),
+        Column("instance_hours", "Instance-hours", 1),
+    ]
+    return Table("lifecycle", "Footprint by lifecycle stage", columns, rows)
+
+
+def lifecycle_chart(split: pd.DataFrame) -> dict:
+    rows = split.assign(stage_label=[STAGE_LABELS.get(stage, stage) for stage in split["stage"]])
+    return charts.breakdown_bars(
+        "lifecycle-chart", rows, "stage_label", "CO2e by lifecycle stage", limit=len(workload_queries.STAGES)
+    )
+
+
 def group_choices(endpoints: list[dict]) -> list[tuple[str, str]]:
     tag_keys = sorted({key for endpoint in endpoints for key in (endpoint["tags"] or {})} - {filters.TEAM_TAG})
     return [*reports.GROUPS.items(), *((f"tag:{key}", f"Tag {key}") for key in tag_keys)]
@@ -126,7 +157,14 @@ def overview(request: HttpRequest) -> HttpResponse:
     by_endpoint = reports.breakdown(totals, "endpoint")
     by_group = by_endpoint if group == "endpoint" else reports.breakdown(totals, group)
     label = dict(choices)[group]
-    tables = [breakdown_table(by_group, group, label), top_emitters_table(by_endpoint), trend_table(trend, view.grain)]
+    scope = [account for account in accounts if not view.account or account["account_id"] == view.account]
+    split = workload_queries.lifecycle_split(scope, view.start_time, view.end_time)
+    tables = [
+        breakdown_table(by_group, group, label),
+        top_emitters_table(by_endpoint),
+        trend_table(trend, view.grain),
+        lifecycle_table(split),
+    ]
     page_params = {**view.params(), "group": group if group != "team" else ""}
     errors.update(sort_tables(tables, kept_group_sort(request.GET, group, choices), page_params))
     if wanted := request.GET.get("csv"):
@@ -155,7 +193,9 @@ def overview(request: HttpRequest) -> HttpResponse:
                 "trend-chart", trend, f"CO2e and energy per {view.grain}", bars=len(trend) <= 120, grain=view.grain
             ),
             charts.breakdown_bars("breakdown-chart", by_group, group, f"CO2e by {label.lower()}"),
+            lifecycle_chart(split),
         ],
+        "lifecycle_narrowed": bool(view.region or view.team or view.tag),
     }
     return render(request, "dashboard/overview.html", context)
 

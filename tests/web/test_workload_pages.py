@@ -1,0 +1,270 @@
+"""Training, notebooks and the job page (issue 19): team-scoped, figures equal to workload_queries' (parsed from the
+table cells), empty states, CSV, kind filter, and the overview's footprint by lifecycle stage."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from collectors.models import JOB_KINDS
+from dashboard.footprint import filters, queries, workload_estimates
+from dashboard.footprint import workload_queries as wq
+from dashboard.notify.models import Alert
+from dashboard.recommend.models import Recommendation
+from tests.web import factories
+from tests.web.html import number, table
+
+
+@pytest.fixture
+def jobs(teams):
+    mine = factories.account(teams[0], "111122223333", "prod")
+    theirs = factories.account(teams[1], "444455556666", "outsiders")
+    hpo = factories.tuning_job(mine, "xgb-hpo", strategy="Random", max_parallel=10)
+    rows = {
+        "llama": factories.workload(
+            mine, "llama-ft-1", instance_type="ml.p4d.24xlarge", count=2, hours=5, gpu_util_pct=35.0,
+            tags={"team": "nlp", "project": "chat"},
+        ),
+        "spot": factories.workload(
+            mine, "bert-spot-1", instance_type="ml.g5.2xlarge", hours=4, spot=True, tags={"project": "search"}
+        ),
+        "proc": factories.workload(
+            mine, "prep-1", kind="processing", instance_type="ml.m5.4xlarge", count=2, hours=2, gpu_util_pct=None,
+            tags={"team": "nlp", "project": "chat"},
+        ),
+        "running": factories.workload(mine, "pretrain-1", instance_type="ml.p5.48xlarge", hours=3, ended_hours_ago=None),
+        "child1": factories.workload(mine, "xgb-hpo-001", instance_type="ml.m5.xlarge", hours=2, tuning=hpo,
+                                     gpu_util_pct=None),
+        "child2": factories.workload(mine, "xgb-hpo-002", instance_type="ml.m5.xlarge", hours=1, tuning=hpo,
+                                     gpu_util_pct=None),
+        "notebook": factories.workload(
+            mine, "research-nb", kind="notebook", instance_type="ml.g5.xlarge", hours=30, ended_hours_ago=None,
+            cpu_util_pct=None, gpu_util_pct=None, auto_stop=False,
+        ),
+        "app": factories.workload(
+            mine, "d-1/alice/lab", kind="studio-app", instance_type="ml.t3.medium", hours=6, ended_hours_ago=None,
+            cpu_util_pct=None, gpu_util_pct=None, auto_stop=True, app_type="JupyterLab", domain_id="d-1",
+        ),
+        "theirs": factories.workload(theirs, "secret-train", instance_type="ml.p4d.24xlarge", hours=2),
+        "their_nb": factories.workload(
+            theirs, "secret-nb", kind="notebook", instance_type="ml.t3.medium", hours=2, ended_hours_ago=None,
+            cpu_util_pct=None, gpu_util_pct=None,
+        ),
+    }  # fmt: skip
+    rows["hpo"] = hpo
+    workload_estimates.estimate_pending()
+    return rows
+
+
+def expected(team, kinds, period_days=30):
+    """workload_totals over the page's default period (the last 30 x 24 whole hours), by workload id."""
+    now = timezone.now()
+    start, end = filters.rolling_window(f"{period_days}d", now.date(), now)
+    frame = wq.workload_totals(queries.team_accounts(team), start, end, kind=list(kinds))
+    return {int(row["workload_id"]): row for row in frame.to_dict("records")}
+
+
+def by_name(rows: list[list[str]]) -> dict[str, dict[str, str]]:
+    head, *body = rows
+    return {cells[0]: dict(zip(head, cells, strict=True)) for cells in body}
+
+
+def close(cell: str, value, decimals: int) -> bool:
+    return number(cell) == pytest.approx(round(float(value), decimals), abs=10 ** (-decimals))
+
+
+def test_training_page_shows_workload_totals_figures(client, alice, teams, jobs):
+    client.force_login(alice)
+    response = client.get(reverse("training"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    cells = by_name(table(page, "jobs"))
+    assert "secret-train" not in page
+    assert "research-nb" not in cells  # notebooks have their own page
+    totals = expected(teams[0], JOB_KINDS)
+    assert totals, "the estimates exist (workload_estimates ran)"
+    for key in ("llama", "spot", "proc", "running", "child1"):
+        row, figures = cells[jobs[key].name], totals[jobs[key].pk]
+        assert close(row["Energy (kWh)"], figures["energy_kwh"], 3)
+        assert close(row["Operational CO2e (kg)"], figures["co2e_kg"], 3)
+        assert close(row["Embodied CO2e (kg)"], figures["embodied_co2e_kg"], 3)
+        assert close(row["Instance-hours"], figures["instance_hours"], 1)
+        if figures["cost_usd"] == figures["cost_usd"]:  # not NaN
+            assert close(row["Cost (USD)"], figures["cost_usd"], 2)
+        else:
+            assert row["Cost (USD)"] == "unpriced"
+    # Independent of the query layer: a job's instance-hours are its hours x count (the factory's timeline).
+    assert number(cells["llama-ft-1"]["Instance-hours"]) == pytest.approx(10.0)
+    assert cells["llama-ft-1"]["Instances"] == "ml.p4d.24xlarge × 2"
+    assert cells["bert-spot-1"]["Spot"] == "Spot"
+    assert cells["llama-ft-1"]["Spot"] == ""
+    assert cells["prep-1"]["Kind"] == "Processing job"
+    assert cells["llama-ft-1"]["Team (tag)"] == "nlp" and cells["llama-ft-1"]["Project (tag)"] == "chat"
+    assert float(cells["llama-ft-1"]["GPU (%)"]) == pytest.approx(35.0)
+    assert number(cells["llama-ft-1"]["Duration (h)"]) == pytest.approx(5.0)
+
+
+def test_training_totals_by_project_and_team_add_up(client, alice, teams, jobs):
+    client.force_login(alice)
+    page = client.get(reverse("training")).content.decode()
+    totals = expected(teams[0], JOB_KINDS)
+    chat = [totals[jobs[k].pk] for k in ("llama", "proc")]
+    projects = by_name(table(page, "by-project"))
+    assert number(projects["chat"]["Jobs"]) == 2
+    assert close(projects["chat"]["Energy (kWh)"], sum(r["energy_kwh"] for r in chat), 3)
+    teams_table = by_name(table(page, "by-team"))
+    assert close(teams_table["nlp"]["Operational CO2e (kg)"], sum(r["co2e_kg"] for r in chat), 3)
+    assert number(teams_table[filters.UNTAGGED]["Jobs"]) == 4  # spot, running, two tuning children
+
+
+def test_tuning_jobs_with_their_children(client, alice, teams, jobs):
+    client.force_login(alice)
+    page = client.get(reverse("training")).content.decode()
+    rows = by_name(table(page, "tuning"))
+    now = timezone.now()
+    start, end = filters.rolling_window("30d", now.date(), now)
+    frame = wq.tuning_totals(queries.team_accounts(teams[0]), start, end)
+    assert len(frame) == 1
+    row = rows["xgb-hpo"]
+    assert row["Strategy"] == "Random" and number(row["Max parallel"]) == 10
+    assert number(row["Training jobs"]) == 2
+    children = [jobs["child1"].pk, jobs["child2"].pk]
+    kids = expected(teams[0], JOB_KINDS)
+    assert close(row["Energy (kWh)"], sum(kids[pk]["energy_kwh"] for pk in children), 3)
+    assert close(row["Energy (kWh)"], frame.iloc[0]["energy_kwh"], 3)
+    # The expandable list names and links both children.
+    for pk in children:
+        assert reverse("training-job", args=[pk]) in page
+
+
+def test_kind_filter_and_a_bad_kind(client, alice, jobs):
+    client.force_login(alice)
+    page = client.get(reverse("training"), {"kind": "processing"}).content.decode()
+    assert set(by_name(table(page, "jobs"))) == {"prep-1"}
+    response = client.get(reverse("training"), {"kind": "notebook"})
+    assert response.status_code == 200
+    assert "Kind must be one of" in response.content.decode()
+    assert "llama-ft-1" in response.content.decode()  # the default: every job kind
+
+
+def test_training_csv_is_the_table(client, alice, jobs):
+    client.force_login(alice)
+    page = client.get(reverse("training")).content.decode()
+    response = client.get(reverse("training"), {"csv": "jobs"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    shown = table(page, "jobs")
+    assert rows[0] == shown[0]
+    assert {r[0] for r in rows[1:]} == {r[0] for r in shown[1:]}
+    unpriced = [r for r in rows[1:] if r[rows[0].index("Cost (USD)")] == ""]
+    assert len(unpriced) == sum(1 for r in shown[1:] if r[shown[0].index("Cost (USD)")] == "unpriced")
+
+
+def test_formula_in_a_job_tag_is_neutralised_in_csv(client, alice, teams):
+    mine = factories.account(teams[0], "111122223333")
+    factories.workload(mine, "evil-1", tags={"project": '=HYPERLINK("http://x")'})
+    workload_estimates.estimate_pending()
+    client.force_login(alice)
+    body = client.get(reverse("training"), {"csv": "jobs"}).content.decode()
+    assert "'=HYPERLINK" in body
+
+
+def test_job_page(client, alice, teams, jobs):
+    job = jobs["llama"]
+    Recommendation.objects.create(
+        team=teams[0], account=job.account, region=job.region, kind="training-gpu-low", subject=f"x:{job.pk}",
+        workload=job, title="Use a smaller GPU", proposal="p", monthly_kwh_saved=1, monthly_co2e_kg_saved=0.5,
+        monthly_co2e_kg_saved_low=0.4, monthly_co2e_kg_saved_high=0.6, confidence="medium", cli_command="aws ...",
+        first_seen=timezone.now(), computed_at=timezone.now(),
+    )  # fmt: skip
+    client.force_login(alice)
+    response = client.get(reverse("training-job", args=[job.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Use a smaller GPU" in page
+    assert "utilization-chart" in page and "footprint-chart" in page
+    series = wq.workload_series(job.pk)
+    hours = table(page, "hours")
+    assert len(hours) - 1 == len(series) == 5
+    assert sum(number(r[hours[0].index("Energy (kWh)")]) for r in hours[1:]) == pytest.approx(
+        float(series["energy_kwh"].sum()), abs=1e-3
+    )
+    assert "Managed Spot" in page and "Warm pool" in page
+
+
+def test_job_page_of_a_failed_tuning_child(client, alice, jobs):
+    child = jobs["child1"]
+    child.failure_reason = "AlgorithmError: <script>alert(1)</script>"
+    child.save()
+    client.force_login(alice)
+    page = client.get(reverse("training-job", args=[child.pk])).content.decode()
+    assert 'id="failure-reason"' in page and "&lt;script&gt;" in page and "<script>alert(1)" not in page
+    assert "xgb-hpo" in page
+
+
+def test_another_teams_job_is_404(client, charlie, alice, jobs):
+    client.force_login(charlie)
+    assert client.get(reverse("training-job", args=[jobs["llama"].pk])).status_code == 404
+    page = client.get(reverse("training")).content.decode()
+    assert "llama-ft-1" not in page and "secret-train" in page
+    client.force_login(alice)
+    assert client.get(reverse("training-job", args=[jobs["theirs"].pk])).status_code == 404
+
+
+def test_empty_states(client, alice, teams):
+    client.force_login(alice)
+    page = client.get(reverse("training")).content.decode()
+    assert "No training, processing or transform job collected yet." in page
+    page = client.get(reverse("notebooks")).content.decode()
+    assert "No notebook instance or Studio app collected yet." in page
+    mine = factories.account(teams[0], "111122223333")
+    factories.workload(mine, "old-1", hours=2, ended_hours_ago=24 * 40)
+    page = client.get(reverse("training"), {"period": "7d"}).content.decode()
+    assert "No job ran in this period." in page
+
+
+def test_notebooks_page(client, alice, teams, jobs):
+    alert = Alert.objects.create(
+        team=teams[0], workload=jobs["notebook"], kind="notebook-idle",
+        idle_since=timezone.now() - timedelta(hours=14), opened_at=timezone.now(),
+    )  # fmt: skip
+    client.force_login(alice)
+    page = client.get(reverse("notebooks")).content.decode()
+    cells = by_name(table(page, "notebooks"))
+    assert set(cells) == {"research-nb", "d-1/alice/lab"}
+    totals = expected(teams[0], ("notebook", "studio-app"))
+    nb = cells["research-nb"]
+    figures = totals[jobs["notebook"].pk]
+    assert close(nb["Energy (kWh)"], figures["energy_kwh"], 3)
+    assert close(nb["Operational CO2e (kg)"], figures["co2e_kg"], 3)
+    assert number(nb["Hours running"]) == 30 == figures["hours"]
+    assert nb["Auto-stop"] == "no"
+    assert nb["Open alert"].startswith("idle since")
+    assert cells["d-1/alice/lab"]["Auto-stop"].startswith("yes")
+    assert cells["d-1/alice/lab"]["Open alert"] == ""
+    assert "JupyterLab" in cells["d-1/alice/lab"]["Studio (app type, domain/space)"]
+    assert alert.pk
+    only_apps = by_name(table(client.get(reverse("notebooks"), {"kind": "studio-app"}).content.decode(), "notebooks"))
+    assert set(only_apps) == {"d-1/alice/lab"}
+
+
+def test_overview_footprint_by_lifecycle_stage(client, alice, teams, jobs):
+    factories.endpoint(factories.AwsAccount.objects.get(account_id="111122223333"), "ranker", hours=10)
+    factories.estimate()
+    client.force_login(alice)
+    page = client.get(reverse("home")).content.decode()
+    assert 'id="lifecycle-stages"' in page and "lifecycle-chart" in page
+    now = timezone.now()
+    start, end = filters.rolling_window("30d", now.date(), now)
+    split = wq.lifecycle_split(queries.team_accounts(teams[0]), start, end).set_index("stage")
+    rows = table(page, "lifecycle")
+    head, body = rows[0], rows[1:]
+    assert len(body) == len(wq.STAGES)
+    stages = dict(zip(wq.STAGES, body, strict=True))
+    for stage in ("inference", "training", "processing", "notebooks"):
+        cell = stages[stage][head.index("Operational CO2e (kg)")]
+        assert close(cell, split.loc[stage, "co2e_kg"], 3)
+    assert split.loc["training", "co2e_kg"] > 0 and split.loc["inference", "co2e_kg"] > 0
