@@ -66,7 +66,9 @@ def evaluate(team: Team, now: dt.datetime | None = None) -> tuple[Outcome, list[
     config = settings_of(team)
     endpoints = {e.pk: e for e in Endpoint.objects.filter(account__team=team)}
     assessed = alerting_policy(team, config).assess(endpoints, now)
-    open_alerts = {a.endpoint_id: a for a in Alert.objects.filter(team=team, resolved_at__isnull=True)}
+    open_alerts = {
+        a.endpoint_id: a for a in Alert.objects.filter(team=team, resolved_at__isnull=True, endpoint__isnull=False)
+    }
     outcome, events = Outcome(), []
     for endpoint in endpoints.values():
         facts = assessed[endpoint.pk]
@@ -147,7 +149,11 @@ def _resolve(alert: Alert, resolution: str, now) -> None:
 
 
 def message(alert: Alert, event: str, site_url: str) -> Message:
-    """What the channels say about an alert event."""
+    """What the channels say about an alert event (a notebook instance's or Studio app's: ``notebook_alerts``)."""
+    if alert.endpoint_id is None:
+        from dashboard.notify import notebook_alerts  # noqa: PLC0415 - it imports this module's helpers
+
+        return notebook_alerts.message(alert, event, site_url)
     endpoint, evidence = alert.endpoint, alert.evidence
     link = f"{site_url.rstrip('/')}/endpoints/{endpoint.pk}/"
     what = f"{endpoint.name} ({endpoint.region})"

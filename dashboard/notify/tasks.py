@@ -42,7 +42,7 @@ def deliver_alert(self, channel_id: int, alert_id: int, event: str) -> str:
     """Deliver one alert event through one channel, once: a retry after a sent attempt does nothing."""
     what = f"alert:{alert_id}:{event}"
     channel = Channel.objects.filter(pk=channel_id).first()
-    alert = Alert.objects.select_related("endpoint__account").filter(pk=alert_id).first()
+    alert = Alert.objects.select_related("endpoint__account", "workload__account").filter(pk=alert_id).first()
     if channel is None or alert is None:
         return "gone"
     if Delivery.objects.filter(channel=channel, what=what, status=Delivery.Status.SENT).exists():

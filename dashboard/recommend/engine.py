@@ -21,6 +21,7 @@ from dashboard.recommend.draft import Draft
 from dashboard.recommend.endpoint_rules import endpoint_drafts
 from dashboard.recommend.history import scaled_to_zero
 from dashboard.recommend.models import Recommendation, TeamPolicy
+from dashboard.recommend.workload_state import WORKLOAD_KINDS, WorkloadState
 from dashboard.teams.models import Team
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ class CurrentState:
     endpoints: dict[int, dict]
     configs: dict[tuple[int, str], dict]
     retention: dict[tuple[str, str, str], int | None]
+    workloads: WorkloadState | None = None  # jobs, tuning jobs, notebooks and Studio apps (issue 19)
 
     @classmethod
     def of(cls, team: Team) -> CurrentState:
@@ -169,9 +171,11 @@ class CurrentState:
             .values("account__account_id", "region", "name", "retention_days")
         ):
             latest[(row["account__account_id"], row["region"], row["name"])] = row["retention_days"]
-        return cls(endpoints, configs, latest)
+        return cls(endpoints, configs, latest, WorkloadState.of(team))
 
     def applied(self, rec: Recommendation) -> bool:
+        if rec.kind in WORKLOAD_KINDS:
+            return self.workloads is not None and self.workloads.applied(rec)
         proposed, endpoint = rec.proposed or {}, self.endpoints.get(rec.endpoint_id or -1)
         if "deleted_endpoints" in proposed:
             names = {e["name"]: e for e in self.endpoints.values()}
