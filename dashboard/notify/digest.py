@@ -26,6 +26,7 @@ from email.mime.image import MIMEImage
 from email.utils import make_msgid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pandas as pd
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core import signing
@@ -37,7 +38,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.footprint import billed, filters, reconciliation
+from dashboard.footprint import billed, filters, reconciliation, workload_queries
 from dashboard.footprint import queries as reports
 from dashboard.footprint.idle import IdlePeriod
 from dashboard.footprint.units import kg
@@ -181,13 +182,40 @@ def _idle_row(endpoint: dict, period: IdlePeriod) -> dict:
     }
 
 
+def _top_training_jobs(accounts: list[dict], view: filters.Filters) -> list[dict]:
+    """The week's top training jobs by CO2e (operational + embodied), with the query layer's figures
+    (``workload_queries.workload_totals`` over the digest's week: hours, kWh, CO2e and list cost in it)."""
+    totals = workload_queries.workload_totals(accounts, view.start_time, view.end_time, kind="training")
+    if totals.empty:
+        return []
+    totals = totals.assign(total_co2e_kg=totals["co2e_kg"].astype(float) + totals["embodied_co2e_kg"].astype(float))
+    top = totals.sort_values(["total_co2e_kg", "name"], ascending=[False, True], kind="stable").head(TOP)
+    return [
+        {
+            "name": row["name"],
+            "region": row["region"],
+            "instance_type": row["instance_type"],
+            "instance_count": int(row["instance_count"] or 1),
+            "spot": bool(row["spot"]),
+            "status": row["status"],
+            "hours": int(row["hours"]),
+            "instance_hours": float(row["instance_hours"]),
+            "energy_kwh": float(row["energy_kwh"]),
+            "total_co2e_kg": float(row["total_co2e_kg"]),
+            "cost_usd": None if pd.isna(row["cost_usd"]) else float(row["cost_usd"]),
+            "url": link(reverse("training-job", args=[int(row["workload_id"])])),
+        }
+        for row in top.to_dict("records")
+    ]
+
+
 def _recommendations(team) -> tuple[list[dict], int]:
     open_recs = Recommendation.objects.filter(team=team, status=Recommendation.Status.OPEN)
-    top = open_recs.select_related("endpoint").order_by("-monthly_co2e_kg_saved", "pk")[:TOP]
+    top = open_recs.select_related("endpoint", "workload").order_by("-monthly_co2e_kg_saved", "pk")[:TOP]
     return [
         {
             "title": r.title,
-            "endpoint": r.endpoint.name if r.endpoint else "",
+            "endpoint": r.endpoint.name if r.endpoint else (r.workload.name if r.workload else ""),
             "monthly_co2e_kg_saved": r.monthly_co2e_kg_saved,
             "monthly_usd_saved": r.monthly_usd_saved,
             # ``rec=`` opens the page of the (paged) list that holds it
@@ -198,8 +226,8 @@ def _recommendations(team) -> tuple[list[dict], int]:
 
 
 def content(team, week_start: dt.date) -> dict:
-    """The week's numbers against the week before, the top emitters, newly idle endpoints and top open
-    recommendations, each with a link into the dashboard."""
+    """The week's numbers against the week before, the top emitters, the top training jobs, newly idle endpoints
+    and top open recommendations, each with a link into the dashboard."""
     accounts, endpoints = reports.team_accounts(team), reports.team_endpoints(team)
     view, before = week_view(week_start), week_view(week_start - dt.timedelta(days=7))
     per_endpoint = reports.endpoint_totals(accounts, view, None)
@@ -224,6 +252,7 @@ def content(team, week_start: dt.date) -> dict:
         "change_text": {name: change_text(pct) for name, pct in changes.items()},
         "daily": _daily(accounts, view),
         "top_emitters": _top_emitters(per_endpoint, endpoints),
+        "top_training_jobs": _top_training_jobs(accounts, view),
         "newly_idle": _newly_idle(team, view, endpoints),
         "recommendations": recommendations,
         "open_recommendations": open_count,
