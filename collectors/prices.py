@@ -2,9 +2,12 @@
 
 The Price List is the same for every customer, so it is read once for the regions of all registered accounts,
 with the collector's own identity (no assumed role; it needs ``pricing:GetProducts``). Filters run on the server
-(``TERM_MATCH`` on the product family, region and, for SageMaker, ``component`` = Hosting) and again here: a
-SageMaker instance is kept only when its ``instanceType`` ends in ``-Hosting`` and its usage type holds ``Host:``,
-so training, notebook, processing, batch-transform and asynchronous prices of the same type are never taken.
+(``TERM_MATCH`` on the product family, region and, for SageMaker, ``component``) and again here: a SageMaker
+instance is kept as a hosting price only when its ``instanceType`` ends in ``-Hosting`` and its usage type holds
+``Host:``, so no other component's price of the same type is ever taken for hosting. The training, notebook
+instance, processing and batch-transform prices (issue 19: jobs and notebooks are priced by their own component)
+are kept under their own services (``COMPONENTS``), each checked the same way (its ``instanceType`` suffix and
+usage-type infix); asynchronous inference is not read.
 
 GetProducts returns only current prices. Each is stored with its ``effectiveDate``; a price already stored for
 that date is left alone, and a changed price (a new effective date) is a new row, so history accumulates.
@@ -24,6 +27,24 @@ from collectors.models import Price
 SAGEMAKER, CLOUDWATCH, S3 = "AmazonSageMaker", "AmazonCloudWatch", "AmazonS3"
 INSTANCE_SERVICE, SERVERLESS_SERVICE = "sagemaker-inference", "sagemaker-serverless"
 LOGS_SERVICE, S3_SERVICE = "cloudwatch-logs", "s3"
+TRAINING_SERVICE, NOTEBOOK_SERVICE = "sagemaker-training", "sagemaker-notebook"
+PROCESSING_SERVICE, TRANSFORM_SERVICE = "sagemaker-processing", "sagemaker-transform"
+# Price List component -> (our service, its instanceType suffix, its usage-type infix ("USE1-Train:ml.m5.xlarge"))
+COMPONENTS = {
+    "Training": (TRAINING_SERVICE, "-Training", "-Train:"),
+    "Notebook": (NOTEBOOK_SERVICE, "-Notebook", "-Notebk:"),
+    "Processing": (PROCESSING_SERVICE, "-Processing", "-Processing:"),
+    "Batch Transform": (TRANSFORM_SERVICE, "-BatchTransform", "-Tsform:"),
+}
+WORKLOAD_SERVICES = tuple(service for service, _, _ in COMPONENTS.values())
+# A workload kind (``collectors.models.WorkloadKind``) -> the service its instance-hours are priced by. A Studio app
+# has none: its JupyterLab/CodeEditor instance prices are not a component we read; its cost stays unpriced.
+KIND_SERVICES = {
+    "training": TRAINING_SERVICE,
+    "processing": PROCESSING_SERVICE,
+    "transform": TRANSFORM_SERVICE,
+    "notebook": NOTEBOOK_SERVICE,
+}
 UNITS = {"hrs": "hour", "gb-second": "gb-second", "requests": "request", "gb-mo": "gb-month"}
 S3_CLASSES = {
     "Standard": "STANDARD",
@@ -121,6 +142,30 @@ def hosting_prices(pricing, region: str, result: PricesResult) -> list[PriceRow]
     return [row for row in rows if row is not None]
 
 
+def is_component(attributes: dict, component: str) -> bool:
+    _, suffix, infix = COMPONENTS[component]
+    return (
+        attributes.get("component") == component
+        and str(attributes.get("instanceType", "")).endswith(suffix)
+        and infix in str(attributes.get("usagetype", ""))
+    )
+
+
+def component_prices(pricing, region: str, result: PricesResult) -> list[PriceRow]:
+    """Instance-hour prices of training, notebook instances, processing and batch transform (``COMPONENTS``)."""
+    rows = []
+    for component, (service, _, _) in COMPONENTS.items():
+        filters = term_match(productFamily="ML Instance", regionCode=region, component=component)
+        for document in products(pricing, SAGEMAKER, filters):
+            result.products += 1
+            attributes = document["product"]["attributes"]
+            if not is_component(attributes, component) or attributes.get("regionCode") != region:
+                result.refused += 1
+                continue
+            rows.append(price_row(document, service, attributes["instanceName"], region))
+    return [row for row in rows if row is not None and row.unit == "hour"]
+
+
 def serverless_sku(usage_type: str) -> str | None:
     if usage_type.endswith("Mem-GB-s"):
         return "compute-gb-second"
@@ -173,6 +218,7 @@ def collect_prices(regions: list[str], now: datetime, calls: aws.ApiCalls) -> Pr
     rows: list[PriceRow] = []
     for region in result.regions:
         rows += hosting_prices(pricing, region, result) + other_prices(pricing, region, result)
+        rows += component_prices(pricing, region, result)
     result.rows = len(rows)
     result.new_rows = store(rows, now)
     return result

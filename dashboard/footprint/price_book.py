@@ -24,6 +24,7 @@ import pandas as pd
 from django.db.models import Max
 
 from collectors.models import Price
+from collectors.prices import KIND_SERVICES, WORKLOAD_SERVICES
 from estimator import prices as shipped
 
 COLLECTED, SHIPPED = "aws-price-list", "shipped table"
@@ -44,10 +45,13 @@ class PriceBook:
     collected_at: dt.datetime | None
     # Serverless and storage prices, the same columns; sku is "<service>/<sku>/<unit>" (``_key``).
     other: pd.DataFrame = dataclasses.field(default_factory=lambda: _empty())
+    # Instance-hours of the other SageMaker components (training, processing, batch transform, notebook instances):
+    # sku is "<service>/<ml.type>" (``_component_key``), plus ``source_sku``.
+    components: pd.DataFrame = dataclasses.field(default_factory=lambda: _empty())
 
     @classmethod
     def load(cls) -> PriceBook:
-        services = (shipped.INSTANCE_SERVICE, *{service for service, _ in _OTHER_UNITS})
+        services = (shipped.INSTANCE_SERVICE, *{service for service, _ in _OTHER_UNITS}, *WORKLOAD_SERVICES)
         rows = Price.objects.filter(service__in=services).values_list(
             "service", "sku", "unit", "region", "effective_date", "usd", "collected_at", "source_sku"
         )
@@ -63,7 +67,13 @@ class PriceBook:
         other = frame[np.array(known, dtype=bool)]
         other = other.assign(sku=[_key(*key) for key in zip(*_columns(other), strict=True)]) if len(other) else _empty()
         hourly = frame.loc[hosting, ["sku", "region", "effective", "usd", "source_sku"]]
-        book = cls(hourly, collected_at, other[_empty().columns])
+        workload = frame[frame["service"].isin(WORKLOAD_SERVICES) & (frame["unit"] == "hour")]
+        components = workload.assign(
+            sku=[
+                _component_key(service, sku) for service, sku in zip(workload["service"], workload["sku"], strict=True)
+            ]
+        )[["sku", "region", "effective", "usd", "source_sku"]]
+        book = cls(hourly, collected_at, other[_empty().columns], components)
         _last.book = book
         return book
 
@@ -155,6 +165,21 @@ class PriceBook:
         result[left["position"].to_numpy()] = values if numeric else values.to_numpy()
         return result
 
+    def component_usd(
+        self, kinds: pd.Series, instance_types: pd.Series, regions: pd.Series, at: pd.Series
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(USD per instance-hour, source, Price List SKU) of each row's workload kind (``KIND_SERVICES``: a
+        training job's instance-hours at the Training price, a notebook instance's at the Notebook price, ...), by
+        position; NaN / None where no price is known (a Studio app: no component priced; a type never collected
+        and not in the shipped table)."""
+        keys = _component_keys(kinds, instance_types)
+        left = self._left(keys, regions, at)
+        collected = self._as_of(self.components, left)
+        skus = self._as_of(self.components, left, "source_sku")
+        fallback = _shipped_components(keys, _normalised(regions))
+        usd, source = _chosen(collected, fallback)
+        return usd, source, np.where(np.isnan(collected), None, skus)
+
     def hourly_sku(self, instance_types: pd.Series, regions: pd.Series, at: pd.Series) -> np.ndarray:
         """The Price List product SKU of the collected price ``hourly_usd`` uses per row; None where the shipped
         table or nothing priced it (FOCUS ``SkuId``)."""
@@ -171,6 +196,31 @@ def _empty() -> pd.DataFrame:
             "usd": pd.Series(dtype=float),
         }
     )
+
+
+def _component_key(service: str, instance_type: str) -> str:
+    return f"{service}/{instance_type}"
+
+
+def _component_keys(kinds: pd.Series, instance_types: pd.Series) -> pd.Series:
+    services = _normalised(kinds).map(lambda kind: KIND_SERVICES.get(kind, ""))
+    types = _normalised_types(instance_types)
+    return pd.Series(
+        [_component_key(service, name) if service else "" for service, name in zip(services, types, strict=True)],
+        dtype=object,
+    )
+
+
+def _shipped_components(keys: pd.Series, regions: pd.Series) -> np.ndarray:
+    """The shipped table's price of each "<service>/<ml.type>" key and region (rows of ``WORKLOAD_SERVICES``, each
+    citing its source); NaN where it has none."""
+    table = shipped.price_table()
+    table = table[table["service"].isin(WORKLOAD_SERVICES) & (table["unit"] == "hour")]
+    prices = {
+        (_component_key(service, sku), region): float(usd)
+        for service, sku, region, usd in zip(table["service"], table["sku"], table["region"], table["usd"], strict=True)
+    }
+    return np.array([prices.get(key, np.nan) for key in zip(keys, regions, strict=True)], dtype=float)
 
 
 def _columns(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
