@@ -51,7 +51,7 @@ class WorkingTime:
     def outside(self, hours: pd.Series) -> np.ndarray:
         """Per hour (UTC timestamps): True where it is out of hours."""
         stamps = pd.to_datetime(hours, utc=True)
-        weekday = stamps.dt.weekday.to_numpy()
+        weekday = stamps.dt.day_of_week.to_numpy()
         hour = stamps.dt.hour.to_numpy()
         if self.start_hour <= self.end_hour:
             in_hours = (hour >= self.start_hour) & (hour < self.end_hour)
