@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
-from dashboard.api import errors, reconciliation, reports, root, schema, views
+from dashboard.api import errors, reconciliation, reports, root, schema, views, workloads
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -15,6 +15,9 @@ router.register("usage", views.UsageViewSet, basename="api-usage")
 router.register("log-groups", views.LogGroupViewSet, basename="api-log-group")
 router.register("storage", views.StorageViewSet, basename="api-storage")
 router.register("recommendations", views.RecommendationViewSet, basename="api-recommendation")
+router.register("training-jobs", workloads.TrainingJobViewSet, basename="api-training-job")
+router.register("tuning-jobs", workloads.TuningJobViewSet, basename="api-tuning-job")
+router.register("notebooks", workloads.NotebookViewSet, basename="api-notebook")
 
 api_patterns = [
     path("", root.ApiRootView.as_view(), name="api-root"),
