@@ -43,7 +43,7 @@ def _role(account: str) -> str:
 
 
 def _bucket(account: str) -> str:
-    return f"{fl.ACCOUNTS[account]}-training-data"
+    return f"{fl.ACCOUNTS.get(account, account)}-training-data"
 
 
 def _knobs(**values) -> list[dict]:
