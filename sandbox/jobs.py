@@ -17,7 +17,8 @@ Applied from ``patches.apply()`` (before CloudTrail recording wraps the final re
   epoch or ISO, ``StatusEquals``, ``NameContains``) -> sort (``SortBy``/``SortOrder``; AWS's defaults
   CreationTime, Ascending) -> paginate (``MaxResults`` 1-100, opaque ``NextToken``).
 - Notebook instances: current instance types, knobs ``status``, ``creationTime``, ``lastModifiedTime``;
-  Start/Stop move ``LastModifiedTime``; ``ListNotebookInstanceLifecycleConfigs`` (moto has none).
+  Start/Stop move ``LastModifiedTime``; ListNotebookInstances honours the time and lifecycle-config filters;
+  ``ListNotebookInstanceLifecycleConfigs`` (moto has none).
 - Studio (moto has no apps or spaces): Create/Describe/List/DeleteApp (knobs ``status``, ``creationTime``,
   ``deletedTime``, ``lastUserActivityTime``) and Create/Describe/List/DeleteSpace, per account and region; a
   deleted app stays listed with status Deleted, as AWS lists it for a while.
@@ -616,6 +617,33 @@ def _list_lifecycle_configs(self) -> ActionResult:
     return ActionResult(_compact({"NotebookInstanceLifecycleConfigs": summaries, "NextToken": token}))
 
 
+def _list_notebook_instances(self) -> ActionResult:
+    """moto ignores the time and lifecycle-config filters: filter -> sort (AWS's default Name, Descending) ->
+    paginate."""
+    params = self._get_params()
+    contains = (params.get("NameContains") or "").lower()
+    config_contains = params.get("NotebookInstanceLifecycleConfigNameContains")
+    found = [
+        n
+        for n in self.sagemaker_backend.notebook_instances.values()
+        if contains in n.notebook_instance_name.lower()
+        and (not params.get("StatusEquals") or n.status == params["StatusEquals"])
+        and (not config_contains or config_contains in (n.lifecycle_config_name or ""))
+        and time_filter(params, n.creation_time, n.last_modified_time)
+    ]
+    sort_by = params.get("SortBy") or "Name"
+    keys = {
+        "CreationTime": lambda n: (n.creation_time, n.notebook_instance_name),
+        "Status": lambda n: (n.status, n.notebook_instance_name),
+    }
+    found.sort(
+        key=keys.get(sort_by, lambda n: (n.notebook_instance_name,)),
+        reverse=(params.get("SortOrder") or "Descending") == "Descending",
+    )
+    page, token = paginate(found, params)
+    return ActionResult(_compact({"NotebookInstances": [_compact(n.to_dict()) for n in page], "NextToken": token}))
+
+
 # --- Studio apps and spaces ----------------------------------------------------------------------
 
 
@@ -947,6 +975,7 @@ OPERATIONS = {
     "list_training_jobs_for_hyper_parameter_tuning_job": _list_training_jobs_for_tuning,
     "create_notebook_instance": _create_notebook_instance,
     "list_notebook_instance_lifecycle_configs": _list_lifecycle_configs,
+    "list_notebook_instances": _list_notebook_instances,
     "create_app": _create_app,
     "describe_app": _describe_app,
     "list_apps": _list_apps,

@@ -439,3 +439,34 @@ def test_studio_apps_and_spaces(sm, trail):
     )["Events"]
     assert [e["EventName"] for e in events] == ["DeleteApp", "CreateApp", "CreateApp"]
     assert events[-1]["EventTime"] == created
+
+
+def test_list_notebook_instances_filters_by_time_and_paginates(sm):
+    base = NOW - timedelta(days=40)
+    for i in range(6):
+        sm.create_notebook_instance(
+            NotebookInstanceName=f"listed-nb-{i}",
+            InstanceType="ml.t3.medium" if i % 2 else "ml.m6i.xlarge",
+            RoleArn=ROLE,
+            Tags=knobs(creationTime=base + timedelta(days=i), status="Stopped" if i % 3 == 0 else "InService"),
+        )
+
+    def names(**query):
+        found, token = [], None
+        while True:
+            page = sm.list_notebook_instances(
+                NameContains="listed-nb", MaxResults=2, **query, **({"NextToken": token} if token else {})
+            )
+            found += [n["NotebookInstanceName"] for n in page["NotebookInstances"]]
+            token = page.get("NextToken")
+            if not token:
+                return found
+
+    assert names() == [f"listed-nb-{i}" for i in reversed(range(6))]  # Name, Descending: AWS's default
+    assert names(CreationTimeAfter=base + timedelta(days=2, hours=1), SortOrder="Ascending") == [
+        "listed-nb-3",
+        "listed-nb-4",
+        "listed-nb-5",
+    ]
+    assert names(StatusEquals="Stopped", SortBy="CreationTime", SortOrder="Ascending") == ["listed-nb-0", "listed-nb-3"]
+    assert names(LastModifiedTimeBefore=base + timedelta(days=1, hours=1)) == ["listed-nb-1", "listed-nb-0"]
