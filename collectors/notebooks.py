@@ -6,9 +6,10 @@ their running history and their hours.
   base64 OnStart script stops the instance when idle (AWS's "auto-stop-idle" sample: ``autostop``, or ``idle``
   with ``stop-notebook-instance``). No configuration: ``auto_stop`` false.
 - Studio: ListDomains -> DescribeDomain -> ListApps per domain -> DescribeApp (+ DescribeSpace for a space's app,
-  once per space) -> ListTags. ``auto_stop``: the app type's ``AppLifecycleManagement.IdleSettings.
-  LifecycleManagement`` is ENABLED in the space's settings, else in the domain's default space (or user)
-  settings. An app is named ``<domain>/<space or user profile>/<app type>/<app name>`` (unique per domain).
+  once per space) -> ListTags. ``auto_stop``: idle shutdown of the app type (JupyterLab, Code Editor) is
+  ENABLED at the domain (``AppLifecycleManagement.IdleSettings.LifecycleManagement`` in its default space or user
+  settings) with a timeout in effect (the space's, else the domain's). An app is named
+  ``<domain>/<space or user profile>/<app type>/<app name>`` (unique per domain).
 - History: CloudTrail LookupEvents (one paginated lookup per event name) for Create/Start/Stop/
   DeleteNotebookInstance and CreateApp/DeleteApp since the last run (an hour earlier for late deliveries; the first
   run reads the last ``COLLECT_LOOKBACK_DAYS``) open and close ``WorkloadStatusSpan`` rows (origin "cloudtrail"),
@@ -377,22 +378,32 @@ def record_app(run: Run, domain: dict, summary: dict) -> None:
 
 
 def app_auto_stop(run: Run, domain: dict, summary: dict, name: str) -> bool:
-    """The app type's idle shutdown: the space's setting, else the domain's default for spaces (or users)."""
+    """The app type's idle shutdown: enabled at the domain (``DefaultSpaceSettings`` for a space's app, then
+    ``DefaultUserSettings``: ``IdleSettings.LifecycleManagement`` ENABLED) with a timeout in effect (the space's
+    ``IdleTimeoutInMinutes``, else the domain's default). A space cannot enable it on its own: its IdleSettings
+    only choose the timeout within the domain's bounds."""
     key = APP_SETTINGS.get(summary["AppType"])
     if key is None:
         return False
-    candidates = []
-    space = summary.get("SpaceName")
-    if space:
-        candidates.append(space_settings(run, summary["DomainId"], space, name))
-        candidates.append(domain.get("DefaultSpaceSettings") or {})
-    else:
-        candidates.append(domain.get("DefaultUserSettings") or {})
-    for candidate in candidates:
-        idle = ((candidate.get(key) or {}).get("AppLifecycleManagement") or {}).get("IdleSettings") or {}
+    defaults = [domain.get("DefaultSpaceSettings") or {}] if summary.get("SpaceName") else []
+    defaults.append(domain.get("DefaultUserSettings") or {})
+    domain_idle: dict = {}
+    for settings_ in defaults:
+        idle = idle_settings(settings_, key)
         if idle.get("LifecycleManagement"):
-            return idle["LifecycleManagement"] == "ENABLED"
-    return False
+            domain_idle = idle
+            break
+    if domain_idle.get("LifecycleManagement") != "ENABLED":
+        return False
+    timeout = domain_idle.get("IdleTimeoutInMinutes")
+    if summary.get("SpaceName"):
+        space = space_settings(run, summary["DomainId"], summary["SpaceName"], name)
+        timeout = idle_settings(space, key).get("IdleTimeoutInMinutes") or timeout
+    return bool(timeout)
+
+
+def idle_settings(settings_: dict, key: str) -> dict:
+    return ((settings_.get(key) or {}).get("AppLifecycleManagement") or {}).get("IdleSettings") or {}
 
 
 def space_settings(run: Run, domain_id: str, space: str, name: str) -> dict:
