@@ -914,8 +914,13 @@ def _resource_finder(original):
 
 def _tag_adder(original):
     def add_tags(self, arn, tags):
-        """AddTags on a job or app: ``sandbox:`` knobs are applied, never stored."""
+        """AddTags on a job, app or notebook instance: ``sandbox:`` knobs are applied, never stored."""
         resource = arn.split(":", 5)[-1].split("/", 1)[0]
+        if resource == "notebook-instance":
+            tags, knobs = _split(tags)
+            if knobs:
+                _apply_notebook_knobs(self._get_resource_from_arn(arn), knobs)
+            return original(self, arn, tags)
         if resource not in BY_RESOURCE and resource != "app":
             return original(self, arn, tags)
         tags, knobs = _split(tags)

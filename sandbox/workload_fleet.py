@@ -434,15 +434,23 @@ def _seed(*parts: object) -> int:
     return zlib.crc32("/".join(str(p) for p in parts).encode())
 
 
+def minute_noise(minutes: np.ndarray, seed: int, sd: float) -> np.ndarray:
+    """Uniform noise with standard deviation ``sd`` that depends only on the seed and each timestamp (never on the
+    window asked for), so a minute published live equals the same minute of the seeded history."""
+    raw = np.sin(minutes / 60.0 * 12.9898 + (seed % 100_000) * 78.233) * 43758.5453
+    return (raw - np.floor(raw) - 0.5) * sd * math.sqrt(12)
+
+
 def host_series(job: Job, host_index: int, instance_type: str, minutes: np.ndarray) -> dict[str, np.ndarray]:
     """Per-minute normalised utilization (0-100 per vCPU / per GPU) of one host, plus its vCPUs and GPUs."""
     hw = hardware(instance_type)
     vcpus, gpus = float(hw["vcpus"]), float(hw["gpu_count"])
-    rng = np.random.default_rng(_seed(job.name, host_index))
+    seed = _seed(job.name, host_index)
+    rng = np.random.default_rng(seed)
     spread = 1 + 0.08 * (host_index - (len(job.hosts) - 1) / 2)  # hosts differ a little
     phase = rng.uniform(0, 2 * math.pi)
     wave = 1 + 0.12 * np.sin(2 * math.pi * minutes / (37 * 60) + phase)
-    noise = rng.normal(0, 0.03, size=len(minutes))
+    noise = minute_noise(minutes, seed, 0.03)
 
     def shaped(mean: float) -> np.ndarray:
         return np.clip(mean * spread * (wave + noise), 0.0, 100.0)

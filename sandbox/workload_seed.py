@@ -280,6 +280,7 @@ def job_summary(job: wf.Job, now: datetime, hosts: list[dict]) -> dict:
     return {
         "kind": job.kind,
         "name": job.name,
+        "arn": f"arn:aws:sagemaker:{job.region}:{job.account}:{job.kind}-job/{job.name.lower()}",
         "account": job.account,
         "region": job.region,
         "instance_type": job.instance_type,
@@ -609,6 +610,7 @@ def seed_workloads(
                 "max_parallel_jobs": tuning.max_parallel,
                 "max_jobs": tuning.max_jobs,
                 "warm_start_parents": list(tuning.warm_start_parents),
+                "status": "Completed" if all(c.minutes is not None for c in tuning.children()) else "InProgress",
                 "children": children,
             }
         )
@@ -636,3 +638,26 @@ def seed_workloads(
         f"{batcher.datapoints:,} host statistic sets, {len(events)} CloudTrail events, {log_groups} new log groups"
     )
     return summary
+
+
+def publish_running_jobs(sink, minute: datetime, seeded_at: datetime) -> int:
+    """Publish the host metrics of the minute starting at ``minute`` for every demo job still running (the CLI's
+    live loop can call this next to the endpoints' minute); the values are those the history would hold."""
+    sent = 0
+    stamp = np.array([fl.floor_minute(minute).timestamp()])
+    for job in wf.demo_jobs(seeded_at):
+        if job.minutes is not None or stamp[0] < job.timeline(seeded_at)["start"].timestamp():
+            continue
+        data = []
+        for index, (host, instance_type) in enumerate(job.hosts):
+            s = wf.host_series(job, index, instance_type, stamp)
+            dims = [{"Name": "Host", "Value": host}]
+            data += _sets("CPUUtilization", dims, s["cpu_pct"] * s["vcpus"], stamp, 0.0)
+            data += _sets("MemoryUtilization", dims, s["memory_pct"], stamp, 0.0)
+            data += _sets("DiskUtilization", dims, s["disk_pct"], stamp, 0.0)
+            if "gpu_pct" in s:
+                data += _sets("GPUUtilization", dims, s["gpu_pct"] * s["gpus"], stamp, 0.0)
+                data += _sets("GPUMemoryUtilization", dims, s["gpu_memory_pct"] * s["gpus"], stamp, 0.0)
+        sink(job.account, job.region, wf.NAMESPACES[job.kind], data)
+        sent += len(data)
+    return sent

@@ -470,3 +470,16 @@ def test_list_notebook_instances_filters_by_time_and_paginates(sm):
     ]
     assert names(StatusEquals="Stopped", SortBy="CreationTime", SortOrder="Ascending") == ["listed-nb-0", "listed-nb-3"]
     assert names(LastModifiedTimeBefore=base + timedelta(days=1, hours=1)) == ["listed-nb-1", "listed-nb-0"]
+
+
+def test_knobs_added_later_change_a_notebook(sm):
+    arn = sm.create_notebook_instance(NotebookInstanceName="later-nb", InstanceType="ml.g5.xlarge", RoleArn=ROLE)[
+        "NotebookInstanceArn"
+    ]
+    modified = NOW - timedelta(hours=1)
+    sm.add_tags(
+        ResourceArn=arn, Tags=[{"Key": "team", "Value": "x"}, *knobs(status="Stopped", lastModifiedTime=modified)]
+    )
+    described = sm.describe_notebook_instance(NotebookInstanceName="later-nb")
+    assert (described["NotebookInstanceStatus"], described["LastModifiedTime"]) == ("Stopped", modified)
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "x"}]

@@ -365,3 +365,24 @@ def test_generated_jobs_are_cheap_hourly_and_what_describe_returns():
         )
     finally:
         server.stop()
+
+
+def test_a_running_job_s_live_minute_is_the_minute_its_history_holds():
+    seeded_at = datetime(2026, 3, 4, 10, 17, 33, tzinfo=UTC)
+    running = next(j for j in wf.demo_jobs(seeded_at) if j.minutes is None)
+    minute = fl.floor_minute(seeded_at) - timedelta(minutes=10)  # inside the minute-detail hours of the history
+    sent = []
+    count = ws.publish_running_jobs(lambda *batch: sent.append(batch), minute, seeded_at)
+    assert count == sum(len(b[3]) for b in sent) > 0
+    assert {(a, r, n) for a, r, n, _ in sent} == {(running.account, running.region, wf.TRAINING_NAMESPACE)}
+    history, _ = ws.job_metrics(running, seeded_at)
+    at_minute = {
+        (d["MetricName"], d["Dimensions"][0]["Value"]): d["StatisticValues"]
+        for d in history
+        if d["Timestamp"] == minute
+    }
+    live = {(d["MetricName"], d["Dimensions"][0]["Value"]): d["StatisticValues"] for d in sent[0][3]}
+    assert live.keys() == at_minute.keys() and len(live) == 5 * running.count
+    for key, values in live.items():
+        assert values["Sum"] == pytest.approx(at_minute[key]["Sum"]), key
+    assert ws.publish_running_jobs(lambda *batch: sent.append(batch), seeded_at - timedelta(hours=5), seeded_at) == 0
