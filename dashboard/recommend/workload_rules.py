@@ -14,7 +14,6 @@ the CO2e range of the hours' stored estimates.
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import Count, Q, Sum
 
+from collectors.jobs import family as job_family
 from collectors.models import TuningJob, Workload, WorkloadHour
 from collectors.models.workloads import WorkloadKind
 from dashboard.footprint import workload_queries
@@ -145,8 +145,9 @@ def family_key(job: dict) -> str:
 
 
 def tuning_family(name: str) -> str:
-    """A tuning job's name without the SDK's timestamp or a counter ("xgb-hpo-241126-1200" → "xgb-hpo")."""
-    return re.sub(r"(-\d+)+$", "", name) or name
+    """A tuning job's name without the SDK's timestamp or counter ("xgb-hpo-241126-1200" → "xgb-hpo"): the jobs
+    collector's definition of a family, which its training jobs' ``family`` holds."""
+    return job_family(name)
 
 
 def _started(job: dict) -> datetime:

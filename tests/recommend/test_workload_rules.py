@@ -286,7 +286,7 @@ def test_a_newer_bayesian_tuning_job_resolves_the_strategy_advice(teams, owner):
     estimate_pending()
     engine.recompute(teams[0])
     rec = Recommendation.objects.get(kind=Kind.TUNING_STRATEGY)
-    newer = factories.tuning_job(owner, "xgb-hpo-2", strategy="Bayesian", max_parallel=3, max_jobs=2)
+    newer = factories.tuning_job(owner, "xgb-hpo-002", strategy="Bayesian", max_parallel=3, max_jobs=2)
     type(newer).objects.filter(pk=newer.pk).update(created_time=timezone.now())
     engine.recompute(teams[0])
     rec.refresh_from_db()
