@@ -134,6 +134,7 @@ class Run:
     spaces: dict[tuple[str, str], dict] = field(default_factory=dict)
     observed: dict[int, tuple[str, datetime]] = field(default_factory=dict)  # pk -> (span status, since)
     changed_from: dict[int, datetime] = field(default_factory=dict)  # pk -> earliest moment its spans changed
+    since: datetime | None = None  # the start of the CloudTrail window read
 
 
 def collect_notebooks(
@@ -142,6 +143,7 @@ def collect_notebooks(
     result = NotebooksResult()
     run = Run(account, region, aws.client(account, "sagemaker", region, calls), now, result)
     since = watermark - LATE_DELIVERY if watermark else now - timedelta(days=settings.COLLECT_LOOKBACK_DAYS)
+    run.since = since
     run.changes = read_events(aws.client(account, "cloudtrail", region, calls), since, now, result)
     collect_instances(run)
     collect_apps(run)
@@ -485,7 +487,14 @@ def move_to(run: Run, workload: Workload, status: str, moment: datetime, origin:
 
 
 def apply_changes(run: Run, workload: Workload, changes: list[Change]) -> None:
-    """CloudTrail's status changes, oldest first; those not after the latest recorded span are known already."""
+    """CloudTrail's status changes, oldest first; those not after the latest recorded span are known already. A
+    workload seen for the first time whose first change in the window stops or deletes it ran before: in service
+    from the window's start (or its creation, if later)."""
+    first = changes[0] if changes else None
+    if first is not None and first.status != RUNNING and run.since is not None and latest_span(workload) is None:
+        created = workload.created_time or run.since
+        if created < first.time:
+            move_to(run, workload, RUNNING, max(created, run.since), WorkloadStatusSpan.Origin.CLOUDTRAIL)
     for change in changes:
         latest = latest_span(workload)
         if latest is not None and change.time <= latest.valid_from:

@@ -184,3 +184,72 @@ def test_transform_hosts_are_found_by_instance_id(scratch, sandbox):
     vcpus = int(hardware("ml.c5.2xlarge")["vcpus"])
     assert row.hosts == 2 and row.instance_hours == pytest.approx(2.0)
     assert row.cpu_util_pct == pytest.approx((400 + 200) / 2 / vcpus)
+
+
+# --- the seeded demo jobs ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seeded(prod, research):
+    """Jobs and their host metrics of both demo accounts in us-east-1 (the sandbox's seeded workloads)."""
+    runs = {}
+    for account in (prod, research):
+        runner.run(account, "us-east-1", "jobs")
+        runs[account.account_id] = runner.run(account, "us-east-1", "job_metrics")
+    return runs
+
+
+def seeded_jobs(sandbox) -> list[dict]:
+    return [j for j in sandbox["workloads"]["jobs"] if j["region"] == "us-east-1"]
+
+
+def test_seeded_jobs_instance_hours_are_their_timeline_times_their_count(seeded, sandbox):
+    jobs = seeded_jobs(sandbox)
+    assert len(jobs) > 20
+    checked_running = False
+    for job in jobs:
+        rows = WorkloadHour.objects.filter(workload__name=job["name"], workload__account__account_id=job["account"])
+        start = datetime.fromisoformat(job["start"])
+        end = datetime.fromisoformat(job["end"]) if job["end"] else datetime.now(UTC)
+        count = sum(g["instance_count"] for g in job["instance_groups"]) or job["instance_count"]
+        total = sum(r.instance_hours for r in rows)
+        assert total == pytest.approx((end - start).total_seconds() / 3600 * count, abs=0.05 * count), job["name"]
+        assert {r.instance_type for r in rows} == (
+            {g["instance_type"] for g in job["instance_groups"]} or {job["instance_type"]}
+        )
+        if job["spot"]:
+            assert all(r.spot_instance_hours == r.instance_hours for r in rows)
+        checked_running |= job["end"] is None
+    assert checked_running  # the demo's running job was among them
+
+
+def test_seeded_jobs_per_host_utilization_is_per_vcpu_and_per_gpu(seeded, sandbox):
+    """Each host's mean over the minutes it ran (the seeding summary, per vCPU/GPU) equals the mean of its hourly
+    values weighted by the minutes of each hour, for finished jobs (whose minutes all have metrics)."""
+    checked = 0
+    for job in seeded_jobs(sandbox):
+        if job["end"] is None:
+            continue
+        rows = list(WorkloadHour.objects.filter(workload__name=job["name"]))
+        for host in job["hosts"]:
+            label = host["host"].rsplit("/", 1)[-1]
+            mine = [r for r in rows if r.instance_type == host["instance_type"]]
+            same_type = sum(1 for h in job["hosts"] if h["instance_type"] == host["instance_type"])
+            weights = [r.instance_hours / same_type for r in mine]
+            if host["gpu_util_pct"] is not None:
+                gpu = sum(w * r.gpu_util_by_host[label] for w, r in zip(weights, mine, strict=True)) / sum(weights)
+                assert gpu == pytest.approx(host["gpu_util_pct"], abs=0.2), (job["name"], label)
+                checked += 1
+            assert all(r.vcpus == host["vcpus"] and r.gpus == host["gpus"] for r in mine)
+        if job["cpu_util_pct"] is not None and len(job["hosts"]) == len(
+            [h for h in job["hosts"] if h["instance_type"] == job["hosts"][0]["instance_type"]]
+        ):
+            cpu = sum(r.cpu_util_pct * r.instance_hours for r in rows) / sum(r.instance_hours for r in rows)
+            assert cpu == pytest.approx(job["cpu_util_pct"], abs=0.3), job["name"]
+    assert checked >= 5
+
+
+def test_seeded_jobs_are_read_in_the_minimum_number_of_calls(seeded):
+    for run in seeded.values():
+        assert run.details["jobs"] > 0 and run.details["errors"] == []
+        assert run.details["calls"] == run.details["minimum_calls"]
