@@ -232,3 +232,28 @@ def test_throttling_that_outlasts_the_retries_fails_the_run(fleet, sandbox_contr
     with pytest.raises(runner.CollectionFailed) as failed:
         runner.run(fleet, REGION, "jobs")
     assert failed.value.throttled
+
+
+def test_the_seeded_demo_jobs_are_collected_as_the_seeding_summary_says(prod, research, sandbox):
+    summary = sandbox["workloads"]
+    for account in (prod, research):
+        runner.run(account, "us-east-1", "jobs")
+    jobs = [j for j in summary["jobs"] if j["region"] == "us-east-1"]
+    stored = {(w.account.account_id, w.name): w for w in Workload.objects.select_related("account", "tuning_job")}
+    assert len(stored) == len(jobs)
+    for job in jobs:
+        workload = stored[(job["account"], job["name"])]
+        assert (workload.kind, workload.status, workload.family) == (job["kind"], job["status"], job["family"])
+        assert workload.tags == job["tags"] and workload.spot == job["spot"]
+        assert workload.failure_reason == (job["failure_reason"] or "")
+        assert workload.billable_seconds == job["billable_seconds"]
+        assert (workload.tuning_job.name if workload.tuning_job else None) == job["tuning_job"]
+        assert workload.end_time == (datetime.fromisoformat(job["end"]) if job["end"] else None)
+    for tuning in summary["tuning_jobs"]:
+        row = TuningJob.objects.get(account__account_id=tuning["account"], name=tuning["name"])
+        assert (row.strategy, row.max_parallel_jobs, row.max_jobs) == (
+            tuning["strategy"],
+            tuning["max_parallel_jobs"],
+            tuning["max_jobs"],
+        )
+        assert sorted(row.children.values_list("name", flat=True)) == sorted(tuning["children"])

@@ -188,3 +188,39 @@ def test_without_cloudtrail_the_history_follows_what_collections_observe(studio,
     studio.sagemaker.start_notebook_instance(NotebookInstanceName="conda-nb")
     runner.run(studio, REGION, "notebooks")
     assert spans("conda-nb") == [("Stopped", "observed"), ("InService", "observed")]
+
+
+def test_the_seeded_notebooks_and_apps_as_the_seeding_summary_says(prod, sandbox, settings):
+    summary = sandbox["workloads"]
+    result = runner.run(prod, "us-east-1", "notebooks")
+    assert result.details["errors"] == [] and result.details["cloudtrail_readable"]
+    now = datetime.now(UTC)
+    lookback = now - timedelta(days=settings.COLLECT_LOOKBACK_DAYS)
+    for notebook in (n for n in summary["notebooks"] if n["account"] == prod.account_id):
+        stored = Workload.objects.get(account=prod, kind="notebook", name=notebook["name"])
+        assert (stored.auto_stop, stored.instance_type, stored.status) == (
+            notebook["auto_stop"],
+            notebook["instance_type"],
+            notebook["status"],
+        )
+        # Hours while in service, from the spans the seeding ran it in, within the collector's lookback.
+        expected = sum(
+            max(
+                (
+                    min(datetime.fromisoformat(b) if b else now, now) - max(datetime.fromisoformat(a), lookback)
+                ).total_seconds(),
+                0,
+            )
+            for a, b in notebook["spans"]
+        )
+        assert running_hours(notebook["name"]) == pytest.approx(expected / 3600, abs=0.1), notebook["name"]
+        assert WorkloadStatusSpan.objects.filter(workload=stored, valid_to__isnull=True).count() == 1
+    for app in (a for a in summary["studio_apps"] if a["account"] == prod.account_id):
+        name = f"{app['domain_id']}/{app['space']}/{app['app_type']}/{app['name']}"
+        stored = Workload.objects.get(account=prod, kind="studio-app", name=name)
+        assert (stored.auto_stop, stored.instance_type) == (app["auto_stop"], app["instance_type"])
+        assert (stored.deleted_at is not None) == (app["deleted"] is not None)
+        created, deleted = datetime.fromisoformat(app["created"]), app["deleted"]
+        end = datetime.fromisoformat(deleted) if deleted else now
+        expected = max((end - max(created, lookback)).total_seconds(), 0) / 3600
+        assert running_hours(name) == pytest.approx(expected, abs=0.1), name
