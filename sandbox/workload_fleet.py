@@ -353,7 +353,7 @@ def demo_jobs(now: datetime) -> list[Job]:
         image=XGBOOST_IMAGE,
         team="growth",
     )
-    jobs += XGB_HPO.children()
+    jobs += [child for tuning in TUNINGS for child in tuning.children()]
     jobs = [_sdk_name(j, now) for j in jobs]
     return sorted(jobs, key=lambda j: (j.timeline(now)["start"], j.name))
 
@@ -367,7 +367,18 @@ XGB_HPO = Tuning(
     instance_type="ml.m5.xlarge",
     child_minutes=tuple(20 + (k * 7) % 21 for k in range(20)),
 )
-TUNINGS = (XGB_HPO,)
+CHURN_HPO = Tuning(  # Bayesian with 8 in parallel: past the policy's 4, Bayesian learns little from each wave
+    "churn-hpo",
+    "Bayesian",
+    max_parallel=8,
+    max_jobs=8,
+    started_hours_ago=100,
+    instance_type="ml.m5.2xlarge",
+    child_minutes=tuple(15 + (k * 5) % 11 for k in range(8)),
+    account=fl.RESEARCH,
+    team="growth",
+)
+TUNINGS = (XGB_HPO, CHURN_HPO)
 
 NOTEBOOKS = (
     Notebook("research-nb", "ml.g5.xlarge", created_days_ago=21, status="InService", team="research"),

@@ -48,6 +48,10 @@ def test_the_summary_lists_the_fleet_s_workloads(workloads, seeded_at):
     kinds = [j["kind"] for j in workloads["jobs"]]
     assert kinds.count("processing") == 3 and kinds.count("transform") == 2
     assert sum(1 for j in workloads["jobs"] if j["tuning_job"] == "xgb-hpo") == 20
+    assert {(t["name"], t["strategy"], t["max_parallel_jobs"]) for t in workloads["tuning_jobs"]} == {
+        ("xgb-hpo", "Random", 10),
+        ("churn-hpo", "Bayesian", 8),
+    }
     assert {n["name"] for n in workloads["notebooks"]} == {"research-nb", "team-nb", "old-experiments-nb"}
     assert len(workloads["studio_apps"]) == 3 and workloads["generated_training_jobs"] == 0
 
@@ -188,7 +192,7 @@ def test_a_trainium_host_publishes_no_gpu_metrics(sandbox, workloads):
 
 
 def test_tuning_job_counts_its_children(sandbox, workloads):
-    tuning = workloads["tuning_jobs"][0]
+    tuning = next(t for t in workloads["tuning_jobs"] if t["name"] == "xgb-hpo")
     sm = sm_for(sandbox, tuning)
     described = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="xgb-hpo")
     config = described["HyperParameterTuningJobConfig"]
