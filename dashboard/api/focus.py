@@ -7,6 +7,14 @@ EffectiveCost carry its net amortized cost (discounts and Savings Plans applied;
 split is not kept, so BilledCost is the amortized figure too) and ``x_CostBasis`` says "billed"; elsewhere they carry
 the list cost and ``x_CostBasis`` says "list". No discount is invented. FOCUS forbids null costs, so a row whose type
 and region have no list price carries 0 with ``x_CostBasis`` "unpriced".
+
+Workloads (issue 19) follow each window's endpoint rows: one row per workload (training, processing or transform
+job, notebook instance, Studio app), UTC day and instance type, ResourceId its ARN, ResourceType naming its kind,
+ChargeDescription the SageMaker component its instance-hours are billed under, ConsumedQuantity its instance-hours,
+list costs at that component's price where one is known (``workload_queries``: the one definition), the same
+emissions columns, and ``x_WorkloadKind`` (endpoint rows: "inference"). A managed-Spot job's PricingQuantity is the
+billed share of its instance-hours (billable / training seconds), so ListCost = ListUnitPrice x PricingQuantity.
+Cost exports are matched to endpoints only: workload rows are at list price (``x_CostBasis`` list or unpriced).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from django.http import StreamingHttpResponse
 
 from dashboard.api.serializers import FOCUS_FIELDS, FOCUS_MEASURES
 from dashboard.csv_safety import Rfc4180, spreadsheet_safe
-from dashboard.footprint import billed, price_book, queries
+from dashboard.footprint import billed, price_book, queries, workload_queries
 from dashboard.footprint.price_book import PriceBook
 from dashboard.footprint.queries import SERVERLESS_GB_SECONDS, with_cost
 
@@ -45,6 +53,24 @@ CONSTANT = {
     "ResourceType": "SageMaker Endpoint",
 }
 COST_COLUMNS = ("BilledCost", "EffectiveCost", "ContractedCost", "ListCost")
+WORKLOAD_KIND_COLUMN = "x_WorkloadKind"
+# The export's columns: FOCUS_FIELDS (the API schema's) and the lifecycle kind of each row.
+FIELDS = [*FOCUS_FIELDS, *([] if WORKLOAD_KIND_COLUMN in FOCUS_FIELDS else [WORKLOAD_KIND_COLUMN])]
+INFERENCE = "inference"
+RESOURCE_TYPES = {
+    "training": "SageMaker Training Job",
+    "processing": "SageMaker Processing Job",
+    "transform": "SageMaker Transform Job",
+    "notebook": "SageMaker Notebook Instance",
+    "studio-app": "SageMaker Studio App",
+}
+COMPONENTS = {
+    "training": "Training",
+    "processing": "Processing",
+    "transform": "Batch Transform",
+    "notebook": "Notebook Instance",
+    "studio-app": "Studio app",
+}
 SERVERLESS = "serverless"
 WINDOW_DAYS = 31
 SLICE_ROWS = 2000
@@ -166,9 +192,71 @@ def focus_frame(
         "x_InstanceType": instance_type,
         "x_EstimateMethodology": method[0],
         "x_EstimateVersion": method[1],
+        WORKLOAD_KIND_COLUMN: INFERENCE,
     }
-    values = {**dict.fromkeys(FOCUS_FIELDS), **CONSTANT, **columns}  # None: allowed null and not known
-    return pd.DataFrame({column: values[column] for column in FOCUS_FIELDS}, index=frame.index)
+    values = {**dict.fromkeys(FIELDS), **CONSTANT, **columns}  # None: allowed null and not known
+    return pd.DataFrame({column: values[column] for column in FIELDS}, index=frame.index)
+
+
+def describe_workload(kind: str, instance_type: str, spot: bool) -> str:
+    basis = "managed Spot (billed seconds)" if spot else "on demand"
+    return f"SageMaker {COMPONENTS.get(kind, kind)} on {instance_type}, {basis}"
+
+
+def workload_focus_frame(frame: pd.DataFrame, method: tuple[str, str], names: dict[str, str]) -> pd.DataFrame:
+    """FOCUS rows (``FIELDS``) from ``workload_queries.workload_days`` rows (per workload, day and instance type,
+    priced by the component's list price); ``names``: account names by AWS account id."""
+    frame = frame.reset_index(drop=True)
+    known = frame["cost_usd"].notna()
+    listed = frame["cost_usd"].astype(float).fillna(0.0)
+    ratio = frame["spot_billed_ratio"].astype(float).fillna(1.0)
+    quantity = frame["instance_hours"].astype(float)
+    keys = list(zip(frame["kind"], frame["instance_type"], frame["spot"].astype(bool), strict=True))
+    account = frame["account_id"]
+    account_name = account.map(lambda account_id: names.get(account_id) or None)
+    columns = {
+        "BillingAccountId": account,
+        "BillingAccountName": account_name,
+        "SubAccountId": account,
+        "SubAccountName": account_name,
+        "RegionId": frame["region"],
+        "ResourceId": frame["arn"].where(frame["arn"].astype(bool), frame["name"]),
+        "ResourceName": frame["name"],
+        "ResourceType": frame["kind"].map(RESOURCE_TYPES),
+        "Tags": frame["tags"].map(lambda tags: tags or {}),
+        **period_columns(frame["day"]),
+        **dict.fromkeys(COST_COLUMNS, listed),
+        "SkuId": pd.Series(frame["sku_id"], index=frame.index).where(known, None),
+        "ListUnitPrice": frame["hourly_usd"].astype(float).where(known),
+        "x_CostBasis": pd.Series(np.where(known, "list", "unpriced"), index=frame.index),
+        "x_PriceSource": frame["price_source"].where(known),
+        **{column: frame[name].astype(float) for name, column in FOCUS_MEASURES.items() if name in frame.columns},
+        "x_Invocations": 0.0,
+        "ConsumedQuantity": quantity,
+        "PricingQuantity": quantity * ratio,
+        "ChargeDescription": pd.Series([describe_workload(*key) for key in keys], index=frame.index),
+        "x_InstanceType": frame["instance_type"],
+        "x_EstimateMethodology": method[0],
+        "x_EstimateVersion": method[1],
+        WORKLOAD_KIND_COLUMN: frame["kind"],
+    }
+    values = {**dict.fromkeys(FIELDS), **CONSTANT, **columns}
+    return pd.DataFrame({column: values[column] for column in FIELDS}, index=frame.index)
+
+
+def workload_frames(accounts: list[dict], query: dict, first: dt.date, last: dt.date, method) -> Iterator[pd.DataFrame]:
+    """The workload rows of one window of days, narrowed by the query's region and team tag (none when it asks for
+    one endpoint)."""
+    if query.get("endpoint") is not None or not accounts:
+        return
+    days = workload_queries.workload_days(accounts, first, last)
+    if days.empty:
+        return
+    team_tag = query.get("team") if "team_endpoints" in query else None
+    days = workload_queries.in_scope(days, query.get("region", ""), team_tag)
+    names = {account["account_id"]: account["name"] for account in accounts}
+    for begin in range(0, len(days), SLICE_ROWS):
+        yield workload_focus_frame(days.iloc[begin : begin + SLICE_ROWS], method, names)
 
 
 def focus_frames(team, query: dict, scope) -> Iterator[pd.DataFrame]:
@@ -187,6 +275,7 @@ def focus_frames(team, query: dict, scope) -> Iterator[pd.DataFrame]:
         frame = frame.sort_values(["day", "endpoint_id", "instance_type"], na_position="first")
         for begin in range(0, len(frame), SLICE_ROWS):  # a slice at a time: ~70 columns of objects per row
             yield focus_frame(frame.iloc[begin : begin + SLICE_ROWS], endpoints, method, book)
+        yield from workload_frames(accounts, query, first, last, method)
 
 
 def focus_rows(frames: Iterator[pd.DataFrame]) -> list[dict]:
@@ -197,7 +286,15 @@ def focus_rows(frames: Iterator[pd.DataFrame]) -> list[dict]:
     return rows
 
 
-TEXT = ("BillingAccountName", "SubAccountName", "ResourceId", "ResourceName", "ChargeDescription", "x_InstanceType")
+TEXT = (
+    "BillingAccountName",
+    "SubAccountName",
+    "ResourceId",
+    "ResourceName",
+    "ChargeDescription",
+    "x_InstanceType",
+    WORKLOAD_KIND_COLUMN,
+)
 
 
 def csv_chunk(frame: pd.DataFrame) -> str:
@@ -213,7 +310,7 @@ def csv_chunk(frame: pd.DataFrame) -> str:
 def focus_csv(frames: Iterator[pd.DataFrame], filename: str) -> StreamingHttpResponse:
     def body() -> Iterator[str]:
         out = io.StringIO()
-        csv.writer(out, dialect=Rfc4180).writerow(FOCUS_FIELDS)
+        csv.writer(out, dialect=Rfc4180).writerow(FIELDS)
         yield out.getvalue()
         for frame in frames:
             yield csv_chunk(frame)

@@ -33,13 +33,18 @@ from dashboard.api.params import (
     TeamField,
     parsed,
 )
-from dashboard.api.serializers import FOCUS_FIELDS, FOOTPRINT, FocusSerializer, measure_fields
-from dashboard.footprint import billed, queries
+from dashboard.api.serializers import FOOTPRINT, FocusSerializer, measure_fields
+from dashboard.footprint import billed, queries, workload_queries
 from dashboard.footprint.filters import HOURLY_MAX_DAYS, TEAM_TAG, UNTAGGED, Filters, parse
 from dashboard.footprint.measures import UTILIZATION, finish_unknowns, unknown_columns, with_unknowns
 
 SUMS = FOOTPRINT  # the footprint's summed measures the API reports (``measures.ESTIMATED`` and usage)
-GROUPS = ("none", "account", "region", "endpoint", "instance_type", "team")
+WORKLOAD_KIND = "workload_kind"
+GROUPS = ("none", "account", "region", "endpoint", "instance_type", "team", WORKLOAD_KIND)
+# group_by=workload_kind: the endpoints' rows summed as one "inference" group, beside a group per workload kind
+# (training, processing, transform, notebook, studio-app) from the workloads' hours. Every other grouping, and no
+# grouping, stays the endpoints' alone (as before issue 19: existing clients' totals do not change).
+INFERENCE = "inference"
 
 
 class Api(JsonErrors, APIView):
@@ -68,7 +73,10 @@ class GroupByField(serializers.CharField):
 class EmissionParams(PeriodParams):
     grain = GrainField(default="day", help_text=f"hour covers at most {HOURLY_MAX_DAYS} days")
     group_by = GroupByField(
-        default="none", help_text="none, account, region, endpoint, instance_type, team, or tag:<key>"
+        default="none",
+        help_text="none, account, region, endpoint, instance_type, team, workload_kind, or tag:<key>. Only "
+        "workload_kind includes jobs, notebook instances and Studio apps (a group per kind beside 'inference', the "
+        "endpoints); every other grouping covers the endpoints alone",
     )
 
     def validate_group_by(self, value: str) -> str:
@@ -90,6 +98,8 @@ def emission_rows(team, query: dict) -> list[dict]:
     """Sums per period of the grain and per group, sorted by period then group: the query layer's grouped series,
     labelled and added up per group (cost: the sum of the priced parts, None when none is priced)."""
     group = query["group_by"]
+    if group == WORKLOAD_KIND:
+        return workload_kind_rows(team, query)
     key = queries.GROUP_KEYS.get(group, "endpoint_id")
     accounts, endpoint_ids = _scope(team, query)
     frame = queries.grouped_series(accounts, query["start"], query["end"], query["grain"], endpoint_ids, key)
@@ -114,6 +124,45 @@ def emission_rows(team, query: dict) -> list[dict]:
             "priced_instance_hours": float(values["priced_instance_hours"]),
             "priced_share": share(values["priced_instance_hours"], values["instance_hours"]),
             "billed_cost_usd": billed_usd.get((bucket, group_value)),
+        }
+        for (bucket, group_value), values in totals.iterrows()
+    ]
+
+
+def workload_kind_rows(team, query: dict) -> list[dict]:
+    """Sums per period of the grain and per lifecycle kind: "inference" (the endpoints' rows of the same query,
+    from the endpoints' query layer) and each workload kind with hours (``workload_queries.kind_series``), sorted by
+    period then group. The query's account, region and team narrow both; an ``endpoint`` leaves the workloads out.
+    ``billed_cost_usd`` is the endpoints' (cost exports are matched to endpoints only): null on workload rows."""
+    accounts, endpoint_ids = _scope(team, query)
+    start, end, grain = query["start"], query["end"], query["grain"]
+    parts = []
+    endpoints = queries.grouped_series(accounts, start, end, grain, endpoint_ids, "region")
+    if not endpoints.empty:
+        parts.append(endpoints.assign(group=INFERENCE))
+    if query.get("endpoint") is None and accounts:
+        team_tag = query.get("team") if "team_endpoints" in query else None
+        kinds = workload_queries.kind_series(accounts, start, end, grain, query.get("region", ""), team_tag)
+        if not kinds.empty:
+            parts.append(kinds.rename(columns={"kind": "group"}).assign(invocations=0.0))
+    if not parts:
+        return []
+    frame = pd.concat(parts, ignore_index=True)
+    grouped = with_unknowns(frame).groupby(["bucket", "group"], sort=True)
+    totals = finish_unknowns(grouped[[*SUMS, "priced_instance_hours", *unknown_columns()]].sum())
+    totals["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
+    billed_usd = _billed(team, query, "none", "endpoint_id", accounts, endpoint_ids)
+    return [
+        {
+            "period_start": bucket.isoformat(),
+            "group": group_value,
+            "endpoint_id": None,
+            "account_id": None,
+            **{name: None if pd.isna(values[name]) else float(values[name]) for name in SUMS},
+            "cost_usd": None if pd.isna(values["cost_usd"]) else float(values["cost_usd"]),
+            "priced_instance_hours": float(values["priced_instance_hours"]),
+            "priced_share": share(values["priced_instance_hours"], values["instance_hours"]),
+            "billed_cost_usd": billed_usd.get((bucket, "all")) if group_value == INFERENCE else None,
         }
         for (bucket, group_value), values in totals.iterrows()
     ]
@@ -165,7 +214,8 @@ def cached_emission_rows(team, query: dict) -> list[dict]:
     """``emission_rows``, cached per team, query and data version (FinOps tools poll the same series)."""
     from django.core.cache import cache as shared_cache
 
-    version = repr((team.pk, sorted(query.items()), queries.data_version()))
+    workloads = workload_queries.data_version() if query.get("group_by") == WORKLOAD_KIND else ()
+    version = repr((team.pk, sorted(query.items()), queries.data_version(), workloads))
     key = "emissions:" + hashlib.sha256(version.encode()).hexdigest()
     rows = shared_cache.get(key)
     if rows is None:
@@ -254,7 +304,7 @@ class FocusView(Api):
         if wants_csv(request):
             return focus.focus_csv(frames, f"wattson-focus-{query['start']}-{query['end']}")
         rows = focus.focus_rows(frames)
-        return Response({"start": query["start"], "end": query["end"], "columns": FOCUS_FIELDS, "results": rows})
+        return Response({"start": query["start"], "end": query["end"], "columns": focus.FIELDS, "results": rows})
 
 
 class PrometheusRenderer(BaseRenderer):
@@ -323,6 +373,50 @@ TEAM_TOTALS = (
         "absent when no account has an export read",
     ),
 )
+# Running workloads (training, processing and transform jobs in progress, notebook instances and Studio apps in
+# service) in their last complete hour with an estimate, as the endpoints' gauges are: the same quantities and
+# units, labelled by kind, account, region and name.
+WORKLOAD_GAUGES = (
+    (
+        "wattson_workload_watts",
+        "Mean electrical power of the running workload in its last complete hour, PUE included (W)",
+    ),
+    (
+        "wattson_workload_gco2e_per_hour",
+        "Operational (location-based) plus embodied emissions of the running workload in the last complete hour "
+        "(g CO2e)",
+    ),
+    (
+        "wattson_workload_gco2e_market_per_hour",
+        "Operational (market-based, GHG Protocol Scope 2) plus embodied emissions of the running workload in the last "
+        "complete hour (g CO2e); absent while an hour lacks the market-based figure",
+    ),
+    *((f"wattson_workload_{name}", UTILIZATION_HELP[name]) for name in UTILIZATION),
+    ("wattson_workload_instances", "Mean instances of the running workload in the last complete hour"),
+)
+WORKLOAD_LABELS = ("kind", "account_id", "region", "name")
+# The team's totals per lifecycle stage (``workload_queries.lifecycle_split``: inference is the endpoints' totals
+# above, storage has no estimate yet and reads 0), one sample per period and stage.
+STAGE_TOTALS = (
+    ("wattson_team_stage_energy_kwh", "energy_kwh", "Energy per lifecycle stage over the period, PUE included (kWh)"),
+    (
+        "wattson_team_stage_co2e_kg",
+        "co2e_kg",
+        "Operational emissions per lifecycle stage over the period, location-based (kg CO2e)",
+    ),
+    (
+        "wattson_team_stage_embodied_co2e_kg",
+        "embodied_co2e_kg",
+        "Embodied emissions per lifecycle stage over the period (kg CO2e)",
+    ),
+    ("wattson_team_stage_instance_hours", "instance_hours", "Instance-hours per lifecycle stage over the period"),
+    (
+        "wattson_team_stage_cost_usd",
+        "cost_usd",
+        "On-demand list cost of the priced instance-hours per lifecycle stage over the period (USD); absent when "
+        "none is priced",
+    ),
+)
 TOTAL_PERIODS = ("30d",)  # the last 30 x 24 whole hours before the scrape's hour, as the overview's 30d
 
 
@@ -344,13 +438,17 @@ class TeamMetrics:
                 for name, value in values.items():
                     families[name].add_metric(labels, value)
         yield from families.values()
-        yield from team_totals(self.team, self.now)
+        accounts = queries.team_accounts(self.team)
+        frames = period_totals(accounts, self.now)
+        yield from team_totals(self.team, self.now, accounts, frames)
         if latest is not None:
             yield GaugeMetricFamily(
                 "wattson_data_hour_timestamp_seconds",
                 "Start of the hour the endpoint gauges describe (Unix seconds)",
                 value=int(latest.timestamp()),
             )
+        yield from workload_families(self.team, self.now)
+        yield from stage_totals(self.team, self.now, accounts, frames)
 
 
 def endpoint_gauges(team, hour: dt.datetime):
@@ -368,19 +466,75 @@ def endpoint_gauges(team, hour: dt.datetime):
         yield [row["account_id"], row["region"], row["name"]], values
 
 
+def workload_families(team, now: dt.datetime):
+    """The ``WORKLOAD_GAUGES`` families at the team's running workloads' last complete hour with an estimate, and
+    that hour's timestamp (absent when none ran)."""
+    families = {name: GaugeMetricFamily(name, text, labels=WORKLOAD_LABELS) for name, text in WORKLOAD_GAUGES}
+    latest = workload_queries.latest_hour(team, before=now - dt.timedelta(hours=1))
+    if latest is not None:
+        for labels, values in workload_gauges(team, latest):
+            for name, value in values.items():
+                families[name].add_metric(labels, value)
+    yield from families.values()
+    if latest is not None:
+        yield GaugeMetricFamily(
+            "wattson_workload_data_hour_timestamp_seconds",
+            "Start of the hour the workload gauges describe (Unix seconds)",
+            value=int(latest.timestamp()),
+        )
+
+
+def workload_gauges(team, hour: dt.datetime):
+    """(labels, {gauge: value}) per running workload for ``hour``: the workload query layer's hour (a utilization
+    gauge is left out where no host metric reported it: notebooks, Studio apps)."""
+    for row in workload_queries.workload_hour(team, hour):
+        values = {
+            "wattson_workload_watts": row["energy_kwh"] * 1000,
+            "wattson_workload_gco2e_per_hour": 1000 * (row["co2e_kg"] + row["embodied_co2e_kg"]),
+            "wattson_workload_instances": row["instance_hours"],
+        }
+        if row["co2e_market_kg"] is not None:
+            values["wattson_workload_gco2e_market_per_hour"] = 1000 * (row["co2e_market_kg"] + row["embodied_co2e_kg"])
+        values.update({f"wattson_workload_{name}": row[name] for name in UTILIZATION if row[name] is not None})
+        yield [row["kind"], row["account_id"], row["region"], row["name"]], values
+
+
+def stage_totals(team, now: dt.datetime, accounts: list[dict] | None = None, frames: dict | None = None):
+    """The ``STAGE_TOTALS`` families: ``workload_queries.lifecycle_split`` of each period in ``TOTAL_PERIODS``, one
+    sample per stage (its inference stage from the same endpoint totals as ``team_totals``)."""
+    families = {name: GaugeMetricFamily(name, text, labels=("period", "stage")) for name, _, text in STAGE_TOTALS}
+    accounts = queries.team_accounts(team) if accounts is None else accounts
+    frames = period_totals(accounts, now) if frames is None else frames
+    for period in TOTAL_PERIODS:
+        view = period_view(period, now)
+        split = workload_queries.lifecycle_split(accounts, view.start_time, view.end_time, frames[period])
+        for row in split.to_dict("records"):
+            for name, key, _ in STAGE_TOTALS:
+                if not pd.isna(row[key]):
+                    families[name].add_metric([period, row["stage"]], float(row[key]))
+    yield from families.values()
+
+
 def period_view(period: str, now: dt.datetime) -> Filters:
     """A named period as the pages read it at ``now``: a rolling window of whole hours (``filters.parse``)."""
     return parse({"period": period}, now.date(), now=now)
 
 
-def team_totals(team, now: dt.datetime):
+def period_totals(accounts: list[dict], now: dt.datetime) -> dict[str, pd.DataFrame]:
+    """``queries.endpoint_totals`` of each period in ``TOTAL_PERIODS``: read once per scrape, for the team's totals
+    and the inference stage alike."""
+    return {period: queries.endpoint_totals(accounts, period_view(period, now), None) for period in TOTAL_PERIODS}
+
+
+def team_totals(team, now: dt.datetime, accounts: list[dict] | None = None, frames: dict | None = None):
     """The ``TEAM_TOTALS`` gauge families, one sample per period in ``TOTAL_PERIODS``: ``queries.summary`` of
-    the period, the totals the overview shows for it."""
+    the period, the totals the overview shows for it (``accounts``/``frames``: the scrape's, when read already)."""
     families = {name: GaugeMetricFamily(name, text, labels=("period",)) for name, _, text in TEAM_TOTALS}
-    accounts = queries.team_accounts(team)
+    accounts = queries.team_accounts(team) if accounts is None else accounts
+    frames = period_totals(accounts, now) if frames is None else frames
     for period in TOTAL_PERIODS:
         view = period_view(period, now)
-        totals = queries.summary(queries.endpoint_totals(accounts, view, None))
+        totals = queries.summary(frames[period])
         totals["priced_share"] = None if totals["priced_pct"] is None else totals["priced_pct"] / 100
         totals["billed_cost_usd"] = billed.billed_view(accounts, view, None).billed_cost_usd
         for name, key, _ in TEAM_TOTALS:

@@ -28,8 +28,9 @@ from django.db.models.functions import TruncDate
 from collectors.models import TuningJob, Workload, WorkloadHour
 from collectors.models.workloads import RUNNING_STATUSES, WorkloadKind
 from dashboard.footprint import price_book, queries
-from dashboard.footprint.filters import Filters
+from dashboard.footprint.filters import UNTAGGED, Filters
 from dashboard.footprint.measures import complete_total, total, weighted_aggregates
+from dashboard.footprint.models import WorkloadHourEstimate
 
 #: workload_totals: one row per workload with hours in [start, end) (``kind`` filters, ``ids`` limits).
 TOTAL_COLUMNS = [
@@ -126,7 +127,9 @@ STORAGE_NOTE = (
     "Storage (log groups, data capture) has sizes and prices but no energy or CO2e estimate yet: counted as 0."
 )
 
-SUMS = ("instance_hours", "spot_instance_hours", "energy_kwh", "co2e_kg", "co2e_market_kg", "embodied_co2e_kg")
+# Estimate columns that add up (``co2e_market_kg`` apart: unknown where any hour lacks it, ``measures.PARTIAL``).
+ESTIMATE_SUMS = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
+SUMS = ("instance_hours", "spot_instance_hours", *ESTIMATE_SUMS, "co2e_market_kg")
 ESTIMATES = ("energy_kwh", "co2e_kg", "co2e_market_kg", "embodied_co2e_kg")
 UTIL = ("cpu_util_pct", "gpu_util_pct", "memory_util_pct")
 WORKLOAD_FIELDS = (
@@ -172,20 +175,22 @@ def _hours(accounts: list[dict] | None, start, end, kind=None, ids=None):
     return rows
 
 
-def day_sums(
+def day_sums(  # noqa: PLR0913 - the scope (accounts, period, kind, ids), then the grain
     accounts: list[dict] | None,
     start: dt.datetime | None,
     end: dt.datetime | None,
     kind: str | list[str] | None = None,
     ids: list[int] | None = None,
+    by: str = "day",
 ) -> pd.DataFrame:
-    """One row per (workload, instance type, UTC day) with hours in [start, end): the sums of ``SUMS``, distinct
-    hours, the highest GPU maximum, instance-hour-weighted utilization parts (``<name>_x``/``_w``) and the
-    instance-hours with an estimate. One query."""
+    """One row per (workload, instance type, UTC day) with hours in [start, end) (``by="hour"``: per hour, in an
+    ``hour`` column, instead): the sums of ``SUMS``, distinct hours, the highest GPU maximum, instance-hour-weighted
+    utilization parts (``<name>_x``/``_w``) and the instance-hours with an estimate. One query."""
+    key = {"day": TruncDate("hour", tzinfo=dt.UTC), "hour": F("hour")}[by]
     rows = (
         _hours(accounts, start, end, kind, ids)
-        .annotate(day=TruncDate("hour", tzinfo=dt.UTC))
-        .values("workload_id", "kind", "instance_type", "day")
+        .annotate(**{f"k_{by}": key})
+        .values("workload_id", "kind", "instance_type", f"k_{by}")
         .annotate(
             t_hours=Count("hour", distinct=True),
             t_instance_hours=total("instance_hours"),
@@ -193,7 +198,7 @@ def day_sums(
             t_estimated_instance_hours=total(
                 Sum("instance_hours", filter=Q(estimate__isnull=False), output_field=FloatField())
             ),
-            **{f"t_{name}": total(f"estimate__{name}") for name in ("energy_kwh", "co2e_kg", "embodied_co2e_kg")},
+            **{f"t_{name}": total(f"estimate__{name}") for name in ESTIMATE_SUMS},
             t_co2e_market_kg=complete_total("estimate__co2e_market_kg", "estimate__pk"),
             t_gpu_util_max_pct=Max("gpu_util_max_pct"),
             **{f"t_{name}": value for name, value in weighted_aggregates(UTIL).items()},
@@ -204,16 +209,16 @@ def day_sums(
         "workload_id",
         "kind",
         "instance_type",
-        "day",
+        by,
         "hours",
         *SUMS,
         "estimated_instance_hours",
         "gpu_util_max_pct",
         *[f"{n}_{p}" for n in UTIL for p in "xw"],
     ]
-    frame = pd.DataFrame.from_records(list(rows)).rename(columns=lambda name: name.removeprefix("t_"))
-    frame = frame.reindex(columns=columns)
-    numeric = [c for c in columns if c not in ("workload_id", "kind", "instance_type", "day")]
+    frame = pd.DataFrame.from_records(list(rows))
+    frame = frame.rename(columns=lambda name: name.removeprefix("t_").removeprefix("k_")).reindex(columns=columns)
+    numeric = [c for c in columns if c not in ("workload_id", "kind", "instance_type", by)]
     frame[numeric] = frame[numeric].astype(float)
     return frame
 
@@ -248,7 +253,7 @@ def priced(days: pd.DataFrame, ratios: pd.Series, book: price_book.PriceBook | N
                            sku_id=pd.Series(dtype=object), hourly_usd=pd.Series(dtype=float))  # fmt: skip
     book = book or price_book.PriceBook.load()
     regions = days["region"] if "region" in days.columns else days["workload_id"].map(_regions(days))
-    at = pd.to_datetime(days["day"]).astype("datetime64[ns]").reset_index(drop=True)
+    at = price_book.times(days, dt.datetime.now(dt.UTC))  # each row at its hour or day
     usd, source, sku = book.component_usd(days["kind"], days["instance_type"], regions.reset_index(drop=True), at)
     ratio = days["workload_id"].map(ratios).fillna(1.0).to_numpy(dtype=float)
     days["hourly_usd"] = usd
@@ -369,13 +374,20 @@ def workload_series(workload_id: int, start: dt.datetime | None = None, end: dt.
     return frame[SERIES_COLUMNS]
 
 
-def lifecycle_split(accounts: list[dict], start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+def lifecycle_split(
+    accounts: list[dict], start: dt.datetime, end: dt.datetime, endpoint_totals: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per ``STAGES`` entry (zeros where nothing ran). Inference is the endpoints' totals of the same
     period and accounts from the endpoints' query layer (``queries.endpoint_totals``, not recomputed here); the
     training, processing, transform and notebook (notebook instances and Studio apps) stages are ``workload_totals``
-    summed by kind; storage has no energy or CO2e estimate: zeros, and ``note`` says so."""
-    filters = Filters("custom", start.date(), (end - dt.timedelta(microseconds=1)).date(), "day", window=(start, end))
-    endpoints = queries.endpoint_totals(accounts, filters, None) if accounts else pd.DataFrame()
+    summed by kind; storage has no energy or CO2e estimate: zeros, and ``note`` says so. ``endpoint_totals``: that
+    frame when the caller has it already (``queries.endpoint_totals`` of the same accounts and window)."""
+    endpoints = endpoint_totals
+    if endpoints is None:
+        filters = Filters(
+            "custom", start.date(), (end - dt.timedelta(microseconds=1)).date(), "day", window=(start, end)
+        )
+        endpoints = queries.endpoint_totals(accounts, filters, None) if accounts else pd.DataFrame()
     workloads = workload_totals(accounts, start, end)
     rows = [_stage_row("inference", endpoints)]
     for stage, kinds in STAGE_KINDS.items():
@@ -463,3 +475,64 @@ def latest_hour(team, before: dt.datetime) -> dt.datetime | None:
         .values_list("hour", flat=True)
         .first()
     )
+
+
+def in_scope(frame: pd.DataFrame, region: str = "", team_tag: str | None = None) -> pd.DataFrame:
+    """Rows (with the workloads' ``region`` and ``team``) narrowed as the API narrows endpoints: a region, a team tag
+    (``filters.UNTAGGED`` for workloads without one)."""
+    if region:
+        frame = frame[frame["region"] == region]
+    if team_tag is not None:
+        frame = frame[frame["team"].replace("", UNTAGGED) == team_tag]
+    return frame
+
+
+def kind_series(  # noqa: PLR0913 - the scope (accounts, days), the grain, then the API's narrowing
+    accounts: list[dict],
+    start: dt.date,
+    end: dt.date,
+    grain: str,
+    region: str = "",
+    team_tag: str | None = None,
+) -> pd.DataFrame:
+    """Sums per period of the grain and per workload kind over the UTC days ``start``..``end``: ``bucket`` (the
+    period's first day, a date, as ``queries.grouped_series``; its hour, an aware timestamp, at hour grain),
+    ``kind``, ``SUMS``, ``cost_usd`` (NaN where none is priced) and ``priced_instance_hours``. Each day (hour) is
+    priced at the price in effect then. Three queries."""
+    by = "hour" if grain == "hour" else "day"
+    begin = dt.datetime.combine(start, dt.time(), dt.UTC)
+    stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
+    rows = day_sums(accounts, begin, stop, by=by)
+    columns = ["bucket", "kind", *SUMS, "cost_usd", "priced_instance_hours"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    meta = workload_rows(rows["workload_id"].unique())
+    rows = rows.merge(meta[["workload_id", "region", "team"]], on="workload_id", how="left")
+    rows = in_scope(rows, region, team_tag)
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    rows = priced(rows, meta.set_index("workload_id")["spot_billed_ratio"])
+    rows["priced_instance_hours"] = rows["instance_hours"].where(rows["cost_usd"].notna(), 0.0)
+    if grain == "hour":
+        rows["bucket"] = pd.to_datetime(rows["hour"], utc=True)
+    else:
+        stamps = pd.to_datetime(rows["day"])
+        if grain == "day":
+            rows["bucket"] = stamps.dt.date
+        else:
+            rows["bucket"] = stamps.dt.to_period("M" if grain == "month" else "W-SUN").dt.start_time.dt.date
+    grouped = rows.groupby(["bucket", "kind"], sort=True)
+    sums = grouped[[name for name in SUMS if name != "co2e_market_kg"] + ["priced_instance_hours"]].sum()
+    sums["co2e_market_kg"] = (
+        grouped["co2e_market_kg"].sum().where(~grouped["co2e_market_kg"].apply(lambda s: s.isna().any()))
+    )
+    sums["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
+    return sums.reset_index()[columns]
+
+
+def data_version() -> tuple:
+    """Changes whenever workload-hours are collected or (re-)estimated: a cached answer is never served after its
+    data changed."""
+    hours = WorkloadHour.objects.aggregate(v=Max("id"), at=Max("collected_at"))
+    estimates = WorkloadHourEstimate.objects.aggregate(at=Max("computed_at"), n=Count("id"))
+    return (hours["v"], hours["at"], estimates["at"], estimates["n"])
