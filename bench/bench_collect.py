@@ -11,10 +11,16 @@ hourly metrics (the variant's normalized utilizations and reservations, each com
 utilizations and invocations) with PutMetricData, as AWS publishes them; the rest is the sandbox's generated
 fleet. Their queries are packed into the same GetMetricData calls as the other variants'.
 
-Targets: calls at most 1.1 x the minimum; the incremental cycle for 1,000 endpoints under 60 s;
-peak RSS under 300 MB.
+The sandbox also seeds ``--training-jobs`` (default 10,000) generated training jobs of 1-6 hours over the last
+13 days with hourly host metrics (plus the demo's jobs, notebooks and Studio apps); after inventory and utilization
+each cycle runs the jobs, job_metrics and notebooks collectors, and prints their List/Describe counts and the job
+metrics' GetMetricData calls against their minimum (max of ceil(queries / 500) and ceil(sum of queries x job
+hours / 100,800) per region).
 
-    python bench/bench_collect.py [--endpoints 1000] [--component-endpoints 100]
+Targets: calls at most 1.1 x the minimum; the incremental cycle for 1,000 endpoints under 60 s;
+peak RSS under 300 MB for endpoints alone, under 400 MB with 10,000 training jobs.
+
+    python bench/bench_collect.py [--endpoints 1000] [--component-endpoints 100] [--training-jobs 10000]
 """
 
 import argparse
@@ -32,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def start_sandbox(endpoints: int, folder: Path) -> tuple[subprocess.Popen, dict]:
+def start_sandbox(endpoints: int, folder: Path, training_jobs: int = 0) -> tuple[subprocess.Popen, dict]:
     ready = folder / "ready.json"
     process = subprocess.Popen(
         [
@@ -47,6 +53,7 @@ def start_sandbox(endpoints: int, folder: Path) -> tuple[subprocess.Popen, dict]
             "--no-live",
             "--ready-file",
             str(ready),
+            *(["--training-jobs", str(training_jobs)] if training_jobs else []),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -228,23 +235,69 @@ def cycle(label: str) -> None:
         f"(utilization {utilization_seconds:.1f} s); collector peak RSS {peak_rss_mb():.0f} MB",
         flush=True,
     )
+    workload_cycle(label)
+
+
+def workload_cycle(label: str) -> None:
+    """Jobs, their host metrics, notebooks and Studio apps: every account and region, after the endpoints."""
+    from collections import Counter
+
+    from collectors import runner
+    from collectors.models import AwsAccount, CollectionState
+
+    plan = [j for j in runner.plan(AwsAccount.objects.all()) if j[2] in ("jobs", "job_metrics", "notebooks")]
+    totals: Counter = Counter()
+    operations: Counter = Counter()
+    seconds: Counter = Counter()
+    for account, region, source in plan:
+        summary = runner.run(account, region, source)
+        seconds[source] += summary.seconds
+        state = CollectionState.objects.get(account=account, region=region, source=source)
+        operations.update(state.last_summary.get("api_calls", {}))
+        details = summary.details
+        if source == "jobs":
+            totals.update({k: details[k] for k in ("training", "tuning", "processing", "transform", "described")})
+        elif source == "job_metrics":
+            totals.update({f"metrics_{k}": details[k] for k in ("jobs", "hours", "queries", "calls", "minimum_calls")})
+            totals["job_hours"] += details["job_hours"]
+        else:
+            totals.update({k: details[k] for k in ("notebooks", "apps")})
+            totals["notebook_hours"] += details["hours"]
+    ratio = totals["metrics_calls"] / max(totals["metrics_minimum_calls"], 1)
+    lists = sum(n for op, n in operations.items() if ":List" in op)
+    describes = sum(n for op, n in operations.items() if ":Describe" in op)
+    print(
+        f"{label}, workloads: jobs {totals['training']:,} training, {totals['tuning']} tuning, "
+        f"{totals['processing']} processing, {totals['transform']} transform ({totals['described']:,} described); "
+        f"SageMaker List* {lists:,} calls, Describe* {describes:,} calls, ListTags "
+        f"{operations['sagemaker:ListTags']:,}; job metrics of {totals['metrics_jobs']:,} jobs "
+        f"({totals['job_hours']:,} job-hours, {totals['metrics_queries']:,} queries): {totals['metrics_hours']:,} "
+        f"workload-hours, GetMetricData {totals['metrics_calls']} calls vs theoretical minimum "
+        f"{totals['metrics_minimum_calls']} (ratio {ratio:.2f}); "
+        f"{totals['notebooks']} notebooks and {totals['apps']} Studio apps ({totals['notebook_hours']:,} hours); "
+        f"wall jobs {seconds['jobs']:.1f} s, job_metrics {seconds['job_metrics']:.1f} s, notebooks "
+        f"{seconds['notebooks']:.1f} s; collector peak RSS {peak_rss_mb():.0f} MB",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoints", type=int, default=1000)
     parser.add_argument("--component-endpoints", type=int, default=100, help="of the endpoints, how many host 3 ICs")
+    parser.add_argument("--training-jobs", type=int, default=10_000, help="generated training jobs (0: none)")
     args = parser.parse_args()
     plain = args.endpoints - args.component_endpoints
     with tempfile.TemporaryDirectory(prefix="wattson-bench-") as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
-        sandbox, fleet = start_sandbox(plain, folder)
+        sandbox, fleet = start_sandbox(plain, folder, args.training_jobs)
         try:
             seeded = seed_component_endpoints(fleet, args.component_endpoints)
             print(
                 f"sandbox: {fleet['scale']} endpoints seeded, then {args.component_endpoints} endpoints hosting "
-                f"{COMPONENTS_PER_ENDPOINT} inference components each ({seeded:,} statistic sets) in "
+                f"{COMPONENTS_PER_ENDPOINT} inference components each ({seeded:,} statistic sets) and "
+                f"{args.training_jobs:,} generated training jobs in "
                 f"{time.perf_counter() - started:.0f} s (separate process, not measured below)",
                 flush=True,
             )
