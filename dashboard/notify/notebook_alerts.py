@@ -229,8 +229,8 @@ def page_path() -> str:
         return reverse("notifications")
 
 
-def _money(value) -> str:
-    return "an unknown amount (no list price)" if value is None else f"${value:,.2f}"
+def _cost(value) -> str:
+    return "(no list price known for its type)" if value is None else f"and cost ${value:,.2f} at list price"
 
 
 def message(alert: Alert, event: str, site_url: str) -> Message:
@@ -252,9 +252,9 @@ def message(alert: Alert, event: str, site_url: str) -> Message:
         )
         text = (
             f"{subject}. Since {alert.idle_since:%Y-%m-%d %H:%M} UTC it used {evidence.get('energy_kwh', 0):.2f} kWh "
-            f"and {evidence.get('co2e_kg', 0):.3f} kg CO2e and cost {_money(evidence.get('cost_usd'))} at list "
-            f"price. Working time is {evidence.get('working_time', '')}. Stop it, or add an auto-stop lifecycle "
-            f"configuration (notebooks) or idle shutdown (Studio): {link}"
+            f"and {evidence.get('co2e_kg', 0):.3f} kg CO2e {_cost(evidence.get('cost_usd'))}. Working time is "
+            f"{evidence.get('working_time', '')}. Stop it, or add an auto-stop lifecycle configuration (notebooks) "
+            f"or idle shutdown (Studio): {link}"
         )
     payload = {
         "alert_id": alert.pk,

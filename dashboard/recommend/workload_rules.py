@@ -458,12 +458,10 @@ def managed_spot(fam: Family, window: Window, totals: pd.DataFrame, paid_shares:
                                rows["instance_hours"], fam.region)  # fmt: skip
         usd = training_usd(frame)
         monthly_usd, basis = (None if usd is None else usd * window.scale), "price book"
-    if monthly_usd is None:
-        return None
     paid = paid_shares.get(latest["instance_type"])
     measured = paid is not None
     paid = paid if measured else TYPICAL_SPOT_PAID_SHARE
-    saved = Saving(0.0, 0.0, 0.0, 0.0, monthly_usd * (1 - paid))
+    saved = Saving(0.0, 0.0, 0.0, 0.0, None if monthly_usd is None else monthly_usd * (1 - paid))
     runtime = int(latest["max_runtime_seconds"])
     where = (
         f"the team's own Spot jobs on {latest['instance_type']} paid {100 * paid:.0f} % of their training time"
@@ -489,7 +487,7 @@ def managed_spot(fam: Family, window: Window, totals: pd.DataFrame, paid_shares:
             "max_runtime_seconds": runtime,
             "spot_paid_share": round(paid, 4),
             "spot_paid_share_measured": measured,
-            "on_demand_usd_monthly": round(monthly_usd, 2),
+            "on_demand_usd_monthly": None if monthly_usd is None else round(monthly_usd, 2),
             "cost_basis": basis,
             **_figures(mine),
         },
@@ -499,6 +497,11 @@ def managed_spot(fam: Family, window: Window, totals: pd.DataFrame, paid_shares:
             "saved are 0.",
             "Jobs can be interrupted and wait for capacity (MaxWaitTimeInSeconds): write checkpoints to "
             "checkpoint_s3_uri so a resumed job does not start over.",
+            *(
+                []
+                if monthly_usd is not None
+                else [f"No training price is known for {latest['instance_type']}: the dollar saving cannot be shown."]
+            ),
         ],
     )
 

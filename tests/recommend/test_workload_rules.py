@@ -421,3 +421,33 @@ def test_log_retention_covers_training_and_notebook_log_groups(teams, owner):
         f"log-group:{ACCOUNT}/us-east-1//aws/sagemaker/TrainingJobs",
         f"log-group:{ACCOUNT}/us-east-1//aws/sagemaker/NotebookInstances",
     }
+
+
+def test_without_a_training_price_spot_advice_still_comes_without_a_dollar_figure(teams, owner):
+    factories.workload(owner, "nightly-001", instance_type="ml.m5.2xlarge", hours=1, gpu_util_pct=None,
+                       max_runtime_seconds=2 * 3600)  # fmt: skip
+    estimate_pending()
+    [draft] = of_kind(drafts(teams[0]), Kind.MANAGED_SPOT)
+    assert draft.saving.usd is None and "No training price is known for ml.m5.2xlarge" in draft.caveats
+
+
+@pytest.mark.parametrize(
+    ("hours", "days", "at", "outside"),
+    [
+        ("08-19", "mon-fri", "2026-11-23T07:00", True),  # Monday before 08:00
+        ("08-19", "mon-fri", "2026-11-23T08:00", False),
+        ("08-19", "mon-fri", "2026-11-23T19:00", True),  # the end hour is not working time
+        ("08-19", "mon-fri", "2026-11-28T12:00", True),  # Saturday
+        ("22-06", "sun-thu", "2026-11-29T23:00", False),  # a night shift, Sunday night
+        ("22-06", "sun-thu", "2026-11-27T23:00", True),  # Friday is not a working day
+        ("09-17", "mon,wed", "2026-11-24T10:00", True),  # Tuesday
+        ("nonsense", "funday", "2026-11-23T12:00", False),  # unreadable: the default, 08-19 mon-fri
+    ],
+)
+def test_working_time(hours, days, at, outside):
+    from dashboard.recommend.working_hours import WorkingTime
+
+    working = WorkingTime.parse(hours, days)
+    stamp = dt.datetime.fromisoformat(at).replace(tzinfo=dt.UTC)
+    assert working.outside(pd.Series([stamp]))[0] == outside
+    assert working.working(stamp) is not outside
