@@ -8,9 +8,12 @@ import pandas as pd
 import pytest
 
 import estimator
+from collectors import runner
 from collectors.models import WorkloadHour
-from dashboard.footprint import workload_estimates
+from dashboard.footprint import queries, workload_estimates
+from dashboard.footprint import workload_queries as wq
 from dashboard.footprint.models import WorkloadEstimateFailure, WorkloadHourEstimate
+from tests.collectors.conftest import aws_env, prod  # noqa: F401 - fixtures
 from tests.web import factories
 
 
@@ -108,3 +111,61 @@ def test_a_refused_hour_is_recorded_and_skipped_and_the_others_are_estimated(fle
 def test_batches_cover_every_hour(fleet):
     assert workload_estimates.estimate_pending(batch_size=3) == WorkloadHour.objects.count()
     assert WorkloadHourEstimate.objects.count() == WorkloadHour.objects.count()
+
+
+# --- the sandbox's seeded workloads, collected over HTTP ------------------------------------------------------
+
+
+@pytest.fixture
+def seeded(prod):
+    for source in ("jobs", "job_metrics", "notebooks"):
+        runner.run(prod, "us-east-1", source)
+    return prod
+
+
+def inputs(rows: list[WorkloadHour]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "instance_type": [r.instance_type for r in rows],
+            "region": [r.workload.region for r in rows],
+            "hours": [r.instance_hours for r in rows],
+            "instance_count": 1.0,
+            "cpu_util_pct": [np.nan if r.cpu_util_pct is None else r.cpu_util_pct for r in rows],
+            "gpu_util_pct": [np.nan if r.gpu_util_pct is None else r.gpu_util_pct for r in rows],
+            "memory_util_pct": [np.nan if r.memory_util_pct is None else r.memory_util_pct for r in rows],
+            "invocations": np.nan,
+        }
+    )
+
+
+def test_the_seeded_jobs_energy_is_the_estimators_over_their_collected_hours(seeded, sandbox):
+    hours = WorkloadHour.objects.filter(workload__account=seeded)
+    assert workload_estimates.estimate_pending() == hours.count() > 0
+    jobs = [j for j in sandbox["workloads"]["jobs"] if j["account"] == seeded.account_id and j["region"] == "us-east-1"]
+    assert len(jobs) > 10
+    start = min(dt.datetime.fromisoformat(j["start"]) for j in jobs if j["start"]) - dt.timedelta(hours=1)
+    totals = wq.workload_totals(
+        queries.team_accounts(seeded.team), start, factories.this_hour() + dt.timedelta(hours=1)
+    )
+    totals = totals.set_index(["kind", "name"])
+    for job in jobs:
+        rows = list(
+            hours.filter(workload__kind=job["kind"], workload__name=job["name"]).select_related("workload", "estimate")
+        )
+        if not rows:  # a job that never started (no timeline)
+            assert job["start"] is None or job["instance_hours"] == 0, job["name"]
+            continue
+        expected = estimator.estimate(inputs(rows), methodology="default")
+        stored = sum(r.estimate.energy_kwh for r in rows)
+        assert stored == pytest.approx(float(expected["energy_kwh"].sum()), rel=1e-9), job["name"]
+        row = totals.loc[(job["kind"], job["name"])]
+        assert row["energy_kwh"] == pytest.approx(stored, rel=1e-9)
+        assert row["co2e_kg"] == pytest.approx(float(expected["co2e_kg"].sum()), rel=1e-9)
+        if job["end"] is not None:  # the seeding's own instance-hours (minutes on each host), finished jobs
+            assert row["instance_hours"] == pytest.approx(job["instance_hours"], abs=0.02 * len(job["hosts"]))
+        if job["spot"]:
+            assert row["spot_instance_hours"] == pytest.approx(row["instance_hours"])
+    notebooks = hours.filter(kind__in=["notebook", "studio-app"])
+    assert notebooks.exists() and all(
+        "cpu" in h.estimate.fallbacks.lower() for h in notebooks.select_related("estimate")
+    )

@@ -7,10 +7,13 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
+from collectors import aws, runner
 from collectors.models import Price, VariantHour, WorkloadHour
+from collectors.models.health import Source
 from dashboard.footprint import price_book, queries, workload_estimates
 from dashboard.footprint import workload_queries as wq
 from dashboard.footprint.filters import Filters
+from tests.collectors.conftest import aws_env, prod  # noqa: F401 - fixtures
 from tests.web import factories
 
 HOUR = dt.timedelta(hours=1)
@@ -213,3 +216,49 @@ def test_running_workloads_of_one_hour(fleet):
     nb = WorkloadHour.objects.get(workload=w["nb"], hour=hour)
     assert rows["research-nb"]["energy_kwh"] == pytest.approx(nb.estimate.energy_kwh)
     assert rows["research-nb"]["kind"] == "notebook" and rows["research-nb"]["cpu_util_pct"] is None
+
+
+# --- component prices from the (simulated) AWS Price List, over HTTP ------------------------------------------
+
+COMPONENT_FACTORS = {  # sandbox/pricing.py: each component's simulated price over hosting
+    "sagemaker-training": "Training",
+    "sagemaker-notebook": "Notebook",
+    "sagemaker-processing": "Processing",
+    "sagemaker-transform": "Batch Transform",
+}
+
+
+def test_training_notebook_processing_and_transform_prices_are_collected_under_their_own_services(
+    prod, sandbox_control
+):
+    from sandbox import pricing
+
+    sandbox_control("DELETE", "prices")
+    summary = runner.run(prod, aws.PRICING_REGION, Source.PRICES)
+    assert summary.details["refused"] == 0
+    for service, component in COMPONENT_FACTORS.items():
+        rows = Price.objects.filter(service=service)
+        assert rows.exists(), service
+        factor = pricing.COMPONENTS[component][2]
+        sample = rows.filter(region="us-east-1", sku__in=["ml.m5.xlarge", "ml.p4d.24xlarge", "ml.g5.xlarge"])
+        assert sample.count() == 3, service
+        for row in sample:
+            assert float(row.usd) == pytest.approx(round(pricing.hosting_usd(row.sku, row.region) * factor, 4))
+            assert row.unit == "hour" and row.source_sku
+    hosting = Price.objects.get(service="sagemaker-inference", sku="ml.m5.xlarge", region="us-east-1")
+    assert float(hosting.usd) == pytest.approx(pricing.hosting_usd("ml.m5.xlarge", "us-east-1"))  # unchanged
+    assert not Price.objects.exclude(
+        service__in=["sagemaker-inference", "sagemaker-serverless", "cloudwatch-logs", "s3", *COMPONENT_FACTORS]
+    ).exists()  # asynchronous inference is not read
+
+    job = factories.workload(prod, "priced-job-1", instance_type="ml.m5.xlarge", count=3, hours=2)
+    nb = factories.workload(prod, "priced-nb", kind="notebook", instance_type="ml.g5.xlarge", hours=2,
+                            ended_hours_ago=None, cpu_util_pct=None, gpu_util_pct=None)  # fmt: skip
+    workload_estimates.estimate_pending()
+    start, end = period()
+    totals = wq.workload_totals(queries.team_accounts(prod.team), start, end, ids=[job.pk, nb.pk]).set_index("name")
+    training = Price.objects.get(service="sagemaker-training", sku="ml.m5.xlarge", region="us-east-1")
+    notebook = Price.objects.get(service="sagemaker-notebook", sku="ml.g5.xlarge", region="us-east-1")
+    assert totals.loc["priced-job-1", "cost_usd"] == pytest.approx(6 * float(training.usd))
+    assert totals.loc["priced-nb", "cost_usd"] == pytest.approx(2 * float(notebook.usd))
+    sandbox_control("DELETE", "prices")
