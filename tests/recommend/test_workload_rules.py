@@ -18,10 +18,12 @@ import estimator
 from collectors.models import Price, Workload, WorkloadHour
 from dashboard.footprint.models import WorkloadHourEstimate
 from dashboard.footprint.workload_estimates import estimate_pending
+from dashboard.notify.models import Alert
 from dashboard.recommend import engine
 from dashboard.recommend.models import Recommendation, TeamPolicy
 from dashboard.recommend.workload_rules import workload_drafts
 from estimator.catalog import hardware
+from tests.collectors.conftest import aws_env, prod  # noqa: F401 - the sandbox account fixtures, shared
 from tests.web import factories
 
 Kind, Status = Recommendation.Kind, Recommendation.Status
@@ -451,3 +453,53 @@ def test_working_time(hours, days, at, outside):
     stamp = dt.datetime.fromisoformat(at).replace(tzinfo=dt.UTC)
     assert working.outside(pd.Series([stamp]))[0] == outside
     assert working.working(stamp) is not outside
+
+
+# --- over HTTP: the seeded sandbox, collected as in production ---------------------------------------------------
+
+
+def test_the_seeded_fleet_collected_over_http_gets_the_advice_its_summary_calls_for(teams, prod, sandbox):
+    """The sandbox's workloads, collected by the jobs, job_metrics and notebooks sources and estimated: advice for
+    what its published summary says is there (every expectation is read from the summary, not from our rows)."""
+    from collectors import runner
+    from collectors.jobs import family
+    from dashboard.notify import notebook_alerts
+
+    for source in ("jobs", "job_metrics", "notebooks"):
+        runner.run(prod, "us-east-1", source)
+    estimate_pending()
+    engine.recompute(teams[0])
+    recs = {r.subject: r for r in Recommendation.objects.filter(team=teams[0], status=Status.OPEN)}
+    seeded = sandbox["workloads"]
+    here = [w for w in seeded["jobs"] if (w["account"], w["region"]) == (ACCOUNT, "us-east-1")]
+
+    gpu_pytorch = {
+        j["family"] for j in here
+        if j["kind"] == "training" and j["instance_type"].startswith("ml.p4d") and "pytorch" in j["image"]
+        and not j["spot"] and not j["tuning_job"]
+    }  # fmt: skip
+    assert gpu_pytorch and all(f"trainium:{ACCOUNT}/us-east-1/{name}" in recs for name in gpu_pytorch)
+
+    for tuning in seeded["tuning_jobs"]:
+        subject = f"tuning-strategy:{ACCOUNT}/us-east-1/{family(tuning['name'])}"
+        if tuning["strategy"] in ("Random", "Grid") and len(tuning["children"]) >= 10:
+            rec = recs[subject]
+            kids = Workload.objects.filter(tuning_job__name=tuning["name"], account=prod)
+            assert kids.count() == len(tuning["children"])
+            window = timezone.now().replace(minute=0, second=0, microsecond=0) - dt.timedelta(days=14)
+            expected = stored(kids, WorkloadHour.objects.filter(hour__gte=window).values("hour"))
+            assert rec.monthly_co2e_kg_saved == pytest.approx(expected["co2e_kg"] * 0.9 * SCALE, rel=1e-6)
+
+    notebooks = [n for n in seeded["notebooks"] if (n["account"], n["region"]) == (ACCOUNT, "us-east-1")]
+    left_on = {n["name"] for n in notebooks if n["status"] == "InService" and not n["auto_stop"]}
+    stopping = {n["name"] for n in notebooks if n["auto_stop"]}
+    found = {s.rsplit("/", 1)[1] for s in recs if s.startswith("notebook-idle:")}
+    assert left_on and found == left_on and not found & stopping
+    apps = [a for a in seeded["studio_apps"] if (a["account"], a["region"]) == (ACCOUNT, "us-east-1")]
+    open_apps = {(a["domain_id"], a["space"]) for a in apps if a["status"] == "InService" and not a["auto_stop"]}
+    advised = {tuple(s.split("/")[2:4]) for s in recs if s.startswith("studio-app-idle:")}
+    assert open_apps and advised == open_apps
+
+    outcome, events = notebook_alerts.evaluate(teams[0])
+    alerted = {a.workload.name for a in Alert.objects.filter(team=teams[0], kind="notebook-idle")}
+    assert outcome.opened == len(events) and left_on <= alerted and not alerted & stopping
