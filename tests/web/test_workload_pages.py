@@ -2,18 +2,24 @@
 table cells), empty states, CSV, kind filter, and the overview's footprint by lifecycle stage."""
 
 import csv
+import datetime as dt
 import io
+import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from collectors.models import JOB_KINDS
+from collectors import runner
+from collectors.models import JOB_KINDS, AwsAccount, WorkloadHour
 from dashboard.footprint import filters, queries, workload_estimates
 from dashboard.footprint import workload_queries as wq
 from dashboard.notify.models import Alert
 from dashboard.recommend.models import Recommendation
+from tests.collectors.conftest import aws_env, prod  # noqa: F401 - fixtures
 from tests.web import factories
 from tests.web.html import number, table
 
@@ -253,7 +259,7 @@ def test_notebooks_page(client, alice, teams, jobs):
 
 
 def test_overview_footprint_by_lifecycle_stage(client, alice, teams, jobs):
-    factories.endpoint(factories.AwsAccount.objects.get(account_id="111122223333"), "ranker", hours=10)
+    factories.endpoint(AwsAccount.objects.get(account_id="111122223333"), "ranker", hours=10)
     factories.estimate()
     client.force_login(alice)
     page = client.get(reverse("home")).content.decode()
@@ -269,3 +275,189 @@ def test_overview_footprint_by_lifecycle_stage(client, alice, teams, jobs):
         cell = stages[stage][head.index("Operational CO2e (kg)")]
         assert close(cell, split.loc[stage, "co2e_kg"], 3)
     assert split.loc["training", "co2e_kg"] > 0 and split.loc["inference", "co2e_kg"] > 0
+
+
+def figure(page: str, chart_id: str) -> dict:
+    marker = f'<script id="{chart_id}-figure" type="application/json">'
+    start = page.index(marker) + len(marker)
+    return json.loads(page[start : page.index("</script>", start)])
+
+
+def bar_sums(chart: dict) -> dict[str, float]:
+    """Each trace's total over its bars (complete and partial traces of one legend entry together)."""
+    sums: dict[str, float] = {}
+    for trace in chart["data"]:
+        name = trace["name"].removesuffix(" (partial)")
+        sums[name] = sums.get(name, 0.0) + sum(v for v in trace["y"] if v is not None)
+    return sums
+
+
+def test_trend_by_kind_adds_up_to_the_jobs(client, alice, teams, jobs):
+    client.force_login(alice)
+    page = client.get(reverse("training")).content.decode()
+    sums = bar_sums(figure(page, "training-trend-chart"))
+    now = timezone.now()
+    # The trend covers whole UTC days: the jobs ran in the last few hours, inside the window's days either way.
+    start, end = filters.rolling_window("30d", now.date(), now)
+    frame = wq.workload_totals(queries.team_accounts(teams[0]), start, end, kind=list(JOB_KINDS))
+    by_kind = frame.groupby("kind")["co2e_kg"].sum()
+    assert set(sums) == {"Training job (kg CO2e)", "Processing job (kg CO2e)"}
+    assert sums["Training job (kg CO2e)"] == pytest.approx(float(by_kind["training"]), abs=1e-5)
+    assert sums["Processing job (kg CO2e)"] == pytest.approx(float(by_kind["processing"]), abs=1e-5)
+    # A tag filter (which the day series does not take) sums workload_totals of the jobs in view.
+    page = client.get(reverse("training"), {"tag": "project=chat"}).content.decode()
+    assert set(by_name(table(page, "jobs"))) == {"llama-ft-1", "prep-1"}
+    sums = bar_sums(figure(page, "training-trend-chart"))
+    chat = frame.set_index("workload_id").loc[[jobs["llama"].pk, jobs["proc"].pk]]
+    assert sum(sums.values()) == pytest.approx(float(chat["co2e_kg"].sum()), abs=1e-5)
+
+
+def test_region_and_team_filters_narrow_the_jobs(client, alice, teams, jobs):
+    mine = AwsAccount.objects.get(account_id="111122223333")
+    factories.workload(mine, "eu-job-1", region="eu-west-1", instance_type="ml.g5.xlarge", hours=2)
+    workload_estimates.estimate_pending()
+    client.force_login(alice)
+    page = client.get(reverse("training"), {"region": "eu-west-1"}).content.decode()
+    assert set(by_name(table(page, "jobs"))) == {"eu-job-1"}
+    page = client.get(reverse("training"), {"team": "nlp"}).content.decode()
+    assert set(by_name(table(page, "jobs"))) == {"llama-ft-1", "prep-1"}
+    response = client.get(reverse("training"), {"team": "nobody"})
+    assert response.status_code == 200 and "eu-job-1" in response.content.decode()  # named and ignored
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries_run:
+        assert client.get(url).status_code == 200
+    return len(queries_run)
+
+
+def test_queries_per_page_do_not_grow_with_the_jobs(client, alice, teams, jobs):
+    client.force_login(alice)
+    urls = {
+        "training": reverse("training"),
+        "training-365d": reverse("training") + "?period=365d",
+        "notebooks": reverse("notebooks"),
+        "job": reverse("training-job", args=[jobs["llama"].pk]),
+    }
+    before = {name: count_queries(client, url) for name, url in urls.items()}
+    mine = AwsAccount.objects.get(account_id="111122223333")
+    hpo = factories.tuning_job(mine, "more-hpo")
+    for index in range(12):
+        factories.workload(mine, f"more-{index}", hours=3, tuning=hpo if index % 2 else None,
+                           tags={"project": f"p{index % 3}"})  # fmt: skip
+        factories.workload(mine, f"nb-{index}", kind="notebook", hours=3, ended_hours_ago=None, cpu_util_pct=None,
+                           gpu_util_pct=None)  # fmt: skip
+    workload_estimates.estimate_pending()
+    after = {name: count_queries(client, url) for name, url in urls.items()}
+    assert after == before
+    assert max(before.values()) <= 20, before  # the session, the team, the workloads, the query layer's few
+
+
+@pytest.mark.browser
+def test_the_training_pages_draw_their_charts_in_a_browser(page, live_server, alice, teams):
+    """Plotly draws the trend and the job's charts from our static files, with no console error (CSP)."""
+    from tests.web.test_dashboard_browser import log_in, wait_for_charts
+
+    mine = factories.account(teams[0], "111122223333", "prod")
+    job = factories.workload(mine, "llama-ft-1", count=2, hours=5, gpu_util_pct=35.0)
+    WorkloadHour.objects.filter(workload=job).update(gpu_util_by_host={"algo-1": 30.0, "algo-2": 40.0})
+    workload_estimates.estimate_pending()
+    factories.endpoint(mine, "ranker", hours=10)  # the overview draws its charts once it has an endpoint's hours
+    factories.estimate()
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}{reverse('training')}")
+    wait_for_charts(page, "training-trend-chart")
+    assert page.locator("#training-trend-chart .bars .point").count() > 0
+    page.click("#jobs a:has-text('llama-ft-1')")
+    page.wait_for_url(f"**{reverse('training-job', args=[job.pk])}")
+    wait_for_charts(page, "utilization-chart", "host-gpu-chart", "footprint-chart")
+    assert page.locator("#host-gpu-chart .scatterlayer .trace").count() == 2  # one line per host
+    page.goto(f"{live_server.url}{reverse('home')}")
+    wait_for_charts(page, "lifecycle-chart")
+    assert page.console_errors == []
+
+
+# --- the demo's jobs and notebooks, collected from the simulated AWS by the real collectors -----------------------
+
+
+@pytest.fixture
+def demo(prod):
+    """The production account's us-east-1 jobs, host metrics and notebooks, collected and estimated."""
+    for source in ("jobs", "job_metrics", "notebooks"):
+        runner.run(prod, "us-east-1", source)
+    workload_estimates.estimate_pending()
+    return prod
+
+
+def in_window(job: dict, start, end) -> bool:
+    began = dt.datetime.fromisoformat(job["start"])
+    return began < end and (job["end"] is None or dt.datetime.fromisoformat(job["end"]) > start)
+
+
+def test_the_demo_jobs_on_the_page_and_in_the_api(client, alice, demo, sandbox):
+    now = timezone.now()
+    start, end = filters.rolling_window("30d", now.date(), now)
+    seeded = [
+        job
+        for job in sandbox["workloads"]["jobs"]
+        if job["account"] == demo.account_id and job["region"] == "us-east-1" and in_window(job, start, end)
+    ]
+    assert len(seeded) > 10
+    client.force_login(alice)
+    page = client.get(reverse("training")).content.decode()
+    cells = by_name(table(page, "jobs"))
+    assert set(cells) == {job["name"] for job in seeded}
+    for job in seeded:
+        row = cells[job["name"]]
+        assert row["Status"] == job["status"]
+        assert row["Spot"] == ("Spot" if job["spot"] else "")
+        if dt.datetime.fromisoformat(job["start"]) >= start and job["end"]:  # wholly in the window
+            # The seeding's own figure: its hosts' minutes (the timeline x the count), to the page's 0.1.
+            assert number(row["Instance-hours"]) == pytest.approx(job["instance_hours"], abs=0.1), job["name"]
+    failed = [job for job in seeded if job["failure_reason"]]
+    assert failed and all(cells[job["name"]]["Status"] == "Failed" for job in failed)
+    # Tuning jobs: their training jobs with hours in the window, as the seeding made them.
+    tuning = by_name(table(page, "tuning"))
+    for hpo in sandbox["workloads"]["tuning_jobs"]:
+        if hpo["account"] == demo.account_id and hpo["region"] == "us-east-1":
+            ran = [job for job in seeded if job["tuning_job"] == hpo["name"]]
+            if ran:
+                assert number(tuning[hpo["name"]]["Training jobs"]) == len(ran)
+                assert tuning[hpo["name"]]["Strategy"] == hpo["strategy"]
+    # The API over the window's days agrees with the page (same query layer; days vs hours: jobs in the window).
+    api = {
+        row["name"]: row
+        for row in client.get(
+            "/api/v1/training-jobs/", {"start": start.date().isoformat(), "end": now.date().isoformat(),
+                                       "page_size": 1000, "region": "us-east-1"}
+        ).json()["results"]
+    }  # fmt: skip
+    for job in seeded:  # jobs wholly in the window (the page's window leaves out the hour under way; the days not)
+        if (
+            dt.datetime.fromisoformat(job["start"]) >= start
+            and job["end"]
+            and dt.datetime.fromisoformat(job["end"]) < end
+        ):
+            assert number(cells[job["name"]]["Energy (kWh)"]) == pytest.approx(
+                round(api[job["name"]]["energy_kwh"], 3), abs=2e-3
+            ), job["name"]
+    # A heterogeneous cluster's page names both groups and draws a GPU line per host.
+    groups = next(job for job in seeded if len(job["instance_groups"]) > 1 and job["end"])
+    pk = api[groups["name"]]["id"]
+    detail = client.get(reverse("training-job", args=[pk])).content.decode()
+    for group in groups["instance_groups"]:
+        assert f"{group['instance_type']} × {group['instance_count']}" in detail
+
+
+def test_the_demo_notebooks_on_the_page(client, alice, demo, sandbox):
+    client.force_login(alice)
+    cells = by_name(table(client.get(reverse("notebooks")).content.decode(), "notebooks"))
+    notebooks = [n for n in sandbox["workloads"]["notebooks"] if n["account"] == demo.account_id]
+    notebooks = [n for n in notebooks if n["region"] == "us-east-1"]
+    assert notebooks
+    for notebook in notebooks:
+        row = cells[notebook["name"]]
+        assert row["Auto-stop"].startswith("yes" if notebook["auto_stop"] else "no"), notebook["name"]
+        assert row["Instance type"] == notebook["instance_type"]
+    running = [n for n in notebooks if n["status"] == "InService"]
+    assert running and all(number(cells[n["name"]]["Energy (kWh)"]) > 0 for n in running)

@@ -287,8 +287,17 @@ def trend_buckets(start: dt.datetime, end: dt.datetime) -> tuple[str, list[tuple
 
 
 def kind_trend(accounts, view, kinds, ids: list[int] | None) -> pd.DataFrame:
-    """kg CO2e (operational) per bucket and kind: ``workload_totals`` over each bucket, summed by kind."""
+    """kg CO2e per bucket and kind: ``workload_queries.kind_series`` over the UTC days the period touches (three
+    queries); under a tag filter, which it does not take, ``workload_totals`` of the jobs in view over each bucket."""
     grain, buckets = trend_buckets(view.start_time, view.end_time)
+    columns = ["time", "kind", "grain", *TREND_FIGURES]
+    if not view.tag:
+        team_tag = view.team or None
+        frame = wq.kind_series(accounts, view.start, view.end, grain, region=view.region, team_tag=team_tag)
+        frame = frame[frame["kind"].isin(list(kinds))]
+        if frame.empty:
+            return pd.DataFrame(columns=columns)
+        return frame.assign(time=_utc(frame["bucket"]), grain=grain)[columns].reset_index(drop=True)
     out = []
     for start, end in buckets:
         frame = wq.workload_totals(accounts, start, end, kind=list(kinds), ids=ids)
@@ -297,20 +306,25 @@ def kind_trend(accounts, view, kinds, ids: list[int] | None) -> pd.DataFrame:
             values = sums.loc[kind] if sums is not None and kind in sums.index else {}
             figures = {name: float(values.get(name, 0.0)) for name in TREND_FIGURES}
             out.append({"time": start, "kind": kind, "grain": grain, **figures})
-    return pd.DataFrame(out, columns=["time", "kind", "grain", *TREND_FIGURES])
+    return pd.DataFrame(out, columns=columns)
+
+
+def _utc(values) -> pd.Series:
+    """Dates or instants (naive: UTC) as naive UTC timestamps, as the charts' axes take them."""
+    return pd.to_datetime(pd.Series(values), utc=True).dt.tz_localize(None)
 
 
 def kind_chart(chart_id: str, trend: pd.DataFrame, title: str) -> dict:
     data: list[dict] = []
     grain = trend["grain"].iloc[0] if not trend.empty else "day"
     hours = charts.BUCKET_HOURS.get(grain, 24.0)
-    times = pd.Series(pd.to_datetime(trend["time"]).dt.tz_localize(None).unique()) if not trend.empty else pd.Series()
+    times = pd.Series(_utc(trend["time"]).unique()) if not trend.empty else pd.Series(dtype="datetime64[ns]")
     shown = trend[trend["co2e_kg"] + trend["embodied_co2e_kg"] > 0] if not trend.empty else trend
     for index, kind in enumerate(k for k in dict.fromkeys(trend["kind"]) if k in set(shown["kind"])):
         rows = trend[trend["kind"] == kind]
         trace = {
             "name": f"{KIND_LABELS.get(kind, kind)} (kg CO2e)",
-            "x": [t.isoformat() for t in pd.to_datetime(rows["time"]).dt.tz_localize(None)],
+            "x": [t.isoformat() for t in _utc(rows["time"])],
             "marker": {"color": charts.PALETTE[index % len(charts.PALETTE)]},
         }
         values = [round(float(v), 6) for v in rows["co2e_kg"]]
@@ -384,7 +398,7 @@ def training_list(request: HttpRequest) -> HttpResponse:
             "query": page_query(page_params, tables),
             "filter_query": view.query(),
             "sort_fields": sort_params(tables),
-            "chart": kind_chart("training-trend-chart", trend, "Operational CO2e by kind"),
+            "chart": kind_chart("training-trend-chart", trend, "Operational CO2e by kind (whole UTC days)"),
             "accounts": accounts,
             "regions": sorted({w["region"] for w in workloads}),
             "teams": sorted(filters.team_tags(workloads)),
