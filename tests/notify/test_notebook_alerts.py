@@ -170,3 +170,20 @@ def test_the_alert_reaches_a_signed_webhook(teams, owner, receiver, settings):
     expected = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(hit["headers"]["X-Wattson-Signature"], f"sha256={expected}")
     assert Delivery.objects.get(channel=channel).what == f"alert:{alert_id}:opened"
+
+
+def test_the_alerts_page_lists_a_notebook_alert_beside_endpoint_alerts(client, alice, teams, owner):
+    from django.urls import reverse
+
+    nb = notebook(owner, "<b>nb</b>")
+    estimate_pending()
+    notebook_alerts.evaluate(teams[0], now_for(nb))
+    client.force_login(alice)
+    page = client.get(reverse("notifications")).content.decode()
+    alert = Alert.objects.get()
+    assert 'data-alert-kind="notebook-idle"' in page and "&lt;b&gt;nb&lt;/b&gt;" in page and "<b>nb</b>" not in page
+    assert f'href="{reverse("notebooks")}"' in page and f"{alert.evidence['out_of_hours']} h out of hours" in page
+    Workload.objects.filter(pk=nb.pk).update(status="Stopped")
+    notebook_alerts.evaluate(teams[0], now_for(nb))
+    page = client.get(reverse("notifications")).content.decode()
+    assert "&lt;b&gt;nb&lt;/b&gt;: Stopped" in page
