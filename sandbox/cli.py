@@ -23,6 +23,7 @@ import numpy as np
 from sandbox import fleet as fl
 from sandbox.seed import PUT_BATCH, http_metric_sink, seed, variant_metrics
 from sandbox.server import SandboxServer
+from sandbox.workload_seed import publish_running_jobs
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -229,6 +230,8 @@ def live_loop(endpoints, url: str, stop: threading.Event, started: datetime) -> 
     while not stop.wait(timeout=max(0.0, (minute + timedelta(minutes=1) - datetime.now(UTC)).total_seconds())):
         try:
             publish_minute(endpoints, url, minute)
+            # the demo's running training job keeps publishing its host metrics, as the endpoints do
+            publish_running_jobs(http_metric_sink(url), minute, started)
         except Exception as exc:  # noqa: BLE001 - the demo must keep running; say what happened
             print(f"sandbox: could not publish metrics for {minute:%H:%M}: {exc}", file=sys.stderr, flush=True)
         minute += timedelta(minutes=1)
