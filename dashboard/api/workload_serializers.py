@@ -59,6 +59,9 @@ class _WorkloadBase(JobFigures, serializers.ModelSerializer):
 class TrainingJobSerializer(_WorkloadBase):
     """A training, processing or batch-transform job and its figures over the period."""
 
+    # Text, not an enum in the schema: "kind" enums already name the recommendations' kinds.
+    kind = serializers.CharField(read_only=True, help_text="training, processing or transform")
+
     class Meta:
         model = Workload
         fields = [
@@ -98,6 +101,8 @@ class TrainingJobSerializer(_WorkloadBase):
 
 class NotebookSerializer(_WorkloadBase):
     """A notebook instance or Studio app: auto-stop, its open idle alert, and its figures over the period."""
+
+    kind = serializers.CharField(read_only=True, help_text="notebook or studio-app")
 
     open_alert_id = serializers.IntegerField(
         source="figures.open_alert_id", read_only=True, allow_null=True, help_text="Its open idle alert, if any"

@@ -281,3 +281,37 @@ def test_page_api_and_query_layer_agree(client, alice, teams, tokens, work):
         assert row["co2e_kg"] == pytest.approx(float(figures["co2e_kg"]), rel=1e-9)
         assert number(shown[name]["Operational CO2e (kg)"]) == pytest.approx(round(row["co2e_kg"], 3), abs=1e-3)
         assert number(shown[name]["Energy (kWh)"]) == pytest.approx(round(row["energy_kwh"], 3), abs=1e-3)
+
+
+def test_queries_per_page_and_csv_do_not_grow_with_the_rows(client, teams, tokens, work):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    urls = [
+        ("/api/v1/training-jobs/", {}),
+        ("/api/v1/training-jobs/", {"format": "csv"}),
+        ("/api/v1/notebooks/", {}),
+        ("/api/v1/tuning-jobs/", {}),
+        (f"/api/v1/training-jobs/{work['llama'].pk}/", {}),
+    ]
+
+    def counts():
+        out = []
+        for url, params in urls:
+            with CaptureQueriesContext(connection) as run:
+                response = get(client, tokens["read"], url, params)
+                if params.get("format") == "csv":
+                    b"".join(response.streaming_content)
+            assert response.status_code == 200, url
+            out.append(len(run))
+        return out
+
+    before = counts()
+    mine = work["llama"].account
+    hpo = factories.tuning_job(mine, "more-hpo")
+    for index in range(10):
+        factories.workload(mine, f"more-{index}", hours=2, tuning=hpo if index % 2 else None)
+        factories.workload(mine, f"nb-{index}", kind="notebook", hours=2, ended_hours_ago=None, cpu_util_pct=None,
+                           gpu_util_pct=None)  # fmt: skip
+    workload_estimates.estimate_pending()
+    assert counts() == before
