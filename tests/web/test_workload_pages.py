@@ -461,3 +461,15 @@ def test_the_demo_notebooks_on_the_page(client, alice, demo, sandbox):
         assert row["Instance type"] == notebook["instance_type"]
     running = [n for n in notebooks if n["status"] == "InService"]
     assert running and all(number(cells[n["name"]]["Energy (kWh)"]) > 0 for n in running)
+
+
+def test_a_team_with_jobs_but_no_endpoint_sees_its_lifecycle_stages(client, alice, teams):
+    mine = factories.account(teams[0], "111122223333")
+    client.force_login(alice)
+    assert "Waiting for the first collection" in client.get(reverse("home")).content.decode()
+    factories.workload(mine, "llama-ft-1", hours=3)
+    workload_estimates.estimate_pending()
+    page = client.get(reverse("home")).content.decode()
+    assert "Waiting for the first collection" not in page and "No endpoint yet" in page
+    rows = {cells[0]: cells for cells in table(page, "lifecycle")[1:]}
+    assert number(rows["Training jobs"][2]) > 0 and number(rows["Inference (endpoints)"][2]) == 0

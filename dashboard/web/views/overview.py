@@ -170,7 +170,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     if wanted := request.GET.get("csv"):
         return csv_response(tables, wanted, f"wattson-overview-{view.start}-{view.end}")
     context = {
-        "state": _state(accounts, endpoints, totals),
+        "state": _state(accounts, endpoints, totals, split),
+        "has_endpoints": bool(endpoints),
         "view": view,
         "errors": errors,
         "group": group,
@@ -200,11 +201,12 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/overview.html", context)
 
 
-def _state(accounts: list[dict], endpoints: list[dict], totals: pd.DataFrame) -> str:
-    """What the page can show: data, or why not (the empty states say what to do next)."""
+def _state(accounts: list[dict], endpoints: list[dict], totals: pd.DataFrame, split: pd.DataFrame) -> str:
+    """What the page can show: data, or why not (the empty states say what to do next). A team with jobs or
+    notebooks but no endpoint's hours in view still gets the footprint by lifecycle stage."""
     if not totals.empty:
         return "data"
-    if endpoints:
+    if endpoints or float(split["energy_kwh"].sum()) > 0:
         return "no-data-in-view"
     if accounts:
         return "waiting"
