@@ -272,7 +272,8 @@ class EmissionsView(Api):
     embodied), inferences, instance-hours and cost at list price per period, optionally grouped: the cost of the
     priced instance-hours (``priced_instance_hours`` says how many), null when none is priced - the same cost the
     overview shows. ``co2e_market_kg`` is null while any hour summed lacks it (estimated before methodology
-    2.0.0 and not yet re-estimated)."""
+    2.0.0 and not yet re-estimated). ``group_by=workload_kind`` adds jobs, notebook instances and Studio apps: a
+    group per kind beside "inference" (the endpoints); every other grouping covers the endpoints alone."""
 
     @extend_schema(parameters=[EmissionParams], responses={200: EmissionsSerializer})
     def get(self, request):
@@ -293,8 +294,10 @@ class EmissionsView(Api):
 
 class FocusView(Api):
     """FOCUS 1.2: one row per endpoint, UTC day and instance type with the specification's columns (costs at list
-    price: billed cost is not available yet, ``x_CostBasis`` says so) and ``x_`` columns for energy and emissions.
-    ``?format=csv`` streams it."""
+    price, or billed where the account's cost export has the line: ``x_CostBasis`` says which) and ``x_`` columns
+    for energy and emissions; then one row per workload (training, processing and transform jobs, notebook
+    instances, Studio apps), UTC day and instance type, at its SageMaker component's list price. ``x_WorkloadKind``
+    says which ("inference" for endpoints). ``?format=csv`` streams it."""
 
     @extend_schema(parameters=[PeriodParams], responses={200: FocusSerializer})
     def get(self, request):
