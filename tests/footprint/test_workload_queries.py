@@ -262,3 +262,51 @@ def test_training_notebook_processing_and_transform_prices_are_collected_under_t
     assert totals.loc["priced-job-1", "cost_usd"] == pytest.approx(6 * float(training.usd))
     assert totals.loc["priced-nb", "cost_usd"] == pytest.approx(2 * float(notebook.usd))
     sandbox_control("DELETE", "prices")
+
+
+def test_a_heterogeneous_job_counts_each_hour_once_and_sums_its_types(fleet):
+    owner, _, _ = fleet
+    job = factories.workload(owner, "hetero-1", instance_type="ml.p4d.24xlarge", count=1, hours=3)
+    first = WorkloadHour.objects.filter(workload=job).order_by("hour")
+    WorkloadHour.objects.bulk_create(
+        [
+            WorkloadHour(workload=job, kind="training", hour=h.hour, instance_type="ml.m5.xlarge", instance_hours=2.0,
+                         cpu_util_pct=10.0, hosts=2, util_source="metrics", collected_at=h.collected_at)
+            for h in first
+        ]
+    )  # fmt: skip
+    workload_estimates.estimate_pending()
+    start, end = period()
+    row = wq.workload_totals(queries.team_accounts(owner.team), start, end, ids=[job.pk]).iloc[0]
+    hours = list(WorkloadHour.objects.filter(workload=job).select_related("estimate"))
+    assert len(hours) == 6 and row["hours"] == 3  # three hours, two instance types each
+    assert row["instance_hours"] == pytest.approx(3 * 1 + 3 * 2)
+    assert row["energy_kwh"] == pytest.approx(sum(h.estimate.energy_kwh for h in hours), rel=1e-9)
+    weighted = (3 * 1 * 30.0 + 3 * 2 * 10.0) / 9  # instance-hour-weighted CPU over both types
+    assert row["cpu_util_pct"] == pytest.approx(weighted)
+    assert row["cost_usd"] == pytest.approx(3 * 40.0 + 6 * 0.25)  # each type at its own Training price
+
+
+def test_a_market_based_co2e_any_hour_lacks_is_unknown_not_a_low_sum(fleet):
+    owner, w, hpo = fleet
+    from dashboard.footprint.models import WorkloadHourEstimate
+
+    one = WorkloadHourEstimate.objects.filter(workload_hour__workload=w["llama"]).first()
+    WorkloadHourEstimate.objects.filter(pk=one.pk).update(co2e_market_kg=None)
+    start, end = period()
+    totals = wq.workload_totals(queries.team_accounts(owner.team), start, end).set_index("name")
+    assert pd.isna(totals.loc["llama-ft-1", "co2e_market_kg"])
+    assert not pd.isna(totals.loc["spotty-1", "co2e_market_kg"])  # known (0 kg where AWS matched it with renewables)
+    assert totals.loc["llama-ft-1", "co2e_kg"] > 0  # the location-based figure is still known
+
+
+def test_an_unestimated_hour_counts_its_instance_hours_but_no_energy(fleet):
+    owner, w, _ = fleet
+    job = factories.workload(owner, "fresh-1", instance_type="ml.m5.xlarge", hours=2)  # not estimated yet
+    start, end = period()
+    row = wq.workload_totals(queries.team_accounts(owner.team), start, end, ids=[job.pk]).iloc[0]
+    assert row["instance_hours"] == 2.0 and row["energy_kwh"] == 0.0
+    assert row["estimated_instance_hours"] == 0.0
+    workload_estimates.estimate_pending()
+    row = wq.workload_totals(queries.team_accounts(owner.team), start, end, ids=[job.pk]).iloc[0]
+    assert row["energy_kwh"] > 0 and row["estimated_instance_hours"] == 2.0
