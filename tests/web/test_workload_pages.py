@@ -356,7 +356,7 @@ def test_queries_per_page_do_not_grow_with_the_jobs(client, alice, teams, jobs):
 @pytest.mark.browser
 def test_the_training_pages_draw_their_charts_in_a_browser(page, live_server, alice, teams):
     """Plotly draws the trend and the job's charts from our static files, with no console error (CSP)."""
-    from tests.web.test_dashboard_browser import log_in, wait_for_charts
+    from tests.web.test_dashboard_browser import log_in, shot, wait_for_charts
 
     mine = factories.account(teams[0], "111122223333", "prod")
     job = factories.workload(mine, "llama-ft-1", count=2, hours=5, gpu_util_pct=35.0)
@@ -368,10 +368,12 @@ def test_the_training_pages_draw_their_charts_in_a_browser(page, live_server, al
     page.goto(f"{live_server.url}{reverse('training')}")
     wait_for_charts(page, "training-trend-chart")
     assert page.locator("#training-trend-chart .bars .point").count() > 0
+    shot(page, "training")
     page.click("#jobs a:has-text('llama-ft-1')")
     page.wait_for_url(f"**{reverse('training-job', args=[job.pk])}")
     wait_for_charts(page, "utilization-chart", "host-gpu-chart", "footprint-chart")
     assert page.locator("#host-gpu-chart .scatterlayer .trace").count() == 2  # one line per host
+    shot(page, "training-job")
     page.goto(f"{live_server.url}{reverse('home')}")
     wait_for_charts(page, "lifecycle-chart")
     assert page.console_errors == []
@@ -473,3 +475,19 @@ def test_a_team_with_jobs_but_no_endpoint_sees_its_lifecycle_stages(client, alic
     assert "Waiting for the first collection" not in page and "No endpoint yet" in page
     rows = {cells[0]: cells for cells in table(page, "lifecycle")[1:]}
     assert number(rows["Training jobs"][2]) > 0 and number(rows["Inference (endpoints)"][2]) == 0
+
+
+def test_a_jobs_window_is_the_hours_it_ran_in():
+    from collectors.models import Workload
+    from dashboard.web.views.workloads import job_window
+
+    at = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+    now = at + timedelta(days=1, minutes=17)
+    on_the_hour = Workload(start_time=at + timedelta(minutes=5), end_time=at + timedelta(hours=3))
+    assert job_window(on_the_hour, now) == (at, at + timedelta(hours=3))
+    mid_hour = Workload(start_time=at, end_time=at + timedelta(hours=3, minutes=1))
+    assert job_window(mid_hour, now) == (at, at + timedelta(hours=4))
+    running = Workload(start_time=at, end_time=None)
+    assert job_window(running, now) == (at, at + timedelta(days=1, hours=1))
+    instant = Workload(start_time=at, end_time=at)
+    assert job_window(instant, now) == (at, at + timedelta(hours=1))

@@ -410,12 +410,13 @@ def training_list(request: HttpRequest) -> HttpResponse:
 
 
 def job_window(workload: Workload, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """The job's whole life in whole hours: from the hour it started (or was created) to the hour after it ended
-    (or the current hour's end while it runs)."""
+    """The job's whole life in whole hours: from the hour it started (or was created) to the end of the hour it
+    ended in (or of the current hour while it runs)."""
     began = workload.start_time or workload.created_time or workload.first_seen
     ended = workload.end_time or workload.deleted_at or now
     start = began.replace(minute=0, second=0, microsecond=0)
-    end = ended.replace(minute=0, second=0, microsecond=0) + HOUR
+    end = ended.replace(minute=0, second=0, microsecond=0)
+    end = end if end == ended else end + HOUR  # the hour it ended in, whole
     return start, max(end, start + HOUR)
 
 
