@@ -315,3 +315,34 @@ def test_queries_per_page_and_csv_do_not_grow_with_the_rows(client, teams, token
                            gpu_util_pct=None)  # fmt: skip
     workload_estimates.estimate_pending()
     assert counts() == before
+
+
+def test_a_priced_spot_job_costs_its_billable_share_on_the_page_and_in_the_api(client, alice, teams, tokens):
+    from collectors.models import Price
+
+    mine = factories.account(teams[0], "111122223333")
+    for sku in ("ml.g5.2xlarge", "ml.m5.xlarge"):
+        Price.objects.create(
+            service="sagemaker-training", sku=sku, region="us-east-1", unit="hour", usd="1.50",
+            effective_date=timezone.now() - dt.timedelta(days=400), source_sku=f"T-{sku}",
+            collected_at=timezone.now(),
+        )  # fmt: skip
+    spot = factories.workload(mine, "spot-1", instance_type="ml.g5.2xlarge", hours=4, spot=True)
+    full = factories.workload(mine, "full-1", instance_type="ml.m5.xlarge", count=2, hours=3, gpu_util_pct=None)
+    unpriced = factories.workload(mine, "p4-1", hours=1)
+    workload_estimates.estimate_pending()
+    rows = {row["name"]: row for row in get(client, tokens["read"], "/api/v1/training-jobs/").json()["results"]}
+    # Independently: list price x instance-hours, a managed-Spot job scaled by billable / training seconds (0.3).
+    assert rows["full-1"]["cost_usd"] == pytest.approx(1.50 * 2 * 3)
+    assert rows["spot-1"]["cost_usd"] == pytest.approx(1.50 * 4 * 0.3)
+    assert rows["p4-1"]["cost_usd"] is None
+    _, _, start, end = days()
+    expected = totals(teams[0], start, end)
+    for job in (spot, full):
+        assert rows[job.name]["cost_usd"] == pytest.approx(float(expected[job.pk]["cost_usd"]))
+    client.force_login(alice)
+    head, *body = table(client.get(reverse("training")).content.decode(), "jobs")
+    shown = {cells[0]: dict(zip(head, cells, strict=True)) for cells in body}
+    assert number(shown["spot-1"]["Cost (USD)"]) == pytest.approx(1.80)
+    assert number(shown["full-1"]["Cost (USD)"]) == pytest.approx(9.00)
+    assert shown[unpriced.name]["Cost (USD)"] == "unpriced"
