@@ -491,3 +491,16 @@ def test_a_jobs_window_is_the_hours_it_ran_in():
     assert job_window(running, now) == (at, at + timedelta(days=1, hours=1))
     instant = Workload(start_time=at, end_time=at)
     assert job_window(instant, now) == (at, at + timedelta(hours=1))
+
+
+def test_the_job_pages_csv_and_a_notebooks_page(client, alice, jobs):
+    client.force_login(alice)
+    response = client.get(reverse("training-job", args=[jobs["llama"].pk]), {"csv": "hours"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:2] == ["Hour (UTC)", "Instance type"] and len(rows) == 1 + 5
+    assert client.get(reverse("training-job", args=[jobs["llama"].pk]), {"csv": "nope"}).status_code == 404
+    page = client.get(reverse("training-job", args=[jobs["notebook"].pk])).content.decode()
+    assert f'<a href="{reverse("notebooks")}">Notebooks</a>' in page
+    assert "<dt>Auto-stop</dt><dd>no</dd>" in page
+    assert "No host metrics: utilization assumed at the default" in page
