@@ -204,3 +204,33 @@ def test_prometheus_gauges_of_running_workloads(client, workloads, tokens):
     gco2e = {s.labels["name"]: s.value for s in families["wattson_workload_gco2e_per_hour"].samples}
     assert gco2e["research-nb"] == pytest.approx(1000 * (stored.co2e_kg + stored.embodied_co2e_kg))
     assert not families["wattson_workload_cpu_util_pct"].samples  # no host metrics for notebooks: no gauge
+
+
+def test_workload_rows_have_the_specifications_types_and_nulls(client, workloads, tokens):
+    from tests.api.test_focus import MANDATORY, SPEC, csv_type_ok, json_type_ok
+
+    start, end = days()
+    period = {"start": start.isoformat(), "end": end.isoformat()}
+    rows = [r for r in focus_rows(client, tokens["read"], **period)["results"] if r["x_WorkloadKind"] != "inference"]
+    assert {row["x_WorkloadKind"] for row in rows} == KINDS
+    for row in rows:
+        assert set(row) >= MANDATORY
+        for name, value in row.items():
+            column = SPEC.get(name)
+            if column is None:
+                assert name.startswith("x_"), name
+            elif value is None:
+                assert column["allows_nulls"] == "True", f"{name} is null, which FOCUS 1.2 forbids"
+            else:
+                assert json_type_ok(column["data_type"], value), f"{name}={value!r} is not {column['data_type']}"
+    response = client.get("/api/v1/focus/", {"format": "csv", **period}, **bearer(tokens["read"]))
+    lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    for row in [line for line in lines if line["x_WorkloadKind"] != "inference"]:
+        for name, text in row.items():
+            column = SPEC.get(name)
+            if column is None:
+                continue
+            if text == "":
+                assert column["allows_nulls"] == "True", f"{name} is empty, which FOCUS 1.2 forbids"
+            else:
+                assert csv_type_ok(column["data_type"], text), f"{name}={text!r} is not {column['data_type']}"
