@@ -289,14 +289,13 @@ def workload_totals(
 def _fold(days: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     grouped = days.groupby("workload_id", sort=False)
     sums = grouped[[*SUMS, "estimated_instance_hours", *[f"{n}_{p}" for n in UTIL for p in "xw"]]].sum()
-    market_unknown = grouped["co2e_market_kg"].apply(lambda s: s.isna().any())
-    sums["co2e_market_kg"] = sums["co2e_market_kg"].where(~market_unknown)
+    sums["co2e_market_kg"] = _complete(grouped, "co2e_market_kg")
     # Heterogeneous clusters have a row per instance type of the same hour: a workload's hours in a day are its
     # busiest type's (every group of a SageMaker job runs the job's timeline).
     sums["hours"] = days.groupby(["workload_id", "day"], sort=False)["hours"].max().groupby(level=0).sum()
     sums["gpu_util_max_pct"] = grouped["gpu_util_max_pct"].max()
     sums["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
-    sums["price_source"] = grouped["price_source"].agg(_one_source)
+    sums["price_source"] = _sources(days, "workload_id")
     for name in UTIL:
         weight = sums.pop(f"{name}_w")
         sums[name] = (sums.pop(f"{name}_x") / weight).where(weight > 0)
@@ -306,9 +305,18 @@ def _fold(days: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     return frame[TOTAL_COLUMNS]
 
 
-def _one_source(sources: pd.Series):
-    found = sources.dropna().unique()
-    return price_book.COLLECTED if price_book.COLLECTED in found else (found[0] if len(found) else None)
+def _complete(grouped, column: str) -> pd.Series:
+    """The sum of ``column`` per group where every row has it, NaN where any lacks it (``measures.PARTIAL``)."""
+    return grouped[column].sum().where(grouped[column].count() == grouped.size())
+
+
+def _sources(frame: pd.DataFrame, key: str) -> pd.Series:
+    """What priced each group's rows: the AWS Price List where any row was priced from it, else the shipped table
+    where any was, else None (vectorised: no Python call per workload)."""
+    collected = (frame["price_source"] == price_book.COLLECTED).groupby(frame[key], sort=False).any()
+    shipped = (frame["price_source"] == price_book.SHIPPED).groupby(frame[key], sort=False).any()
+    values = np.where(collected, price_book.COLLECTED, np.where(shipped, price_book.SHIPPED, None))
+    return pd.Series(values, index=collected.index, dtype=object)
 
 
 def tuning_totals(accounts: list[dict], start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
@@ -322,9 +330,7 @@ def tuning_totals(accounts: list[dict], start: dt.datetime, end: dt.datetime) ->
     grouped = jobs.groupby("tuning_job_id")
     sums = grouped[["instance_hours", "energy_kwh", "co2e_kg", "embodied_co2e_kg", "hours"]].sum()
     sums["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
-    sums["co2e_market_kg"] = (
-        grouped["co2e_market_kg"].sum(min_count=1).where(~grouped["co2e_market_kg"].apply(lambda s: s.isna().any()))
-    )
+    sums["co2e_market_kg"] = _complete(grouped, "co2e_market_kg")
     sums["children"] = grouped.size()
     fields = ("id", "name", "account__account_id", "region", "strategy", "max_parallel_jobs", "max_jobs",
               "warm_start_type", "status")  # fmt: skip
@@ -523,9 +529,7 @@ def kind_series(  # noqa: PLR0913 - the scope (accounts, days), the grain, then 
             rows["bucket"] = stamps.dt.to_period("M" if grain == "month" else "W-SUN").dt.start_time.dt.date
     grouped = rows.groupby(["bucket", "kind"], sort=True)
     sums = grouped[[name for name in SUMS if name != "co2e_market_kg"] + ["priced_instance_hours"]].sum()
-    sums["co2e_market_kg"] = (
-        grouped["co2e_market_kg"].sum().where(~grouped["co2e_market_kg"].apply(lambda s: s.isna().any()))
-    )
+    sums["co2e_market_kg"] = _complete(grouped, "co2e_market_kg")
     sums["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
     return sums.reset_index()[columns]
 
