@@ -472,6 +472,11 @@ def _focus_row_fields() -> dict:
         ),
         "x_EstimateMethodology": _text("The estimator methodology of the energy and CO2e columns"),
         "x_EstimateVersion": _text("Its version"),
+        "x_WorkloadKind": serializers.ChoiceField(
+            ["inference", "training", "processing", "transform", "notebook", "studio-app"],
+            help_text="What the row is: an endpoint's hosting (inference) or a job's, notebook instance's or Studio "
+            "app's instance-hours",
+        ),
     }
 
 
@@ -479,8 +484,8 @@ FocusRowSerializer = type(
     "FocusRowSerializer",
     (serializers.Serializer,),
     {
-        "__doc__": "One endpoint's UTC day on one instance type in FOCUS 1.2 columns, and x_ columns for energy and "
-        "emissions.",
+        "__doc__": "One endpoint's or workload's UTC day on one instance type in FOCUS 1.2 columns, and x_ columns "
+        "for energy and emissions.",
         **_focus_row_fields(),
     },
 )

@@ -216,12 +216,7 @@ def training_usd(frame: pd.DataFrame, kind: str = WorkloadKind.TRAINING) -> floa
     if frame.empty:
         return 0.0
     at = pd.Series(pd.Timestamp.now(tz="UTC").tz_localize(None), index=frame.index, dtype="datetime64[ns]")
-    if hasattr(book, "component_usd"):
-        hourly, _, _ = book.component_usd(
-            pd.Series(kind, index=frame.index), frame["instance_type"], frame["region"], at
-        )
-    else:  # a book without component prices: the hosting price of the same type
-        hourly, _ = book.hourly_usd(frame["instance_type"], frame["region"], at)
+    hourly, _, _ = book.component_usd(pd.Series(kind, index=frame.index), frame["instance_type"], frame["region"], at)
     hourly = np.asarray(hourly, dtype=float)
     if np.isnan(hourly).any():
         return None

@@ -84,7 +84,7 @@ def test_recollected_and_outdated_hours_are_estimated_again(collected, prod):
 
 def test_the_estimate_command_reports_what_it_did(collected, capsys):
     call_command("estimate")
-    assert f"Estimated {collected.count()} variant-hours with methodology default" in capsys.readouterr().out
+    assert f"Estimated {collected.count()} variant-hours and 0 workload-hours" in capsys.readouterr().out
 
 
 def test_the_overview_sums_the_teams_last_week(collected, client, alice, research):
