@@ -56,12 +56,15 @@ def start_sandbox(endpoints: int, folder: Path, training_jobs: int = 0) -> tuple
             *(["--training-jobs", str(training_jobs)] if training_jobs else []),
         ],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        stdout=(folder / "sandbox.log").open("w"),
         stderr=subprocess.STDOUT,
     )
-    from sandbox.cli import wait_until_ready
+    from sandbox.cli import SandboxNotReady, wait_until_ready
 
-    return process, wait_until_ready(process, ready, 900)
+    try:
+        return process, wait_until_ready(process, ready, 900)
+    except SandboxNotReady as exc:
+        raise SandboxNotReady(f"{exc}:\n{(folder / 'sandbox.log').read_text()[-3000:]}") from exc
 
 
 COMPONENT_COPIES = (2, 1, 0)  # each hosting endpoint: a busy component, a light one, one scaled to zero
