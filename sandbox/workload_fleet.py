@@ -242,7 +242,7 @@ def demo_jobs(now: datetime) -> list[Job]:
         count=2,
         minutes=540,
         cpu_pct=14.0,
-        gpu_pct=30.0,
+        gpu_pct=22.0,  # p95 of its hours stays under the default training_gpu_low_pct (30 %): the low-GPU advice
         memory_pct=38.0,
         hyper_parameters={"epochs": "3", "lr": "2e-5", "per_device_train_batch_size": "4"},
     )
