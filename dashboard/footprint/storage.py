@@ -1,5 +1,10 @@
 """Storage facts, read in one place: the latest CloudWatch log-group snapshots and the data-capture prefixes S3
-Storage Lens reports, for the storage page and the storage recommendations alike.
+Storage Lens reports, for the storage page and the storage recommendations alike — and the one definition of
+storage's footprint: what keeping the rows costs per month (``monthly_footprint``, ``monthly_totals``: the storage
+page) and over a period (``period_footprint``: the lifecycle split's storage stage), at the same estimate.
+
+The footprint counts the log groups and the Storage Lens prefixes that hold endpoints' data captures
+(``counted_capture``); whole buckets and other prefixes are shown by the page but not counted.
 
 Snapshots are daily and per place (an account and region for log groups, an account for Storage Lens); a log
 group or prefix exists *now* when it is on its place's latest day. Every function issues one query whatever the
@@ -8,16 +13,23 @@ number of groups, buckets or endpoints, and folds the rows in Python.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, Max, OuterRef, Q
+import numpy as np
+import pandas as pd
+from django.db.models import Exists, Max, OuterRef, Q, Sum
 
 from collectors.capture import capture_location
-from collectors.models import Endpoint, LogGroupSnapshot, StorageLensDay
+from collectors.models import AwsAccount, Endpoint, LogGroupSnapshot, StorageLensDay
+from dashboard.footprint import price_book
+from estimator import estimate_storage
 
 GIB = 2**30  # AWS bills storage "GB-months" of 2^30 bytes
+HOURS_PER_MONTH = 730  # 8,760 / 12: a "month" of storage, as AWS's GB-month and the recommendations' savings count it
 ENDPOINT_LOG_PREFIX = "/aws/sagemaker/Endpoints/"
 DEFAULT_LOG_CLASS = "STANDARD"  # what CloudWatch Logs uses when DescribeLogGroups omits logGroupClass
 LOG_PLACE = ("account_id", "region")
@@ -230,3 +242,239 @@ def _prefix_days(account_pk: int, bucket: str, location: tuple[str, str], rows: 
             prefix.standard[day] = prefix.standard.get(day, 0) + counted
         prefix.region = prefix.region or next((row["region"] for row in matched if row["region"]), "")
     return prefix
+
+
+# --- the footprint: per month (the storage page) and over a period (the lifecycle split) ------------------------
+
+ENDPOINT_FIELDS = ("id", "account_id", "region", "name", "capture_enabled", "capture_pct", "capture_destination",
+                   "deleted_at")  # fmt: skip
+PARTIAL_COST_NOTE = "Cost covers the priced stored bytes only (some are unpriced)."
+
+
+def month_figures(cells: pd.DataFrame, book: price_book.PriceBook | None = None) -> pd.DataFrame:
+    """What keeping each cell's bytes for a month (``HOURS_PER_MONTH``) takes, by position. ``cells``: columns
+    ``service`` ("logs", "s3"), ``storage_class``, ``stored_bytes``, ``region`` and ``at`` (the time prices are
+    read as of). Returns ``energy_kwh_month``, ``co2e_kg_month`` (one estimator call: ``estimator.estimate_storage``),
+    ``cost_usd_month`` (the price book's GB-month price as of ``at``, NaN where none is known) and
+    ``price_source``."""
+    frame = pd.DataFrame(
+        {
+            "service": cells["service"].to_numpy(),
+            "storage_class": cells["storage_class"].to_numpy(),
+            "stored_bytes": cells["stored_bytes"].to_numpy(dtype=float),
+            "hours": float(HOURS_PER_MONTH),
+            "region": cells["region"].fillna("").to_numpy(),
+        }
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=["energy_kwh_month", "co2e_kg_month", "cost_usd_month", "price_source"])
+    estimated = estimate_storage(frame, methodology="default")
+    at = pd.Series(cells["at"].to_numpy(), dtype="datetime64[ns]")
+    usd, source = (book or price_book.last_loaded()).storage_usd(
+        frame["service"], frame["storage_class"], frame["region"], at
+    )
+    return pd.DataFrame(
+        {
+            "energy_kwh_month": estimated["storage_kwh"].to_numpy(dtype=float),
+            "co2e_kg_month": estimated["co2e_kg"].to_numpy(dtype=float),
+            "cost_usd_month": np.asarray(usd, dtype=float) * frame["stored_bytes"].to_numpy() / GIB,
+            "price_source": pd.Series(source, dtype=object),
+        }
+    )
+
+
+def monthly_footprint(
+    rows: list[dict],
+    service_of: Callable[[dict], str],
+    class_of: Callable[[dict], str],
+    book: price_book.PriceBook | None = None,
+) -> None:
+    """Add ``co2e_kg_month``, ``energy_kwh_month``, ``cost_usd_month`` (None where unpriced) and ``price_source``
+    to each row (one estimator call; each row priced by the price book as of its snapshot ``day``, now without
+    one)."""
+    if not rows:
+        return
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    cells = pd.DataFrame(
+        {
+            "service": [service_of(row) for row in rows],
+            "storage_class": [class_of(row) for row in rows],
+            "stored_bytes": [float(row["stored_bytes"]) for row in rows],
+            "region": [row["region"] or "" for row in rows],
+            "at": pd.Series([pd.Timestamp(row["day"]) if row.get("day") else now for row in rows]),
+        }
+    )
+    figures = month_figures(cells, book)
+    for row, figure in zip(rows, figures.itertuples(index=False), strict=True):
+        row.update(
+            co2e_kg_month=float(figure.co2e_kg_month),
+            energy_kwh_month=float(figure.energy_kwh_month),
+            cost_usd_month=None if np.isnan(figure.cost_usd_month) else float(figure.cost_usd_month),
+            price_source=figure.price_source,
+        )
+
+
+def log_group_class(row: dict) -> str:
+    return row["log_group_class"] or DEFAULT_LOG_CLASS
+
+
+def counted_capture(rows: list[dict]) -> list[dict]:
+    """The Storage Lens rows the footprint counts: those holding an endpoint's captures (``endpoint_id``), without
+    counting a prefix inside another counted one twice."""
+    return outermost([row for row in rows if row["endpoint_id"]])
+
+
+def _sum(rows: list[dict], key: str) -> float:
+    return float(sum(row[key] or 0 for row in rows))
+
+
+def monthly_totals(logs: list[dict], counted: list[dict]) -> dict:
+    """The team's storage footprint per month: log groups' and counted capture rows' (``counted_capture``) rows
+    with ``monthly_footprint`` figures summed. ``cost_usd_month`` is None when no row is priced; ``price_sources``
+    says what priced the rows."""
+    log_co2e, capture_co2e = _sum(logs, "co2e_kg_month"), _sum(counted, "co2e_kg_month")
+    priced = [row["cost_usd_month"] for row in [*logs, *counted] if row["cost_usd_month"] is not None]
+    return {
+        "log_co2e_kg_month": log_co2e,
+        "capture_co2e_kg_month": capture_co2e,
+        "co2e_kg_month": log_co2e + capture_co2e,
+        "energy_kwh_month": _sum(logs, "energy_kwh_month") + _sum(counted, "energy_kwh_month"),
+        "cost_usd_month": sum(priced) if priced else None,
+        "priced_rows": len(priced),
+        "price_sources": pd.Series([row["price_source"] for row in [*logs, *counted]], dtype=object),
+    }
+
+
+def day_hours(start: dt.datetime, end: dt.datetime) -> dict[dt.date, float]:
+    """Each UTC day touching [start, end) -> its hours inside [start, end)."""
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    hours: dict[dt.date, float] = {}
+    day = start.date()
+    while (midnight := dt.datetime.combine(day, dt.time(), dt.UTC)) < end:
+        inside = (min(end, midnight + dt.timedelta(days=1)) - max(start, midnight)).total_seconds() / 3600
+        if inside > 0:
+            hours[day] = inside
+        day += dt.timedelta(days=1)
+    return hours
+
+
+def _carried(snapshot_days: list[dt.date], day: dt.date) -> dt.date | None:
+    """The latest of the sorted ``snapshot_days`` on or before ``day`` (None before the first)."""
+    at = bisect.bisect_right(snapshot_days, day)
+    return snapshot_days[at - 1] if at else None
+
+
+def _place_days(model, pks: list[int], place: tuple[str, ...], last: dt.date) -> dict[tuple, list[dt.date]]:
+    """Each place's snapshot days up to ``last``, sorted. One query."""
+    days: dict[tuple, list[dt.date]] = defaultdict(list)
+    rows = model.objects.filter(account_id__in=pks, day__lte=last).values(*place, "day").distinct()
+    for row in rows.order_by(*place, "day"):
+        days[tuple(row[name] for name in place)].append(row["day"])
+    return days
+
+
+def _since(place_days: dict[tuple, list[dt.date]], place: tuple[str, ...], first: dt.date, last: dt.date) -> Q:
+    """Each place's rows from the snapshot day carried into ``first`` to ``last``."""
+    days = Q(pk__in=[])
+    for key, snapshot_days in place_days.items():
+        carried = _carried(snapshot_days, first) or first
+        days |= Q(**dict(zip(place, key, strict=True)), day__gte=carried, day__lte=last)
+    return days
+
+
+def _log_group_cells(pks: list[int], first: dt.date, last: dt.date) -> tuple[dict, dict]:
+    """(place days, (account pk, region, day) -> [stored bytes per (service, class, region)]). Two queries."""
+    place_days = _place_days(LogGroupSnapshot, pks, LOG_PLACE, last)
+    cells: dict[tuple, list[tuple]] = defaultdict(list)
+    if place_days:
+        rows = (
+            LogGroupSnapshot.objects.filter(account_id__in=pks)
+            .filter(_since(place_days, LOG_PLACE, first, last))
+            .values("account_id", "region", "day", "log_group_class")
+            .annotate(total=Sum("stored_bytes"))
+            .order_by()
+        )
+        for row in rows:
+            cells[(row["account_id"], row["region"], row["day"])].append(
+                ("logs", log_group_class(row), row["region"] or "", float(row["total"]))
+            )
+    return place_days, cells
+
+
+def _capture_cells(pks: list[int], first: dt.date, last: dt.date) -> tuple[dict, dict]:
+    """(place days, (account pk, day) -> [stored bytes per (service, class, region)] of the counted capture rows).
+    Three queries at most (the team's endpoints, the Storage Lens days, their capture rows)."""
+    endpoints = list(
+        Endpoint.objects.filter(account__team__in=AwsAccount.objects.filter(pk__in=pks).values("team"))
+        .only(*ENDPOINT_FIELDS)
+        .order_by("pk")
+    )
+    targets = capture_targets(endpoints)
+    cells: dict[tuple, list[tuple]] = defaultdict(list)
+    if not targets:
+        return {}, cells
+    place_days = _place_days(StorageLensDay, pks, LENS_PLACE, last)
+    if not place_days:
+        return place_days, cells
+    rows = (
+        StorageLensDay.objects.filter(account_id__in=pks, bucket__in=set(targets))
+        .exclude(prefix="")
+        .filter(_since(place_days, LENS_PLACE, first, last))
+        .values(*LENS_FIELDS)
+    )
+    by_day: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        match = capture_endpoint(row, targets)
+        by_day[(row["account_id"], row["day"])].append({**row, "endpoint_id": match[1].pk if match else None})
+    for key, day_rows in by_day.items():
+        sums: dict[tuple, float] = defaultdict(float)
+        for row in counted_capture(day_rows):
+            sums[("s3", row["storage_class"], row["region"] or "")] += float(row["stored_bytes"])
+        cells[key] = [(*cell, total) for cell, total in sums.items()]
+    return place_days, cells
+
+
+def period_footprint(
+    accounts: list[dict], start: dt.datetime, end: dt.datetime, book: price_book.PriceBook | None = None
+) -> dict:
+    """The storage footprint of ``accounts`` (dicts with ``pk``) over [start, end): ``energy_kwh``, ``co2e_kg``
+    (location-based), ``embodied_co2e_kg`` (0: the estimator has no embodied figure for storage), ``cost_usd``
+    (list price; NaN when there is stored data but none of it is priced), ``instance_hours`` (0) and ``note``.
+
+    The same definition and estimate as the storage page's monthly figures (``monthly_footprint``: log groups and
+    counted capture prefixes, ``counted_capture``), per UTC day: each day counts the rows of its place's snapshot
+    (log groups: an account and region; Storage Lens: an account) of that day — where the place has no snapshot
+    that day, its latest earlier snapshot is carried (before the place's first snapshot, nothing) — at the
+    per-month estimate priced as of that day, times (the day's hours inside [start, end)) / ``HOURS_PER_MONTH``.
+    Five queries at most, whatever the number of log groups, prefixes or days; the price book is the one this
+    thread loaded last unless ``book`` is given."""
+    hours = day_hours(start, end)
+    zero = {"energy_kwh": 0.0, "co2e_kg": 0.0, "embodied_co2e_kg": 0.0, "cost_usd": 0.0, "instance_hours": 0.0}
+    pks = [account["pk"] for account in accounts]
+    if not pks or not hours:
+        return {**zero, "note": ""}
+    first, last = min(hours), max(hours)
+    cells: list[tuple] = []  # (service, class, region, stored bytes, day counted, share of a month)
+    for place_days, by_place_day in (_log_group_cells(pks, first, last), _capture_cells(pks, first, last)):
+        for key, snapshot_days in place_days.items():
+            for day, day_share in hours.items():
+                carried = _carried(snapshot_days, day)
+                if carried is not None:
+                    for cell in by_place_day.get((*key, carried), []):
+                        cells.append((*cell, day, day_share / HOURS_PER_MONTH))
+    if not cells:
+        return {**zero, "note": ""}
+    frame = pd.DataFrame(cells, columns=["service", "storage_class", "region", "stored_bytes", "day", "share"])
+    frame["at"] = pd.to_datetime(frame["day"])
+    figures = month_figures(frame, book)
+    share = frame["share"].to_numpy(dtype=float)
+    cost = figures["cost_usd_month"].to_numpy(dtype=float) * share
+    priced = ~np.isnan(cost)
+    return {
+        "energy_kwh": float((figures["energy_kwh_month"].to_numpy(dtype=float) * share).sum()),
+        "co2e_kg": float((figures["co2e_kg_month"].to_numpy(dtype=float) * share).sum()),
+        "embodied_co2e_kg": 0.0,
+        "cost_usd": float(cost[priced].sum()) if priced.any() else np.nan,
+        "instance_hours": 0.0,
+        "note": PARTIAL_COST_NOTE if priced.any() and not priced.all() else "",
+    }

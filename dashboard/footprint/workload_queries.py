@@ -27,7 +27,7 @@ from django.db.models.functions import TruncDate
 
 from collectors.models import TuningJob, Workload, WorkloadHour
 from collectors.models.workloads import RUNNING_STATUSES, WorkloadKind
-from dashboard.footprint import price_book, queries
+from dashboard.footprint import price_book, queries, storage
 from dashboard.footprint.filters import UNTAGGED, Filters
 from dashboard.footprint.measures import complete_total, total, weighted_aggregates
 from dashboard.footprint.models import WorkloadHourEstimate
@@ -123,9 +123,6 @@ STAGE_KINDS = {
     "transform": (WorkloadKind.TRANSFORM,),
     "notebooks": (WorkloadKind.NOTEBOOK, WorkloadKind.STUDIO_APP),
 }
-STORAGE_NOTE = (
-    "Storage (log groups, data capture) has sizes and prices but no energy or CO2e estimate yet: counted as 0."
-)
 
 # Estimate columns that add up (``co2e_market_kg`` apart: unknown where any hour lacks it, ``measures.PARTIAL``).
 ESTIMATE_SUMS = ("energy_kwh", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "embodied_co2e_kg")
@@ -386,8 +383,9 @@ def lifecycle_split(
     """One row per ``STAGES`` entry (zeros where nothing ran). Inference is the endpoints' totals of the same
     period and accounts from the endpoints' query layer (``queries.endpoint_totals``, not recomputed here); the
     training, processing, transform and notebook (notebook instances and Studio apps) stages are ``workload_totals``
-    summed by kind; storage has no energy or CO2e estimate: zeros, and ``note`` says so. ``endpoint_totals``: that
-    frame when the caller has it already (``queries.endpoint_totals`` of the same accounts and window)."""
+    summed by kind; storage is ``storage.period_footprint`` (log groups and capture prefixes at the storage page's
+    per-month estimate, per day's snapshot, no instance-hours). ``endpoint_totals``: that frame when the caller has
+    it already (``queries.endpoint_totals`` of the same accounts and window)."""
     endpoints = endpoint_totals
     if endpoints is None:
         filters = Filters(
@@ -398,7 +396,7 @@ def lifecycle_split(
     rows = [_stage_row("inference", endpoints)]
     for stage, kinds in STAGE_KINDS.items():
         rows.append(_stage_row(stage, workloads[workloads["kind"].isin([str(k) for k in kinds])]))
-    rows.append({"stage": "storage", **dict.fromkeys(STAGE_COLUMNS[1:-1], 0.0), "note": STORAGE_NOTE})
+    rows.append({"stage": "storage", **storage.period_footprint(accounts, start, end)})
     return pd.DataFrame(rows, columns=STAGE_COLUMNS)
 
 

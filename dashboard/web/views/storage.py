@@ -6,15 +6,15 @@ account/region, the rows on those days, the first rows inside the period, the St
 endpoints are each fetched once (by ``dashboard.footprint.storage``, which the storage recommendations read too)
 and folded in Python. Prices come from the price book (one query): the GB-month price collected from the AWS Price
 List in effect on each row's snapshot day, the shipped table as the offline fallback (``price_book.storage_usd``,
-as the storage recommendations' savings), and the page says which priced its figures.
+as the storage recommendations' savings), and the page says which priced its figures. The monthly energy, CO2e and
+cost are ``dashboard.footprint.storage``'s (``monthly_footprint``, ``monthly_totals``): the overview's lifecycle
+split counts the same estimate over its period (``storage.period_footprint``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
-import pandas as pd
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,22 +26,12 @@ from dashboard.footprint import filters, price_book
 from dashboard.footprint import storage as stored
 from dashboard.teams.scoping import current_team
 from dashboard.web.tables import Column, Table, csv_response, page_query, sort_params, sort_tables
-from estimator import estimate_storage
 
-HOURS_PER_MONTH = 730
+HOURS_PER_MONTH = stored.HOURS_PER_MONTH
 BYTES_PER_GIB = stored.GIB
 DEFAULT_LOG_CLASS = stored.DEFAULT_LOG_CLASS
 NEVER_EXPIRE = "never-expire"
-ENDPOINT_FIELDS = (
-    "id",
-    "account_id",
-    "region",
-    "name",
-    "capture_enabled",
-    "capture_pct",
-    "capture_destination",
-    "deleted_at",
-)
+ENDPOINT_FIELDS = stored.ENDPOINT_FIELDS
 
 
 def _endpoint_link(row: dict) -> str:
@@ -50,35 +40,6 @@ def _endpoint_link(row: dict) -> str:
 
 def _gib(value) -> float | None:
     return None if value is None else value / BYTES_PER_GIB
-
-
-def monthly_footprint(rows: list[dict], service_of, class_of, book: price_book.PriceBook | None = None) -> None:
-    """Add ``co2e_kg_month``, ``energy_kwh_month``, ``cost_usd_month`` and ``price_source`` to each row (one
-    estimator call; each row priced by the price book as of its snapshot ``day``, now without one)."""
-    if not rows:
-        return
-    frame = pd.DataFrame(
-        {
-            "service": [service_of(row) for row in rows],
-            "storage_class": [class_of(row) for row in rows],
-            "stored_bytes": [float(row["stored_bytes"]) for row in rows],
-            "hours": float(HOURS_PER_MONTH),
-            "region": [row["region"] or "" for row in rows],
-        }
-    )
-    estimated = estimate_storage(frame, methodology="default")
-    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-    at = pd.Series([pd.Timestamp(row["day"]) if row.get("day") else now for row in rows], dtype="datetime64[ns]")
-    usd, source = (book or price_book.last_loaded()).storage_usd(
-        frame["service"], frame["storage_class"], frame["region"], at
-    )
-    for row, (_, estimate), price, priced_by in zip(rows, estimated.iterrows(), usd, source, strict=True):
-        row.update(
-            co2e_kg_month=float(estimate["co2e_kg"]),
-            energy_kwh_month=float(estimate["storage_kwh"]),
-            cost_usd_month=None if np.isnan(price) else float(price) * row["stored_bytes"] / BYTES_PER_GIB,
-            price_source=priced_by,
-        )
 
 
 # --- log groups ---------------------------------------------------------------------------------------------------
@@ -137,7 +98,7 @@ def log_group_rows(  # noqa: PLR0913 - the scope (team, view, accounts, endpoint
             }
         )
     rows.sort(key=lambda row: (-row["stored_bytes"], row["name"], row["account"], row["region"]))
-    monthly_footprint(rows, lambda row: "logs", lambda row: row["log_group_class"] or DEFAULT_LOG_CLASS, book)
+    stored.monthly_footprint(rows, lambda row: "logs", stored.log_group_class, book)
     return rows
 
 
@@ -213,13 +174,14 @@ def capture_rows(  # noqa: PLR0913 - the scope (team, view, accounts, endpoints,
             }
         )
     rows.sort(key=lambda row: (row["bucket"], row["prefix"], row["storage_class"], row["account"]))
-    monthly_footprint(rows, lambda row: "s3", lambda row: row["storage_class"], book)
+    stored.monthly_footprint(rows, lambda row: "s3", lambda row: row["storage_class"], book)
     return rows
 
 
 def capture_totals(rows: list[dict]) -> list[dict]:
-    """The rows that hold endpoints' captures, without counting a prefix inside another counted one twice."""
-    return stored.outermost([row for row in rows if row["endpoint_id"]])
+    """The rows that hold endpoints' captures, without counting a prefix inside another counted one twice (the
+    rows the storage footprint counts: ``storage.counted_capture``)."""
+    return stored.counted_capture(rows)
 
 
 def capture_table(rows: list[dict]) -> Table:
@@ -253,13 +215,13 @@ def _sum(rows: list[dict], key: str) -> float:
 
 
 def summary(logs: list[dict], capture: list[dict], book: price_book.PriceBook | None = None) -> dict:
-    """The page's figures; ``price_label`` says what priced the monthly cost (as the overview's)."""
+    """The page's figures: sizes, and the footprint per month as ``storage.monthly_totals`` defines it (the
+    lifecycle split's storage stage is the same estimate over a period); ``price_label`` says what priced the
+    monthly cost (as the overview's)."""
     log_bytes = _sum(logs, "stored_bytes")
     never = sum(row["stored_bytes"] for row in logs if row["retention_days"] is None)
     counted = capture_totals(capture)
-    log_co2e, capture_co2e = _sum(logs, "co2e_kg_month"), _sum(counted, "co2e_kg_month")
-    priced = [row["cost_usd_month"] for row in [*logs, *counted] if row["cost_usd_month"] is not None]
-    sources = pd.Series([row["price_source"] for row in [*logs, *counted]], dtype=object)
+    totals = stored.monthly_totals(logs, counted)
     collected_at = book.collected_at if book is not None else None
     return {
         "log_groups": len(logs),
@@ -269,12 +231,12 @@ def summary(logs: list[dict], capture: list[dict], book: price_book.PriceBook | 
         "capture_gib": _sum(counted, "stored_bytes") / BYTES_PER_GIB,
         "capture_endpoints": len({row["endpoint_id"] for row in counted}),
         "bucket_gib": sum(row["stored_bytes"] for row in capture if not row["prefix"]) / BYTES_PER_GIB,
-        "log_co2e_kg_month": log_co2e,
-        "capture_co2e_kg_month": capture_co2e,
-        "co2e_kg_month": log_co2e + capture_co2e,
-        "energy_kwh_month": _sum(logs, "energy_kwh_month") + _sum(counted, "energy_kwh_month"),
-        "cost_usd_month": sum(priced) if priced else None,
-        "price_label": price_book.label(sources, collected_at) if priced else "",
+        "log_co2e_kg_month": totals["log_co2e_kg_month"],
+        "capture_co2e_kg_month": totals["capture_co2e_kg_month"],
+        "co2e_kg_month": totals["co2e_kg_month"],
+        "energy_kwh_month": totals["energy_kwh_month"],
+        "cost_usd_month": totals["cost_usd_month"],
+        "price_label": price_book.label(totals["price_sources"], collected_at) if totals["priced_rows"] else "",
     }
 
 
