@@ -267,12 +267,12 @@ def workload_cycle(label: str) -> None:
             totals.update({k: details[k] for k in ("notebooks", "apps")})
             totals["notebook_hours"] += details["hours"]
     ratio = totals["metrics_calls"] / max(totals["metrics_minimum_calls"], 1)
-    lists = sum(n for op, n in operations.items() if ":List" in op)
+    lists = sum(n for op, n in operations.items() if op.startswith("sagemaker:List") and op != "sagemaker:ListTags")
     describes = sum(n for op, n in operations.items() if ":Describe" in op)
     print(
         f"{label}, workloads: jobs {totals['training']:,} training, {totals['tuning']} tuning, "
         f"{totals['processing']} processing, {totals['transform']} transform ({totals['described']:,} described); "
-        f"SageMaker List* {lists:,} calls, Describe* {describes:,} calls, ListTags "
+        f"SageMaker List* pages {lists:,}, Describe* calls {describes:,}, ListTags "
         f"{operations['sagemaker:ListTags']:,}; job metrics of {totals['metrics_jobs']:,} jobs "
         f"({totals['job_hours']:,} job-hours, {totals['metrics_queries']:,} queries): {totals['metrics_hours']:,} "
         f"workload-hours, GetMetricData {totals['metrics_calls']} calls vs theoretical minimum "
