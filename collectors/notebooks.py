@@ -142,7 +142,7 @@ def collect_notebooks(
 ) -> NotebooksResult:
     result = NotebooksResult()
     run = Run(account, region, aws.client(account, "sagemaker", region, calls), now, result)
-    since = watermark - LATE_DELIVERY if watermark else now - timedelta(days=settings.COLLECT_LOOKBACK_DAYS)
+    since = watermark - LATE_DELIVERY if watermark else floor_hour(now - timedelta(days=settings.COLLECT_LOOKBACK_DAYS))
     run.since = since
     run.changes = read_events(aws.client(account, "cloudtrail", region, calls), since, now, result)
     collect_instances(run)
@@ -497,7 +497,11 @@ def apply_changes(run: Run, workload: Workload, changes: list[Change]) -> None:
             move_to(run, workload, RUNNING, max(created, run.since), WorkloadStatusSpan.Origin.CLOUDTRAIL)
     for change in changes:
         latest = latest_span(workload)
-        if latest is not None and change.time <= latest.valid_from:
+        # Known already: older than the latest span, or the span it opened exists (events of the same second,
+        # e.g. a stop and a delete, are kept in CloudTrail's order).
+        if latest is not None and change.time < latest.valid_from:
+            continue
+        if workload.spans.filter(valid_from=change.time, status=change.status).exists():
             continue
         move_to(run, workload, change.status, change.time, WorkloadStatusSpan.Origin.CLOUDTRAIL)
 

@@ -9,6 +9,7 @@ import pytest
 from collectors import runner
 from collectors.models import Workload, WorkloadHour, WorkloadStatusSpan
 from collectors.notebooks import auto_stop_script
+from collectors.utilization import floor_hour
 from tests.collectors.test_jobs import REGION, knobs, role
 
 AUTOSTOP = """#!/bin/bash
@@ -195,7 +196,7 @@ def test_the_seeded_notebooks_and_apps_as_the_seeding_summary_says(prod, sandbox
     result = runner.run(prod, "us-east-1", "notebooks")
     assert result.details["errors"] == [] and result.details["cloudtrail_readable"]
     now = datetime.now(UTC)
-    lookback = now - timedelta(days=settings.COLLECT_LOOKBACK_DAYS)
+    lookback = floor_hour(now - timedelta(days=settings.COLLECT_LOOKBACK_DAYS))  # whole hours from there
     for notebook in (n for n in summary["notebooks"] if n["account"] == prod.account_id):
         stored = Workload.objects.get(account=prod, kind="notebook", name=notebook["name"])
         assert (stored.auto_stop, stored.instance_type, stored.status) == (
