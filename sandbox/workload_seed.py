@@ -534,9 +534,8 @@ def seed_job_log_groups(endpoint_url: str, places, now: datetime) -> int:
     created = 0
     for account, region in sorted(places):
         logs = client("logs", endpoint_url, region, account)
-        existing = {
-            g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/")["logGroups"]
-        }
+        pages = logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix="/aws/sagemaker/")
+        existing = {group["logGroupName"] for page in pages for group in page["logGroups"]}
         for name, gigabytes, group_class in JOB_LOG_GROUPS:
             if name in existing:
                 continue
