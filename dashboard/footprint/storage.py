@@ -148,16 +148,20 @@ def capture_endpoint(row: dict, targets: dict[str, list[tuple[str, Endpoint]]]) 
 
 def outermost(rows: list[dict]) -> list[dict]:
     """The rows whose prefix is not inside another row's prefix (of the same account, bucket and storage class
-    where rows carry them), so nested Storage Lens prefixes count once."""
+    where rows carry them), so nested Storage Lens prefixes count once. Shortest prefixes first; each row looks its
+    own leading substrings up among the kept prefixes of its cell (linear in the rows)."""
     kept: list[dict] = []
+    kept_prefixes: dict[tuple, set[str]] = defaultdict(set)
     for row in sorted(rows, key=lambda r: (len(r["prefix"]), r["prefix"])):
-        if not any(_same_cell(row, other) and row["prefix"].startswith(other["prefix"]) for other in kept):
+        prefix, cell = row["prefix"], _cell(row)
+        if not any(prefix[:length] in kept_prefixes[cell] for length in range(len(prefix) + 1)):
             kept.append(row)
+            kept_prefixes[cell].add(prefix)
     return kept
 
 
-def _same_cell(row: dict, other: dict) -> bool:
-    return all(row.get(name) == other.get(name) for name in ("account_id", "bucket", "storage_class"))
+def _cell(row: dict) -> tuple:
+    return tuple(row.get(name) for name in ("account_id", "bucket", "storage_class"))
 
 
 @dataclass
@@ -423,9 +427,13 @@ def _capture_cells(pks: list[int], first: dt.date, last: dt.date) -> tuple[dict,
         .values(*LENS_FIELDS)
     )
     by_day: dict[tuple, list[dict]] = defaultdict(list)
+    matched: dict[tuple, int | None] = {}  # a prefix's endpoint, the same every day
     for row in rows:
-        match = capture_endpoint(row, targets)
-        by_day[(row["account_id"], row["day"])].append({**row, "endpoint_id": match[1].pk if match else None})
+        key = (row["account_id"], row["bucket"], row["prefix"])
+        if key not in matched:
+            match = capture_endpoint(row, targets)
+            matched[key] = match[1].pk if match else None
+        by_day[(row["account_id"], row["day"])].append({**row, "endpoint_id": matched[key]})
     for key, day_rows in by_day.items():
         sums: dict[tuple, float] = defaultdict(float)
         for row in counted_capture(day_rows):
