@@ -225,3 +225,31 @@ def test_queries_do_not_grow_with_log_groups_prefixes_or_days(teams):
             log_group(prod, f"/g{n}", GIB, today() - dt.timedelta(days=back), region=["us-east-1", "eu-west-1"][n % 2])
         lens(prod, "cap", f"captures/ep-1/part{back}/", GIB, today() - dt.timedelta(days=back))
     assert count(60) == small == 5
+
+
+def test_outermost_counts_nested_prefixes_once_per_account_bucket_and_class():
+    def row(prefix, account_id=1, bucket="b", storage_class="STANDARD"):
+        return {"prefix": prefix, "account_id": account_id, "bucket": bucket, "storage_class": storage_class}
+
+    rows = [
+        row("captures/ep-1/AllTraffic/"),
+        row("captures/ep-1/"),
+        row("captures/ep-1/"),  # the same prefix twice: once
+        row("captures/ep-10/"),  # not inside captures/ep-1/ (but inside captures/ep-1)
+        row("captures/ep-1/AllTraffic/", storage_class="GLACIER"),  # another class: its own cell
+        row("captures/ep-1/x/", account_id=2),  # another account
+        row("captures/ep-1/x/", bucket="c"),  # another bucket
+        row("captures/ep-1"),  # a string prefix of ep-1/ and ep-10/: holds both
+    ]
+    kept = stored.outermost(rows)
+    assert sorted((r["prefix"], r["account_id"], r["bucket"], r["storage_class"]) for r in kept) == [
+        ("captures/ep-1", 1, "b", "STANDARD"),
+        ("captures/ep-1/AllTraffic/", 1, "b", "GLACIER"),
+        ("captures/ep-1/x/", 1, "c", "STANDARD"),
+        ("captures/ep-1/x/", 2, "b", "STANDARD"),
+    ]
+    assert stored.outermost([row(""), row("a/")]) == [row("")]  # the whole bucket holds every prefix
+    assert stored.outermost([{"prefix": "a/"}, {"prefix": "a/b/"}, {"prefix": "c/"}]) == [
+        {"prefix": "a/"},
+        {"prefix": "c/"},
+    ]  # rows without a cell's fields: one cell
