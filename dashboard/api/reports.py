@@ -399,7 +399,8 @@ WORKLOAD_GAUGES = (
 )
 WORKLOAD_LABELS = ("kind", "account_id", "region", "name")
 # The team's totals per lifecycle stage (``workload_queries.lifecycle_split``: inference is the endpoints' totals
-# above, storage has no estimate yet and reads 0), one sample per period and stage.
+# above, storage from ``storage.period_footprint``: each day's stored bytes at the Storage page's per-month
+# estimate), one sample per period and stage.
 STAGE_TOTALS = (
     ("wattson_team_stage_energy_kwh", "energy_kwh", "Energy per lifecycle stage over the period, PUE included (kWh)"),
     (
