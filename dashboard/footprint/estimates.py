@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -126,32 +127,40 @@ def save(pks: list[int], estimates: pd.DataFrame, now) -> None:
 REQUIRED = [name for name in NUMBERS if not VariantHourEstimate._meta.get_field(name).null]
 
 
-def estimate_rows(rows: list[dict]) -> tuple[list[dict], pd.DataFrame, dict[int, str]]:
+def estimate_rows(
+    rows: list[dict], frame_of: Callable[[list[dict]], pd.DataFrame] | None = None, required: list[str] | None = None
+) -> tuple[list[dict], pd.DataFrame, dict[int, str]]:
     """The rows the estimator accepted, their estimates, and ``{hour pk: why}`` for each row it refused: a value it
     rejects (``InputError`` names the row) or a result that is not a number. One bad row never costs the others
     their estimate: the estimator's input checks weed out the values it refuses first (``_valid_rows``), and should
-    the estimate itself refuse a row, the rows around it are estimated in halves."""
+    the estimate itself refuse a row, the rows around it are estimated in halves.
+
+    ``frame_of`` builds the estimator's input from the rows (numbered 0, 1, ...; variant-hours' ``usage_frame`` by
+    default) and ``required`` names the outputs a stored estimate may not leave empty: the workload-hours
+    (``workload_estimates``) pass their own, and share this bookkeeping."""
+    frame_of = frame_of or usage_frame
+    required = REQUIRED if required is None else required
     refused: dict[int, str] = {}
-    parts = _accepted_parts(_valid_rows(list(rows), refused), refused)
+    parts = _accepted_parts(_valid_rows(list(rows), refused, frame_of), refused, frame_of)
     accepted = [row for part, _ in parts for row in part]
     if not accepted:
         return [], pd.DataFrame(columns=list(estimator.OUTPUT_COLUMNS)), refused
     estimates = pd.concat([frame for _, frame in parts], ignore_index=True)
-    empty = estimates[REQUIRED].isna().to_numpy()
+    empty = estimates[required].isna().to_numpy()
     bad = np.flatnonzero(empty.any(axis=1))
     for position in bad:
-        columns = ", ".join(np.asarray(REQUIRED)[empty[position]])
+        columns = ", ".join(np.asarray(required)[empty[position]])
         refused[accepted[position]["pk"]] = f"the estimate is not a number in {columns}"
     keep = ~empty.any(axis=1)
     kept_rows = [row for row, kept in zip(accepted, keep, strict=True) if kept]
     return kept_rows, estimates[keep].reset_index(drop=True), refused
 
 
-def _valid_rows(rows: list[dict], refused: dict[int, str]) -> list[dict]:
+def _valid_rows(rows: list[dict], refused: dict[int, str], frame_of=usage_frame) -> list[dict]:
     """The rows whose values the estimator's own input checks accept, each refused one recorded with its reason. The
     checks (cheap, vectorised) are run again without each refused row until none is left, so many bad rows cost a
     check each rather than an estimate each."""
-    frame = usage_frame(rows)
+    frame = frame_of(rows)
     while len(frame):
         try:
             check_usage(frame)
@@ -164,11 +173,13 @@ def _valid_rows(rows: list[dict], refused: dict[int, str]) -> list[dict]:
     return [rows[position] for position in frame.index]
 
 
-def _accepted_parts(rows: list[dict], refused: dict[int, str]) -> list[tuple[list[dict], pd.DataFrame]]:
+def _accepted_parts(
+    rows: list[dict], refused: dict[int, str], frame_of=usage_frame
+) -> list[tuple[list[dict], pd.DataFrame]]:
     if not rows:
         return []
     try:
-        return [(rows, estimator.estimate(usage_frame(rows), methodology=METHODOLOGY))]
+        return [(rows, estimator.estimate(frame_of(rows), methodology=METHODOLOGY))]
     except estimator.InputError as error:
         if error.row is None:  # the frame itself is wrong (a column we failed to send): our bug, not a row's
             raise
@@ -176,7 +187,7 @@ def _accepted_parts(rows: list[dict], refused: dict[int, str]) -> list[tuple[lis
         refused[rows[position]["pk"]] = str(error)
         rest = rows[:position] + rows[position + 1 :]
         middle = len(rest) // 2
-        return _accepted_parts(rest[:middle], refused) + _accepted_parts(rest[middle:], refused)
+        return _accepted_parts(rest[:middle], refused, frame_of) + _accepted_parts(rest[middle:], refused, frame_of)
 
 
 def record_refused(refused: dict[int, str], now) -> None:

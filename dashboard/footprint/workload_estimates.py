@@ -22,9 +22,9 @@ from django.utils import timezone
 
 import estimator
 from collectors.models import WorkloadHour
-from dashboard.footprint.estimates import METHODOLOGY, current_version
+from dashboard.footprint import estimates as variant_estimates
+from dashboard.footprint.estimates import current_version
 from dashboard.footprint.models import WorkloadEstimateFailure, WorkloadHourEstimate
-from estimator.validation import check_usage
 
 log = logging.getLogger(__name__)
 
@@ -76,50 +76,9 @@ def usage_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def estimate_rows(rows: list[dict]) -> tuple[list[dict], pd.DataFrame, dict[int, str]]:
-    """The rows the estimator accepted, their estimates, and ``{hour pk: why}`` for each refused row (a value the
-    estimator's input checks reject, an ``InputError`` from the estimate itself, or a result that is not a number)."""
-    refused: dict[int, str] = {}
-    parts = _accepted_parts(_valid_rows(list(rows), refused), refused)
-    accepted = [row for part, _ in parts for row in part]
-    if not accepted:
-        return [], pd.DataFrame(columns=list(estimator.OUTPUT_COLUMNS)), refused
-    estimates = pd.concat([frame for _, frame in parts], ignore_index=True)
-    empty = estimates[REQUIRED].isna().to_numpy()
-    for position in np.flatnonzero(empty.any(axis=1)):
-        columns = ", ".join(np.asarray(REQUIRED)[empty[position]])
-        refused[accepted[position]["pk"]] = f"the estimate is not a number in {columns}"
-    keep = ~empty.any(axis=1)
-    kept_rows = [row for row, kept in zip(accepted, keep, strict=True) if kept]
-    return kept_rows, estimates[keep].reset_index(drop=True), refused
-
-
-def _valid_rows(rows: list[dict], refused: dict[int, str]) -> list[dict]:
-    frame = usage_frame(rows)
-    while len(frame):
-        try:
-            check_usage(frame)
-            break
-        except estimator.InputError as error:
-            if error.row is None:  # the frame itself is wrong: our bug, not a row's
-                raise
-            refused[rows[int(error.row)]["pk"]] = str(error)
-            frame = frame.drop(index=error.row)
-    return [rows[position] for position in frame.index]
-
-
-def _accepted_parts(rows: list[dict], refused: dict[int, str]) -> list[tuple[list[dict], pd.DataFrame]]:
-    if not rows:
-        return []
-    try:
-        return [(rows, estimator.estimate(usage_frame(rows), methodology=METHODOLOGY))]
-    except estimator.InputError as error:
-        if error.row is None:
-            raise
-        position = int(error.row)
-        refused[rows[position]["pk"]] = str(error)
-        rest = rows[:position] + rows[position + 1 :]
-        middle = len(rest) // 2
-        return _accepted_parts(rest[:middle], refused) + _accepted_parts(rest[middle:], refused)
+    """The rows the estimator accepted, their estimates, and ``{hour pk: why}`` for each refused row: the variant-
+    hours' bookkeeping (``estimates.estimate_rows``) on this module's input frame and required outputs."""
+    return variant_estimates.estimate_rows(rows, frame_of=usage_frame, required=REQUIRED)
 
 
 def _number(value) -> float | None:
