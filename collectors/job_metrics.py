@@ -39,7 +39,16 @@ from django.db.models import F, Q
 from collectors import aws
 from collectors.models import Workload, WorkloadHour
 from collectors.models.workloads import JOB_KINDS, RUNNING_STATUSES, WorkloadKind
-from collectors.utilization import MAX_DATAPOINTS, MAX_QUERIES, PERIOD_SECONDS, fetch, floor_hour, known_hardware
+from collectors.utilization import (
+    MAX_DATAPOINTS,
+    MAX_QUERIES,
+    PERIOD_SECONDS,
+    fetch,
+    floor_hour,
+    known_hardware,
+    pct,
+    per_unit,
+)
 
 NAMESPACES: dict[str, str] = {
     WorkloadKind.TRAINING: "/aws/sagemaker/TrainingJobs",
@@ -354,16 +363,6 @@ def overlap_hours(start: datetime, end: datetime, hour: datetime) -> float:
 
 def mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
-
-
-def per_unit(value: float | None, units: int | None) -> float | None:
-    if value is None or not units:
-        return None
-    return min(max(value / units, 0.0), 100.0)
-
-
-def pct(value: float | None) -> float | None:
-    return None if value is None else min(max(value, 0.0), 100.0)
 
 
 def hour_rows(target: JobTarget, series: dict[tuple[int, str], dict[int, float]], now: datetime) -> list[WorkloadHour]:
