@@ -154,7 +154,11 @@ def collect_notebooks(
             apply_changes(run, workload, run.changes.get(key, []))
             if workload.pk in run.observed:
                 apply_observed(run, workload, *run.observed[workload.pk])
-            elif workload.deleted_at is None and run.complete[workload.kind]:
+            elif (
+                workload.deleted_at is None
+                and run.complete[workload.kind]
+                and workload.name not in run.seen[workload.kind]  # listed but not described: an error, not gone
+            ):
                 mark_deleted(run, workload, run.changes.get(key, []))
     result.hours = write_hours(run, watermark)
     return result

@@ -225,3 +225,26 @@ def test_the_seeded_notebooks_and_apps_as_the_seeding_summary_says(prod, sandbox
         end = datetime.fromisoformat(deleted) if deleted else now
         expected = max((end - max(created, lookback)).total_seconds(), 0) / 3600
         assert running_hours(name) == pytest.approx(expected, abs=0.1), name
+
+
+def test_a_notebook_that_cannot_be_described_is_an_error_not_a_deletion(studio, sandbox_control):
+    runner.run(studio, REGION, "notebooks")
+    hours = running_hours("research-nb")
+    sandbox_control(
+        "POST",
+        "faults",
+        {
+            "operation": "DescribeNotebookInstance",
+            "error": "InternalFailure",
+            "status": 500,
+            "body_contains": "research-nb",
+        },
+    )
+    result = runner.run(studio, REGION, "notebooks")
+    sandbox_control("DELETE", "faults")
+    research = workload("research-nb")
+    assert research.deleted_at is None and research.status == "InService"  # listed: still there
+    assert spans("research-nb")[-1][0] == "InService"
+    assert running_hours("research-nb") >= hours  # none of its hours dropped
+    assert any("research-nb" in error["resource"] for error in result.details["errors"])
+    assert workload("team-nb").deleted_at is None
