@@ -151,6 +151,9 @@ def test_kind_filter_and_a_bad_kind(client, alice, jobs):
     client.force_login(alice)
     page = client.get(reverse("training"), {"kind": "processing"}).content.decode()
     assert set(by_name(table(page, "jobs"))) == {"prep-1"}
+    # tuning jobs are training: their children's figures are not on a processing view
+    assert "xgb-hpo" not in page
+    assert "xgb-hpo" in client.get(reverse("training"), {"kind": "training"}).content.decode()
     response = client.get(reverse("training"), {"kind": "notebook"})
     assert response.status_code == 200
     assert "Kind must be one of" in response.content.decode()

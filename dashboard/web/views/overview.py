@@ -206,7 +206,7 @@ def _state(accounts: list[dict], endpoints: list[dict], totals: pd.DataFrame, sp
     notebooks but no endpoint's hours in view still gets the footprint by lifecycle stage."""
     if not totals.empty:
         return "data"
-    if endpoints or float(split["energy_kwh"].sum()) > 0:
+    if endpoints or float(split["energy_kwh"].sum()) > 0 or float(split["instance_hours"].sum()) > 0:
         return "no-data-in-view"
     if accounts:
         return "waiting"

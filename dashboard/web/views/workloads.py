@@ -360,7 +360,8 @@ def training_list(request: HttpRequest) -> HttpResponse:
     ]
     rows = job_rows(shown, totals, now)
     ids = {row["workload_id"] for row in rows}
-    tuning, tuning_rows = tuning_section(scope, view, rows, ids)
+    # Tuning jobs are training: on a processing or transform view their children are not among the figures shown.
+    tuning, tuning_rows = tuning_section(scope if kind in ("", None, "training") else [], view, rows, ids)
     tables = [
         jobs_table(
             rows,
