@@ -241,6 +241,10 @@ def collect_kind(context: Context, kind: Kind, since: datetime) -> None:
             continue
         described = describe(context, kind, name)
         if described is not None:
+            # DescribeTransformJob has no LastModifiedTime; its listing does: keep the listing's, so an unchanged
+            # job is not described again on every run of the re-read window.
+            if summary.get("LastModifiedTime") and "LastModifiedTime" not in described:
+                described["LastModifiedTime"] = summary["LastModifiedTime"]
             batch.append((described, tags_for(context, kind, described, previous), previous))
         if len(batch) >= BATCH:
             save(context, kind, batch)

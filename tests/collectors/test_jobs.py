@@ -120,7 +120,11 @@ def fleet(scratch, hours_ago):
         TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://in/"}}},
         TransformOutput={"S3OutputPath": "s3://out/"},
         TransformResources={"InstanceType": "ml.c5.2xlarge", "InstanceCount": 4},
-        Tags=knobs(creationTime=hours_ago(4), startTime=hours_ago(4), endTime=hours_ago(3)),
+        # AWS's listing reports a LastModifiedTime after the end (the describe has none): an unchanged job must
+        # still not be described again
+        Tags=knobs(
+            creationTime=hours_ago(4), startTime=hours_ago(4), endTime=hours_ago(3), lastModifiedTime=hours_ago(2.9)
+        ),
     )
     return scratch
 
