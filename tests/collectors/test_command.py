@@ -10,8 +10,9 @@ from sandbox import fleet as fl
 def test_it_collects_one_region_of_one_account_and_summarises(prod, research, capsys):
     call_command("collect", "--account", fl.PROD, "--region", "eu-north-1")
     out = capsys.readouterr().out
-    # inventory, CloudTrail, utilization, log groups and Compute Optimizer's findings of the one region
-    assert "Collected 5 of 5 jobs" in out and "AWS API calls" in out
+    # inventory, CloudTrail, utilization, log groups, Compute Optimizer's findings, jobs, their host metrics, and
+    # notebooks and Studio apps of the one region
+    assert "Collected 8 of 8 jobs" in out and "AWS API calls" in out
     assert Endpoint.objects.filter(account=prod, region="eu-north-1").exists()
     assert VariantHour.objects.filter(endpoint__account=prod).exists()
     assert not Endpoint.objects.filter(account=research).exists()
