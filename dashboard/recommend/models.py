@@ -3,8 +3,12 @@
 Wattson never changes a customer's account: a recommendation carries the AWS CLI command that would apply it.
 """
 
+import re
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class TeamPolicy(models.Model):
@@ -71,6 +75,11 @@ class TeamPolicy(models.Model):
         unknown = sorted(set(self.allowed_regions or []) - set(COMMERCIAL_REGIONS))
         if unknown:
             raise ValidationError({"allowed_regions": f"Unknown AWS region(s): {', '.join(unknown)}"})
+        if not re.fullmatch(r"([01][0-9]|2[0-4])-([01][0-9]|2[0-4])", self.working_hours or ""):
+            raise ValidationError({"working_hours": "Working hours are HH-HH in UTC, e.g. 08-19 (22-06 for nights)."})
+        days = [part.strip() for chunk in (self.working_days or "").lower().split(",") for part in chunk.split("-")]
+        if not all(day in WEEKDAYS for day in days):
+            raise ValidationError({"working_days": "Working days are a range or list of mon … sun, e.g. mon-fri."})
 
 
 class Recommendation(models.Model):

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from django.urls import reverse
 
 from dashboard.footprint.idle import IdlePolicy
@@ -122,3 +123,29 @@ def test_another_teams_channels_are_404(client, charlie, teams):
     assert client.post(reverse("channel-action", args=[channel.pk]), {"action": "delete"}).status_code == 404
     assert Channel.objects.filter(pk=channel.pk).exists()
     assert "ops@example.com" not in client.get(reverse("notifications")).content.decode()
+
+
+def test_the_notebook_threshold_is_set_on_the_alerts_page_and_working_time_is_checked(client, alice, teams):
+    from django.core.exceptions import ValidationError
+
+    client.force_login(alice)
+    page = client.get(reverse("notifications")).content.decode()
+    assert 'name="notebook_idle_hours" value="12"' in page  # the default, shown
+    settings = {
+        "form": "settings", "digest_weekday": 0, "digest_hour": 8, "timezone": "UTC", "idle_hours": 24,
+        "idle_max_cpu_pct": 5, "idle_max_gpu_pct": 5, "reminder_hours": 72, "exclude_tags": "",
+    }  # fmt: skip
+    client.post(reverse("notifications"), {**settings, "notebook_idle_hours": 30})
+    assert NotificationSettings.objects.get(team=teams[0]).notebook_idle_hours == 30
+    client.post(reverse("notifications"), settings)  # left out: the threshold stays
+    assert NotificationSettings.objects.get(team=teams[0]).notebook_idle_hours == 30
+    page = client.post(reverse("notifications"), {**settings, "notebook_idle_hours": -1}).content.decode()
+    assert "Ensure this value is greater than or equal to 0." in page
+    policy = TeamPolicy(team=teams[0], working_hours="8 to 7", working_days="mon-fri")
+    with pytest.raises(ValidationError, match="HH-HH"):
+        policy.clean()
+    policy.working_hours, policy.working_days = "22-06", "weekdays"
+    with pytest.raises(ValidationError, match="mon … sun"):
+        policy.clean()
+    policy.working_days = "sun-thu"
+    policy.clean()

@@ -54,7 +54,8 @@ class SettingsForm(forms.ModelForm):
             "digest_hour",
             "timezone",
             "idle_hours",
-            *IDLE_LIMITS,  # declared above: TeamPolicy's fields, in this order on the page
+            *IDLE_LIMITS,
+            "notebook_idle_hours",  # declared above: TeamPolicy's fields, in this order on the page
             "reminder_hours",
             "exclude_tags",
         ]
@@ -62,6 +63,8 @@ class SettingsForm(forms.ModelForm):
     def __init__(self, *args, policy: TeamPolicy, **kwargs):
         super().__init__(*args, **kwargs)
         self.policy = policy
+        # Notebook instances and Studio apps (issue 19): left empty, the team's current threshold stays.
+        self.fields["notebook_idle_hours"].required = False
         if self.instance and not self.is_bound:
             self.initial["exclude_tags"] = ", ".join(self.instance.exclude_tags or [])
         if not self.is_bound:
@@ -74,6 +77,10 @@ class SettingsForm(forms.ModelForm):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise forms.ValidationError(f"Unknown time zone {name!r}; use an IANA name like Europe/Paris.") from None
         return name
+
+    def clean_notebook_idle_hours(self):
+        value = self.cleaned_data.get("notebook_idle_hours")
+        return self.instance.notebook_idle_hours if value is None else value
 
     def clean_exclude_tags(self):
         return [part.strip() for part in self.cleaned_data["exclude_tags"].split(",") if part.strip()]
