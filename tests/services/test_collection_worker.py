@@ -34,14 +34,18 @@ def test_the_fan_out_collects_every_account_region_and_source(start_worker, redi
     worker = start_worker(worker_env(sandbox), concurrency=2)
     with app.connection_for_write(redis_url) as connection:
         collect_all.apply_async(queue=worker.queue, connection=connection)  # its sub-tasks use the worker's queue
-    # 2 accounts x (inventory, cloudtrail, utilization, log groups in eu-north-1 + Storage Lens once per account)
-    assert wait_for(lambda: CollectionState.objects.filter(last_success__isnull=False).count() == 10), worker.log()
+    # 2 accounts x (inventory, cloudtrail, utilization, log groups, jobs, job metrics, notebooks in eu-north-1 +
+    # Storage Lens once per account)
+    assert wait_for(lambda: CollectionState.objects.filter(last_success__isnull=False).count() == 16), worker.log()
     assert set(CollectionState.objects.values_list("source", flat=True)) == {
         "inventory",
         "cloudtrail",
         "utilization",
         "log_groups",
         "storage_lens",
+        "jobs",
+        "job_metrics",
+        "notebooks",
     }
     assert VariantHour.objects.filter(endpoint__account=research).exists()
     assert VariantHour.objects.filter(endpoint__account=prod).exists()
