@@ -33,7 +33,7 @@ from tests.services.private import private_postgres, private_redis  # noqa: F401
 from tests.services.test_collection_worker import worker_env
 
 REGION = "eu-north-1"  # ml-prod has 4 endpoints there: the smallest region of the demo fleet
-SOURCES = {"inventory", "cloudtrail", "utilization", "log_groups", "storage_lens"}
+SOURCES = {"inventory", "cloudtrail", "utilization", "log_groups", "storage_lens", "jobs", "job_metrics", "notebooks"}
 SETTLE_SECONDS = 180  # generous: a loaded machine is slow, and each wait ends as soon as its condition holds
 
 
